@@ -1,0 +1,149 @@
+# shellcheck shell=bash disable=SC2034  # settings here are used by the sourcing scripts
+# Shared settings and helpers for the infra/ scripts. Sourced, never run.
+#
+# Every setting below has the same name and default as common/config.ts, so the
+# stack, the API, the workers and the tests agree without extra glue.
+
+shopt -s inherit_errexit
+
+EVALGATE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+EVALGATE_STATE_DIR=${EVALGATE_STATE_DIR:-$EVALGATE_ROOT/.stack}
+EVALGATE_CACHE_DIR=${EVALGATE_CACHE_DIR:-$HOME/.cache/evalgate}
+
+: "${EVALGATE_DATABASE_URL:=postgres://postgres@127.0.0.1:5432/evalgate}"
+: "${EVALGATE_TEMPORAL_ADDRESS:=127.0.0.1:7233}"
+: "${EVALGATE_TEMPORAL_NAMESPACE:=default}"
+: "${EVALGATE_S3_ENDPOINT:=127.0.0.1}"
+: "${EVALGATE_S3_PORT:=9000}"
+: "${EVALGATE_S3_USE_SSL:=false}"
+: "${EVALGATE_S3_ACCESS_KEY:=evalgate}"
+: "${EVALGATE_S3_SECRET_KEY:=evalgate-secret}"
+: "${EVALGATE_S3_BUCKET:=evalgate}"
+: "${EVALGATE_S3_REGION:=us-east-1}"
+: "${EVALGATE_API_HOST:=127.0.0.1}"
+: "${EVALGATE_API_PORT:=8080}"
+
+export EVALGATE_DATABASE_URL EVALGATE_TEMPORAL_ADDRESS EVALGATE_TEMPORAL_NAMESPACE \
+  EVALGATE_S3_ENDPOINT EVALGATE_S3_PORT EVALGATE_S3_USE_SSL EVALGATE_S3_ACCESS_KEY \
+  EVALGATE_S3_SECRET_KEY EVALGATE_S3_BUCKET EVALGATE_S3_REGION EVALGATE_API_HOST EVALGATE_API_PORT
+
+TEMPORAL_HOST=${EVALGATE_TEMPORAL_ADDRESS%:*}
+TEMPORAL_PORT=${EVALGATE_TEMPORAL_ADDRESS##*:}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-$((TEMPORAL_PORT + 1000))}
+MINIO_CONSOLE_PORT=${MINIO_CONSOLE_PORT:-$((EVALGATE_S3_PORT + 1))}
+
+# postgres://user[:password]@host[:port]/db[?query] — only what psql needs.
+if [[ $EVALGATE_DATABASE_URL =~ ^postgres(ql)?://(([^:@/]+)(:[^@/]*)?@)?([^:/?]+)(:([0-9]+))?/([^?]+) ]]; then
+  PG_USER=${BASH_REMATCH[3]:-postgres}
+  PG_PASSWORD=${BASH_REMATCH[4]#:}
+  PG_HOST=${BASH_REMATCH[5]}
+  PG_PORT=${BASH_REMATCH[7]:-5432}
+  PG_DATABASE=${BASH_REMATCH[8]}
+else
+  echo "evalgate: EVALGATE_DATABASE_URL is not a postgres:// URL: $EVALGATE_DATABASE_URL" >&2
+  exit 78
+fi
+
+PIDS_DIR=$EVALGATE_STATE_DIR/pids
+LOGS_DIR=$EVALGATE_STATE_DIR/logs
+
+log() { printf '[stack] %s\n' "$*"; }
+warn() { printf '[stack] warning: %s\n' "$*" >&2; }
+die() {
+  printf '[stack] error: %s\n' "$*" >&2
+  exit 1
+}
+
+# The same database URL pointed at another database (keeps user, password, query).
+database_url_for() {
+  local db=$1 base=${EVALGATE_DATABASE_URL%%\?*} query=''
+  [[ $EVALGATE_DATABASE_URL == *\?* ]] && query="?${EVALGATE_DATABASE_URL#*\?}"
+  printf '%s/%s%s\n' "${base%/*}" "$db" "$query"
+}
+
+# True when something accepts TCP connections on host:port.
+port_open() {
+  # shellcheck disable=SC2016  # $1 and $2 are the inner shell's arguments
+  timeout 2 bash -c ': </dev/tcp/"$1"/"$2"' port_open "$1" "$2" 2>/dev/null
+}
+
+# Who listens on a port, for error messages.
+port_owner() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -n 1
+}
+
+# Polls "$@" every half second until it succeeds or $1 seconds pass.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+}
+
+# --- processes we start -------------------------------------------------------
+# Each component runs in its own session (setsid), so it survives the calling
+# shell and `down` can signal its whole process group (tsx forks a child node).
+
+pid_file() { printf '%s/%s.pid\n' "$PIDS_DIR" "$1"; }
+log_file() { printf '%s/%s.log\n' "$LOGS_DIR" "$1"; }
+
+# Prints the pid of a component we started if it is still alive and is still
+# the same program (its command line contains $2), guarding against pid reuse.
+running_pid() {
+  local name=$1 marker=$2 file pid
+  file=$(pid_file "$name")
+  [[ -f $file ]] || return 1
+  pid=$(<"$file")
+  if [[ $pid =~ ^[0-9]+$ ]] && [[ -r /proc/$pid/cmdline ]] &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$marker"; then
+    printf '%s\n' "$pid"
+    return 0
+  fi
+  rm -f "$file"
+  return 1
+}
+
+# start_detached NAME CMD... — environment comes from the caller's exports.
+start_detached() {
+  local name=$1 logf
+  shift
+  logf=$(log_file "$name")
+  mkdir -p "$PIDS_DIR" "$LOGS_DIR"
+  printf '\n==== %s: starting %s\n' "$(date -u +%FT%TZ)" "$*" >>"$logf"
+  # Background jobs of a non-interactive shell are not group leaders, so setsid
+  # does not fork and $! is the session leader's pid.
+  # fds 8 and 9 are our lock files: a service must not hold them open.
+  setsid nohup "$@" >>"$logf" 2>&1 </dev/null 8>&- 9>&- &
+  echo "$!" >"$(pid_file "$name")"
+}
+
+# stop_detached NAME MARKER — TERM the process group, wait, then KILL.
+stop_detached() {
+  local name=$1 marker=$2 pid
+  if ! pid=$(running_pid "$name" "$marker"); then
+    rm -f "$(pid_file "$name")"
+    return 0
+  fi
+  log "stopping $name (pid $pid)"
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  if ! wait_until "${EVALGATE_STOP_TIMEOUT:-20}" session_gone "$pid"; then
+    warn "$name did not stop after TERM; sending KILL"
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait_until 5 session_gone "$pid" || warn "processes of $name's session $pid are still alive: $(pgrep -s "$pid" | tr '\n' ' ')"
+  fi
+  rm -f "$(pid_file "$name")"
+}
+
+session_gone() { ! pgrep -s "$1" >/dev/null; }
+
+# The last lines of a component's log, to explain a failed start.
+show_log_tail() {
+  local logf
+  logf=$(log_file "$1")
+  [[ -f $logf ]] || return 0
+  echo "---- last lines of $logf ----" >&2
+  tail -n "${2:-25}" "$logf" >&2
+  echo "----" >&2
+}

@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# The local stack, without Docker: the machine's PostgreSQL, the Temporal dev
+# server and MinIO (built from their Go modules by build.sh), then the API and
+# the worker. Everything binds to 127.0.0.1 unless the EVALGATE_* addresses say
+# otherwise; state, logs and pid files live in ${EVALGATE_STATE_DIR:-.stack}.
+#
+#   npm run stack -- up [--services-only]       start what is not running (idempotent)
+#   npm run stack -- down                       stop everything this stack started
+#   npm run stack -- restart [--services-only]  down, then up
+#   npm run stack -- status                     each component: state, pid, URL
+#   npm run stack -- env                        `export VAR=...` lines; eval them
+#   npm run stack -- logs [component]           the last lines of the logs
+#
+# A port already served by a healthy service (another clone's stack, say) is
+# reused and left alone by `down`; a port held by anything else is an error.
+set -euo pipefail
+INFRA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=infra/lib.sh
+source "$INFRA_DIR/lib.sh"
+# shellcheck source=infra/build.sh
+source "$INFRA_DIR/build.sh"
+
+START_TIMEOUT=${EVALGATE_STACK_START_TIMEOUT:-60}
+# How long a busy port may take to turn healthy (e.g. another clone's `up` is
+# still starting it) before we call it unhealthy.
+REUSE_WAIT=${EVALGATE_STACK_REUSE_WAIT:-20}
+WORKER_SETTLE=${EVALGATE_STACK_WORKER_SETTLE:-5}
+TSX=$EVALGATE_ROOT/node_modules/.bin/tsx
+SERVICES=(temporal minio)
+APPS=(api worker)
+
+# --- what each component is ---------------------------------------------------
+
+# The text in a live process's command line that proves a pid file is current
+# (for the services: their data paths, unique to this state dir).
+marker() {
+  case $1 in
+    temporal) echo "$EVALGATE_STATE_DIR/temporal/temporal.db" ;;
+    minio) echo "$EVALGATE_STATE_DIR/minio/data" ;;
+    api | worker) echo "$EVALGATE_ROOT/$(entry_of "$1")" ;;
+  esac
+}
+
+# The file a component runs; apps are skipped while theirs does not exist yet.
+entry_of() {
+  case $1 in
+    api) echo api/main.ts ;;
+    worker) echo workers/main.ts ;;
+  esac
+}
+
+host_of() {
+  case $1 in
+    temporal) echo "$TEMPORAL_HOST" ;;
+    minio) echo "$EVALGATE_S3_ENDPOINT" ;;
+    api) echo "$EVALGATE_API_HOST" ;;
+  esac
+}
+
+port_of() {
+  case $1 in
+    temporal) echo "$TEMPORAL_PORT" ;;
+    minio) echo "$EVALGATE_S3_PORT" ;;
+    api) echo "$EVALGATE_API_PORT" ;;
+  esac
+}
+
+# The variable a user changes to move a component to another port.
+port_var_of() {
+  case $1 in
+    temporal) echo EVALGATE_TEMPORAL_ADDRESS ;;
+    minio) echo EVALGATE_S3_PORT ;;
+    api) echo EVALGATE_API_PORT ;;
+  esac
+}
+
+# Connecting hosts: a service bound to 0.0.0.0 is reached on loopback.
+reach_host() { [[ $1 == 0.0.0.0 ]] && echo 127.0.0.1 || echo "$1"; }
+
+urls_of() {
+  local s3_scheme=http
+  [[ $EVALGATE_S3_USE_SSL == true || $EVALGATE_S3_USE_SSL == 1 ]] && s3_scheme=https
+  case $1 in
+    postgres) echo "$EVALGATE_DATABASE_URL (+ evalgate_test)" ;;
+    temporal) echo "gRPC $(reach_host "$TEMPORAL_HOST"):$TEMPORAL_PORT, UI http://$(reach_host "$TEMPORAL_HOST"):$TEMPORAL_UI_PORT" ;;
+    minio) echo "S3 $s3_scheme://$(reach_host "$EVALGATE_S3_ENDPOINT"):$EVALGATE_S3_PORT, console http://$(reach_host "$EVALGATE_S3_ENDPOINT"):$MINIO_CONSOLE_PORT" ;;
+    api) api_url ;;
+    worker) echo "task queues ${EVALGATE_TASK_QUEUE_PREFIX:-evalgate}-*" ;;
+  esac
+}
+
+api_url() { echo "http://$(reach_host "$EVALGATE_API_HOST"):$EVALGATE_API_PORT"; }
+
+# The cached Temporal CLI, without building it (for status).
+temporal_cli() {
+  local bin=${EVALGATE_TEMPORAL_BIN:-$EVALGATE_CACHE_DIR/bin/temporal-${TEMPORAL_CLI_VERSION#v}}
+  [[ -x $bin ]] && echo "$bin"
+}
+
+# --- health -------------------------------------------------------------------
+
+postgres_healthy() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" -t 3; }
+
+temporal_healthy() {
+  local cli
+  cli=$(temporal_cli) || return 1
+  "$cli" operator cluster health --address "$(reach_host "$TEMPORAL_HOST"):$TEMPORAL_PORT" \
+    --command-timeout 3s 2>/dev/null | grep -q SERVING
+}
+
+minio_healthy() {
+  local scheme=http
+  [[ $EVALGATE_S3_USE_SSL == true || $EVALGATE_S3_USE_SSL == 1 ]] && scheme=https
+  curl -fsS -m 3 -o /dev/null "$scheme://$(reach_host "$EVALGATE_S3_ENDPOINT"):$EVALGATE_S3_PORT/minio/health/live" 2>/dev/null
+}
+
+api_healthy() { curl -fsS -m 3 -o /dev/null "$(api_url)/readyz" 2>/dev/null; }
+
+# The worker serves no port: it is healthy while its process lives.
+worker_healthy() { running_pid worker "$(marker worker)" >/dev/null; }
+
+# --- PostgreSQL (the machine's service: started if down, never stopped) -------
+
+psql_admin() {
+  PGPASSWORD=$PG_PASSWORD psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
+    -v ON_ERROR_STOP=1 -qtAX "$@"
+}
+
+database_exists() {
+  [[ $(psql_admin -v db="$1" <<<"SELECT 1 FROM pg_database WHERE datname = :'db'") == 1 ]]
+}
+
+ensure_postgres() {
+  if postgres_healthy; then
+    log "postgres: running at $PG_HOST:$PG_PORT"
+  elif [[ $PG_HOST =~ ^(127\.0\.0\.1|localhost|::1)$ ]] && command -v pg_ctlcluster >/dev/null; then
+    local cluster
+    for cluster in /etc/postgresql/*/main; do
+      [[ -d $cluster ]] || continue
+      cluster=${cluster#/etc/postgresql/}
+      log "postgres: not answering; starting cluster $cluster"
+      pg_ctlcluster --skip-systemctl-redirect "${cluster%/main}" main start || true
+    done
+    wait_until 30 postgres_healthy || die "postgres does not answer at $PG_HOST:$PG_PORT (see /var/log/postgresql)"
+  else
+    die "postgres does not answer at $PG_HOST:$PG_PORT; start it or fix EVALGATE_DATABASE_URL"
+  fi
+  local db
+  for db in $(printf '%s\n' "$PG_DATABASE" evalgate evalgate_test | awk '!seen[$0]++'); do
+    database_exists "$db" && continue
+    # A concurrent `up` may create it first; that is fine.
+    PGPASSWORD=$PG_PASSWORD createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$db" 2>/dev/null ||
+      database_exists "$db" || die "could not create database $db"
+    log "postgres: created database $db"
+  done
+}
+
+# --- starting and stopping ----------------------------------------------------
+
+start_temporal() {
+  local bin ui_host
+  bin=$(temporal_bin)
+  ui_host=$(reach_host "$TEMPORAL_HOST")
+  port_open "$ui_host" "$TEMPORAL_UI_PORT" &&
+    die "temporal: the UI port $TEMPORAL_UI_PORT is busy ($(port_owner "$TEMPORAL_UI_PORT")); set TEMPORAL_UI_PORT"
+  mkdir -p "$EVALGATE_STATE_DIR/temporal"
+  local args=(server start-dev --ip "$TEMPORAL_HOST" --port "$TEMPORAL_PORT"
+    --ui-port "$TEMPORAL_UI_PORT" --db-filename "$EVALGATE_STATE_DIR/temporal/temporal.db"
+    --log-level warn)
+  # "default" always exists; any other namespace is created at launch.
+  [[ $EVALGATE_TEMPORAL_NAMESPACE != default ]] && args+=(--namespace "$EVALGATE_TEMPORAL_NAMESPACE")
+  start_detached temporal "$bin" "${args[@]}"
+}
+
+start_minio() {
+  local bin host
+  bin=$(minio_bin)
+  host=$EVALGATE_S3_ENDPOINT
+  port_open "$(reach_host "$host")" "$MINIO_CONSOLE_PORT" &&
+    die "minio: the console port $MINIO_CONSOLE_PORT is busy ($(port_owner "$MINIO_CONSOLE_PORT")); set MINIO_CONSOLE_PORT"
+  mkdir -p "$EVALGATE_STATE_DIR/minio/data" "$EVALGATE_STATE_DIR/minio/certs"
+  # MINIO_UPDATE=off stops the update check against dl.min.io; call-home is
+  # off by default and kept off. Buckets are created by the application.
+  MINIO_ROOT_USER=$EVALGATE_S3_ACCESS_KEY MINIO_ROOT_PASSWORD=$EVALGATE_S3_SECRET_KEY \
+    MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off MINIO_SITE_REGION=$EVALGATE_S3_REGION \
+    start_detached minio "$bin" server "$EVALGATE_STATE_DIR/minio/data" \
+    --address "$host:$EVALGATE_S3_PORT" --console-address "$host:$MINIO_CONSOLE_PORT" \
+    --certs-dir "$EVALGATE_STATE_DIR/minio/certs"
+}
+
+start_api() { start_detached api "$TSX" "$EVALGATE_ROOT/api/main.ts"; }
+start_worker() { start_detached worker "$TSX" "$EVALGATE_ROOT/workers/main.ts"; }
+
+# Starts NAME unless it already runs (ours) or a healthy service holds its port.
+launch() {
+  local name=$1 pid host port
+  if pid=$(running_pid "$name" "$(marker "$name")"); then
+    log "$name: already running (pid $pid)"
+    return 0
+  fi
+  port=$(port_of "$name")
+  if [[ -n $port ]]; then
+    host=$(reach_host "$(host_of "$name")")
+    if port_open "$host" "$port"; then
+      if wait_until "$REUSE_WAIT" "${name}_healthy"; then
+        log "$name: reusing the healthy $name already serving $host:$port (not started by this stack; down leaves it alone)"
+        return 0
+      fi
+      die "$name: port $port on $host is busy ($(port_owner "$port" || true)) but does not answer as a healthy $name; stop that process or set $(port_var_of "$name")"
+    fi
+  fi
+  log "$name: starting (log $(log_file "$name"))"
+  "start_$name"
+  LAUNCHED[$name]=1
+}
+
+# Waits until a component launch() started is healthy; explains and cleans up if not.
+declare -A LAUNCHED=()
+await() {
+  local name=$1 deadline=$((SECONDS + START_TIMEOUT))
+  [[ -n ${LAUNCHED[$name]:-} ]] || return 0 # running before, or reused: checked already
+  while ! "${name}_healthy"; do
+    if ! running_pid "$name" "$(marker "$name")" >/dev/null; then
+      show_log_tail "$name"
+      die "$name exited during start-up (log $(log_file "$name"))"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log_tail "$name"
+      stop_detached "$name" "$(marker "$name")"
+      die "$name did not become healthy within ${START_TIMEOUT}s (log $(log_file "$name"))"
+    fi
+    sleep 0.5
+  done
+  if ! running_pid "$name" "$(marker "$name")" >/dev/null; then
+    # Another stack won the race for the port; use its service.
+    log "$name: another process now serves its port; reusing it"
+  fi
+}
+
+# The worker has no health endpoint: it must survive its first seconds, when
+# it connects to Temporal and bundles the workflows.
+await_worker() {
+  local until=$((SECONDS + WORKER_SETTLE))
+  while ((SECONDS < until)); do
+    if ! worker_healthy; then
+      show_log_tail worker
+      die "worker exited during start-up (log $(log_file worker))"
+    fi
+    sleep 0.5
+  done
+}
+
+link_binaries() {
+  mkdir -p "$EVALGATE_STATE_DIR/bin"
+  ln -sfn "$(temporal_bin)" "$EVALGATE_STATE_DIR/bin/temporal"
+  ln -sfn "$(minio_bin)" "$EVALGATE_STATE_DIR/bin/minio"
+}
+
+# A dev bootstrap token, made once per state dir, so the API, the demo and
+# `eval "$(npm run -s stack -- env)"` share an admin key.
+bootstrap_token() {
+  if [[ -n ${EVALGATE_BOOTSTRAP_TOKEN:-} ]]; then
+    echo "$EVALGATE_BOOTSTRAP_TOKEN"
+    return
+  fi
+  local file=$EVALGATE_STATE_DIR/bootstrap-token
+  if [[ ! -s $file ]]; then
+    mkdir -p "$EVALGATE_STATE_DIR"
+    (umask 077 && od -An -tx1 -N20 /dev/urandom | tr -d ' \n' >"$file")
+  fi
+  cat "$file"
+}
+
+run_migrations() {
+  if [[ ! -f $EVALGATE_ROOT/schema/migrate.ts ]]; then
+    log "migrations: skipped (schema/migrate.ts does not exist yet)"
+    return 0
+  fi
+  local logf
+  logf=$(log_file migrate)
+  if ! "$TSX" schema/migrate.ts >>"$logf" 2>&1; then
+    show_log_tail migrate
+    die "migrations failed (log $logf)"
+  fi
+  log "migrations: $(tail -n 1 "$logf")"
+}
+
+start_apps() {
+  bash "$INFRA_DIR/ensure-deps.sh"
+  EVALGATE_BOOTSTRAP_TOKEN=$(bootstrap_token)
+  export EVALGATE_BOOTSTRAP_TOKEN
+  run_migrations
+  local name entry
+  for name in "${APPS[@]}"; do
+    entry=$(entry_of "$name")
+    if [[ ! -f $EVALGATE_ROOT/$entry ]]; then
+      log "$name: skipped ($entry does not exist yet)"
+      continue
+    fi
+    launch "$name"
+    if [[ $name == worker ]]; then await_worker; else await "$name"; fi
+  done
+}
+
+cmd_up() {
+  local services_only=0
+  case ${1:-} in
+    '') ;;
+    --services-only) services_only=1 ;;
+    *) die "usage: stack.sh up [--services-only]" ;;
+  esac
+  local started=$SECONDS name
+  ensure_postgres
+  build_all || die "could not obtain the temporal and minio binaries"
+  link_binaries
+  for name in "${SERVICES[@]}"; do launch "$name"; done
+  for name in "${SERVICES[@]}"; do await "$name"; done
+  ((services_only)) || start_apps
+  log "up in $((SECONDS - started))s"
+  cmd_status
+}
+
+cmd_down() {
+  local name any=0
+  for name in worker api minio temporal; do
+    if running_pid "$name" "$(marker "$name")" >/dev/null; then
+      any=1
+      stop_detached "$name" "$(marker "$name")"
+    fi
+  done
+  ((any)) || log "nothing started by this stack is running"
+  log "postgres: left running (the machine's service, shared with other clones)"
+}
+
+cmd_status() {
+  local name pid state
+  printf '%-9s %-20s %-8s %s\n' COMPONENT STATE PID URL
+  for name in postgres "${SERVICES[@]}" "${APPS[@]}"; do
+    pid=-
+    if [[ $name != postgres ]] && pid=$(running_pid "$name" "$(marker "$name")"); then
+      "${name}_healthy" && state=healthy || state=unhealthy
+    elif [[ $name == worker ]]; then
+      pid=-
+      state=stopped
+    elif "${name}_healthy"; then
+      pid=-
+      state='healthy (external)'
+      [[ $name == postgres ]] && state='healthy (system)'
+    elif [[ $name == temporal ]] && ! temporal_cli >/dev/null; then
+      state='unknown (no CLI yet)'
+    else
+      pid=-
+      state=stopped
+    fi
+    printf '%-9s %-20s %-8s %s\n' "$name" "$state" "$pid" "$(urls_of "$name")"
+  done
+}
+
+cmd_env() {
+  local var
+  for var in EVALGATE_DATABASE_URL EVALGATE_TEMPORAL_ADDRESS EVALGATE_TEMPORAL_NAMESPACE \
+    EVALGATE_S3_ENDPOINT EVALGATE_S3_PORT EVALGATE_S3_USE_SSL EVALGATE_S3_ACCESS_KEY \
+    EVALGATE_S3_SECRET_KEY EVALGATE_S3_BUCKET EVALGATE_S3_REGION EVALGATE_API_HOST \
+    EVALGATE_API_PORT; do
+    printf 'export %s=%q\n' "$var" "${!var}"
+  done
+  printf 'export EVALGATE_BOOTSTRAP_TOKEN=%q\n' "$(bootstrap_token)"
+  # For the evalgate CLI and the temporal CLI.
+  printf 'export EVALGATE_URL=%q\n' "$(api_url)"
+  printf 'export EVALGATE_TOKEN=%q\n' "$(bootstrap_token)"
+  printf 'export TEMPORAL_ADDRESS=%q\n' "$(reach_host "$TEMPORAL_HOST"):$TEMPORAL_PORT"
+  printf 'export TEMPORAL_NAMESPACE=%q\n' "$EVALGATE_TEMPORAL_NAMESPACE"
+  # shellcheck disable=SC2016  # $PATH expands where the lines are eval'd
+  printf 'export PATH=%q:"$PATH"\n' "$EVALGATE_STATE_DIR/bin"
+}
+
+cmd_logs() {
+  local names=("$@") name
+  ((${#names[@]})) || names=(temporal minio migrate api worker)
+  for name in "${names[@]}"; do
+    [[ -f $(log_file "$name") ]] || continue
+    echo "==== $(log_file "$name")"
+    tail -n "${EVALGATE_LOG_LINES:-40}" "$(log_file "$name")"
+  done
+}
+
+cmd_restart() {
+  cmd_down
+  cmd_up "$@"
+}
+
+# up, down and restart change processes: one at a time per state dir. The lock
+# is fd 8, which start_detached closes so services do not inherit it.
+with_stack_lock() {
+  mkdir -p "$EVALGATE_STATE_DIR"
+  exec 8>"$EVALGATE_STATE_DIR/stack.lock"
+  if ! flock -n 8; then
+    log "another stack command is running on $EVALGATE_STATE_DIR; waiting for it"
+    flock 8
+  fi
+  "$@"
+}
+
+cd "$EVALGATE_ROOT"
+command=${1:-status}
+shift || true
+case $command in
+  up) with_stack_lock cmd_up "$@" ;;
+  down) with_stack_lock cmd_down ;;
+  restart) with_stack_lock cmd_restart "$@" ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  logs) cmd_logs "$@" ;;
+  *) die "usage: stack.sh up [--services-only] | down | restart [--services-only] | status | env | logs [component]" ;;
+esac

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# What `npm test` runs (and so CI, through .ci/run): dependencies, the services
+# (PostgreSQL, Temporal, MinIO), the type check, then every jest project against
+# the evalgate_test database and the evalgate-test bucket.
+#
+#   npm test [-- <jest args>]      e.g. npm test -- --selectProjects unit
+#
+# The services are left running for the next run; EVALGATE_TEST_STOP_STACK=1
+# stops them at the end.
+set -euo pipefail
+INFRA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$INFRA_DIR/.."
+
+bash "$INFRA_DIR/ensure-deps.sh"
+bash "$INFRA_DIR/stack.sh" up --services-only
+if [[ ${EVALGATE_TEST_STOP_STACK:-0} == 1 ]]; then
+  trap 'bash "$INFRA_DIR/stack.sh" down' EXIT
+fi
+
+# The stack's settings (exported by lib.sh), then the test overrides.
+# shellcheck source=infra/lib.sh
+source "$INFRA_DIR/lib.sh"
+EVALGATE_DATABASE_URL=$(database_url_for evalgate_test)
+export EVALGATE_DATABASE_URL
+export EVALGATE_S3_BUCKET=evalgate-test
+export NODE_ENV=test
+export EVALGATE_LOG_LEVEL=${EVALGATE_LOG_LEVEL:-warn}
+
+echo "[test] tsc --noEmit"
+node_modules/.bin/tsc --noEmit -p tsconfig.json
+echo "[test] jest --runInBand $*"
+node_modules/.bin/jest --runInBand "$@"
