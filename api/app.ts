@@ -1,0 +1,62 @@
+import express, { type Express } from 'express';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Config } from '../common/config';
+import type { Logger } from '../common/logger';
+import type { Storage } from '../common/storage';
+import { authenticate } from './http/auth';
+import { requestContext } from './http/context';
+import { errorHandler, unknownRoute } from './http/errors';
+import { createMetricsRegistry, httpMetrics } from './http/metrics';
+import { datasetsRouter } from './features/datasets/router';
+import { DatasetService } from './features/datasets/service';
+import { healthRouter } from './features/health';
+import { modelsRouter } from './features/models/router';
+import { ModelService } from './features/models/service';
+import { principalsRouter } from './features/principals/router';
+import { PrincipalService } from './features/principals/service';
+import { suitesRouter } from './features/suites/router';
+import { SuiteService } from './features/suites/service';
+
+export interface AppDeps {
+  config: Config;
+  pool: Pool;
+  storage: Storage;
+  temporal: Client;
+  logger: Logger;
+}
+
+export interface App {
+  app: Express;
+  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService };
+}
+
+/** Builds the HTTP API. It writes registry records and starts, signals and queries workflows; it never runs evals. */
+export function createApp(deps: AppDeps): App {
+  const registry = createMetricsRegistry();
+  const services = {
+    principals: new PrincipalService(deps.pool),
+    datasets: new DatasetService(deps.pool, deps.storage, deps.config),
+    models: new ModelService(deps.pool),
+    suites: new SuiteService(deps.pool),
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestContext(deps.logger));
+  app.use(httpMetrics(registry));
+  app.use(healthRouter({
+    pool: deps.pool, storage: deps.storage, registry,
+    temporalHealth: async () => void (await deps.temporal.workflowService.getSystemInfo({})),
+  }));
+  app.use(express.json({ limit: '1mb' }));
+  app.use(authenticate(services.principals));
+  app.use(principalsRouter(services.principals));
+  app.use(datasetsRouter(services.datasets));
+  app.use(modelsRouter(services.models));
+  app.use(suitesRouter(services.suites));
+  app.use(unknownRoute);
+  app.use(errorHandler);
+  return { app, services };
+}

@@ -1,0 +1,46 @@
+import { Router } from 'express';
+import type { Pool } from 'pg';
+import type { Registry } from 'prom-client';
+import type { Storage } from '../../common/storage';
+
+export interface ReadinessProbe { name: string; check(): Promise<void> }
+
+export function healthRouter(deps: { pool: Pool; storage: Storage; temporalHealth: () => Promise<void>; registry: Registry }): Router {
+  const router = Router();
+  const probes: ReadinessProbe[] = [
+    { name: 'postgres', check: async () => void (await deps.pool.query('SELECT 1')) },
+    { name: 'temporal', check: deps.temporalHealth },
+    { name: 'objectStorage', check: () => deps.storage.ping() },
+  ];
+
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', async (req, res) => {
+    const results = await Promise.all(probes.map(async (probe) => {
+      try {
+        await withTimeout(probe.check(), 2_000);
+        return [probe.name, 'ok'] as const;
+      } catch (err) {
+        req.log.warn({ err, probe: probe.name }, 'readiness probe failed');
+        return [probe.name, 'unreachable'] as const;
+      }
+    }));
+    const ready = results.every(([, state]) => state === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.registry.contentType);
+    res.send(await deps.registry.metrics());
+  });
+  return router;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
+  });
+}

@@ -1,0 +1,2 @@
+// placeholder until the metrics library lands; replaced below
+export {};

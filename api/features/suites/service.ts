@@ -1,0 +1,113 @@
+import type { Pool } from 'pg';
+import { recordAudit } from '../../../common/audit';
+import { hashCanonical, sha256Hex } from '../../../common/canonical';
+import { withTransaction, type Queryable } from '../../../common/db';
+import { AppError, conflict, notFound } from '../../../common/errors';
+import type { TaskType } from '../../../common/rows';
+import { findMetric } from './metricCatalog';
+import { requireRole } from '../../http/auth';
+import type { Principal } from '../../http/context';
+import { zodToAppError } from '../../http/validate';
+import { resolveModelVersion } from '../models/service';
+import * as dal from './dal';
+import type { MetricDef, SuiteVersionBody } from './schemas';
+
+const bad = (message: string, field: string) => new AppError(400, 'invalid_request', message, field);
+
+/**
+ * Resolves each metric definition against the metric registry: known id, params valid for
+ * the implementation, implementation version pinned (latest unless named). All metrics of
+ * one suite must share a task type.
+ */
+export function resolveMetrics(defs: SuiteVersionBody['metrics'], hasJudge: boolean): { metrics: MetricDef[]; taskTypes: TaskType[] } {
+  const names = new Set<string>();
+  let taskTypes: TaskType[] | null = null;
+  const metrics = defs.map((def, i) => {
+    const at = `metrics[${i}]`;
+    if (names.has(def.name)) throw bad(`${at}.name: metric name ${def.name} is used twice in this suite`, `${at}.name`);
+    names.add(def.name);
+    const found = findMetric(def.metric, def.implVersion);
+    if (found === 'unknown_metric') throw bad(`${at}.metric: unknown metric id ${JSON.stringify(def.metric)}; see the metric ids in the API reference`, `${at}.metric`);
+    if (found === 'unknown_version') throw bad(`${at}.implVersion: metric ${def.metric} has no implementation version ${def.implVersion}`, `${at}.implVersion`);
+    const params = found.params.safeParse(def.params ?? {});
+    if (!params.success) throw zodToAppError(params.error, `${at}.params`);
+    if (def.metric === 'judge_score' && !hasJudge) throw bad(`${at}.metric: judge_score needs the suite to configure a judge`, `${at}.metric`);
+    const fits = taskTypes === null ? [...found.taskTypes] : taskTypes.filter((t) => found.taskTypes.includes(t));
+    if (!fits.length) throw bad(`${at}.metric: ${def.metric} does not fit the task type of the suite's other metrics (${taskTypes!.join(', ')})`, `${at}.metric`);
+    taskTypes = fits;
+    return { name: def.name, metric: def.metric, params: (def.params ?? {}) as Record<string, unknown>, slices: def.slices, implVersion: found.version };
+  });
+  return { metrics, taskTypes: taskTypes ?? [] };
+}
+
+export class SuiteService {
+  constructor(private readonly pool: Pool) {}
+
+  async create(input: { name: string; purpose: 'exploratory' | 'release_blocking'; ownerTeam: string }, principal: Principal, requestId: string) {
+    requireRole(principal, input.ownerTeam, 'editor');
+    return withTransaction(this.pool, async (tx) => {
+      const inserted = await dal.insertSuite(tx, { ...input, createdBy: principal.principalId });
+      if (inserted) {
+        await recordAudit(tx, { principalId: principal.principalId, action: 'metric_suite.create', entityKind: 'metric_suite', entityId: inserted.metric_suite_id, detail: input, requestId });
+        return { suite: inserted, created: true };
+      }
+      const existing = (await dal.findSuiteByName(tx, input.ownerTeam, input.name))!;
+      if (existing.purpose !== input.purpose) throw conflict('already_exists', `team ${input.ownerTeam} already has a suite named ${input.name} with purpose ${existing.purpose}`, 'name');
+      return { suite: existing, created: false };
+    });
+  }
+
+  async get(suiteId: string) {
+    const suite = await dal.findSuite(this.pool, suiteId);
+    if (!suite) throw notFound(`metric suite ${suiteId}`);
+    return { suite, versions: await dal.listVersions(this.pool, suiteId) };
+  }
+
+  /** A new immutable version; identical content to the latest version answers that version (200). */
+  async addVersion(suiteId: string, body: SuiteVersionBody, principal: Principal, requestId: string) {
+    const suite = await dal.findSuite(this.pool, suiteId);
+    if (!suite) throw notFound(`metric suite ${suiteId}`);
+    requireRole(principal, suite.owner_team, 'editor');
+    const { metrics } = resolveMetrics(body.metrics, body.judge !== undefined);
+    const judge = body.judge ? await this.resolveJudge(this.pool, body.judge, suite.purpose) : null;
+    const definition = {
+      metrics, judge: judge?.record ?? null, budget: body.budget ?? null, requireHumanLabels: body.requireHumanLabels,
+    };
+    const contentHash = hashCanonical(definition);
+    return withTransaction(this.pool, async (tx) => {
+      await dal.findSuite(tx, suiteId, true); // serialises version numbering per suite
+      const latest = await dal.findVersion(tx, suiteId);
+      if (latest && latest.content_hash === contentHash) return { suite, version: latest, created: false };
+      const version = await dal.insertVersion(tx, {
+        suiteId, metrics, judge: judge?.record ?? null, judgeFingerprint: judge?.fingerprint ?? null,
+        maxCostUsd: body.budget?.maxCostUsd ?? null, maxCalls: body.budget?.maxCalls ?? null,
+        requireHumanLabels: body.requireHumanLabels, contentHash, createdBy: principal.principalId,
+      });
+      await recordAudit(tx, {
+        principalId: principal.principalId, action: 'metric_suite_version.create', entityKind: 'metric_suite_version',
+        entityId: version.metric_suite_version_id, detail: { suiteId, version: version.version, contentHash }, requestId,
+      });
+      return { suite, version, created: true };
+    });
+  }
+
+  /**
+   * A judge is an openai-chat model version plus prompt, output schema and params. Its
+   * fingerprint names exactly that combination; release-blocking suites must pin it.
+   */
+  private async resolveJudge(q: Queryable, judge: NonNullable<SuiteVersionBody['judge']>, purpose: string) {
+    const { version } = await resolveModelVersion(q, judge.modelVersion, 'judge.modelVersion');
+    if (version.protocol !== 'openai-chat') throw bad(`judge.modelVersion: ${judge.modelVersion} uses ${version.protocol}; a judge must speak openai-chat`, 'judge.modelVersion');
+    const params = judge.params ?? {};
+    if (purpose === 'release_blocking') {
+      if (!judge.pinned) throw bad('judge.pinned: a release-blocking suite must pin its judge (exact model version, prompt and params)', 'judge.pinned');
+      if (params.temperature !== 0) throw bad('judge.params.temperature: a pinned judge on a release-blocking suite must use temperature 0', 'judge.params.temperature');
+    }
+    const promptHash = sha256Hex(judge.promptTemplate);
+    const record = { ...judge, params, modelVersionId: version.model_version_id, promptHash };
+    const fingerprint = hashCanonical({
+      modelVersionId: version.model_version_id, endpoint: version.endpoint, modelParams: version.params, promptHash, params, output: judge.output, repeats: judge.repeats,
+    }).slice(0, 32);
+    return { record, fingerprint };
+  }
+}

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Canonical JSON: object keys sorted, no insignificant whitespace, -0 as 0.
+ * Hashes of canonical JSON identify content independent of key order.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new TypeError('non-finite number in canonical JSON');
+      return Object.is(value, -0) ? '0' : JSON.stringify(value);
+    }
+    if (value === undefined) throw new TypeError('undefined in canonical JSON');
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
+}
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function hashCanonical(value: unknown): string {
+  return sha256Hex(canonicalJson(value));
+}

@@ -1,0 +1,63 @@
+/**
+ * The one place that reads process.env. Parsed once with zod, frozen, and a bad
+ * value stops the process with one line naming the variable.
+ */
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const port = z.coerce.number().int().min(1).max(65535);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  EVALGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  EVALGATE_DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/evalgate'),
+  EVALGATE_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  EVALGATE_TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  EVALGATE_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  EVALGATE_S3_ENDPOINT: z.string().min(1).default('127.0.0.1'),
+  EVALGATE_S3_PORT: port.default(9000),
+  EVALGATE_S3_USE_SSL: bool.default(false),
+  EVALGATE_S3_ACCESS_KEY: z.string().min(1).default('evalgate'),
+  EVALGATE_S3_SECRET_KEY: z.string().min(8).default('evalgate-secret'),
+  EVALGATE_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('evalgate'),
+  EVALGATE_S3_REGION: z.string().min(1).default('us-east-1'),
+  EVALGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
+  EVALGATE_API_PORT: port.default(8080),
+  EVALGATE_BOOTSTRAP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  EVALGATE_MAX_ROW_BYTES: z.coerce.number().int().min(256).default(1_000_000),
+  EVALGATE_ROWS_PER_SHARD: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
+  EVALGATE_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024 * 1024),
+  EVALGATE_TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('evalgate'),
+  EVALGATE_RELEASE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(8),
+  EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  EVALGATE_SHARD_PARALLELISM: z.coerce.number().int().min(1).max(256).default(8),
+  EVALGATE_MODEL_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(4096).default(64),
+  EVALGATE_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  EVALGATE_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  EVALGATE_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
+  EVALGATE_PLATFORM_VERSION: z.string().min(1).default('0.1.0'),
+});
+
+export type Config = Readonly<z.infer<typeof envSchema>>;
+
+let cached: Config | undefined;
+
+/** Parses the environment once. Exits the process with a one-line message on a bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  if (cached && env === process.env) return cached;
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0] ?? 'environment');
+    process.stderr.write(`evalgate: invalid configuration: ${name}: ${issue.message}\n`);
+    process.exit(78);
+  }
+  const config = Object.freeze(parsed.data);
+  if (env === process.env) cached = config;
+  return config;
+}
+
+/** For tests that build a config from explicit values without touching process.env. */
+export function configFrom(overrides: Record<string, string>): Config {
+  return Object.freeze(envSchema.parse({ ...process.env, ...overrides }));
+}

@@ -1,0 +1,35 @@
+import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import type { Config } from './config';
+
+/** Anything that can run a query: the pool or a client inside a transaction. */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+export function createPool(config: Pick<Config, 'EVALGATE_DATABASE_URL' | 'EVALGATE_DB_POOL_MAX'>): Pool {
+  return new Pool({ connectionString: config.EVALGATE_DATABASE_URL, max: config.EVALGATE_DB_POOL_MAX });
+}
+
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Postgres error codes we map to domain errors. */
+export const PG_UNIQUE_VIOLATION = '23505';
+export const PG_FOREIGN_KEY_VIOLATION = '23503';
+
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === PG_UNIQUE_VIOLATION && (constraint === undefined || e.constraint === constraint);
+}

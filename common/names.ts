@@ -1,0 +1,17 @@
+/**
+ * Names shared by the API, the workers and the tests: task queues, workflow ids,
+ * signal/query names. Workflow-safe (no Node imports) so workflows may import it.
+ */
+
+export type RunMode = 'exploratory' | 'release';
+
+/** Release-blocking and exploratory work run on separate queues so neither starves the other. */
+export function taskQueueFor(prefix: string, mode: RunMode): string {
+  return `${prefix}-${mode}`;
+}
+
+export const evalRunWorkflowId = (runId: string): string => `evalRun:${runId}`;
+export const shardBlockWorkflowId = (runId: string, block: number): string => `evalRun:${runId}:block:${block}`;
+export const releaseGateWorkflowId = (checkId: string): string => `gateCheck:${checkId}`;
+export const metricRecomputeWorkflowId = (incidentId: string): string => `metricIncident:${incidentId}`;
+export const datasetDeprecationWorkflowId = (datasetVersionId: string): string => `datasetDeprecation:${datasetVersionId}`;
