@@ -2,10 +2,12 @@
 # Installs node_modules only when it is missing or older than package-lock.json
 # (npm writes node_modules/.package-lock.json on every install: our stamp).
 #
-# npm 11 does not run dependencies' install scripts unless allowed. Nothing we
-# use needs one: @temporalio/core-bridge ships prebuilt native binaries and
-# esbuild (under tsx) gets its binary from an optional dependency. The smoke
-# check below proves it after every install.
+# npm 11 does not run dependencies' install scripts unless allowed (it warns
+# about esbuild, @swc/core and protobufjs). None is needed: esbuild (under tsx)
+# and @swc/core (the worker's workflow bundler) get their native binaries from
+# optional dependencies, @temporalio/core-bridge ships prebuilt ones, and
+# protobufjs's script only prints a notice. The smoke check below proves it
+# after every install.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,7 +22,8 @@ if [[ -f package-lock.json ]]; then
 else
   npm install --no-audit --no-fund
 fi
-node -e "require('@temporalio/worker')" ||
-  { echo "[deps] @temporalio/worker does not load after install" >&2; exit 1; }
-node_modules/.bin/tsx --version >/dev/null ||
-  { echo "[deps] tsx does not run after install" >&2; exit 1; }
+node -e "
+  require('@temporalio/worker');
+  require('@swc/core').transformSync('const a: number = 1', { jsc: { parser: { syntax: 'typescript' } } });
+  require('esbuild').transformSync('const a: number = 1', { loader: 'ts' });
+" || { echo "[deps] @temporalio/worker, @swc/core or esbuild does not load after install" >&2; exit 1; }

@@ -26,7 +26,15 @@ export EVALGATE_S3_BUCKET=evalgate-test
 export NODE_ENV=test
 export EVALGATE_LOG_LEVEL=${EVALGATE_LOG_LEVEL:-warn}
 
-echo "[test] tsc --noEmit"
-node_modules/.bin/tsc --noEmit -p tsconfig.json
+# Both always run, so one CI log shows type errors and test failures together.
+tsc_status=0 jest_status=0
+echo "[test] tsc --noEmit -p tsconfig.json"
+node_modules/.bin/tsc --noEmit -p tsconfig.json || tsc_status=$?
 echo "[test] jest --runInBand $*"
-node_modules/.bin/jest --runInBand "$@"
+node_modules/.bin/jest --runInBand "$@" || jest_status=$?
+
+if ((tsc_status || jest_status)); then
+  echo "[test] FAILED:$( ((tsc_status)) && echo ' type check')$( ((jest_status)) && echo ' jest')" >&2
+  exit 1
+fi
+echo "[test] passed: type check and jest"
