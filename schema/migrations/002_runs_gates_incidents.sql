@@ -27,6 +27,9 @@ CREATE TABLE eval_runs (
   calls_model      bigint NOT NULL DEFAULT 0,
   calls_judge      bigint NOT NULL DEFAULT 0,
   cache_hits       bigint NOT NULL DEFAULT 0,
+  errors           bigint NOT NULL DEFAULT 0,
+  queue_ms         bigint,
+  run_ms           bigint,
   judge_flags      jsonb NOT NULL DEFAULT '{}'::jsonb,
   created_by       uuid NOT NULL REFERENCES principals(principal_id),
   created_at       timestamptz NOT NULL DEFAULT now(),
@@ -53,6 +56,9 @@ CREATE TABLE eval_run_shards (
   calls_judge    integer NOT NULL DEFAULT 0,
   cache_hits     integer NOT NULL DEFAULT 0,
   errors         integer NOT NULL DEFAULT 0,
+  cost_usd       double precision NOT NULL DEFAULT 0,
+  input_tokens   bigint NOT NULL DEFAULT 0,
+  output_tokens  bigint NOT NULL DEFAULT 0,
   updated_at     timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (run_id, shard_index)
 );

@@ -1,2 +1,12 @@
-// placeholder until the metrics library lands; replaced below
-export {};
+import { getMetricImpl, isMetricId } from '../../../activities/metrics/registry';
+import type { AnyMetricImpl } from '../../../activities/metrics/types';
+
+/** Looks a metric id (and optional implementation version) up in the metrics library. */
+export function findMetric(id: string, version?: string): AnyMetricImpl | 'unknown_metric' | 'unknown_version' {
+  if (!isMetricId(id)) return 'unknown_metric';
+  try {
+    return getMetricImpl(id, version);
+  } catch {
+    return 'unknown_version';
+  }
+}
