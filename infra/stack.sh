@@ -5,7 +5,7 @@
 # otherwise; state, logs and pid files live in ${EVALGATE_STATE_DIR:-.stack}.
 #
 #   npm run stack -- up [--services-only]       start what is not running (idempotent)
-#   npm run stack -- down                       stop everything this stack started
+#   npm run stack -- down [component...]        stop what this stack started (all by default)
 #   npm run stack -- restart [--services-only]  down, then up
 #   npm run stack -- status                     each component: state, pid, URL
 #   npm run stack -- env                        `export VAR=...` lines; eval them
@@ -13,6 +13,9 @@
 #
 # A port already served by a healthy service (another clone's stack, say) is
 # reused and left alone by `down`; a port held by anything else is an error.
+# Ports: EVALGATE_TEMPORAL_ADDRESS, TEMPORAL_UI_PORT (gRPC port + 1000),
+# EVALGATE_S3_PORT, MINIO_CONSOLE_PORT (S3 port + 1), EVALGATE_API_PORT.
+# Waits: EVALGATE_STACK_START_TIMEOUT (60s), EVALGATE_STACK_REUSE_WAIT (20s).
 set -euo pipefail
 INFRA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=infra/lib.sh
@@ -28,6 +31,8 @@ WORKER_SETTLE=${EVALGATE_STACK_WORKER_SETTLE:-5}
 TSX=$EVALGATE_ROOT/node_modules/.bin/tsx
 SERVICES=(temporal minio)
 APPS=(api worker)
+STOP_ORDER=(worker api minio temporal)
+declare -A LAUNCHED=() # components this run started, which await() checks
 
 # --- what each component is ---------------------------------------------------
 
@@ -215,7 +220,6 @@ launch() {
 }
 
 # Waits until a component launch() started is healthy; explains and cleans up if not.
-declare -A LAUNCHED=()
 await() {
   local name=$1 deadline=$((SECONDS + START_TIMEOUT))
   [[ -n ${LAUNCHED[$name]:-} ]] || return 0 # running before, or reused: checked already
@@ -231,10 +235,24 @@ await() {
     fi
     sleep 0.5
   done
-  if ! running_pid "$name" "$(marker "$name")" >/dev/null; then
-    # Another stack won the race for the port; use its service.
-    log "$name: another process now serves its port; reusing it"
+  # Healthy may mean another stack won the race for the port: then ours
+  # cannot bind, so stop it and use theirs.
+  local pid
+  if ! pid=$(running_pid "$name" "$(marker "$name")"); then
+    log "$name: another process serves its port; reusing it"
+  elif ! session_owns_port "$pid" "$(port_of "$name")"; then
+    log "$name: another process serves its port; stopping ours and reusing it"
+    stop_detached "$name" "$(marker "$name")"
   fi
+}
+
+# True when a process of session SID listens on PORT (tsx's child listens, not tsx).
+session_owns_port() {
+  local sid=$1 port=$2 owner
+  for owner in $(ss -Hltnp "sport = :$port" | grep -o 'pid=[0-9]*' | cut -d= -f2 || true); do
+    [[ $(ps -o sid= -p "$owner" | tr -d ' ') == "$sid" ]] && return 0
+  done
+  return 1
 }
 
 # The worker has no health endpoint: it must survive its first seconds, when
@@ -278,6 +296,8 @@ run_migrations() {
   fi
   local logf
   logf=$(log_file migrate)
+  mkdir -p "$LOGS_DIR"
+  printf '==== %s: %s\n' "$(date -u +%FT%TZ)" "$EVALGATE_DATABASE_URL" >>"$logf"
   if ! "$TSX" schema/migrate.ts >>"$logf" 2>&1; then
     show_log_tail migrate
     die "migrations failed (log $logf)"
@@ -321,36 +341,36 @@ cmd_up() {
 }
 
 cmd_down() {
-  local name any=0
-  for name in worker api minio temporal; do
+  local names=("$@") name any=0
+  ((${#names[@]})) || names=("${STOP_ORDER[@]}")
+  for name in "${names[@]}"; do
+    [[ -n $(marker "$name") ]] || die "unknown component $name (worker, api, minio, temporal)"
     if running_pid "$name" "$(marker "$name")" >/dev/null; then
       any=1
       stop_detached "$name" "$(marker "$name")"
     fi
   done
   ((any)) || log "nothing started by this stack is running"
-  log "postgres: left running (the machine's service, shared with other clones)"
+  (($#)) || log "postgres: left running (the machine's service, shared with other clones)"
 }
 
 cmd_status() {
   local name pid state
   printf '%-9s %-20s %-8s %s\n' COMPONENT STATE PID URL
   for name in postgres "${SERVICES[@]}" "${APPS[@]}"; do
-    pid=-
     if [[ $name != postgres ]] && pid=$(running_pid "$name" "$(marker "$name")"); then
       "${name}_healthy" && state=healthy || state=unhealthy
-    elif [[ $name == worker ]]; then
-      pid=-
-      state=stopped
-    elif "${name}_healthy"; then
-      pid=-
-      state='healthy (external)'
-      [[ $name == postgres ]] && state='healthy (system)'
-    elif [[ $name == temporal ]] && ! temporal_cli >/dev/null; then
-      state='unknown (no CLI yet)'
     else
       pid=-
-      state=stopped
+      if [[ $name == worker ]]; then
+        state=stopped
+      elif "${name}_healthy"; then
+        [[ $name == postgres ]] && state='healthy (system)' || state='healthy (external)'
+      elif [[ $name == temporal ]] && ! temporal_cli >/dev/null; then
+        state='unknown (no CLI yet)'
+      else
+        state=stopped
+      fi
     fi
     printf '%-9s %-20s %-8s %s\n' "$name" "$state" "$pid" "$(urls_of "$name")"
   done
@@ -385,7 +405,7 @@ cmd_logs() {
 }
 
 cmd_restart() {
-  cmd_down
+  cmd_down "${STOP_ORDER[@]}"
   cmd_up "$@"
 }
 
@@ -406,10 +426,10 @@ command=${1:-status}
 shift || true
 case $command in
   up) with_stack_lock cmd_up "$@" ;;
-  down) with_stack_lock cmd_down ;;
+  down) with_stack_lock cmd_down "$@" ;;
   restart) with_stack_lock cmd_restart "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;
   logs) cmd_logs "$@" ;;
-  *) die "usage: stack.sh up [--services-only] | down | restart [--services-only] | status | env | logs [component]" ;;
+  *) die "usage: stack.sh up [--services-only] | down [component...] | restart [--services-only] | status | env | logs [component]" ;;
 esac
