@@ -14,6 +14,8 @@ import { healthRouter } from './features/health';
 import { modelsRouter } from './features/models/router';
 import { ModelService } from './features/models/service';
 import { principalsRouter } from './features/principals/router';
+import { runsRouter } from './features/runs/router';
+import { RunService } from './features/runs/service';
 import { PrincipalService } from './features/principals/service';
 import { suitesRouter } from './features/suites/router';
 import { SuiteService } from './features/suites/service';
@@ -28,7 +30,7 @@ export interface AppDeps {
 
 export interface App {
   app: Express;
-  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService };
+  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService; runs: RunService };
 }
 
 /** Builds the HTTP API. It writes registry records and starts, signals and queries workflows; it never runs evals. */
@@ -39,6 +41,7 @@ export function createApp(deps: AppDeps): App {
     datasets: new DatasetService(deps.pool, deps.storage, deps.config),
     models: new ModelService(deps.pool),
     suites: new SuiteService(deps.pool),
+    runs: new RunService(deps.pool, deps.temporal, deps.config),
   };
 
   const app = express();
@@ -56,6 +59,7 @@ export function createApp(deps: AppDeps): App {
   app.use(datasetsRouter(services.datasets));
   app.use(modelsRouter(services.models));
   app.use(suitesRouter(services.suites));
+  app.use(runsRouter(services.runs));
   app.use(unknownRoute);
   app.use(errorHandler);
   return { app, services };

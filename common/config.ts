@@ -30,6 +30,8 @@ const envSchema = z.object({
   EVALGATE_TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('evalgate'),
   EVALGATE_RELEASE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(8),
   EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  EVALGATE_SHARD_BLOCK_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   EVALGATE_SHARD_PARALLELISM: z.coerce.number().int().min(1).max(256).default(8),
   EVALGATE_MODEL_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(4096).default(64),
   EVALGATE_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),

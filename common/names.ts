@@ -15,3 +15,7 @@ export const shardBlockWorkflowId = (runId: string, block: number): string => `e
 export const releaseGateWorkflowId = (checkId: string): string => `gateCheck:${checkId}`;
 export const metricRecomputeWorkflowId = (incidentId: string): string => `metricIncident:${incidentId}`;
 export const datasetDeprecationWorkflowId = (datasetVersionId: string): string => `datasetDeprecation:${datasetVersionId}`;
+
+/** Signal and query names. */
+export const CANCEL_EVAL_RUN_SIGNAL = 'cancelEvalRun';
+export const EVAL_RUN_PROGRESS_QUERY = 'evalRunProgress';

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { hashCanonical } from '../../common/canonical';
@@ -125,6 +126,7 @@ async function processPart(deps: ShardDeps, ctx: RunContext, rows: Record<string
   });
   const cached = await lookupPredictions(deps.pool, prepared.map((p) => p.key));
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // every in-flight call of the part listens to it
   const onCancel = () => abort.abort(cancellation.reason);
   cancellation.addEventListener('abort', onCancel, { once: true });
   let consecutiveUnavailable = 0;

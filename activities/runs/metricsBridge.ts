@@ -1,0 +1,47 @@
+/**
+ * Where the eval runner meets the metrics library: the suite's metric definitions become
+ * an accumulator spec seeded from the run, and stored example records become metric examples.
+ */
+import { createAccumulator, finalizeAccumulator, mergeAccumulatorStates, type AccumulatorSpec, type AccumulatorState } from '../metrics/accumulator';
+import type { MetricExample, MetricId } from '../metrics/types';
+import type { RunContext } from './context';
+import type { ExampleRecord } from './records';
+
+export function accumulatorSpec(ctx: Pick<RunContext, 'metrics' | 'seed'>): AccumulatorSpec {
+  return {
+    seed: ctx.seed,
+    metrics: ctx.metrics.map((m) => ({ name: m.name, metric: m.metric as MetricId, params: m.params, slices: m.slices, implVersion: m.implVersion })),
+  };
+}
+
+export function createRunAccumulator(ctx: Pick<RunContext, 'metrics' | 'seed'>) {
+  return createAccumulator(accumulatorSpec(ctx));
+}
+
+export function toMetricExample(record: ExampleRecord): MetricExample {
+  return {
+    id: record.id,
+    tags: record.tags ?? [],
+    ...(record.label !== undefined ? { label: record.label } : {}),
+    ...(record.target !== undefined ? { target: record.target } : {}),
+    ...(record.relevance !== undefined ? { relevance: record.relevance } : {}),
+    ...(record.reference !== undefined ? { reference: record.reference } : {}),
+    prediction: record.prediction ?? {},
+  };
+}
+
+export interface FinalMetric {
+  name: string; metric: string; implVersion: string; value: number | null; ciLow: number | null; ciHigh: number | null; n: number;
+  reason?: string; slices?: Record<string, unknown>;
+}
+
+/** Merges shard states and finalises every metric of the suite. */
+export function finalizeRunStates(ctx: Pick<RunContext, 'metrics' | 'seed'>, states: unknown[]): FinalMetric[] {
+  const spec = accumulatorSpec(ctx);
+  const merged = mergeAccumulatorStates(spec, states as AccumulatorState[]);
+  const results = finalizeAccumulator(spec, merged);
+  return ctx.metrics.map((m) => {
+    const r = results[m.name];
+    return { name: m.name, metric: m.metric, implVersion: r.implVersion, value: r.value, ciLow: r.ciLow, ciHigh: r.ciHigh, n: r.n, reason: r.reason, slices: r.slices };
+  });
+}

@@ -1,0 +1,127 @@
+import { registerSpamDataset, registerSpamModel, registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+
+let world: EvalWorld;
+let dataset: { datasetId: string; version: number; rowCount: number };
+let suite: { metricSuiteId: string };
+let model: { modelId: string; versions: string[] };
+
+beforeAll(async () => {
+  world = await startEvalWorld({ EVALGATE_ROWS_PER_SHARD: '60' });
+  dataset = await registerSpamDataset(world, { limit: 300 });
+  suite = await registerSuite(world);
+  model = await registerSpamModel(world, ['nb-v1', 'keywords-v1', 'nb-small-v1', 'logreg-v1']);
+}, 120_000);
+afterAll(() => world.close());
+beforeEach(() => {
+  world.server.resetKnobs();
+  world.server.resetStats();
+});
+
+const startRun = (modelVersion: string, extra: Record<string, unknown> = {}) =>
+  world.editor.post('/v1/eval-runs', { modelVersion, datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, ...extra });
+
+describe('an eval run', () => {
+  it('runs every shard, records metrics with intervals and slices, lineage and cost', async () => {
+    const started = await startRun(model.versions[0]);
+    expect(started.status).toBe(202);
+    const run = await waitForRun(world.editor, started.body.runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.progress).toEqual({ done: 300, total: 300 });
+    expect(world.server.stats().requests.total).toBe(300);
+    expect(run.cost.modelCalls).toBe(300);
+    expect(run.cost.cacheHits).toBe(0);
+    // Priced per call plus per input token, from the usage the server reported.
+    const promptTokens = world.server.stats().tokens.prompt;
+    expect(promptTokens).toBeGreaterThan(0);
+    expect(run.cost.modelUsd).toBeCloseTo(300 * 0.001 + (promptTokens / 1000) * 0.0005, 6);
+
+    const accuracy = run.results.accuracy;
+    expect(accuracy.n).toBe(300);
+    expect(accuracy.value).toBeGreaterThan(0.8);
+    expect(accuracy.ciLow).toBeLessThanOrEqual(accuracy.value);
+    expect(accuracy.ciHigh).toBeGreaterThanOrEqual(accuracy.value);
+    expect(accuracy.implVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Object.keys(accuracy.slices).sort()).toEqual(expect.arrayContaining(['easy-ham', 'spam']));
+    expect(run.results.auc.value).toBeGreaterThan(0.5);
+
+    expect(run.lineage).toMatchObject({
+      dataset: { datasetId: dataset.datasetId, version: 1, contentHash: expect.stringMatching(/^[0-9a-f]{64}$/), labelPolicy: 'human_reviewed' },
+      model: { modelVersion: model.versions[0], paramsHash: expect.any(String) },
+      metricSuite: { metricSuiteId: suite.metricSuiteId, version: 1 },
+      metricImplVersions: { accuracy: accuracy.implVersion },
+      platformVersion: expect.any(String),
+      seeds: { bootstrap: started.body.runId },
+    });
+  });
+
+  it('reuses cached predictions: a rerun makes no model calls and gives the same numbers bit for bit', async () => {
+    const first = await waitForRun(world.editor, (await startRun(model.versions[1])).body.runId);
+    world.server.resetStats();
+    const second = await waitForRun(world.editor, (await startRun(model.versions[1])).body.runId);
+    expect(second.status).toBe('succeeded');
+    expect(world.server.stats().requests.total).toBe(0);
+    expect(second.cost).toMatchObject({ modelCalls: 0, cacheHits: 300, modelUsd: 0 });
+    for (const name of Object.keys(first.results)) expect(second.results[name].value).toBe(first.results[name].value);
+  });
+
+  it('returns the same run for a repeated idempotency key and starts one workflow', async () => {
+    const key = `ci-${Date.now()}`;
+    const [a, b] = await Promise.all([startRun(model.versions[2], { idempotencyKey: key }), startRun(model.versions[2], { idempotencyKey: key })]);
+    expect(a.body.runId).toBe(b.body.runId);
+    await waitForRun(world.editor, a.body.runId);
+    const c = await startRun(model.versions[2], { idempotencyKey: key });
+    expect(c.body.runId).toBe(a.body.runId);
+    const { rows } = await world.stack.pool.query('SELECT count(*)::int AS n FROM eval_runs WHERE idempotency_key = $1', [key]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('survives an endpoint answering 20% 500s and 429s: every row counted exactly once', async () => {
+    world.server.setKnobs({ errorRate: 0.1, rateLimitRate: 0.1, retryAfterSeconds: 0, seed: 7 });
+    const run = await waitForRun(world.editor, (await startRun(model.versions[3])).body.runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.progress.done).toBe(300);
+    expect(run.results.accuracy.n).toBe(300);
+    expect(run.errors).toBe(0);
+    const byStatus = world.server.stats().requests.byStatus;
+    expect((byStatus['500'] ?? 0) + (byStatus['429'] ?? 0)).toBeGreaterThan(20);
+    expect(byStatus['200']).toBe(300);
+  });
+
+  it('fails with model_unavailable after bounded retries when the endpoint is down', async () => {
+    const down = await registerSpamModel(world, ['nb-v1']);
+    world.server.setKnobs({ down: true });
+    const started = Date.now();
+    const run = await waitForRun(world.editor, (await startRun(down.versions[0])).body.runId, 60_000);
+    expect(run.status).toBe('failed');
+    expect(run.error.class).toBe('model_unavailable');
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  it('can be cancelled while running', async () => {
+    const slow = await registerSpamModel(world, ['logreg-v1']);
+    world.server.setKnobs({ latencyMs: 200 });
+    const { runId } = (await startRun(slow.versions[0])).body;
+    await waitForRun(world.editor, runId, 30_000, (b) => b.status === 'running');
+    const cancel = await world.editor.post(`/v1/eval-runs/${runId}/cancel`);
+    expect(cancel.status).toBe(202);
+    const run = await waitForRun(world.editor, runId, 30_000);
+    expect(run.status).toBe('cancelled');
+    expect(run.progress.done).toBeLessThan(300);
+    expect((await world.editor.post(`/v1/eval-runs/${runId}/cancel`)).status).toBe(409);
+  });
+});
+
+describe('bad run requests', () => {
+  it('refuses a suite whose metrics do not fit the dataset task type', async () => {
+    const ranking = await registerSuite(world, 'exploratory', [{ name: 'ndcg5', metric: 'ndcg', params: { k: 5 } }]);
+    const res = await world.editor.post('/v1/eval-runs', { modelVersion: model.versions[0], datasetId: dataset.datasetId, metricSuiteId: ranking.metricSuiteId });
+    expect(res.status).toBe(400);
+    expect(res.body.error.field).toBe('metricSuiteId');
+  });
+
+  it('answers 404 naming the field for an unknown model version', async () => {
+    const res = await startRun('nope@1');
+    expect(res.status).toBe(404);
+    expect(res.body.error.field).toBe('modelVersion');
+  });
+});

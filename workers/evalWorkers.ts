@@ -1,0 +1,68 @@
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createActivities } from '../activities';
+import { createModelClient } from '../activities/models/client';
+import type { Config } from '../common/config';
+import type { Logger } from '../common/logger';
+import { taskQueueFor, type RunMode } from '../common/names';
+import type { Storage } from '../common/storage';
+
+export interface EvalWorkerDeps {
+  config: Config;
+  pool: Pool;
+  storage: Storage;
+  logger: Logger;
+  connection: NativeConnection;
+  bundle?: WorkflowBundleWithSourceMap;
+  modes?: RunMode[];
+}
+
+let runtimeInstalled = false;
+
+/** Routes the Temporal runtime's own logs into pino. Once per process. */
+export function installTemporalLogging(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (logger.level === 'silent' ? 'ERROR' : logger.level.toUpperCase()) as LogLevel;
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level) ? level : 'INFO', (entry) => {
+        const method = entry.level === 'TRACE' ? 'trace' : entry.level === 'DEBUG' ? 'debug' : entry.level === 'WARN' ? 'warn' : entry.level === 'ERROR' ? 'error' : 'info';
+        logger[method]({ ...entry.meta, temporal: true }, entry.message);
+      }),
+    });
+  } catch {
+    // Another part of this process installed the runtime first; keep its logger.
+  }
+}
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+}
+
+/**
+ * One worker per task queue: release-blocking and exploratory runs each get their own
+ * activity slots, so a burst of exploratory runs cannot delay a release gate. The model
+ * client (and so each endpoint's concurrency limit) is shared by both.
+ */
+export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]> {
+  const { config } = deps;
+  const models = createModelClient({
+    timeoutMs: config.EVALGATE_MODEL_TIMEOUT_MS, maxAttempts: config.EVALGATE_MODEL_MAX_ATTEMPTS, retryBaseMs: config.EVALGATE_RETRY_BASE_MS,
+    defaultMaxConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY, logger: deps.logger,
+  });
+  const activities = createActivities({ pool: deps.pool, storage: deps.storage, logger: deps.logger, models });
+  const bundle = deps.bundle ?? (await bundleWorkflows());
+  const slots: Record<RunMode, number> = {
+    release: config.EVALGATE_RELEASE_WORKER_CONCURRENCY,
+    exploratory: config.EVALGATE_EXPLORATORY_WORKER_CONCURRENCY,
+  };
+  return Promise.all((deps.modes ?? (['release', 'exploratory'] as RunMode[])).map((mode) => Worker.create({
+    connection: deps.connection,
+    namespace: config.EVALGATE_TEMPORAL_NAMESPACE,
+    taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, mode),
+    workflowBundle: bundle,
+    activities,
+    maxConcurrentActivityTaskExecutions: slots[mode],
+  })));
+}
