@@ -1,0 +1,72 @@
+/** Request counters for the reference model server (`GET /admin/stats`). */
+
+export type ModelRoute = 'predict' | 'chat';
+
+export interface ModelServerStats {
+  requests: {
+    total: number;
+    byModel: Record<string, number>;
+    /** HTTP status as a string, or `reset` / `aborted` for connections that ended without an answer. */
+    byStatus: Record<string, number>;
+    byRoute: Record<string, number>;
+  };
+  concurrency: { inFlight: number; maxInFlight: number };
+  tokens: { prompt: number; completion: number };
+  /** CPU time this process spent since the counters were reset (user + system), for load tests. */
+  cpuMs: number;
+  since: string;
+}
+
+function bump(counter: Record<string, number>, key: string, by = 1): void {
+  counter[key] = (counter[key] ?? 0) + by;
+}
+
+export class StatsRecorder {
+  private state = StatsRecorder.empty();
+  private cpuAtReset = process.cpuUsage();
+
+  private static empty(): ModelServerStats {
+    return {
+      requests: { total: 0, byModel: {}, byStatus: {}, byRoute: {} },
+      concurrency: { inFlight: 0, maxInFlight: 0 },
+      tokens: { prompt: 0, completion: 0 },
+      cpuMs: 0,
+      since: new Date().toISOString(),
+    };
+  }
+
+  arrived(route: ModelRoute): void {
+    this.state.requests.total++;
+    bump(this.state.requests.byRoute, route);
+    const concurrency = this.state.concurrency;
+    concurrency.inFlight++;
+    if (concurrency.inFlight > concurrency.maxInFlight) concurrency.maxInFlight = concurrency.inFlight;
+  }
+
+  model(name: string): void {
+    bump(this.state.requests.byModel, name);
+  }
+
+  finished(status: string): void {
+    bump(this.state.requests.byStatus, status);
+    this.state.concurrency.inFlight = Math.max(0, this.state.concurrency.inFlight - 1);
+  }
+
+  tokens(prompt: number, completion: number): void {
+    this.state.tokens.prompt += prompt;
+    this.state.tokens.completion += completion;
+  }
+
+  /** A deep copy, safe to hand out. In-flight requests survive a reset. */
+  snapshot(): ModelServerStats {
+    const cpu = process.cpuUsage(this.cpuAtReset);
+    return { ...structuredClone(this.state), cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
+  }
+
+  reset(): void {
+    const inFlight = this.state.concurrency.inFlight;
+    this.state = StatsRecorder.empty();
+    this.cpuAtReset = process.cpuUsage();
+    this.state.concurrency = { inFlight, maxInFlight: inFlight };
+  }
+}
