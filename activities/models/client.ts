@@ -1,0 +1,215 @@
+/**
+ * The model-endpoint client used by the eval runner's shard activities and the judge.
+ * One per worker process is enough; endpoint limits are process-wide regardless
+ * (see endpointLimiter.ts). A per-example failure comes back as data, never thrown.
+ *
+ * Connection reuse: Node 20's global fetch is undici with a global Agent whose pools
+ * keep connections alive and allow unlimited connections per origin, so the
+ * per-endpoint semaphore, not the pool, bounds connections. The `undici` package is
+ * not a dependency (only Node's bundled copy, which cannot be imported), so we do not
+ * call `setGlobalDispatcher`; a caller that installs undici can pass its own Agent as
+ * `dispatcher`.
+ *
+ * Logs: retries and failures at debug with the endpoint label (no credentials, no
+ * query string), class, status and attempt — never row contents, prompts or headers.
+ */
+import type { Logger } from 'pino';
+import { EndpointLimiters, processEndpointLimiters } from './endpointLimiter';
+import { postJson, type Dispatcher } from './httpAttempt';
+import { parseChatCompletion, parseChatPrediction, parsePredictResponse, parseUsage } from './responses';
+import { RETRYABLE, retryDelay } from './retryPolicy';
+import { abortableSleep } from './sleep';
+import { DEFAULT_PROMPT_TEMPLATES, renderTemplate } from './template';
+import {
+  CALL_ERROR_CLASSES,
+  type CallError,
+  type CallErrorClass,
+  type ChatInput,
+  type ChatMessage,
+  type ChatResult,
+  type EndpointSpec,
+  type ModelCallResult,
+  type ModelClientStats,
+  type PredictInput,
+} from './types';
+
+export interface ModelClientOptions {
+  /** Per attempt, from sending the request to the end of the answer's body. */
+  timeoutMs: number;
+  /** Attempts in total, the first included. */
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** Cap of the exponential backoff; default 10 s. */
+  retryMaxMs?: number;
+  /** For endpoints that declare no maxConcurrency. */
+  defaultMaxConcurrency: number;
+  logger?: Logger;
+  /** A longer Retry-After ends the call (as `rate_limited`) instead of holding a shard for it; default 60 s. */
+  maxRetryAfterMs?: number;
+  /**
+   * Extra request headers per endpoint, typically credentials resolved from config.
+   * They stay out of EndpointSpec (recorded in lineage and cache keys) and out of logs.
+   */
+  headersFor?: (endpoint: EndpointSpec) => Record<string, string> | undefined;
+  /** An undici Dispatcher (e.g. an Agent with custom pool settings); default: fetch's global one. */
+  dispatcher?: Dispatcher;
+  /** Default: the process-wide registry. Tests pass their own. */
+  limiters?: EndpointLimiters;
+  /** Jitter source; default Math.random. */
+  random?: () => number;
+}
+
+export interface ModelClient {
+  predict(input: PredictInput): Promise<ModelCallResult>;
+  chat(input: ChatInput): Promise<ChatResult>;
+  stats(): ModelClientStats;
+}
+
+type SendResult = { body: unknown; attempts: number; error?: undefined } | { error: CallError; attempts: number; body?: undefined };
+
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', accept: 'application/json' });
+
+const byClass = (): Record<CallErrorClass, number> =>
+  Object.fromEntries(CALL_ERROR_CLASSES.map((errorClass) => [errorClass, 0])) as Record<CallErrorClass, number>;
+
+export function chatCompletionsUrl(baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/chat/completions`;
+}
+
+export function createModelClient(options: ModelClientOptions): ModelClient {
+  const retryMaxMs = options.retryMaxMs ?? 10_000;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts));
+  const limiters = options.limiters ?? processEndpointLimiters;
+  const logger = options.logger;
+  const counters = { calls: 0, succeeded: 0, failed: byClass(), attempts: 0, retries: byClass() };
+
+  function headersFor(endpoint: EndpointSpec): Record<string, string> {
+    const extra = options.headersFor?.(endpoint);
+    return extra ? { ...JSON_HEADERS, ...extra } : (JSON_HEADERS as Record<string, string>);
+  }
+
+  /** POSTs with retries under the endpoint's limits; the permit is held per attempt, not across backoff sleeps. */
+  async function send(endpoint: EndpointSpec, url: string, body: string, signal: AbortSignal | undefined): Promise<SendResult> {
+    const limiter = limiters.forEndpoint(endpoint, options.defaultMaxConcurrency);
+    const headers = headersFor(endpoint);
+    const cancelled = (attempts: number): SendResult => ({ error: { class: 'cancelled', message: 'cancelled by the caller' }, attempts });
+    for (let attempts = 0; ; ) {
+      if (!(await limiter.admit(signal))) return cancelled(attempts);
+      attempts++;
+      counters.attempts++;
+      let outcome;
+      try {
+        outcome = await postJson({ url, headers, body, timeoutMs: options.timeoutMs, signal, dispatcher: options.dispatcher });
+      } finally {
+        limiter.release();
+      }
+      if (outcome.ok) return { body: outcome.body, attempts };
+      const error: CallError = { class: outcome.class, message: outcome.message };
+      if (outcome.status !== undefined) error.status = outcome.status;
+      const log = { endpoint: limiter.label, class: outcome.class, status: outcome.status, attempt: attempts };
+      if (!RETRYABLE.has(outcome.class) || attempts >= maxAttempts) {
+        if (attempts > 1) error.message += ` (after ${attempts} attempts)`;
+        logger?.debug(log, 'model call failed');
+        return { error, attempts };
+      }
+      const { retryAfterMs } = outcome;
+      if (retryAfterMs !== undefined) {
+        if (retryAfterMs > maxRetryAfterMs) {
+          error.message += ` (the server asked to wait ${Math.ceil(retryAfterMs / 1000)} s, over the ${Math.ceil(maxRetryAfterMs / 1000)} s limit)`;
+          logger?.debug({ ...log, retryAfterMs }, 'model call failed: Retry-After too long');
+          return { error, attempts };
+        }
+        // The endpoint asked everyone to back off, not just this call.
+        limiter.pause(retryAfterMs);
+      }
+      const delayMs = retryDelay(attempts, retryAfterMs, options.retryBaseMs, retryMaxMs, options.random);
+      counters.retries[outcome.class]++;
+      logger?.debug({ ...log, delayMs, retryAfterMs }, 'model call retrying');
+      if (!(await abortableSleep(delayMs, signal))) return cancelled(attempts);
+    }
+  }
+
+  function chatBody(endpoint: EndpointSpec, messages: ChatMessage[], params: Record<string, unknown>): string {
+    // Params cannot replace the model or the messages (they are the model version's
+    // identity and the prompt), and streaming is not spoken here.
+    const { stream: _stream, ...rest } = params;
+    return JSON.stringify({ ...rest, model: endpoint.model, messages });
+  }
+
+  async function chatCall(input: ChatInput): Promise<Omit<ChatResult, 'latencyMs'>> {
+    const sent = await send(input.endpoint, chatCompletionsUrl(input.endpoint.url), chatBody(input.endpoint, input.messages, input.params), input.signal);
+    if (sent.error) return { error: sent.error, attempts: sent.attempts };
+    const content = parseChatCompletion(sent.body);
+    if (!content.ok) return { error: { class: 'bad_response', message: content.message }, attempts: sent.attempts };
+    const result: Omit<ChatResult, 'latencyMs'> = { content: content.value, attempts: sent.attempts };
+    const usage = parseUsage(sent.body);
+    if (usage) result.usage = usage;
+    return result;
+  }
+
+  async function predictJson(input: PredictInput): Promise<Omit<ModelCallResult, 'latencyMs'>> {
+    let body: string;
+    try {
+      body = JSON.stringify(input.row);
+    } catch (err) {
+      return { error: { class: 'client_error', message: `the row is not JSON: ${(err as Error).message}` }, attempts: 0 };
+    }
+    const sent = await send(input.endpoint, input.endpoint.url, body, input.signal);
+    if (sent.error) return { error: sent.error, attempts: sent.attempts };
+    const prediction = parsePredictResponse(input.taskType, sent.body);
+    if (!prediction.ok) return { error: { class: 'bad_response', message: prediction.message }, attempts: sent.attempts };
+    const result: Omit<ModelCallResult, 'latencyMs'> = { prediction: prediction.value, attempts: sent.attempts };
+    const usage = parseUsage(sent.body);
+    if (usage) result.usage = usage;
+    return result;
+  }
+
+  async function predictChat(input: PredictInput): Promise<Omit<ModelCallResult, 'latencyMs'>> {
+    const prompt = renderTemplate(input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATES[input.taskType], input.row);
+    const reply = await chatCall({ endpoint: input.endpoint, messages: [{ role: 'user', content: prompt }], params: input.params, signal: input.signal });
+    if (reply.content === undefined) return reply;
+    const prediction = parseChatPrediction(input.taskType, reply.content);
+    const result: Omit<ModelCallResult, 'latencyMs'> = prediction.ok
+      ? { prediction: prediction.value, attempts: reply.attempts }
+      : { error: { class: 'bad_response', message: prediction.message }, attempts: reply.attempts };
+    if (reply.usage) result.usage = reply.usage;
+    return result;
+  }
+
+  /** Counts the outcome and stamps the wall time. */
+  function finish<T extends { error?: CallError; attempts: number }>(result: T, started: number): T & { latencyMs: number } {
+    if (result.error) counters.failed[result.error.class]++;
+    else counters.succeeded++;
+    return Object.assign(result, { latencyMs: Math.round(performance.now() - started) });
+  }
+
+  return {
+    async predict(input) {
+      const started = performance.now();
+      counters.calls++;
+      const result = input.endpoint.protocol === 'json-predict' ? await predictJson(input) : await predictChat(input);
+      return finish(result, started);
+    },
+
+    async chat(input) {
+      const started = performance.now();
+      counters.calls++;
+      if (input.endpoint.protocol !== 'openai-chat') {
+        return finish({ error: { class: 'client_error', message: `chat needs an openai-chat endpoint, not ${input.endpoint.protocol}` }, attempts: 0 }, started);
+      }
+      return finish(await chatCall(input), started);
+    },
+
+    stats() {
+      return {
+        calls: counters.calls,
+        succeeded: counters.succeeded,
+        failed: { ...counters.failed },
+        attempts: counters.attempts,
+        retries: { ...counters.retries },
+        endpoints: limiters.stats(),
+      };
+    },
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * Per-endpoint admission control shared by every caller in the process: a fair FIFO
+ * semaphore (concurrency), a GCRA token bucket (requests per second) and a pause that
+ * a 429's Retry-After puts on the whole endpoint, so thousands of queued calls back
+ * off together instead of each discovering the rate limit on its own.
+ *
+ * An endpoint is keyed by protocol + url + model. When callers declare different
+ * limits for the same endpoint (two model versions on one server), the strictest
+ * wins: every declaration is then honoured. A declaration not repeated for
+ * DECLARATION_TTL_MS lapses (its callers are gone), and limiters idle that long are
+ * dropped, so a stale strict limit does not outlive its callers for long.
+ */
+import { abortableSleep } from './sleep';
+import type { EndpointSpec, EndpointStats } from './types';
+
+interface Waiter {
+  grant: () => void;
+  /** Set when the waiter gave up; a granted permit skips it. */
+  cancelled: boolean;
+}
+
+/** Permits handed over in arrival order: a release goes to the oldest waiter, never to a newcomer. */
+export class FairSemaphore {
+  private active = 0;
+  private queue: Waiter[] = [];
+  private head = 0;
+  private live = 0;
+
+  constructor(private limitValue: number) {}
+
+  get limit(): number {
+    return this.limitValue;
+  }
+  get inFlight(): number {
+    return this.active;
+  }
+  get queued(): number {
+    return this.live;
+  }
+
+  /** Lowering takes effect as permits come back; raising admits waiters at once. */
+  setLimit(limit: number): void {
+    this.limitValue = limit;
+    this.drain();
+  }
+
+  /** Resolves true with a permit, or false (without one) when the signal aborts first. */
+  acquire(signal?: AbortSignal): Promise<boolean> | true {
+    if (signal?.aborted) return Promise.resolve(false);
+    if (this.live === 0 && this.active < this.limitValue) {
+      this.active++;
+      return true;
+    }
+    return new Promise<boolean>((resolve) => {
+      const onAbort = () => {
+        waiter.cancelled = true;
+        this.live--;
+        resolve(false);
+      };
+      const waiter: Waiter = {
+        cancelled: false,
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(true);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(waiter);
+      this.live++;
+    });
+  }
+
+  release(): void {
+    this.active--;
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.active < this.limitValue && this.head < this.queue.length) {
+      const waiter = this.queue[this.head++];
+      if (waiter.cancelled) continue;
+      this.live--;
+      this.active++;
+      waiter.grant();
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/**
+ * A token bucket as GCRA (one number of state): `ratePerSecond` sustained, bursts of
+ * `burst` requests. `reserve` books the next send slot and returns how long to wait.
+ */
+export class RatePacer {
+  private theoreticalArrival = 0;
+  private interval: number;
+  private tolerance: number;
+
+  constructor(public readonly ratePerSecond: number, burst: number = Math.max(1, Math.floor(ratePerSecond))) {
+    this.interval = 1000 / ratePerSecond;
+    this.tolerance = (burst - 1) * this.interval;
+  }
+
+  reserve(now: number): number {
+    const arrival = Math.max(this.theoreticalArrival, now);
+    const sendAt = Math.max(now, arrival - this.tolerance);
+    this.theoreticalArrival = arrival + this.interval;
+    return sendAt - now;
+  }
+}
+
+const DECLARATION_TTL_MS = 5 * 60_000;
+const RECOMPUTE_EVERY_MS = 1_000;
+
+export class EndpointLimiter {
+  readonly semaphore: FairSemaphore;
+  pacer: RatePacer | undefined;
+  private pausedUntil = 0;
+  lastUsed = Date.now();
+  /** Last time each distinct limit / rate was declared (few distinct values). */
+  private limits = new Map<number, number>();
+  private rates = new Map<number, number>();
+  private lastRecompute = Date.now();
+
+  constructor(readonly label: string, limit: number, maxRps: number | undefined) {
+    this.semaphore = new FairSemaphore(limit);
+    this.pacer = maxRps ? new RatePacer(maxRps) : undefined;
+    this.declare(limit, maxRps);
+  }
+
+  /** Records a caller's limits: a stricter one applies at once, lapsed ones are forgotten within a second. */
+  declare(limit: number, maxRps: number | undefined, now: number = Date.now()): void {
+    this.limits.set(limit, now);
+    if (maxRps) this.rates.set(maxRps, now);
+    if (limit < this.semaphore.limit) this.semaphore.setLimit(limit);
+    if (maxRps && (!this.pacer || maxRps < this.pacer.ratePerSecond)) this.pacer = new RatePacer(maxRps);
+    if (now - this.lastRecompute >= RECOMPUTE_EVERY_MS) this.recompute(now);
+  }
+
+  private recompute(now: number): void {
+    this.lastRecompute = now;
+    const strictest = (declared: Map<number, number>): number | undefined => {
+      let min: number | undefined;
+      for (const [value, at] of declared) {
+        if (now - at > DECLARATION_TTL_MS) declared.delete(value);
+        else if (min === undefined || value < min) min = value;
+      }
+      return min;
+    };
+    const limit = strictest(this.limits);
+    if (limit !== undefined && limit !== this.semaphore.limit) this.semaphore.setLimit(limit);
+    const rate = strictest(this.rates);
+    if (rate === undefined) this.pacer = undefined;
+    else if (rate !== this.pacer?.ratePerSecond) this.pacer = new RatePacer(rate);
+  }
+
+  /** Holds every request to this endpoint until `ms` from now (longest pause wins). */
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+  }
+
+  /**
+   * Waits for a permit, then for the pause and the rate limit. Resolves true holding a
+   * permit (give it back with `release`), false without one when the signal aborts.
+   */
+  async admit(signal?: AbortSignal): Promise<boolean> {
+    this.lastUsed = Date.now();
+    const permit = this.semaphore.acquire(signal);
+    if (permit !== true && !(await permit)) return false;
+    let now = Date.now();
+    let wait = Math.max(0, this.pausedUntil - now);
+    if (this.pacer) wait += this.pacer.reserve(now + wait);
+    if (wait > 0 && !(await abortableSleep(wait, signal))) {
+      this.semaphore.release();
+      return false;
+    }
+    now = Date.now();
+    // A pause set while we waited for the rate limit (another caller's 429).
+    if (this.pausedUntil > now && !(await abortableSleep(this.pausedUntil - now, signal))) {
+      this.semaphore.release();
+      return false;
+    }
+    return true;
+  }
+
+  release(): void {
+    this.lastUsed = Date.now();
+    this.semaphore.release();
+  }
+
+  stats(): EndpointStats {
+    const stats: EndpointStats = { endpoint: this.label, limit: this.semaphore.limit, inFlight: this.semaphore.inFlight, queued: this.semaphore.queued };
+    if (this.pacer) stats.maxRps = this.pacer.ratePerSecond;
+    return stats;
+  }
+}
+
+/** protocol, URL without credentials or query string (either may hold a key), model. */
+export function endpointLabel(endpoint: EndpointSpec): string {
+  let where = endpoint.url;
+  try {
+    const url = new URL(endpoint.url);
+    where = `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    where = '(unparseable url)';
+  }
+  return `${endpoint.protocol} ${where}${endpoint.model ? ` ${endpoint.model}` : ''}`;
+}
+
+const SWEEP_EVERY_MS = 60_000;
+
+export class EndpointLimiters {
+  private limiters = new Map<string, EndpointLimiter>();
+  private lastSweep = Date.now();
+
+  /** The limiter for an endpoint, created on first use and tightened by stricter declarations. */
+  forEndpoint(endpoint: EndpointSpec, defaultMaxConcurrency: number): EndpointLimiter {
+    const key = `${endpoint.protocol}\u0000${endpoint.url}\u0000${endpoint.model ?? ''}`;
+    const limit = Math.max(1, Math.floor(endpoint.maxConcurrency ?? defaultMaxConcurrency));
+    const maxRps = endpoint.maxRps !== undefined && endpoint.maxRps > 0 ? endpoint.maxRps : undefined;
+    let limiter = this.limiters.get(key);
+    if (limiter) {
+      limiter.declare(limit, maxRps);
+      return limiter;
+    }
+    this.sweep();
+    limiter = new EndpointLimiter(endpointLabel(endpoint), limit, maxRps);
+    this.limiters.set(key, limiter);
+    return limiter;
+  }
+
+  stats(): EndpointStats[] {
+    return [...this.limiters.values()].map((limiter) => limiter.stats());
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    for (const [key, limiter] of this.limiters) {
+      const idle = limiter.semaphore.inFlight === 0 && limiter.semaphore.queued === 0;
+      if (idle && now - limiter.lastUsed > DECLARATION_TTL_MS) this.limiters.delete(key);
+    }
+  }
+}
+
+/** The process-wide registry: every model client in the process shares endpoint limits through it. */
+export const processEndpointLimiters = new EndpointLimiters();

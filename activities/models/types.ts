@@ -1,0 +1,114 @@
+/**
+ * Types of the model-endpoint client: what the eval runner's shard activities and
+ * the judge send to a model endpoint, and what comes back. A per-example failure is
+ * data (`ModelCallResult.error`), never an exception through the shard.
+ */
+import type { TaskType } from '../../common/rows';
+
+export type { TaskType };
+
+export type Protocol = 'openai-chat' | 'json-predict';
+
+export interface EndpointSpec {
+  protocol: Protocol;
+  /** json-predict: the URL posted to. openai-chat: the base URL; `/chat/completions` is appended. */
+  url: string;
+  model?: string;
+  /** In-flight requests allowed to this endpoint from this process (shared by every caller). */
+  maxConcurrency?: number;
+  /** Requests per second allowed to this endpoint from this process (token bucket, burst of one second). */
+  maxRps?: number;
+}
+
+export interface Prediction {
+  label?: string;
+  scores?: Record<string, number>;
+  ranking?: string[];
+  output?: string;
+  value?: number;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export type CallErrorClass = 'timeout' | 'network' | 'rate_limited' | 'server_error' | 'client_error' | 'bad_response' | 'cancelled';
+
+export const CALL_ERROR_CLASSES: readonly CallErrorClass[] = [
+  'timeout', 'network', 'rate_limited', 'server_error', 'client_error', 'bad_response', 'cancelled',
+];
+
+export interface CallError {
+  class: CallErrorClass;
+  message: string;
+  /** HTTP status of the last attempt, when there was an answer. */
+  status?: number;
+}
+
+export interface ModelCallResult {
+  prediction?: Prediction;
+  error?: CallError;
+  usage?: Usage;
+  /** HTTP requests sent (0 when cancelled before the first). */
+  attempts: number;
+  /** Wall time of the whole call: queueing, every attempt and the waits between them. */
+  latencyMs: number;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatResult {
+  /** `choices[0].message.content` exactly as sent (untrimmed). */
+  content?: string;
+  error?: CallError;
+  usage?: Usage;
+  attempts: number;
+  latencyMs: number;
+}
+
+export interface PredictInput {
+  endpoint: EndpointSpec;
+  taskType: TaskType;
+  /** openai-chat only; null uses DEFAULT_PROMPT_TEMPLATES[taskType]. */
+  promptTemplate: string | null;
+  /** openai-chat only: merged into the request body (`temperature`, `seed`, `max_tokens`, ...). */
+  params: Record<string, unknown>;
+  /** The dataset row minus its labels. */
+  row: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+export interface ChatInput {
+  endpoint: EndpointSpec;
+  messages: ChatMessage[];
+  params: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+export interface EndpointStats {
+  /** protocol, URL without credentials or query string, and model. */
+  endpoint: string;
+  limit: number;
+  maxRps?: number;
+  /** Requests holding a permit (sending, or waiting for the rate limit / a Retry-After pause). */
+  inFlight: number;
+  /** Calls waiting for a permit. */
+  queued: number;
+}
+
+export interface ModelClientStats {
+  /** predict + chat calls started. */
+  calls: number;
+  succeeded: number;
+  failed: Record<CallErrorClass, number>;
+  /** HTTP requests sent. */
+  attempts: number;
+  /** Retries, by the class of the failure that caused them. */
+  retries: Record<CallErrorClass, number>;
+  /** Endpoints known to this process (the limiter registry may be shared by several clients). */
+  endpoints: EndpointStats[];
+}
