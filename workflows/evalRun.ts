@@ -9,7 +9,7 @@ import {
   executeChild, isCancellation, proxyActivities, setHandler,
 } from '@temporalio/workflow';
 import type { createRunActivities } from '../activities/runs';
-import { shardBlockWorkflowId } from '../common/names';
+import { CANCEL_EVAL_RUN_SIGNAL, EVAL_RUN_PROGRESS_QUERY, shardBlockWorkflowId } from '../common/names';
 
 type RunActivities = ReturnType<typeof createRunActivities>;
 
@@ -17,8 +17,8 @@ export interface EvalRunInput { runId: string; shardParallelism: number; blockSi
 export interface EvalRunProgress { status: 'planning' | 'running' | 'finalizing' | 'done'; done: number; total: number; shardsDone: number; shards: number }
 export interface ShardBlockInput { runId: string; shards: { index: number; rowCount: number }[]; parallelism: number; heartbeatTimeoutMs: number }
 
-export const evalRunProgressQuery = defineQuery<EvalRunProgress>('evalRunProgress');
-export const cancelEvalRunSignal = defineSignal('cancelEvalRun');
+export const evalRunProgressQuery = defineQuery<EvalRunProgress>(EVAL_RUN_PROGRESS_QUERY);
+export const cancelEvalRunSignal = defineSignal(CANCEL_EVAL_RUN_SIGNAL);
 export const shardBlockProgressQuery = defineQuery<{ done: number; shardsDone: number }>('shardBlockProgress');
 
 const lifecycleOptions = {
