@@ -5,8 +5,9 @@
  * A shard activity creates an accumulator from the suite spec, `add`s its examples and
  * stores `toJSON()`; the final step calls `mergeAccumulatorStates` then
  * `finalizeAccumulator`. Any partition of the examples into shards, in any order, gives
- * bit-identical merged states and results: replicate weights come from hash(seed, id)
- * (bootstrap.ts) and every sum is an exact integer (layer.ts, fixedPoint.ts).
+ * bit-identical results (and, below the auto-slice cap, byte-identical merged states):
+ * replicate weights come from hash(seed, id) (bootstrap.ts) and every sum is an exact
+ * integer (layer.ts, fixedPoint.ts).
  *
  * Slices (slices.ts): a metric with `slices` keeps exactly those tags (a tag with no
  * examples reports value null, reason "no_examples"); without, every tag seen up to
@@ -21,10 +22,19 @@
 import { z } from 'zod';
 import { fillPoissonWeights, type SeedState, seedState } from './bootstrap';
 import { estimateLayer } from './estimate';
-import { ColumnBatch, ExampleFeatures, type Group, type MetricLayer } from './layer';
+import { ColumnBatch, ExampleFeatures } from './features';
+import type { Group, MetricLayer } from './layer';
 import { getMetricImpl, isMetricId } from './registry';
 import { SliceSet, type SliceSetState } from './slices';
-import { AccumulatorMismatchError, type AnyMetricImpl, InvalidMetricParamsError, type MetricExample, type MetricId, UnknownMetricError } from './types';
+import {
+  AccumulatorMismatchError,
+  type AnyMetricImpl,
+  InvalidMetricParamsError,
+  InvalidMetricSpecError,
+  type MetricExample,
+  type MetricId,
+  UnknownMetricError,
+} from './types';
 
 export const ACCUMULATOR_FORMAT = 'evalgate.metrics.accumulator/1';
 export const DEFAULT_REPLICATES = 200;
@@ -118,7 +128,9 @@ export interface ResolvedSpec {
 
 /** Validate a spec: metric ids, implementation versions and params (throws typed errors). */
 export function resolveSpec(spec: AccumulatorSpec): ResolvedSpec {
-  const parsed = specSchema.parse(spec);
+  const result = specSchema.safeParse(spec);
+  if (!result.success) throw new InvalidMetricSpecError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const parsed = result.data;
   const metrics = parsed.metrics.map((m): ResolvedMetric => {
     if (!isMetricId(m.metric)) throw new UnknownMetricError(m.metric);
     const impl = getMetricImpl(m.metric, m.implVersion);

@@ -34,11 +34,13 @@ export function limbWeight(limb: number): number {
 
 /**
  * Split x into signed digits at limbs base, base+1, base+2 (written to digits[0..2]) and
- * return base. Returns NaN when x quantises to 0 (nothing to add). x must be finite.
+ * return base. Returns NaN when x quantises to 0 (nothing to add). A non-finite x is a bug
+ * in the metric that emitted it and throws rather than poisoning a sum.
  */
 export function splitReal(x: number, digits: Float64Array): number {
+  if (!Number.isFinite(x)) throw new RangeError(`a metric emitted a non-finite real (${x})`);
   const a = x < 0 ? -x : x;
-  if (!(a > 0)) return NaN;
+  if (a === 0) return NaN;
   let top = Math.floor(Math.log2(a) / LIMB_BITS);
   if (top < MIN_TOP_LIMB) top = MIN_TOP_LIMB;
   else if (top > MAX_TOP_LIMB) top = MAX_TOP_LIMB;

@@ -156,6 +156,12 @@ export class InvalidMetricParamsError extends MetricsError {
   }
 }
 
+export class InvalidMetricSpecError extends MetricsError {
+  constructor(detail: string) {
+    super('invalid_metric_spec', `invalid metric spec: ${detail}`);
+  }
+}
+
 /** Accumulator states that cannot be merged or compared (different seed, spec, versions, examples). */
 export class AccumulatorMismatchError extends MetricsError {
   constructor(detail: string) {

@@ -29,7 +29,9 @@ export const ndcg = defineMetric({
     const ideal = Object.values(ex.relevance).filter((g) => g > 0).sort((a, b) => b - a);
     let idcg = 0;
     for (let i = 0; i < Math.min(k, ideal.length); i++) idcg += gain(ideal[i]) / Math.log2(i + 2);
-    if (idcg > 0) out.real('ndcg', dcg / idcg);
+    const value = idcg > 0 ? dcg / idcg : 0;
+    if (!Number.isFinite(value)) return false; // grades so large that 2^rel overflows
+    if (value > 0) out.real('ndcg', value);
     return true;
   },
   compute(stats) {

@@ -7,11 +7,13 @@ import {
   finalizeAccumulator,
   getMetricImpl,
   InvalidMetricParamsError,
+  InvalidMetricSpecError,
   MAX_AUTO_SLICES,
   type MetricExample,
   mergeAccumulatorStates,
   UnknownMetricError,
 } from '../../../activities/metrics';
+import { fillPoissonWeights, seedState } from '../../../activities/metrics/bootstrap';
 import { rng, score, shuffle } from './helpers';
 
 const TAGS = ['en', 'de', 'fr', 'ja'];
@@ -198,7 +200,6 @@ describe('bootstrap intervals', () => {
   it("puts a binned-AUC interval within 1% of its width of the exact bootstrap", () => {
     // Exact bootstrap: replicate b = roc_auc over exact scores with the accumulator's own
     // Poisson weights, via the per-metric state API (O(n) per replicate; test-only).
-    const { fillPoissonWeights, seedState } = jest.requireActual('../../../activities/metrics/bootstrap');
     const examples = mixedExamples(1500, 4);
     const B = 200;
     const impl = getMetricImpl('roc_auc');
@@ -254,6 +255,8 @@ describe('versions and validation', () => {
   it('validates the spec with typed errors', () => {
     expect(() => createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'accuracyy' as 'accuracy' }] })).toThrow(UnknownMetricError);
     expect(() => createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'ece', params: { bins: 0 } }] })).toThrow(InvalidMetricParamsError);
+    expect(() => createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'mae' }, { name: 'x', metric: 'rmse' }] })).toThrow(InvalidMetricSpecError);
     expect(() => createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'mae' }, { name: 'x', metric: 'rmse' }] })).toThrow(/unique/);
+    expect(() => createAccumulator({ seed: 's', replicates: -1, metrics: [] })).toThrow(/replicates/);
   });
 });

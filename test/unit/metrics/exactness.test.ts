@@ -98,3 +98,10 @@ describe('Poisson(1) bootstrap weights', () => {
     expect(Array.from(a)).not.toEqual(Array.from(b));
   });
 });
+
+describe('non-finite reals', () => {
+  it('throw instead of poisoning a sum', () => {
+    expect(() => splitReal(Infinity, new Float64Array(3))).toThrow(RangeError);
+    expect(() => splitReal(NaN, new Float64Array(3))).toThrow(RangeError);
+  });
+});
