@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from '../common/logger';
 import type { Storage } from '../common/storage';
+import { createIncidentActivities } from './incidents';
 import { createRunActivities } from './runs';
 import type { Predictor } from './runs/shard';
 
@@ -18,6 +19,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createRunActivities(deps),
+    ...createIncidentActivities(deps),
   };
 }
 

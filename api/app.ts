@@ -11,6 +11,8 @@ import { createMetricsRegistry, httpMetrics } from './http/metrics';
 import { datasetsRouter } from './features/datasets/router';
 import { DatasetService } from './features/datasets/service';
 import { healthRouter } from './features/health';
+import { incidentsRouter } from './features/incidents/router';
+import { IncidentService } from './features/incidents/service';
 import { modelsRouter } from './features/models/router';
 import { ModelService } from './features/models/service';
 import { principalsRouter } from './features/principals/router';
@@ -30,7 +32,7 @@ export interface AppDeps {
 
 export interface App {
   app: Express;
-  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService; runs: RunService };
+  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService; runs: RunService; incidents: IncidentService };
 }
 
 /** Builds the HTTP API. It writes registry records and starts, signals and queries workflows; it never runs evals. */
@@ -42,6 +44,7 @@ export function createApp(deps: AppDeps): App {
     models: new ModelService(deps.pool),
     suites: new SuiteService(deps.pool),
     runs: new RunService(deps.pool, deps.temporal, deps.config),
+    incidents: new IncidentService(deps.pool, deps.temporal, deps.config),
   };
 
   const app = express();
@@ -60,6 +63,7 @@ export function createApp(deps: AppDeps): App {
   app.use(modelsRouter(services.models));
   app.use(suitesRouter(services.suites));
   app.use(runsRouter(services.runs));
+  app.use(incidentsRouter(services.incidents));
   app.use(unknownRoute);
   app.use(errorHandler);
   return { app, services };

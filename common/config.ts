@@ -33,6 +33,8 @@ const envSchema = z.object({
   EVALGATE_SHARD_BLOCK_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   EVALGATE_SHARD_PARALLELISM: z.coerce.number().int().min(1).max(256).default(8),
+  /** Affected runs an incident workflow recomputes or re-judges at once (each with EVALGATE_SHARD_PARALLELISM shards). */
+  EVALGATE_INCIDENT_RUN_PARALLELISM: z.coerce.number().int().min(1).max(64).default(4),
   EVALGATE_MODEL_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(4096).default(64),
   EVALGATE_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   EVALGATE_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),

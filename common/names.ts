@@ -19,3 +19,8 @@ export const datasetDeprecationWorkflowId = (datasetVersionId: string): string =
 /** Signal and query names. */
 export const CANCEL_EVAL_RUN_SIGNAL = 'cancelEvalRun';
 export const EVAL_RUN_PROGRESS_QUERY = 'evalRunProgress';
+
+/** Incidents (metric bug, dataset contamination, judge): one workflow per incident, one child per affected run. */
+export const judgeIncidentWorkflowId = (incidentId: string): string => `judgeIncident:${incidentId}`;
+export const incidentRunWorkflowId = (incidentWorkflowId: string, runId: string): string => `${incidentWorkflowId}:run:${runId}`;
+export const INCIDENT_PROGRESS_QUERY = 'incidentProgress';

@@ -1,1 +1,2 @@
 export * from './evalRun';
+export * from './metricRecompute';

@@ -1,0 +1,17 @@
+import type { Pool } from 'pg';
+import type { Logger } from '../../common/logger';
+import type { Storage } from '../../common/storage';
+import { createMetricBugActivities } from './metricBug';
+import { createRecomputeActivities } from './recompute';
+import { createRedecideActivities } from './redecide';
+
+export interface IncidentActivityDeps { pool: Pool; storage: Storage; logger: Logger }
+
+/** The incident activities (metric bug, dataset contamination, judge), built once per worker. */
+export function createIncidentActivities(deps: IncidentActivityDeps) {
+  return {
+    ...createMetricBugActivities(deps),
+    ...createRecomputeActivities(deps),
+    ...createRedecideActivities(deps),
+  };
+}

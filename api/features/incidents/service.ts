@@ -1,0 +1,123 @@
+/**
+ * Incidents: operators declare a metric bug or a bad judge (dataset contamination is
+ * declared through the dataset's deprecate endpoint); each becomes a durable workflow
+ * the API starts and reports on. The API never recomputes anything itself.
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { recordAudit } from '../../../common/audit';
+import type { Config } from '../../../common/config';
+import { withTransaction } from '../../../common/db';
+import { AppError, conflict, notFound } from '../../../common/errors';
+import { metricRecomputeWorkflowId, taskQueueFor } from '../../../common/names';
+import { isMetricId, metricVersions } from '../../../activities/metrics/registry';
+import type { IncidentWorkflowInput } from '../../../workflows/metricRecompute';
+import { hasRole, type Principal } from '../../http/context';
+import * as dal from './dal';
+
+/** The workflow type that handles each incident kind (none for a reinstatement: it is recorded, not processed). */
+const WORKFLOW_TYPES: Record<dal.IncidentKind, string | null> = {
+  metric_bug: 'metricRecomputeWorkflow',
+  dataset_contamination: 'datasetDeprecationWorkflow',
+  judge: 'judgeIncidentWorkflow',
+  dataset_reinstatement: null,
+};
+
+export function requireOperator(principal: Principal): void {
+  if (!hasRole(principal, '*', 'admin')) throw new AppError(403, 'forbidden', 'declaring an incident needs the admin role on every team (an operator key)');
+}
+
+/** Starts the incident's workflow unless it already runs (safe on every idempotent retry). Incident workflows run on the release queue. */
+export async function ensureIncidentWorkflow(temporal: Client, config: Config, incident: dal.IncidentRow): Promise<void> {
+  const workflowType = WORKFLOW_TYPES[incident.kind];
+  if (!workflowType || incident.status === 'resolved') return;
+  const input: IncidentWorkflowInput = {
+    incidentId: incident.incident_id,
+    runParallelism: config.EVALGATE_INCIDENT_RUN_PARALLELISM,
+    shardParallelism: config.EVALGATE_SHARD_PARALLELISM,
+    heartbeatTimeoutMs: config.EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS,
+  };
+  try {
+    await temporal.workflow.start(workflowType, {
+      workflowId: incident.workflow_id, taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, 'release'), args: [input],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+export interface NewMetricIncident { metric: string; badImplVersions: string[]; fixedImplVersion: string; note: string; idempotencyKey?: string }
+
+export class IncidentService {
+  constructor(private readonly pool: Pool, private readonly temporal: Client, private readonly config: Config) {}
+
+  /** Declares a metric bug: validates the versions against the metrics library, records the incident and starts its recompute. */
+  async createMetricIncident(input: NewMetricIncident, principal: Principal, requestId: string): Promise<{ incident: dal.IncidentRow; created: boolean }> {
+    requireOperator(principal);
+    if (input.idempotencyKey) {
+      const existing = await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey);
+      if (existing) return { incident: existing, created: false };
+    }
+    if (!isMetricId(input.metric)) throw new AppError(400, 'invalid_request', `unknown metric id ${JSON.stringify(input.metric)}; see the metric ids in the API reference`, 'metric');
+    const known = Object.keys(metricVersions[input.metric]);
+    input.badImplVersions.forEach((v, i) => {
+      if (!known.includes(v)) throw new AppError(400, 'invalid_request', `metric ${input.metric} has no implementation version ${v} (known: ${known.join(', ')})`, `badImplVersions[${i}]`);
+    });
+    if (!known.includes(input.fixedImplVersion)) {
+      throw new AppError(400, 'invalid_request', `metric ${input.metric} has no implementation version ${input.fixedImplVersion} (known: ${known.join(', ')})`, 'fixedImplVersion');
+    }
+    if (input.badImplVersions.includes(input.fixedImplVersion)) {
+      throw new AppError(400, 'invalid_request', 'fixedImplVersion must not be one of badImplVersions', 'fixedImplVersion');
+    }
+    const open = await dal.findOpenMetricIncident(this.pool, input.metric, input.badImplVersions);
+    if (open) {
+      await ensureIncidentWorkflow(this.temporal, this.config, open);
+      throw conflict('incident_open', `incident ${open.incident_id} is already handling ${input.metric}@${open.bad_impl_versions?.join(',')}; watch it with GET /v1/metric-incidents/${open.incident_id}`, 'metric');
+    }
+    const incidentId = randomUUID();
+    const badImplVersions = [...new Set(input.badImplVersions)].sort();
+    const incident = await withTransaction(this.pool, async (tx) => {
+      const inserted = await dal.insertIncident(tx, {
+        incidentId, kind: 'metric_bug', metric: input.metric, badImplVersions, fixedImplVersion: input.fixedImplVersion, note: input.note,
+        workflowId: metricRecomputeWorkflowId(incidentId), idempotencyKey: input.idempotencyKey, createdBy: principal.principalId,
+      });
+      if (inserted) {
+        await recordAudit(tx, { principalId: principal.principalId, action: 'metric_incident.create', entityKind: 'metric_incident', entityId: incidentId, detail: { ...input, badImplVersions }, requestId });
+      }
+      return inserted;
+    });
+    // A concurrent request with the same key won the insert: answer its incident.
+    const record = incident ?? (await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey!))!;
+    await ensureIncidentWorkflow(this.temporal, this.config, record);
+    return { incident: record, created: Boolean(incident) };
+  }
+
+  /** An incident with live counts. Incidents are platform-wide: any authenticated principal may watch one. */
+  async get(incidentId: string, kind?: dal.IncidentKind) {
+    const incident = await dal.findIncident(this.pool, incidentId);
+    if (!incident || (kind && incident.kind !== kind)) throw notFound(`incident ${incidentId}`);
+    const counts = await dal.incidentCounts(this.pool, incidentId);
+    return { incident, counts };
+  }
+
+  async list(kind: dal.IncidentKind | undefined, limit: number, cursor?: string) {
+    const decoded = cursor ? decodeCursor(cursor) : undefined;
+    const rows = await dal.listIncidents(this.pool, kind, limit + 1, decoded);
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+}
+
+const encodeCursor = (row: dal.IncidentRow) => Buffer.from(JSON.stringify([row.created_at.toISOString(), row.incident_id])).toString('base64url');
+
+function decodeCursor(cursor: string): { createdAt: string; incidentId: string } {
+  try {
+    const [createdAt, incidentId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    if (Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(incidentId)) throw new Error('bad cursor');
+    return { createdAt, incidentId };
+  } catch {
+    throw new AppError(400, 'invalid_request', 'cursor must be a nextCursor returned by a previous page', 'cursor');
+  }
+}
