@@ -10,6 +10,7 @@
  * DECLARATION_TTL_MS lapses (its callers are gone), and limiters idle that long are
  * dropped, so a stale strict limit does not outlive its callers for long.
  */
+import { onAbort } from './cancellation';
 import { abortableSleep } from './sleep';
 import type { EndpointSpec, EndpointStats } from './types';
 
@@ -52,19 +53,18 @@ export class FairSemaphore {
       return true;
     }
     return new Promise<boolean>((resolve) => {
-      const onAbort = () => {
-        waiter.cancelled = true;
-        this.live--;
-        resolve(false);
-      };
       const waiter: Waiter = {
         cancelled: false,
         grant: () => {
-          signal?.removeEventListener('abort', onAbort);
+          unsubscribe();
           resolve(true);
         },
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const unsubscribe = onAbort(signal, () => {
+        waiter.cancelled = true;
+        this.live--;
+        resolve(false);
+      });
       this.queue.push(waiter);
       this.live++;
     });

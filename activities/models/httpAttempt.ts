@@ -8,7 +8,9 @@
  * measured here: ~60 bytes and one retained entry per call), and a Temporal activity's
  * cancellation signal lives for the whole shard, millions of calls. AbortSignal.timeout
  * would also leave one live timer per call for the full timeout after it finished.
+ * For the same reason the caller's signal is never handed to fetch itself.
  */
+import { onAbort } from './cancellation';
 import { classifyStatus, parseRetryAfter } from './retryPolicy';
 import type { CallErrorClass } from './types';
 
@@ -60,8 +62,7 @@ export async function postJson(request: AttemptRequest): Promise<AttemptOutcome>
     timedOut = true;
     controller.abort();
   }, request.timeoutMs);
-  const onAbort = () => controller.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const unsubscribe = onAbort(signal, () => controller.abort());
   try {
     const init: RequestInit = { method: 'POST', headers: request.headers, body: request.body, signal: controller.signal, redirect: 'manual' };
     if (request.dispatcher) init.dispatcher = request.dispatcher;
@@ -93,6 +94,6 @@ export async function postJson(request: AttemptRequest): Promise<AttemptOutcome>
     return { ok: false, class: 'network', message: `connection failed: ${networkReason(err)}` };
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    unsubscribe();
   }
 }

@@ -1,15 +1,16 @@
-/** Resolves true after `ms`, or false as soon as the signal aborts. Leaves no timer or listener behind. */
+import { onAbort } from './cancellation';
+
+/** Resolves true after `ms`, or false as soon as the signal aborts. Leaves no timer or subscription behind. */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   if (signal?.aborted) return Promise.resolve(false);
   return new Promise<boolean>((resolve) => {
-    const onAbort = () => {
+    const unsubscribe = onAbort(signal, () => {
       clearTimeout(timer);
       resolve(false);
-    };
+    });
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      unsubscribe();
       resolve(true);
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
