@@ -32,6 +32,7 @@ const envSchema = z.object({
   EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   EVALGATE_SHARD_BLOCK_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  EVALGATE_PART_ROWS: z.coerce.number().int().min(1).max(100_000).default(500),
   EVALGATE_SHARD_PARALLELISM: z.coerce.number().int().min(1).max(256).default(8),
   /** Affected runs an incident workflow recomputes or re-judges at once (each with EVALGATE_SHARD_PARALLELISM shards). */
   EVALGATE_INCIDENT_RUN_PARALLELISM: z.coerce.number().int().min(1).max(64).default(4),
@@ -39,6 +40,8 @@ const envSchema = z.object({
   EVALGATE_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   EVALGATE_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   EVALGATE_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
+  /** Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see activities/budget/lease.ts). */
+  EVALGATE_BUDGET_BLOCK_CALLS: z.coerce.number().int().min(1).max(1000).default(16),
   EVALGATE_PLATFORM_VERSION: z.string().min(1).default('0.1.0'),
 });
 

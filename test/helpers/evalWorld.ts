@@ -5,6 +5,7 @@
  */
 import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createModelServer, type ModelServer } from '../../examples/modelServer/server';
+import type { SpamTag } from '../../examples/corpus/spamCorpus';
 import { datasetJsonl, type RowOptions } from '../../examples/corpus/writeDatasets';
 import { bundleWorkflows, createEvalWorkers, installTemporalLogging } from '../../workers/evalWorkers';
 import { principal, startTestStack, unique, type ApiClient, type TestStack } from './stack';
@@ -59,11 +60,17 @@ export async function startEvalWorld(overrides: Record<string, string> = {}): Pr
   return world;
 }
 
-/** Registers a dataset from the SpamAssassin held-out split and returns its id. */
-export async function registerSpamDataset(world: EvalWorld, options: RowOptions & { labelPolicy?: string; query?: string } = {}) {
+/**
+ * Registers a dataset from the SpamAssassin held-out split and returns its id. `mix`
+ * takes the first N rows of each slice, so small datasets still hold every slice.
+ */
+export async function registerSpamDataset(world: EvalWorld, options: RowOptions & { labelPolicy?: string; query?: string; mix?: Partial<Record<SpamTag, number>> } = {}) {
   const created = await world.editor.post('/v1/datasets', { name: unique('spam'), taskType: 'classification', ownerTeam: world.team });
   const datasetId = created.body.datasetId as string;
-  const up = await world.editor.ndjson(`/v1/datasets/${datasetId}/versions?labelPolicy=${options.labelPolicy ?? 'human_reviewed'}${options.query ?? ''}`, datasetJsonl('classification', options));
+  const body = options.mix
+    ? Object.entries(options.mix).map(([tag, limit]) => datasetJsonl('classification', { ...options, tags: [tag as SpamTag], limit })).join('')
+    : datasetJsonl('classification', options);
+  const up = await world.editor.ndjson(`/v1/datasets/${datasetId}/versions?labelPolicy=${options.labelPolicy ?? 'human_reviewed'}${options.query ?? ''}`, body);
   if (up.status !== 201) throw new Error(`upload failed: ${JSON.stringify(up.body)}`);
   return { datasetId, version: up.body.version as number, rowCount: up.body.rowCount as number };
 }
