@@ -43,6 +43,14 @@ const envSchema = z.object({
   /** Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see activities/budget/lease.ts). */
   EVALGATE_BUDGET_BLOCK_CALLS: z.coerce.number().int().min(1).max(1000).default(16),
   EVALGATE_PLATFORM_VERSION: z.string().min(1).default('0.1.0'),
+  /** Release gates: how long a check may take before it decides `error` (timeout), fail closed. */
+  EVALGATE_GATE_CHECK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(1800),
+  /** How long a failed check's workflow stays open for override requests. */
+  EVALGATE_OVERRIDE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(7 * 86_400),
+  /** An override request nobody approves expires after this long. */
+  EVALGATE_OVERRIDE_REQUEST_TTL_SECONDS: z.coerce.number().int().min(1).default(72 * 3600),
+  /** Cap on `GET /v1/gate-checks/{id}?wait=`. */
+  EVALGATE_GATE_WAIT_MAX_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;
@@ -67,4 +75,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** For tests that build a config from explicit values without touching process.env. */
 export function configFrom(overrides: Record<string, string>): Config {
   return Object.freeze(envSchema.parse({ ...process.env, ...overrides }));
+}
+
+const cliSchema = z.object({
+  EVALGATE_URL: z.string().url('must be the API base URL, like http://127.0.0.1:8080').default('http://127.0.0.1:8080'),
+  EVALGATE_TOKEN: z.string().min(1).optional(),
+});
+export type CliConfig = Readonly<z.infer<typeof cliSchema>>;
+
+/** The CLI's settings (`EVALGATE_URL`, `EVALGATE_TOKEN`); a bad one is reported, not exited on, so the CLI keeps its exit codes. */
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): { config: CliConfig } | { error: string } {
+  const parsed = cliSchema.safeParse(env);
+  if (parsed.success) return { config: Object.freeze(parsed.data) };
+  const issue = parsed.error.issues[0];
+  return { error: `${String(issue.path[0] ?? 'environment')}: ${issue.message}` };
 }

@@ -24,3 +24,8 @@ export const EVAL_RUN_PROGRESS_QUERY = 'evalRunProgress';
 export const judgeIncidentWorkflowId = (incidentId: string): string => `judgeIncident:${incidentId}`;
 export const incidentRunWorkflowId = (incidentWorkflowId: string, runId: string): string => `${incidentWorkflowId}:run:${runId}`;
 export const INCIDENT_PROGRESS_QUERY = 'incidentProgress';
+
+/** Release gates: override requests and approvals reach the check's workflow as signals. */
+export const OVERRIDE_REQUESTED_SIGNAL = 'overrideRequested';
+export const OVERRIDE_APPROVED_SIGNAL = 'overrideApproved';
+export const GATE_CHECK_STATE_QUERY = 'gateCheckState';
