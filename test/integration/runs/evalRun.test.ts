@@ -6,7 +6,8 @@ let suite: { metricSuiteId: string };
 let model: { modelId: string; versions: string[] };
 
 beforeAll(async () => {
-  world = await startEvalWorld({ EVALGATE_ROWS_PER_SHARD: '60' });
+  // Two shards per block: five shards run as three child workflows, the path big runs take.
+  world = await startEvalWorld({ EVALGATE_ROWS_PER_SHARD: '60', EVALGATE_SHARD_BLOCK_SIZE: '2' });
   dataset = await registerSpamDataset(world, { mix: { 'easy-ham': 150, 'hard-ham': 50, spam: 100 } });
   suite = await registerSuite(world);
   model = await registerSpamModel(world, ['nb-v1', 'keywords-v1', 'nb-small-v1', 'logreg-v1']);
