@@ -13,6 +13,8 @@ import { DatasetService } from './features/datasets/service';
 import { healthRouter } from './features/health';
 import { incidentsRouter } from './features/incidents/router';
 import { IncidentService } from './features/incidents/service';
+import { lineageRouter } from './features/lineage/router';
+import { LineageService } from './features/lineage/service';
 import { modelsRouter } from './features/models/router';
 import { ModelService } from './features/models/service';
 import { principalsRouter } from './features/principals/router';
@@ -32,7 +34,7 @@ export interface AppDeps {
 
 export interface App {
   app: Express;
-  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService; runs: RunService; incidents: IncidentService };
+  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService; runs: RunService; incidents: IncidentService; lineage: LineageService };
 }
 
 /** Builds the HTTP API. It writes registry records and starts, signals and queries workflows; it never runs evals. */
@@ -45,6 +47,7 @@ export function createApp(deps: AppDeps): App {
     suites: new SuiteService(deps.pool),
     runs: new RunService(deps.pool, deps.temporal, deps.config),
     incidents: new IncidentService(deps.pool, deps.temporal, deps.config),
+    lineage: new LineageService(deps.pool),
   };
 
   const app = express();
@@ -64,6 +67,7 @@ export function createApp(deps: AppDeps): App {
   app.use(suitesRouter(services.suites));
   app.use(runsRouter(services.runs));
   app.use(incidentsRouter(services.incidents));
+  app.use(lineageRouter(services.lineage));
   app.use(unknownRoute);
   app.use(errorHandler);
   return { app, services };
