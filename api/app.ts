@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps): App {
   const registry = createMetricsRegistry();
   const services = {
     principals: new PrincipalService(deps.pool),
-    datasets: new DatasetService(deps.pool, deps.storage, deps.config),
+    datasets: new DatasetService(deps.pool, deps.storage, deps.config, deps.temporal),
     models: new ModelService(deps.pool),
     suites: new SuiteService(deps.pool),
     runs: new RunService(deps.pool, deps.temporal, deps.config),

@@ -1,2 +1,3 @@
 export * from './evalRun';
 export * from './metricRecompute';
+export * from './datasetDeprecation';

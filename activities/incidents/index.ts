@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
+import { createDeprecationActivities } from './deprecation';
 import { createMetricBugActivities } from './metricBug';
 import { createRecomputeActivities } from './recompute';
 import { createRedecideActivities } from './redecide';
@@ -13,5 +14,6 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
     ...createMetricBugActivities(deps),
     ...createRecomputeActivities(deps),
     ...createRedecideActivities(deps),
+    ...createDeprecationActivities(deps),
   };
 }

@@ -16,7 +16,7 @@ import { redecide, type DecisionResult, type StoredRule } from './ruleCheck';
 
 export interface RedecideDeps { pool: Pool; logger: Logger }
 
-type Outcome = 'revoked' | 'now_passing' | 'still_passing' | 'still_failing' | 'not_reevaluated';
+export type Outcome = 'revoked' | 'now_passing' | 'still_passing' | 'still_failing' | 'not_reevaluated';
 
 /** Statuses a re-decision can act on; the rest (overridden, frozen, error, pending) are reported as they are. */
 const REEVALUATED = new Set(['pass', 'fail']);
@@ -96,7 +96,7 @@ async function redecideOne(pool: Pool, incidentId: string, kind: string, decisio
   return outcome;
 }
 
-async function recordOutcome(q: Pool | PoolClient, incidentId: string, decision: DecisionRow, outcome: Outcome, detail: unknown, newDecisionId: string | null = null): Promise<boolean> {
+export async function recordOutcome(q: Pool | PoolClient, incidentId: string, decision: DecisionRow, outcome: Outcome, detail: unknown, newDecisionId: string | null = null): Promise<boolean> {
   const { rowCount } = await q.query(
     `INSERT INTO incident_decisions (incident_id, check_id, prior_decision_id, prior_status, outcome, new_decision_id, detail)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (incident_id, check_id) DO NOTHING`,

@@ -2,6 +2,7 @@
  * Helpers for incident tests: declare an incident as an operator and wait for its
  * workflow, and snapshot everything an incident writes so two executions can be compared.
  */
+import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { EvalWorld } from './evalWorld';
 import { client, type ApiClient } from './stack';
@@ -61,4 +62,41 @@ export async function incidentState(pool: Pool, incidentId: string, runIds: stri
     reportedChanges: (report.valuesChanged?.listed ?? []).filter((c: { runId: string }) => mine.has(c.runId)),
     reportedRevocations: report.decisions?.revoked ?? [],
   };
+}
+
+/**
+ * Records a gate check that passed on the given runs' current results, as the release-gate
+ * workflow records one (a check, its decision with the result and run ids it used, and an
+ * alias move made on its strength). For tests of what incidents do to decisions without
+ * running a whole gate; the e2e stories use real gate checks.
+ */
+export async function recordPassingCheck(world: EvalWorld, input: {
+  metricSuiteId: string; datasetIds: string[]; runIds: string[]; candidateRunId: string; modelId: string; rules: unknown[]; moveAlias?: string;
+}) {
+  const pool = world.stack.pool;
+  const { rows } = await pool.query(
+    `SELECT (SELECT model_version_id FROM eval_runs WHERE run_id = $2) AS candidate,
+            (SELECT array_agg(result_id)::text[] FROM metric_results WHERE run_id = ANY($1::uuid[]) AND superseded_at IS NULL) AS result_ids`,
+    [input.runIds, input.candidateRunId]);
+  const { candidate, result_ids: resultIds } = rows[0];
+  const gate = await pool.query('INSERT INTO gates (name, owner_team, created_by) VALUES ($1, $2, $3) RETURNING gate_id', [`gate-${randomUUID().slice(0, 8)}`, world.team, world.editor.principalId]);
+  const gateVersion = await pool.query(
+    `INSERT INTO gate_versions (gate_id, version, metric_suite_id, dataset_ids, baseline_alias, rules, required_approvals, override_ttl_hours, created_by)
+     VALUES ($1, 1, $2, $3, 'production', $4, 2, 24, $5) RETURNING gate_version_id`,
+    [gate.rows[0].gate_id, input.metricSuiteId, input.datasetIds, JSON.stringify(input.rules), world.editor.principalId]);
+  const checkId = randomUUID();
+  await pool.query(
+    `INSERT INTO gate_checks (check_id, gate_version_id, candidate_model_version_id, status, workflow_id, created_by, decided_at)
+     VALUES ($1, $2, $3, 'pass', $4, $5, now())`, [checkId, gateVersion.rows[0].gate_version_id, candidate, `gateCheck:${checkId}`, world.editor.principalId]);
+  const decision = await pool.query(
+    `INSERT INTO gate_decisions (check_id, status, reasons, result_ids, run_ids) VALUES ($1, 'pass', '[]', $2::bigint[], $3::uuid[]) RETURNING decision_id::text`,
+    [checkId, resultIds, input.runIds]);
+  let moveId: string | undefined;
+  if (input.moveAlias) {
+    const move = await pool.query(
+      `INSERT INTO model_alias_history (model_id, alias, model_version_id, gate_check_id, changed_by) VALUES ($1, $2, $3, $4, $5) RETURNING history_id::text`,
+      [input.modelId, input.moveAlias, candidate, checkId, world.editor.principalId]);
+    moveId = move.rows[0].history_id;
+  }
+  return { gateId: gate.rows[0].gate_id as string, checkId, decisionId: decision.rows[0].decision_id as string, resultIds: resultIds as string[], moveId };
 }

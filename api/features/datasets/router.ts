@@ -6,6 +6,8 @@ import { principalOf } from '../../http/auth';
 import { send, validated } from '../../http/validate';
 import { versionView, type DatasetService } from './service';
 
+const deprecateBody = z.strictObject({ reason: z.string().trim().min(1, 'say why, for the owners of the runs and gates it invalidates').max(4000) });
+
 const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/json-lines', 'application/jsonlines', 'text/plain', 'application/octet-stream'];
 
 const datasetParams = z.object({ datasetId: z.uuid('must be a dataset id (uuid)') });
@@ -69,6 +71,16 @@ export function datasetsRouter(datasets: DatasetService): Router {
   router.get('/v1/datasets/:datasetId/versions/:version/rows', validated({ params: versionParams, query: rowsQuery }, async ({ params, query }, req, res) => {
     const page = await datasets.rows(params.datasetId, params.version, principalOf(req), query.limit, query.cursor);
     res.status(200).json(page);
+  }));
+
+  router.post('/v1/datasets/:datasetId/versions/:version/deprecate', validated({ params: versionParams, body: deprecateBody }, async ({ params, body }, req, res) => {
+    const { incident, created, version } = await datasets.deprecate(params.datasetId, params.version, body.reason, principalOf(req), req.requestId);
+    res.status(created ? 202 : 200).json({ incidentId: incident.incident_id, workflowId: incident.workflow_id, incidentStatus: incident.status, version: versionView(version) });
+  }));
+
+  router.post('/v1/datasets/:datasetId/versions/:version/reinstate', validated({ params: versionParams, body: deprecateBody }, async ({ params, body }, req, res) => {
+    const { incident, version } = await datasets.reinstate(params.datasetId, params.version, body.reason, principalOf(req), req.requestId);
+    res.status(201).json({ incidentId: incident.incident_id, report: incident.report, version: versionView(version) });
   }));
 
   return router;

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
@@ -7,6 +8,7 @@ import type { TaskType } from '../../../common/rows';
 import type { Storage } from '../../../common/storage';
 import { requireRole } from '../../http/auth';
 import { hasRole, isMember, type Principal } from '../../http/context';
+import { deprecateVersion, reinstateVersion } from '../incidents/datasetIncidents';
 import * as dal from './dal';
 import { ingestRows, removeQuietly } from './ingest';
 
@@ -49,7 +51,8 @@ export function versionAccess(principal: Principal, dataset: dal.DatasetRecord, 
 }
 
 export class DatasetService {
-  constructor(private readonly pool: Pool, private readonly storage: Storage, private readonly config: Config) {}
+  /** `temporal` starts the contamination workflow of a deprecation; without it deprecation is refused. */
+  constructor(private readonly pool: Pool, private readonly storage: Storage, private readonly config: Config, private readonly temporal?: Client) {}
 
   async create(input: { name: string; taskType: TaskType; ownerTeam: string; description?: string }, principal: Principal, requestId: string) {
     requireRole(principal, input.ownerTeam, 'editor');
@@ -122,6 +125,27 @@ export class DatasetService {
       await removeQuietly(this.storage, ownKeys);
       throw err;
     }
+  }
+
+  /**
+   * Deprecates a contaminated version (the dataset's editors): new runs on it are refused at
+   * once, and a datasetDeprecationWorkflow invalidates its runs and the decisions they made.
+   */
+  async deprecate(datasetId: string, version: number, reason: string, principal: Principal, requestId: string) {
+    const found = await this.getVersion(datasetId, version, principal);
+    requireRole(principal, found.dataset.owner_team, 'editor');
+    if (!this.temporal) throw new AppError(503, 'unavailable', 'this API process cannot start incident workflows');
+    const { incident, created } = await deprecateVersion({ pool: this.pool, temporal: this.temporal, config: this.config }, { datasetVersionId: found.version.dataset_version_id, reason }, principal, requestId);
+    return { incident, created, version: (await dal.findVersion(this.pool, datasetId, version))! };
+  }
+
+  /** Undoes a mistaken deprecation, as a new recorded incident (see reinstateVersion). */
+  async reinstate(datasetId: string, version: number, reason: string, principal: Principal, requestId: string) {
+    const found = await this.getVersion(datasetId, version, principal);
+    requireRole(principal, found.dataset.owner_team, 'editor');
+    if (!this.temporal) throw new AppError(503, 'unavailable', 'this API process cannot record incidents');
+    const { incident } = await reinstateVersion({ pool: this.pool, temporal: this.temporal, config: this.config }, { datasetVersionId: found.version.dataset_version_id, reason }, principal, requestId);
+    return { incident, version: (await dal.findVersion(this.pool, datasetId, version))! };
   }
 
   /** Rows of a version, paginated by row offset; access-checked by getVersion. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { runs as runsOf } from '../../../api/features/lineage/dal';
 import { registerSpamDataset, registerSpamModel, registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+import { recordPassingCheck } from '../../helpers/incidents';
 import { principal, unique } from '../../helpers/stack';
 
 let world: EvalWorld;
@@ -23,35 +24,13 @@ const lineage = (kind: string, id: string, direction = 'downstream') => world.ed
 const kinds = (body: any) => body.nodes.reduce((acc: Record<string, number>, n: any) => ({ ...acc, [n.kind]: (acc[n.kind] ?? 0) + 1 }), {});
 const hasEdge = (body: any, from: string, to: string, relation: string) => body.edges.some((e: any) => e.from === from && e.to === to && e.relation === relation);
 
-/** A gate whose check passed on this run's results and moved the production alias: the part of the graph past the results. */
-async function recordGateDecision() {
-  const pool = world.stack.pool;
-  const ids = await pool.query(
-    `SELECT r.model_version_id, r.run_id, array_agg(mr.result_id)::text[] AS result_ids FROM eval_runs r JOIN metric_results mr USING (run_id)
-      WHERE r.run_id = $1 GROUP BY 1, 2`, [run.runId]);
-  const { model_version_id: modelVersionId, result_ids: resultIds } = ids.rows[0];
-  const gate = await pool.query('INSERT INTO gates (name, owner_team, created_by) VALUES ($1, $2, $3) RETURNING gate_id', [unique('gate'), world.team, world.editor.principalId]);
-  const gateVersion = await pool.query(
-    `INSERT INTO gate_versions (gate_id, version, metric_suite_id, dataset_ids, baseline_alias, rules, required_approvals, override_ttl_hours, created_by)
-     VALUES ($1, 1, $2, $3, 'production', $4, 2, 24, $5) RETURNING gate_version_id`,
-    [gate.rows[0].gate_id, suite.metricSuiteId, [dataset.datasetId], JSON.stringify([{ metric: 'accuracy', kind: 'min', threshold: 0.5 }]), world.editor.principalId]);
-  const checkId = randomUUID();
-  await pool.query(
-    `INSERT INTO gate_checks (check_id, gate_version_id, candidate_model_version_id, status, workflow_id, created_by, decided_at)
-     VALUES ($1, $2, $3, 'pass', $4, $5, now())`, [checkId, gateVersion.rows[0].gate_version_id, modelVersionId, `gateCheck:${checkId}`, world.editor.principalId]);
-  const decision = await pool.query(
-    `INSERT INTO gate_decisions (check_id, status, reasons, result_ids, run_ids) VALUES ($1, 'pass', '[]', $2::bigint[], $3::uuid[]) RETURNING decision_id::text`,
-    [checkId, resultIds, [run.runId]]);
-  const move = await pool.query(
-    `INSERT INTO model_alias_history (model_id, alias, model_version_id, gate_check_id, changed_by) VALUES ($1, 'production', $2, $3, $4) RETURNING history_id::text`,
-    [model.modelId, modelVersionId, checkId, world.editor.principalId]);
-  return { checkId, decisionId: decision.rows[0].decision_id as string, resultIds: resultIds as string[], moveId: move.rows[0].history_id as string };
-}
-
 describe('the lineage graph', () => {
-  let gate: Awaited<ReturnType<typeof recordGateDecision>>;
+  let gate: Awaited<ReturnType<typeof recordPassingCheck>>;
   beforeAll(async () => {
-    gate = await recordGateDecision();
+    gate = await recordPassingCheck(world, {
+      metricSuiteId: suite.metricSuiteId, datasetIds: [dataset.datasetId], runIds: [run.runId], candidateRunId: run.runId, modelId: model.modelId,
+      rules: [{ metric: 'accuracy', kind: 'min', threshold: 0.5 }], moveAlias: 'production',
+    });
   });
 
   it('walks downstream of a dataset version to its runs, their results, the decisions that used them and the alias moves they allowed', async () => {
