@@ -69,7 +69,8 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
       const { rows } = await deps.pool.query<{ rows_done: number; status: string }>(
         'SELECT rows_done, status FROM eval_run_shards WHERE run_id = $1 AND shard_index = $2', [input.runId, input.shardIndex]);
       const shard = rows[0];
-      if (!shard || shard.status !== 'done') {
+      // 'partial': a budget stopped the shard; its stored records are what its results were computed from.
+      if (!shard || (shard.status !== 'done' && shard.status !== 'partial')) {
         throw ApplicationFailure.create({ type: RECORDS_UNAVAILABLE, nonRetryable: true, message: `shard ${input.shardIndex} of run ${input.runId} never finished; its records are incomplete` });
       }
       const keys = await listPartKeys(deps.storage, input.runId, input.shardIndex);
@@ -145,15 +146,15 @@ interface NewResult { value: number | null; ciLow: number | null; ciHigh: number
  * exist), then the new row is inserted and the old one pointed at it.
  */
 export async function supersedeResult(client: PoolClient, incidentId: string, runId: string, m: { name: string; metric: string }, r: NewResult): Promise<void> {
-  const { rows } = await client.query<{ result_id: string; incident_id: string | null }>(
-    'SELECT result_id, incident_id FROM metric_results WHERE run_id = $1 AND metric_name = $2 AND superseded_at IS NULL FOR UPDATE', [runId, m.name]);
+  const { rows } = await client.query<{ result_id: string; incident_id: string | null; partial: boolean }>(
+    'SELECT result_id, incident_id, partial FROM metric_results WHERE run_id = $1 AND metric_name = $2 AND superseded_at IS NULL FOR UPDATE', [runId, m.name]);
   const current = rows[0];
   if (current?.incident_id === incidentId) return; // this incident already wrote it
   if (current) await client.query('UPDATE metric_results SET superseded_at = now() WHERE result_id = $1', [current.result_id]);
   const inserted = await client.query<{ result_id: string }>(
-    `INSERT INTO metric_results (run_id, metric_name, metric_id, impl_version, value, ci_low, ci_high, n, reason, slices, incident_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (run_id, metric_name, impl_version) DO NOTHING RETURNING result_id`,
-    [runId, m.name, m.metric, r.implVersion, r.value, r.ciLow, r.ciHigh, r.n, r.reason, JSON.stringify(r.slices), incidentId]);
+    `INSERT INTO metric_results (run_id, metric_name, metric_id, impl_version, value, ci_low, ci_high, n, reason, slices, incident_id, partial)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (run_id, metric_name, impl_version) DO NOTHING RETURNING result_id`,
+    [runId, m.name, m.metric, r.implVersion, r.value, r.ciLow, r.ciHigh, r.n, r.reason, JSON.stringify(r.slices), incidentId, current?.partial ?? false]);
   if (!inserted.rows[0]) {
     throw ApplicationFailure.create({
       type: 'result_conflict', nonRetryable: true,
