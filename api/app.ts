@@ -12,9 +12,6 @@ import { datasetsRouter } from './features/datasets/router';
 import { DatasetService } from './features/datasets/service';
 import { healthRouter } from './features/health';
 import { incidentsRouter } from './features/incidents/router';
-import { registerCostMetrics } from './features/judge/costMetrics';
-import { judgeRouter } from './features/judge/router';
-import { JudgeTranscriptService } from './features/judge/service';
 import { IncidentService } from './features/incidents/service';
 import { lineageRouter } from './features/lineage/router';
 import { LineageService } from './features/lineage/service';
@@ -44,7 +41,6 @@ export interface App {
 /** Builds the HTTP API. It writes registry records and starts, signals and queries workflows; it never runs evals. */
 export function createApp(deps: AppDeps): App {
   const registry = createMetricsRegistry();
-  registerCostMetrics(registry, deps.pool);
   registerLineageMetrics(registry, deps.pool);
   const services = {
     principals: new PrincipalService(deps.pool),
@@ -72,7 +68,6 @@ export function createApp(deps: AppDeps): App {
   app.use(modelsRouter(services.models));
   app.use(suitesRouter(services.suites));
   app.use(runsRouter(services.runs));
-  app.use(judgeRouter(new JudgeTranscriptService(deps.pool, deps.storage)));
   app.use(incidentsRouter(services.incidents));
   app.use(lineageRouter(services.lineage));
   app.use(unknownRoute);
