@@ -89,13 +89,28 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     return extra ? { ...JSON_HEADERS, ...extra } : (JSON_HEADERS as Record<string, string>);
   }
 
-  /** POSTs with retries under the endpoint's limits; the permit is held per attempt, not across backoff sleeps. */
-  async function send(endpoint: EndpointSpec, url: string, body: string, signal: AbortSignal | undefined): Promise<SendResult> {
+  /**
+   * POSTs with retries under the endpoint's limits; the permit is held per attempt, not
+   * across backoff sleeps. The body is built on first admission, not on arrival: a shard
+   * queues its whole batch at once, and thousands of serialised ~2 KB bodies waiting
+   * for a permit would double the batch's memory for nothing.
+   */
+  async function send(endpoint: EndpointSpec, url: string, buildBody: () => string, signal: AbortSignal | undefined): Promise<SendResult> {
     const limiter = limiters.forEndpoint(endpoint, options.defaultMaxConcurrency);
     const headers = headersFor(endpoint);
     const cancelled = (attempts: number): SendResult => ({ error: { class: 'cancelled', message: 'cancelled by the caller' }, attempts });
+    let body: string | undefined;
     for (let attempts = 0; ; ) {
-      if (!(await limiter.admit(signal))) return cancelled(attempts);
+      const admitted = limiter.admit(signal);
+      if (admitted !== true && !(await admitted)) return cancelled(attempts);
+      if (body === undefined) {
+        try {
+          body = buildBody();
+        } catch (err) {
+          limiter.release();
+          return { error: { class: 'client_error', message: `the request is not JSON: ${(err as Error).message}` }, attempts };
+        }
+      }
       attempts++;
       counters.attempts++;
       let outcome;
@@ -130,15 +145,15 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     }
   }
 
+  /** Params cannot replace the model or the messages (the model version's identity and the prompt); streaming is not spoken here. */
   function chatBody(endpoint: EndpointSpec, messages: ChatMessage[], params: Record<string, unknown>): string {
-    // Params cannot replace the model or the messages (they are the model version's
-    // identity and the prompt), and streaming is not spoken here.
     const { stream: _stream, ...rest } = params;
     return JSON.stringify({ ...rest, model: endpoint.model, messages });
   }
 
-  async function chatCall(input: ChatInput): Promise<Omit<ChatResult, 'latencyMs'>> {
-    const sent = await send(input.endpoint, chatCompletionsUrl(input.endpoint.url), chatBody(input.endpoint, input.messages, input.params), input.signal);
+  /** Messages are built lazily, like every body (see send). */
+  async function chatCall(endpoint: EndpointSpec, messages: () => ChatMessage[], params: Record<string, unknown>, signal: AbortSignal | undefined): Promise<Omit<ChatResult, 'latencyMs'>> {
+    const sent = await send(endpoint, chatCompletionsUrl(endpoint.url), () => chatBody(endpoint, messages(), params), signal);
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const content = parseChatCompletion(sent.body);
     if (!content.ok) return { error: { class: 'bad_response', message: content.message }, attempts: sent.attempts };
@@ -149,13 +164,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   }
 
   async function predictJson(input: PredictInput): Promise<Omit<ModelCallResult, 'latencyMs'>> {
-    let body: string;
-    try {
-      body = JSON.stringify(input.row);
-    } catch (err) {
-      return { error: { class: 'client_error', message: `the row is not JSON: ${(err as Error).message}` }, attempts: 0 };
-    }
-    const sent = await send(input.endpoint, input.endpoint.url, body, input.signal);
+    const sent = await send(input.endpoint, input.endpoint.url, () => JSON.stringify(input.row), input.signal);
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const prediction = parsePredictResponse(input.taskType, sent.body);
     if (!prediction.ok) return { error: { class: 'bad_response', message: prediction.message }, attempts: sent.attempts };
@@ -166,8 +175,9 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   }
 
   async function predictChat(input: PredictInput): Promise<Omit<ModelCallResult, 'latencyMs'>> {
-    const prompt = renderTemplate(input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATES[input.taskType], input.row);
-    const reply = await chatCall({ endpoint: input.endpoint, messages: [{ role: 'user', content: prompt }], params: input.params, signal: input.signal });
+    const template = input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATES[input.taskType];
+    const messages = (): ChatMessage[] => [{ role: 'user', content: renderTemplate(template, input.row) }];
+    const reply = await chatCall(input.endpoint, messages, input.params, input.signal);
     if (reply.content === undefined) return reply;
     const prediction = parseChatPrediction(input.taskType, reply.content);
     const result: Omit<ModelCallResult, 'latencyMs'> = prediction.ok
@@ -198,7 +208,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       if (input.endpoint.protocol !== 'openai-chat') {
         return finish({ error: { class: 'client_error', message: `chat needs an openai-chat endpoint, not ${input.endpoint.protocol}` }, attempts: 0 }, started);
       }
-      return finish(await chatCall(input), started);
+      return finish(await chatCall(input.endpoint, () => input.messages, input.params, input.signal), started);
     },
 
     stats() {

@@ -163,12 +163,19 @@ export class EndpointLimiter {
   }
 
   /**
-   * Waits for a permit, then for the pause and the rate limit. Resolves true holding a
+   * Waits for a permit, then for the pause and the rate limit. Gives true holding a
    * permit (give it back with `release`), false without one when the signal aborts.
+   * Synchronous `true` on the fast path (free permit, no pause, no pacing), so the
+   * common case costs no promise.
    */
-  async admit(signal?: AbortSignal): Promise<boolean> {
+  admit(signal?: AbortSignal): Promise<boolean> | true {
     this.lastUsed = Date.now();
     const permit = this.semaphore.acquire(signal);
+    if (permit === true && !this.pacer && this.pausedUntil <= this.lastUsed) return true;
+    return this.admitSlowly(permit, signal);
+  }
+
+  private async admitSlowly(permit: Promise<boolean> | true, signal: AbortSignal | undefined): Promise<boolean> {
     if (permit !== true && !(await permit)) return false;
     let now = Date.now();
     let wait = Math.max(0, this.pausedUntil - now);

@@ -30,6 +30,8 @@ export interface AttemptRequest {
 }
 
 const MAX_ERROR_TEXT = 200;
+/** Larger declared answers are refused unread: no model answer evalgate expects comes near. */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** The server's own error message if it sent one (OpenAI shape or plain text), shortened. */
 function errorText(text: string): string {
@@ -45,12 +47,22 @@ function errorText(text: string): string {
   return message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT)}…` : message;
 }
 
-/** The most specific reason undici gives for a failed connection (ECONNREFUSED, UND_ERR_SOCKET, ...). */
-function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } })?.cause;
-  if (typeof cause?.code === 'string') return cause.code;
-  if (typeof cause?.message === 'string') return cause.message;
-  return err instanceof Error ? err.message : String(err);
+/** URLs in error text may carry credentials or keys. */
+const withoutUrls = (text: string) => text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
+
+/**
+ * What a thrown fetch means. undici reports a failed connection as
+ * `TypeError('fetch failed')` with the reason in `cause` (ECONNREFUSED,
+ * UND_ERR_SOCKET, ...): retryable. Anything else was thrown before sending (a URL
+ * that does not parse or that holds credentials): retrying cannot help.
+ */
+function thrownOutcome(err: unknown): AttemptOutcome {
+  const { message, cause } = err as { message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  if (message === 'fetch failed') {
+    const reason = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : 'unknown';
+    return { ok: false, class: 'network', message: `connection failed: ${withoutUrls(reason)}` };
+  }
+  return { ok: false, class: 'client_error', message: `the request could not be sent: ${withoutUrls(String(message ?? err))}` };
 }
 
 export async function postJson(request: AttemptRequest): Promise<AttemptOutcome> {
@@ -67,6 +79,11 @@ export async function postJson(request: AttemptRequest): Promise<AttemptOutcome>
     const init: RequestInit = { method: 'POST', headers: request.headers, body: request.body, signal: controller.signal, redirect: 'manual' };
     if (request.dispatcher) init.dispatcher = request.dispatcher;
     const response = await fetch(request.url, init);
+    const declaredLength = Number(response.headers.get('content-length') ?? 0);
+    if (declaredLength > MAX_RESPONSE_BYTES) {
+      controller.abort();
+      return { ok: false, class: 'bad_response', status: response.status, message: `HTTP ${response.status} with a ${declaredLength}-byte body, over the ${MAX_RESPONSE_BYTES}-byte limit` };
+    }
     // Read the body in full either way: an unread body pins its connection.
     const text = await response.text();
     if (response.status >= 200 && response.status < 300) {
@@ -91,7 +108,7 @@ export async function postJson(request: AttemptRequest): Promise<AttemptOutcome>
   } catch (err) {
     if (signal?.aborted) return { ok: false, class: 'cancelled', message: 'cancelled by the caller' };
     if (timedOut) return { ok: false, class: 'timeout', message: `no complete answer within ${request.timeoutMs} ms` };
-    return { ok: false, class: 'network', message: `connection failed: ${networkReason(err)}` };
+    return thrownOutcome(err);
   } finally {
     clearTimeout(timer);
     unsubscribe();
