@@ -47,8 +47,11 @@ const examples = makeExamples(total);
 const shards = 4;
 const accumulators = Array.from({ length: shards }, () => createAccumulator(spec));
 const started = process.hrtime.bigint();
+const cpuStarted = process.cpuUsage();
 for (let i = 0; i < examples.length; i++) accumulators[i % shards].add(examples[i]);
 const addSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+const cpu = process.cpuUsage(cpuStarted);
+const addCpuSeconds = (cpu.user + cpu.system) / 1e6; // robust when other processes share the cores
 
 const t1 = process.hrtime.bigint();
 const states = accumulators.map((a) => a.toJSON());
@@ -65,7 +68,7 @@ const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 process.stdout.write(
   [
     `examples: ${total}, replicates: ${replicates}, metrics: ${spec.metrics.length}, slices: 1 tag per example`,
-    `add: ${(total / addSeconds).toFixed(0)} examples/s (${addSeconds.toFixed(2)} s)`,
+    `add: ${(total / addSeconds).toFixed(0)} examples/s wall (${addSeconds.toFixed(2)} s), ${(total / addCpuSeconds).toFixed(0)} examples/CPU-second`,
     `serialise ${shards} shard states: ${serialiseSeconds.toFixed(2)} s, ${mb(json.reduce((n, j) => n + j.length, 0))} JSON`,
     `merge: ${mergeSeconds.toFixed(2)} s, finalize: ${finalizeSeconds.toFixed(2)} s`,
     ...Object.entries(results).map(([name, r]) => `${name}: ${r.value?.toFixed(5)} [${r.ciLow?.toFixed(5)}, ${r.ciHigh?.toFixed(5)}] n=${r.n}`),

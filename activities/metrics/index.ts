@@ -15,6 +15,8 @@ export {
   type MetricSpec,
   type MetricAccumulator,
   type MetricIdentity,
+  type ResolvedMetric,
+  type ResolvedSpec,
   type MetricResult,
   type SliceResult,
 } from './accumulator';
