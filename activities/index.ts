@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
+import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import type { Storage } from '../common/storage';
+import { createGateActivities } from './gates';
 import { createIncidentActivities } from './incidents';
 import { createRunActivities } from './runs';
 import type { Predictor } from './runs/shard';
@@ -13,12 +15,15 @@ export interface ActivityDeps {
   models: Predictor;
   /** Rows per checkpointed part of a shard. */
   partRows?: number;
+  /** Platform version and task-queue prefix of runs a gate check records (release gates start runs). */
+  runDefaults: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'>;
 }
 
 /** Every activity, built once per worker process with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createRunActivities(deps),
+    ...createGateActivities(deps),
     ...createIncidentActivities(deps),
   };
 }

@@ -10,6 +10,13 @@ import { errorHandler, unknownRoute } from './http/errors';
 import { createMetricsRegistry, httpMetrics } from './http/metrics';
 import { datasetsRouter } from './features/datasets/router';
 import { DatasetService } from './features/datasets/service';
+import { comparisonRouter } from './features/comparison/router';
+import { ComparisonService } from './features/comparison/service';
+import { CheckService } from './features/gates/checks';
+import { gateMetrics } from './features/gates/metrics';
+import { OverrideService } from './features/gates/overrides';
+import { gatesRouter } from './features/gates/router';
+import { GateService } from './features/gates/service';
 import { healthRouter } from './features/health';
 import { incidentsRouter } from './features/incidents/router';
 import { IncidentService } from './features/incidents/service';
@@ -35,19 +42,23 @@ export interface AppDeps {
 
 export interface App {
   app: Express;
-  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService; runs: RunService; incidents: IncidentService; lineage: LineageService };
+  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService; runs: RunService; gates: GateService; checks: CheckService; incidents: IncidentService; lineage: LineageService };
 }
 
 /** Builds the HTTP API. It writes registry records and starts, signals and queries workflows; it never runs evals. */
 export function createApp(deps: AppDeps): App {
   const registry = createMetricsRegistry();
   registerLineageMetrics(registry, deps.pool);
+  const gates = gateMetrics(registry, deps.pool);
+  const checks = new CheckService(deps.pool, deps.temporal, deps.config);
   const services = {
     principals: new PrincipalService(deps.pool),
     datasets: new DatasetService(deps.pool, deps.storage, deps.config, deps.temporal),
     models: new ModelService(deps.pool),
     suites: new SuiteService(deps.pool),
     runs: new RunService(deps.pool, deps.temporal, deps.config),
+    gates: new GateService(deps.pool),
+    checks,
     incidents: new IncidentService(deps.pool, deps.temporal, deps.config),
     lineage: new LineageService(deps.pool),
   };
@@ -68,6 +79,8 @@ export function createApp(deps: AppDeps): App {
   app.use(modelsRouter(services.models));
   app.use(suitesRouter(services.suites));
   app.use(runsRouter(services.runs));
+  app.use(comparisonRouter(new ComparisonService(deps.pool, deps.storage)));
+  app.use(gatesRouter(services.gates, services.checks, new OverrideService(deps.pool, deps.temporal, deps.config, services.checks, gates.overrideEvent)));
   app.use(incidentsRouter(services.incidents));
   app.use(lineageRouter(services.lineage));
   app.use(unknownRoute);

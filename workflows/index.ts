@@ -1,3 +1,4 @@
 export * from './evalRun';
 export * from './metricRecompute';
 export * from './datasetDeprecation';
+export * from './releaseGate';

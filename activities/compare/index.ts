@@ -1,0 +1,103 @@
+/**
+ * Run comparison as the API's read path and the gate activities both use it: the paired
+ * comparison of two comparable runs, cached, and the examples that changed between them.
+ *
+ * A comparison is a pure function of the two runs' stored records and their current
+ * result rows, so it is cached under a key made of exactly those: in process (a burst of
+ * gate checks for the same candidate compares once) and in object storage (another
+ * process, or a later request, reads it instead of streaming every record again). A
+ * recompute that supersedes a result changes the key.
+ */
+import { hashCanonical } from '../../common/canonical';
+import type { Queryable } from '../../common/db';
+import type { Storage } from '../../common/storage';
+import { normalizeAnswer } from '../metrics/generation/text';
+import type { ExampleRecord } from '../runs/records';
+import type { ComparableRun } from './comparability';
+import { compareRuns, type RunComparison } from './compareRuns';
+import { binaryOutcome, datasetShardIndexes, decodeCursor, encodeCursor, pairedExamples } from './pairs';
+
+export { comparability, loadComparableRun, type ComparableRun, type Comparability, type CurrentResult } from './comparability';
+export type { ComparedValue, MetricComparisonView, RunComparison, SuiteMetric } from './compareRuns';
+
+const FORMAT = 'evalgate.comparison/1';
+const MEMORY_ENTRIES = 256;
+const memory = new Map<string, RunComparison>();
+
+export interface CompareDeps { pool: Queryable; storage: Storage }
+
+function cacheKey(candidate: ComparableRun, baseline: ComparableRun, confidences: number[]): string {
+  return hashCanonical({
+    format: FORMAT, candidate: candidate.runId, baseline: baseline.runId,
+    candidateResults: candidate.results.map((r) => r.resultId).sort(), baselineResults: baseline.results.map((r) => r.resultId).sort(),
+    metrics: candidate.suiteMetrics, confidences: [...new Set(confidences)].sort(),
+  });
+}
+
+const objectKey = (candidateRunId: string, baselineRunId: string, key: string) => `comparisons/${candidateRunId}/${baselineRunId}/${key}.json`;
+
+/** The paired comparison of two runs on the same dataset version (check comparability first). */
+export async function comparePairedRuns(deps: CompareDeps, candidate: ComparableRun, baseline: ComparableRun, confidences: number[] = []): Promise<RunComparison> {
+  const key = cacheKey(candidate, baseline, confidences);
+  const hit = memory.get(key);
+  if (hit) return hit;
+  const stored = objectKey(candidate.runId, baseline.runId, key);
+  let comparison: RunComparison | undefined;
+  if (await deps.storage.exists(stored)) comparison = await deps.storage.getJson<RunComparison>(stored);
+  if (!comparison) {
+    comparison = await compareRuns(deps, {
+      candidateRunId: candidate.runId, baselineRunId: baseline.runId, shards: await datasetShardIndexes(deps.pool, candidate.datasetVersionId),
+      metrics: candidate.suiteMetrics, confidences,
+    });
+    await deps.storage.put(stored, JSON.stringify(comparison), 'application/json');
+  }
+  if (memory.size >= MEMORY_ENTRIES) memory.delete(memory.keys().next().value as string);
+  memory.set(key, comparison);
+  return comparison;
+}
+
+export interface ChangedExample {
+  id: string; tags: string[];
+  truth: { label?: string; reference?: string };
+  candidate: ExampleRecord['prediction'] & { correct: boolean };
+  baseline: ExampleRecord['prediction'] & { correct: boolean };
+}
+
+/** The metric whose per-example outcome defines right and wrong for this suite, if any. */
+export function outcomeMetric(run: ComparableRun): string | undefined {
+  return run.suiteMetrics.find((m) => m.metric === 'accuracy')?.metric ?? run.suiteMetrics.find((m) => m.metric === 'exact_match')?.metric
+    ?? (run.taskType === 'classification' ? 'accuracy' : undefined);
+}
+
+/**
+ * One page of the examples that regressed (right in the baseline, wrong in the candidate)
+ * or improved, in dataset order, optionally within one slice.
+ */
+export async function listChangedExamples(deps: CompareDeps, candidate: ComparableRun, baseline: ComparableRun, options: {
+  change: 'regressed' | 'improved'; slice?: string; limit: number; cursor?: string;
+}): Promise<{ items: ChangedExample[]; nextCursor: string | null } | { invalidCursor: true }> {
+  const metric = outcomeMetric(candidate);
+  if (!metric) return { items: [], nextCursor: null };
+  const from = options.cursor ? decodeCursor(options.cursor) : undefined;
+  if (from === null) return { invalidCursor: true };
+  const shards = await datasetShardIndexes(deps.pool, candidate.datasetVersionId);
+  const items: ChangedExample[] = [];
+  let lastPosition = from ?? { shard: 0, index: -1 };
+  for await (const pair of pairedExamples(deps, { candidateRunId: candidate.runId, baselineRunId: baseline.runId, shards }, from)) {
+    if (options.slice && !pair.tags.includes(options.slice)) continue;
+    const c = binaryOutcome(metric, pair.candidate, normalizeAnswer);
+    const b = binaryOutcome(metric, pair.baseline, normalizeAnswer);
+    if (c === undefined || b === undefined) continue;
+    const wanted = options.change === 'regressed' ? b && !c : !b && c;
+    if (!wanted) continue;
+    if (items.length === options.limit) return { items, nextCursor: encodeCursor(lastPosition) };
+    items.push({
+      id: pair.id, tags: pair.tags,
+      truth: { ...(pair.candidate.label !== undefined ? { label: pair.candidate.label } : {}), ...(pair.candidate.reference !== undefined ? { reference: pair.candidate.reference } : {}) },
+      candidate: { ...(pair.candidate.prediction ?? {}), correct: c },
+      baseline: { ...(pair.baseline.prediction ?? {}), correct: b },
+    });
+    lastPosition = pair.position;
+  }
+  return { items, nextCursor: null };
+}

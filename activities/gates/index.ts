@@ -1,0 +1,25 @@
+import type { Pool } from 'pg';
+import type { Config } from '../../common/config';
+import type { Storage } from '../../common/storage';
+import { createDecideActivities } from './decide';
+import { createOverrideActivities } from './overrides';
+import { createPrepareActivity } from './prepare';
+
+export interface GateActivityDeps {
+  pool: Pool;
+  storage: Storage;
+  /** What runs a gate check records carry: the platform version and the task queues they run on. */
+  runDefaults: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'>;
+}
+
+/** The release-gate workflow's activities: prepare, decide, and the override steps. */
+export function createGateActivities(deps: GateActivityDeps) {
+  return {
+    prepareGateCheck: createPrepareActivity({ pool: deps.pool, config: deps.runDefaults }),
+    ...createDecideActivities(deps),
+    ...createOverrideActivities(deps),
+  };
+}
+
+export type GateActivities = ReturnType<typeof createGateActivities>;
+export { evaluateRules, ruleId, type GateRule, type RuleReason, type RuleEvaluationInput, type RuleEvaluation } from './evaluateRules';
