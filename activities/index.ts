@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger';
 import type { Storage } from '../common/storage';
 import { createGateActivities } from './gates';
 import { createIncidentActivities } from './incidents';
+import { createJudgeActivities } from './judge';
 import { createRunActivities } from './runs';
 import type { Predictor } from './runs/shard';
 
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   models: Predictor;
   /** Rows per checkpointed part of a shard. */
   partRows?: number;
+  /** Calls a shard reserves from its run's budget at a time (EVALGATE_BUDGET_BLOCK_CALLS). */
+  budgetBlockCalls?: number;
   /** Platform version and task-queue prefix of runs a gate check records (release gates start runs). */
   runDefaults: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'>;
 }
@@ -25,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRunActivities(deps),
     ...createGateActivities(deps),
     ...createIncidentActivities(deps),
+    ...createJudgeActivities(deps),
   };
 }
 

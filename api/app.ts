@@ -19,6 +19,9 @@ import { gatesRouter } from './features/gates/router';
 import { GateService } from './features/gates/service';
 import { healthRouter } from './features/health';
 import { incidentsRouter } from './features/incidents/router';
+import { registerCostMetrics } from './features/judge/costMetrics';
+import { judgeRouter } from './features/judge/router';
+import { JudgeTranscriptService } from './features/judge/service';
 import { IncidentService } from './features/incidents/service';
 import { lineageRouter } from './features/lineage/router';
 import { LineageService } from './features/lineage/service';
@@ -48,6 +51,7 @@ export interface App {
 /** Builds the HTTP API. It writes registry records and starts, signals and queries workflows; it never runs evals. */
 export function createApp(deps: AppDeps): App {
   const registry = createMetricsRegistry();
+  registerCostMetrics(registry, deps.pool);
   registerLineageMetrics(registry, deps.pool);
   const gates = gateMetrics(registry, deps.pool);
   const checks = new CheckService(deps.pool, deps.temporal, deps.config);
@@ -79,6 +83,7 @@ export function createApp(deps: AppDeps): App {
   app.use(modelsRouter(services.models));
   app.use(suitesRouter(services.suites));
   app.use(runsRouter(services.runs));
+  app.use(judgeRouter(new JudgeTranscriptService(deps.pool, deps.storage)));
   app.use(comparisonRouter(new ComparisonService(deps.pool, deps.storage)));
   app.use(gatesRouter(services.gates, services.checks, new OverrideService(deps.pool, deps.temporal, deps.config, services.checks, gates.overrideEvent)));
   app.use(incidentsRouter(services.incidents));

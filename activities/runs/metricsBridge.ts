@@ -26,6 +26,7 @@ export function toMetricExample(record: ExampleRecord): MetricExample {
     ...(record.target !== undefined ? { target: record.target } : {}),
     ...(record.relevance !== undefined ? { relevance: record.relevance } : {}),
     ...(record.reference !== undefined ? { reference: record.reference } : {}),
+    ...(record.judgeScore !== undefined ? { judgeScore: record.judgeScore } : {}),
     prediction: record.prediction ?? {},
   };
 }

@@ -1,4 +1,5 @@
 import type { TaskType } from '../../common/rows';
+import type { JudgeOutcome } from '../judge/runner';
 
 /**
  * One example's stored outcome: what the model saw the truth as, what it predicted, and
@@ -19,6 +20,12 @@ export interface ExampleRecord {
   costUsd?: number;
   /** Classification: the predicted label equals the truth. Used to list regressions between runs. */
   correct?: boolean;
+  /** Generation: a human's score of the candidate on the judge's scale, when the row carries one (judge–human agreement). */
+  humanScore?: number;
+  /** Generation: the judge's mean score normalised to [0, 1]; absent on a judge error (judge_score skips the example). */
+  judgeScore?: number;
+  /** Generation: the judge's verdict (raw scores per repeat, spread, calls, cost, judge_error). */
+  judge?: JudgeOutcome;
 }
 
 /** Splits a dataset row into what the model may see and the truth it must not. */
@@ -35,8 +42,12 @@ export function splitRow(taskType: TaskType, row: Record<string, any>): { modelI
       return { modelInput, truth: { relevance } };
     }
     case 'generation': {
-      const { reference, rubric: _rubric, ...modelInput } = rest;
-      return { modelInput, truth: reference === undefined ? {} : { reference } };
+      // A human score is a label: the model must not see it.
+      const { reference, rubric: _rubric, humanScore, ...modelInput } = rest;
+      return {
+        modelInput,
+        truth: { ...(reference === undefined ? {} : { reference }), ...(typeof humanScore === 'number' && Number.isFinite(humanScore) ? { humanScore } : {}) },
+      };
     }
     case 'regression': {
       const { target, ...modelInput } = rest;

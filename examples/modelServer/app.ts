@@ -174,7 +174,7 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
     const output = model.task === 'classification' ? model.classify(input) : { output: model.generate(input) };
     const outputText = 'label' in output ? output.label : output.output;
     const usage = { inputTokens: estimateTokens(input), outputTokens: estimateTokens(outputText) };
-    stats.tokens(usage.inputTokens, usage.outputTokens);
+    stats.tokens(usage.inputTokens, usage.outputTokens, name);
     if (fault === 'malformed') {
       // Truncated JSON, as from a proxy that cut the connection mid-body.
       const truncated = JSON.stringify({ ...output, usage }).slice(0, 12);
@@ -227,7 +227,7 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
     }
     const promptTokens = request.messages.reduce((sum, message) => sum + estimateTokens(contentText(message.content)), 0);
     const completionTokens = estimateTokens(content);
-    stats.tokens(promptTokens, completionTokens);
+    stats.tokens(promptTokens, completionTokens, name);
     sendJson(res, 200, {
       id: `chatcmpl-${(++completionSeq).toString(36)}`,
       object: 'chat.completion',

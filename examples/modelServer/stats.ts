@@ -11,7 +11,8 @@ export interface ModelServerStats {
     byRoute: Record<string, number>;
   };
   concurrency: { inFlight: number; maxInFlight: number };
-  tokens: { prompt: number; completion: number };
+  /** Usage the server reported, in total and per model (so a client's cost can be checked model by model). */
+  tokens: { prompt: number; completion: number; byModel: Record<string, { prompt: number; completion: number }> };
   /** CPU time this process spent since the counters were reset (user + system), for load tests. */
   cpuMs: number;
   since: string;
@@ -29,7 +30,7 @@ export class StatsRecorder {
     return {
       requests: { total: 0, byModel: {}, byStatus: {}, byRoute: {} },
       concurrency: { inFlight: 0, maxInFlight: 0 },
-      tokens: { prompt: 0, completion: 0 },
+      tokens: { prompt: 0, completion: 0, byModel: {} },
       cpuMs: 0,
       since: new Date().toISOString(),
     };
@@ -52,9 +53,13 @@ export class StatsRecorder {
     this.state.concurrency.inFlight = Math.max(0, this.state.concurrency.inFlight - 1);
   }
 
-  tokens(prompt: number, completion: number): void {
+  tokens(prompt: number, completion: number, model?: string): void {
     this.state.tokens.prompt += prompt;
     this.state.tokens.completion += completion;
+    if (model === undefined) return;
+    const perModel = (this.state.tokens.byModel[model] ??= { prompt: 0, completion: 0 });
+    perModel.prompt += prompt;
+    perModel.completion += completion;
   }
 
   /** A deep copy, safe to hand out. In-flight requests survive a reset. */

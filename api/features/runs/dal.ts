@@ -7,6 +7,8 @@ import type { RunRecord } from '../../../activities/runs/createRun';
 export interface ResultRecord {
   result_id: string; metric_name: string; metric_id: string; impl_version: string; value: number | null; ci_low: number | null;
   ci_high: number | null; n: string; reason: string | null; slices: Record<string, unknown>;
+  /** Computed from the part of a run that finished before its budget ran out. */
+  partial?: boolean;
 }
 
 export async function findRun(q: Queryable, runId: string) {

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { principalOf } from '../../http/auth';
 import { send, validated } from '../../http/validate';
+import type { JudgeSections } from '../judge/view';
 import type { ResultRecord, RunRecord } from './dal';
 import type { RunService } from './service';
 
@@ -18,10 +19,11 @@ const runParams = z.object({ runId: z.uuid('must be a run id (uuid)') });
 
 const num = (v: string | number | null) => (v === null ? null : Number(v));
 
-export function runView(run: RunRecord, results: ResultRecord[], live?: { done: string; calls: string; hits: string; errors: string; cost: number }) {
+export function runView(run: RunRecord, results: ResultRecord[], live?: { done: string; calls: string; hits: string; errors: string; cost: number }, judging: JudgeSections = {}) {
   const active = run.status === 'queued' || run.status === 'running';
   const modelUsd = active && live ? Number(live.cost) : Number(run.cost_model_usd);
-  const judgeUsd = Number(run.cost_judge_usd);
+  const judgeUsd = active && judging.live ? judging.live.costUsd : Number(run.cost_judge_usd);
+  const judgeCalls = active && judging.live ? judging.live.calls : Number(run.calls_judge);
   return {
     runId: run.run_id,
     status: run.status,
@@ -29,12 +31,12 @@ export function runView(run: RunRecord, results: ResultRecord[], live?: { done: 
     progress: { done: active && live ? Number(live.done) : Number(run.progress_done), total: Number(run.progress_total) },
     results: Object.fromEntries(results.map((r) => [r.metric_name, {
       metric: r.metric_id, value: r.value, ciLow: r.ci_low, ciHigh: r.ci_high, n: Number(r.n), implVersion: r.impl_version,
-      ...(r.reason ? { reason: r.reason } : {}), slices: r.slices,
+      ...(r.reason ? { reason: r.reason } : {}), ...(r.partial ? { partial: true } : {}), slices: r.slices,
     }])),
     cost: {
       totalUsd: modelUsd + judgeUsd, modelUsd, judgeUsd,
-      calls: (active && live ? Number(live.calls) : Number(run.calls_model)) + Number(run.calls_judge),
-      modelCalls: active && live ? Number(live.calls) : Number(run.calls_model), judgeCalls: Number(run.calls_judge),
+      calls: (active && live ? Number(live.calls) : Number(run.calls_model)) + judgeCalls,
+      modelCalls: active && live ? Number(live.calls) : Number(run.calls_model), judgeCalls,
       cacheHits: active && live ? Number(live.hits) : Number(run.cache_hits),
     },
     errors: active && live ? Number(live.errors) : Number(run.errors),
@@ -42,7 +44,8 @@ export function runView(run: RunRecord, results: ResultRecord[], live?: { done: 
     timing: { createdAt: run.created_at.toISOString(), startedAt: run.started_at?.toISOString() ?? null, finishedAt: run.finished_at?.toISOString() ?? null, queueMs: num(run.queue_ms), runMs: num(run.run_ms) },
     ...(run.error_class ? { error: { class: run.error_class, message: run.error_message ?? '' } } : {}),
     ...(run.invalid_reason ? { invalidReason: run.invalid_reason } : {}),
-    ...(Object.keys(run.judge_flags ?? {}).length ? { judge: run.judge_flags } : {}),
+    ...(judging.judge ? { judge: judging.judge } : {}),
+    ...(judging.budget ? { budget: judging.budget } : {}),
   };
 }
 
@@ -55,8 +58,8 @@ export function runsRouter(runs: RunService): Router {
   }));
 
   router.get('/v1/eval-runs/:runId', validated({ params: runParams }, async ({ params }, req, res) => {
-    const { run, results, live } = await runs.get(params.runId, principalOf(req));
-    res.json(runView(run, results, live));
+    const { run, results, live, judging } = await runs.get(params.runId, principalOf(req));
+    res.json(runView(run, results, live, judging));
   }));
 
   router.post('/v1/eval-runs/:runId/cancel', validated({ params: runParams }, async ({ params }, req, res) => {

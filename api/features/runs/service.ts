@@ -9,6 +9,7 @@ import type { evalRunWorkflow } from '../../../workflows/evalRun';
 import { hasRole, type Principal } from '../../http/context';
 import * as datasetsDal from '../datasets/dal';
 import { versionAccess } from '../datasets/service';
+import { runJudgeSections } from '../judge/view';
 import * as dal from './dal';
 
 export interface NewRun {
@@ -75,8 +76,8 @@ export class RunService {
     const version = rows[0];
     const dataset = { dataset_id: version.dataset_id, owner_team: version.owner_team } as datasetsDal.DatasetRecord;
     if (versionAccess(principal, dataset, version) === 'none') throw notFound(`eval run ${runId}`);
-    const [results, live] = await Promise.all([dal.currentResults(this.pool, runId), dal.shardProgress(this.pool, runId)]);
-    return { run, results, live };
+    const [results, live, judging] = await Promise.all([dal.currentResults(this.pool, runId), dal.shardProgress(this.pool, runId), runJudgeSections(this.pool, run)]);
+    return { run, results, live, judging };
   }
 
   async cancel(runId: string, principal: Principal, requestId: string) {

@@ -11,7 +11,11 @@ export const metricDef = z.strictObject({
 export const judgeDef = z.strictObject({
   modelVersion: z.string().min(3),
   promptTemplate: z.string().min(1).max(100_000),
-  output: z.strictObject({ format: z.literal('json'), scoreField: z.string().min(1).max(64), min: z.number(), max: z.number() })
+  output: z.strictObject({
+    format: z.literal('json'), scoreField: z.string().min(1).max(64), min: z.number(), max: z.number(),
+    /** Fields the judge's JSON must carry besides the score, e.g. ["reason"]; a reply without them is unparseable. */
+    requiredFields: z.array(z.string().min(1).max(64)).max(20).optional(),
+  })
     .refine((o) => o.max > o.min, { message: 'max must be greater than min', path: ['max'] }),
   params: z.record(z.string(), z.unknown()).optional(),
   repeats: z.number().int().min(1).max(10).default(1),

@@ -1,14 +1,14 @@
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
-import { hashCanonical, sha256Hex } from '../../../common/canonical';
-import { withTransaction, type Queryable } from '../../../common/db';
+import { hashCanonical } from '../../../common/canonical';
+import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
 import type { TaskType } from '../../../common/rows';
+import { resolveJudge } from './judge';
 import { findMetric } from './metricCatalog';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
 import { zodToAppError } from '../../http/validate';
-import { resolveModelVersion } from '../models/service';
 import * as dal from './dal';
 import type { MetricDef, SuiteVersionBody } from './schemas';
 
@@ -68,8 +68,8 @@ export class SuiteService {
     const suite = await dal.findSuite(this.pool, suiteId);
     if (!suite) throw notFound(`metric suite ${suiteId}`);
     requireRole(principal, suite.owner_team, 'editor');
-    const { metrics } = resolveMetrics(body.metrics, body.judge !== undefined);
-    const judge = body.judge ? await this.resolveJudge(this.pool, body.judge, suite.purpose) : null;
+    const { metrics, taskTypes } = resolveMetrics(body.metrics, body.judge !== undefined);
+    const judge = body.judge ? await resolveJudge(this.pool, body.judge, { purpose: suite.purpose, taskTypes, principal }) : null;
     const definition = {
       metrics, judge: judge?.record ?? null, budget: body.budget ?? null, requireHumanLabels: body.requireHumanLabels,
     };
@@ -89,25 +89,5 @@ export class SuiteService {
       });
       return { suite, version, created: true };
     });
-  }
-
-  /**
-   * A judge is an openai-chat model version plus prompt, output schema and params. Its
-   * fingerprint names exactly that combination; release-blocking suites must pin it.
-   */
-  private async resolveJudge(q: Queryable, judge: NonNullable<SuiteVersionBody['judge']>, purpose: string) {
-    const { version } = await resolveModelVersion(q, judge.modelVersion, 'judge.modelVersion');
-    if (version.protocol !== 'openai-chat') throw bad(`judge.modelVersion: ${judge.modelVersion} uses ${version.protocol}; a judge must speak openai-chat`, 'judge.modelVersion');
-    const params = judge.params ?? {};
-    if (purpose === 'release_blocking') {
-      if (!judge.pinned) throw bad('judge.pinned: a release-blocking suite must pin its judge (exact model version, prompt and params)', 'judge.pinned');
-      if (params.temperature !== 0) throw bad('judge.params.temperature: a pinned judge on a release-blocking suite must use temperature 0', 'judge.params.temperature');
-    }
-    const promptHash = sha256Hex(judge.promptTemplate);
-    const record = { ...judge, params, modelVersionId: version.model_version_id, promptHash };
-    const fingerprint = hashCanonical({
-      modelVersionId: version.model_version_id, endpoint: version.endpoint, modelParams: version.params, promptHash, params, output: judge.output, repeats: judge.repeats,
-    }).slice(0, 32);
-    return { record, fingerprint };
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * A shard's lease on its run's budget. Reserving one row update per call would cost a
+ * PostgreSQL round trip per model or judge call, so a lease reserves calls in small
+ * blocks (with the estimated cost of each) and hands them out locally; what it did not
+ * use goes back at the end of every part.
+ *
+ * The bound, with B = the block size and E(c) = a call's estimated cost:
+ *   - calls: every call holds a permit reserved in PostgreSQL before it starts, and
+ *     `run_budgets` refuses (by constraint, too) to reserve past max_calls. Calls made
+ *     never exceed maxCalls, across any number of shards and workers.
+ *   - cost: a call starts only when the lease's reserved cost covers what it has spent
+ *     plus the estimates of its calls in flight plus E(c); an actual cost above its
+ *     estimate is charged to the lease (and so to the run) when the call settles. Spent
+ *     cost never exceeds maxCostUsd by more than Σ (actual − estimate) over the calls in
+ *     flight when the budget ran out — the in-flight calls, and nothing else.
+ *   - idle: a shard may hold up to B reserved calls it has not started, so a run can stop
+ *     as budget_exceeded with up to B × (shards in flight) calls unspent. A worker that
+ *     dies never returns its block: the budget shrinks by at most B per crash.
+ */
+export interface BudgetStore {
+  /**
+   * Atomically reserves up to `calls` calls at `costPerCallUsd` each, plus `deficitUsd`
+   * already spent beyond what this lease had reserved. Returns the calls granted
+   * (0 when the budget cannot cover one more call).
+   */
+  reserve(runId: string, calls: number, costPerCallUsd: number, deficitUsd: number): Promise<number>;
+  /** Returns unused calls and cost (a negative cost charges an overspend). */
+  giveBack(runId: string, calls: number, costUsd: number): Promise<void>;
+}
+
+export interface Permit { estimateUsd: number }
+
+const EPSILON = 1e-9;
+
+export class BudgetLease {
+  private grantedCalls = 0;
+  private grantedCost = 0;
+  private usedCalls = 0;
+  private spentCost = 0;
+  private inFlightEstimate = 0;
+  private inFlight = 0;
+  private refilling: Promise<void> | undefined;
+  private isExhausted = false;
+
+  constructor(private readonly store: BudgetStore, private readonly runId: string, private readonly blockCalls: number) {}
+
+  get exhausted(): boolean {
+    return this.isExhausted;
+  }
+
+  /** A permit for one call, reserving more from PostgreSQL when the local block is spent; null when the budget is exhausted. */
+  async acquire(estimateUsd: number): Promise<Permit | null> {
+    for (;;) {
+      if (this.fits(estimateUsd)) {
+        this.usedCalls += 1;
+        this.inFlight += 1;
+        this.inFlightEstimate += estimateUsd;
+        return { estimateUsd };
+      }
+      if (this.isExhausted) return null;
+      this.refilling ??= this.refill(estimateUsd).finally(() => { this.refilling = undefined; });
+      await this.refilling;
+    }
+  }
+
+  /** Records what the call really cost (0 when it failed without usage). */
+  settle(permit: Permit, actualUsd: number): void {
+    this.inFlight -= 1;
+    this.inFlightEstimate -= permit.estimateUsd;
+    this.spentCost += actualUsd;
+  }
+
+  /** Gives back what was reserved and not used. Call with no call in flight (between parts). */
+  async release(): Promise<void> {
+    if (this.inFlight > 0) throw new Error('a budget lease was released with calls in flight');
+    const calls = this.grantedCalls - this.usedCalls;
+    const cost = this.grantedCost - this.spentCost;
+    this.grantedCalls = this.usedCalls = 0;
+    this.grantedCost = this.spentCost = this.inFlightEstimate = 0;
+    if (calls !== 0 || Math.abs(cost) > EPSILON) await this.store.giveBack(this.runId, calls, cost);
+  }
+
+  /** Totals for logs and tests. */
+  snapshot() {
+    return { grantedCalls: this.grantedCalls, usedCalls: this.usedCalls, grantedCost: this.grantedCost, spentCost: this.spentCost, inFlight: this.inFlight, exhausted: this.isExhausted };
+  }
+
+  private fits(estimateUsd: number): boolean {
+    return this.usedCalls < this.grantedCalls && this.spentCost + this.inFlightEstimate + estimateUsd <= this.grantedCost + EPSILON;
+  }
+
+  private async refill(estimateUsd: number): Promise<void> {
+    // Rounded up to the store's precision so the reserved cost never falls short of the estimate.
+    const perCall = Math.ceil(estimateUsd * 1e9) / 1e9;
+    const deficit = Math.max(0, Math.ceil((this.spentCost + this.inFlightEstimate - this.grantedCost) * 1e9) / 1e9);
+    const granted = await this.store.reserve(this.runId, this.blockCalls, perCall, deficit);
+    if (granted <= 0) {
+      this.isExhausted = true;
+      return;
+    }
+    this.grantedCalls += granted;
+    this.grantedCost += granted * perCall + deficit;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * A judge as the runner uses it: the suite version's judge definition resolved against
+ * its openai-chat model version (endpoint, model params, pricing). Loaded once per run
+ * per worker process; an incident's replacement judge is built with `judgeConfigFrom`.
+ */
+import { hashCanonical } from '../../common/canonical';
+import type { Queryable } from '../../common/db';
+import type { EndpointSpec } from '../models/types';
+import type { Pricing } from '../budget/estimate';
+
+export interface JudgeOutputSchema {
+  format: 'json';
+  scoreField: string;
+  min: number;
+  max: number;
+  /** Fields the judge's JSON must carry besides the score (e.g. `reason`). */
+  requiredFields?: string[];
+}
+
+/** The suite version's stored judge record (api/features/suites resolveJudge). */
+export interface StoredJudge {
+  modelVersion: string;
+  modelVersionId: string;
+  promptTemplate: string;
+  promptHash: string;
+  output: JudgeOutputSchema;
+  params: Record<string, unknown>;
+  repeats: number;
+  pinned: boolean;
+  errorRateLimit: number;
+  canaryDatasetId?: string;
+  agreementFloor?: number;
+  maxAgreementDrop?: number;
+}
+
+export interface JudgeConfig {
+  fingerprint: string;
+  modelVersionId: string;
+  modelVersion: string;
+  endpoint: EndpointSpec;
+  pricing: Pricing;
+  promptTemplate: string;
+  promptHash: string;
+  /** The judge model version's params overlaid with the suite's judge params: what is sent. */
+  params: Record<string, unknown>;
+  /** Hash of params + output schema: part of every judge-cache key. */
+  paramsHash: string;
+  output: JudgeOutputSchema;
+  repeats: number;
+  pinned: boolean;
+  errorRateLimit: number;
+  canary: { datasetId: string; agreementFloor: number | null; maxAgreementDrop: number } | null;
+}
+
+/** A canary without an explicit max drop still catches a judge whose agreement moves by more than this. */
+export const DEFAULT_MAX_AGREEMENT_DROP = 0.1;
+
+export interface JudgeModelVersionRow {
+  model_version_id: string;
+  model_name: string;
+  version: string;
+  endpoint: EndpointSpec;
+  params: Record<string, unknown>;
+  pricing: Pricing;
+}
+
+export function judgeConfigFrom(stored: StoredJudge, model: JudgeModelVersionRow, fingerprint: string): JudgeConfig {
+  const params = { ...(model.params ?? {}), ...(stored.params ?? {}) };
+  return {
+    fingerprint,
+    modelVersionId: model.model_version_id,
+    modelVersion: `${model.model_name}@${model.version}`,
+    endpoint: model.endpoint,
+    pricing: model.pricing ?? {},
+    promptTemplate: stored.promptTemplate,
+    promptHash: stored.promptHash,
+    params,
+    paramsHash: hashCanonical({ params, output: stored.output }),
+    output: stored.output,
+    repeats: stored.repeats ?? 1,
+    pinned: stored.pinned,
+    errorRateLimit: stored.errorRateLimit ?? 0.02,
+    canary: stored.canaryDatasetId
+      ? { datasetId: stored.canaryDatasetId, agreementFloor: stored.agreementFloor ?? null, maxAgreementDrop: stored.maxAgreementDrop ?? DEFAULT_MAX_AGREEMENT_DROP }
+      : null,
+  };
+}
+
+export async function loadJudgeModelVersion(q: Queryable, modelVersionId: string): Promise<JudgeModelVersionRow> {
+  const { rows } = await q.query<JudgeModelVersionRow>(
+    `SELECT mv.model_version_id, m.name AS model_name, mv.version, mv.endpoint, mv.params, mv.pricing
+       FROM model_versions mv JOIN models m USING (model_id) WHERE mv.model_version_id = $1`, [modelVersionId]);
+  if (!rows[0]) throw new Error(`judge model version ${modelVersionId} does not exist`);
+  return rows[0];
+}
+
+const cache = new Map<string, JudgeConfig | null>();
+const MAX_CACHED = 200;
+
+/** The run's judge, or null when its suite has none. Registry records are immutable, so caching is safe. */
+export async function loadRunJudge(q: Queryable, runId: string): Promise<JudgeConfig | null> {
+  if (cache.has(runId)) return cache.get(runId)!;
+  const { rows } = await q.query<{ judge: StoredJudge | null; judge_fingerprint: string | null }>(
+    `SELECT sv.judge, sv.judge_fingerprint FROM eval_runs r
+       JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id WHERE r.run_id = $1`, [runId]);
+  if (!rows[0]) throw new Error(`eval run ${runId} does not exist`);
+  const { judge, judge_fingerprint: fingerprint } = rows[0];
+  const config = judge ? judgeConfigFrom(judge, await loadJudgeModelVersion(q, judge.modelVersionId), fingerprint ?? '') : null;
+  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  cache.set(runId, config);
+  return config;
+}

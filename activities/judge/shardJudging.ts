@@ -1,0 +1,87 @@
+/**
+ * The judge's hooks in a run's shard activity: a judge runner with the batched cache
+ * loader, per-part flushing of transcripts and new cache entries, and the judge totals
+ * a shard reports (rebuilt from stored records on resume, like the model totals).
+ */
+import type { Pool } from 'pg';
+import type { Storage } from '../../common/storage';
+import type { BudgetLease } from '../budget/lease';
+import type { ExampleRecord } from '../runs/records';
+import { createBatchLoader, lookupJudgements, storeJudgements, type NewJudgement } from './cache';
+import { loadRunJudge, type JudgeConfig } from './config';
+import { normaliseScore } from './parse';
+import { createJudgeRunner, type JudgeChat, type JudgeOne, type JudgeTranscript } from './runner';
+import { addJudgedExample, emptyJudgeStats, type JudgeStatsState } from './stats';
+import { judgeKeys, writeTranscripts } from './transcripts';
+
+export interface JudgeTotals {
+  judged: number;
+  judgeErrors: number;
+  judgeCalls: number;
+  judgeCacheHits: number;
+  judgeCostUsd: number;
+  judgeInputTokens: number;
+  judgeOutputTokens: number;
+  judgeStats: JudgeStatsState;
+}
+
+export const emptyJudgeTotals = (): JudgeTotals => ({
+  judged: 0, judgeErrors: 0, judgeCalls: 0, judgeCacheHits: 0, judgeCostUsd: 0, judgeInputTokens: 0, judgeOutputTokens: 0, judgeStats: emptyJudgeStats(),
+});
+
+/** Adds one stored record's judge outcome (if any) to the totals. A budget-skipped example counts its calls but is not judged. */
+export function addJudgeRecord(totals: JudgeTotals, record: ExampleRecord, scale: { min: number; max: number }): void {
+  const judge = record.judge;
+  if (!judge) return;
+  totals.judgeCalls += judge.calls;
+  totals.judgeCacheHits += judge.cachedRepeats;
+  totals.judgeCostUsd += judge.costUsd;
+  totals.judgeInputTokens += judge.usage?.inputTokens ?? 0;
+  totals.judgeOutputTokens += judge.usage?.outputTokens ?? 0;
+  if (judge.skipped) return;
+  totals.judged += 1;
+  if (judge.error) totals.judgeErrors += 1;
+  const normalised = judge.scores.map((s) => normaliseScore(s, scale));
+  addJudgedExample(totals.judgeStats, {
+    error: Boolean(judge.error),
+    normalisedScores: normalised,
+    ...(judge.scores.length ? { rawMean: judge.scores.reduce((a, b) => a + b, 0) / judge.scores.length } : {}),
+    ...(record.humanScore !== undefined ? { humanScore: record.humanScore } : {}),
+  });
+}
+
+export interface ShardJudging {
+  config: JudgeConfig;
+  judgeOne: JudgeOne;
+  /** Transcripts and new cache entries gathered since the last flush. */
+  collect(transcripts: JudgeTranscript[], entries: NewJudgement[]): void;
+  /** Writes the part's transcripts and stores its new judgements. */
+  flushPart(runId: string, shard: number, part: number, expiresAt: Date): Promise<void>;
+}
+
+/** The shard's judging, or null when the run's suite has no judge or the task is not generation. */
+export async function prepareShardJudging(deps: { pool: Pool; storage: Storage; models: JudgeChat }, runId: string, taskType: string, lease: BudgetLease | null): Promise<ShardJudging | null> {
+  if (taskType !== 'generation') return null;
+  const config = await loadRunJudge(deps.pool, runId);
+  if (!config) return null;
+  const lookup = createBatchLoader((keys) => lookupJudgements(deps.pool, keys));
+  const judgeOne = createJudgeRunner({ judge: config, chat: deps.models, lookup, lease });
+  let transcripts: JudgeTranscript[] = [];
+  let entries: NewJudgement[] = [];
+  return {
+    config,
+    judgeOne,
+    collect(t, e) {
+      for (const x of t) transcripts.push(x);
+      for (const x of e) entries.push(x);
+    },
+    async flushPart(runIdOfPart, shard, part, expiresAt) {
+      const [t, e] = [transcripts, entries];
+      transcripts = [];
+      entries = [];
+      t.sort((a, b) => (a.exampleId < b.exampleId ? -1 : a.exampleId > b.exampleId ? 1 : a.repeat - b.repeat || a.attempt - b.attempt));
+      await writeTranscripts(deps.storage, judgeKeys.transcripts(runIdOfPart, shard, part), t);
+      await storeJudgements(deps.pool, config.modelVersionId, expiresAt, e);
+    },
+  };
+}

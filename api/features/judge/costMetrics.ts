@@ -1,0 +1,75 @@
+/**
+ * Cost per run and per suite as Prometheus series, read from PostgreSQL at scrape time
+ * (the run record is the source of truth; nothing to keep in sync):
+ *   evalgate_suite_cost_usd{metric_suite_id, suite, kind="model"|"judge"}   all runs of the suite
+ *   evalgate_suite_calls{metric_suite_id, suite, kind}
+ *   evalgate_run_cost_usd{run_id, metric_suite_id, kind}   runs created in the last 24 h
+ * Per-run series are bounded to a day so the label set stays small at thousands of runs a week.
+ */
+import type { Pool } from 'pg';
+import { Gauge, type Registry } from 'prom-client';
+
+const RUN_WINDOW = '24 hours';
+
+interface Snapshot {
+  suites: { metric_suite_id: string; name: string; model_usd: number; judge_usd: number; model_calls: string; judge_calls: string }[];
+  runs: { run_id: string; metric_suite_id: string; model_usd: number; judge_usd: number }[];
+}
+
+export function registerCostMetrics(registry: Registry, pool: Pool): void {
+  // One pair of queries per scrape, shared by the three gauges.
+  let pending: { at: number; snapshot: Promise<Snapshot> } | undefined;
+  const snapshot = (): Promise<Snapshot> => {
+    if (!pending || Date.now() - pending.at > 1000) pending = { at: Date.now(), snapshot: load(pool) };
+    return pending.snapshot;
+  };
+
+  new Gauge({
+    name: 'evalgate_suite_cost_usd', help: 'Model and judge spend of all eval runs of a metric suite, in USD', labelNames: ['metric_suite_id', 'suite', 'kind'], registers: [registry],
+    async collect() {
+      const { suites } = await snapshot();
+      this.reset();
+      for (const s of suites) {
+        this.set({ metric_suite_id: s.metric_suite_id, suite: s.name, kind: 'model' }, Number(s.model_usd));
+        this.set({ metric_suite_id: s.metric_suite_id, suite: s.name, kind: 'judge' }, Number(s.judge_usd));
+      }
+    },
+  });
+  new Gauge({
+    name: 'evalgate_suite_calls', help: 'Model and judge calls of all eval runs of a metric suite', labelNames: ['metric_suite_id', 'suite', 'kind'], registers: [registry],
+    async collect() {
+      const { suites } = await snapshot();
+      this.reset();
+      for (const s of suites) {
+        this.set({ metric_suite_id: s.metric_suite_id, suite: s.name, kind: 'model' }, Number(s.model_calls));
+        this.set({ metric_suite_id: s.metric_suite_id, suite: s.name, kind: 'judge' }, Number(s.judge_calls));
+      }
+    },
+  });
+  new Gauge({
+    name: 'evalgate_run_cost_usd', help: `Model and judge spend of each eval run created in the last ${RUN_WINDOW}, in USD`, labelNames: ['run_id', 'metric_suite_id', 'kind'], registers: [registry],
+    async collect() {
+      const { runs } = await snapshot();
+      this.reset();
+      for (const r of runs) {
+        this.set({ run_id: r.run_id, metric_suite_id: r.metric_suite_id, kind: 'model' }, Number(r.model_usd));
+        this.set({ run_id: r.run_id, metric_suite_id: r.metric_suite_id, kind: 'judge' }, Number(r.judge_usd));
+      }
+    },
+  });
+}
+
+async function load(pool: Pool): Promise<Snapshot> {
+  const [suites, runs] = await Promise.all([
+    pool.query<Snapshot['suites'][number]>(
+      `SELECT s.metric_suite_id, s.name, COALESCE(SUM(r.cost_model_usd), 0)::float8 AS model_usd, COALESCE(SUM(r.cost_judge_usd), 0)::float8 AS judge_usd,
+              COALESCE(SUM(r.calls_model), 0) AS model_calls, COALESCE(SUM(r.calls_judge), 0) AS judge_calls
+         FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id) JOIN metric_suites s ON s.metric_suite_id = sv.metric_suite_id
+        GROUP BY s.metric_suite_id, s.name`),
+    pool.query<Snapshot['runs'][number]>(
+      `SELECT r.run_id, sv.metric_suite_id, r.cost_model_usd::float8 AS model_usd, r.cost_judge_usd::float8 AS judge_usd
+         FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id)
+        WHERE r.created_at > now() - interval '${RUN_WINDOW}'`),
+  ]);
+  return { suites: suites.rows, runs: runs.rows };
+}
