@@ -32,6 +32,7 @@ const envSchema = z.object({
   EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   EVALGATE_SHARD_BLOCK_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  EVALGATE_WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   EVALGATE_PART_ROWS: z.coerce.number().int().min(1).max(100_000).default(500),
   EVALGATE_SHARD_PARALLELISM: z.coerce.number().int().min(1).max(256).default(8),
   /** Affected runs an incident workflow recomputes or re-judges at once (each with EVALGATE_SHARD_PARALLELISM shards). */

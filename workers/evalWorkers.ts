@@ -13,7 +13,7 @@ export interface EvalWorkerDeps {
   storage: Storage;
   logger: Logger;
   connection: NativeConnection;
-  bundle?: WorkflowBundleWithSourceMap;
+  bundle?: WorkflowBundleWithSourceMap | { codePath: string };
   modes?: RunMode[];
 }
 
@@ -51,8 +51,8 @@ export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]>
     timeoutMs: config.EVALGATE_MODEL_TIMEOUT_MS, maxAttempts: config.EVALGATE_MODEL_MAX_ATTEMPTS, retryBaseMs: config.EVALGATE_RETRY_BASE_MS,
     defaultMaxConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY, logger: deps.logger,
   });
-  const activities = createActivities({ pool: deps.pool, storage: deps.storage, logger: deps.logger, models, runDefaults: config, partRows: config.EVALGATE_PART_ROWS, budgetBlockCalls: config.EVALGATE_BUDGET_BLOCK_CALLS });
-  const bundle = deps.bundle ?? (await bundleWorkflows());
+  const activities = createActivities({ pool: deps.pool, storage: deps.storage, logger: deps.logger, models, partRows: config.EVALGATE_PART_ROWS, runDefaults: config, budgetBlockCalls: config.EVALGATE_BUDGET_BLOCK_CALLS });
+  const bundle = deps.bundle ?? (config.EVALGATE_WORKFLOW_BUNDLE_PATH ? { codePath: config.EVALGATE_WORKFLOW_BUNDLE_PATH } : await bundleWorkflows());
   const slots: Record<RunMode, number> = {
     release: config.EVALGATE_RELEASE_WORKER_CONCURRENCY,
     exploratory: config.EVALGATE_EXPLORATORY_WORKER_CONCURRENCY,

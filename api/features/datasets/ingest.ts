@@ -19,6 +19,38 @@ export interface IngestResult {
 const MAX_DISTINCT_TAGS = 10_000;
 
 /**
+ * One reusable byte buffer for the shard being written. Reusing it (the upload waits for
+ * each shard's put before filling the next) keeps off-heap memory at one shard, where a
+ * fresh Buffer per shard piles up until the garbage collector happens to run.
+ */
+class ShardBuffer {
+  private buffer = Buffer.allocUnsafe(1 << 20);
+  length = 0;
+  rows = 0;
+
+  append(line: string): number {
+    const bytes = Buffer.byteLength(line);
+    if (this.length + bytes > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    this.length += this.buffer.write(line, this.length);
+    this.rows += 1;
+    return bytes;
+  }
+
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  reset(): void {
+    this.length = 0;
+    this.rows = 0;
+  }
+}
+
+/**
  * Streams JSONL rows into shard objects under a per-upload prefix. Each row is parsed,
  * validated against its task type, canonicalised and hashed; the content hash is the
  * sha256 over the canonical rows in upload order, one per line. Nothing but the current
@@ -36,20 +68,18 @@ export async function ingestRows(opts: {
   const tagCounts: Record<string, number> = {};
   const contentHash = createHash('sha256');
   const shards: IngestedShard[] = [];
-  let shardLines: string[] = [];
-  let shardBytes = 0;
+  const shard = new ShardBuffer();
   let rowCount = 0;
   let byteCount = 0;
 
   const flush = async () => {
-    if (!shardLines.length) return;
-    const body = shardLines.join('');
+    if (!shard.rows) return;
+    const body = shard.bytes();
     const key = `${prefix}shard-${String(shards.length).padStart(6, '0')}.jsonl`;
     written.push(key);
     await opts.storage.put(key, body, 'application/x-ndjson');
-    shards.push({ objectKey: key, rowCount: shardLines.length, firstRow: rowCount - shardLines.length, byteCount: shardBytes, contentHash: createHash('sha256').update(body).digest('hex') });
-    shardLines = [];
-    shardBytes = 0;
+    shards.push({ objectKey: key, rowCount: shard.rows, firstRow: rowCount - shard.rows, byteCount: shard.length, contentHash: createHash('sha256').update(body).digest('hex') });
+    shard.reset();
   };
 
   try {
@@ -77,12 +107,9 @@ export async function ingestRows(opts: {
       }
       const line = `${canonicalJson(row)}\n`;
       contentHash.update(line);
-      shardLines.push(line);
-      const bytes = Buffer.byteLength(line);
-      shardBytes += bytes;
-      byteCount += bytes;
+      byteCount += shard.append(line);
       rowCount += 1;
-      if (shardLines.length >= opts.rowsPerShard) await flush();
+      if (shard.rows >= opts.rowsPerShard) await flush();
     }
     await flush();
     if (rowCount === 0) throw new AppError(400, 'invalid_request', 'the upload has no rows; send one JSON object per line', 'body');

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
+import { ensureTeams } from '../principals/dal';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, forbidden, notFound } from '../../../common/errors';
@@ -57,6 +58,7 @@ export class DatasetService {
   async create(input: { name: string; taskType: TaskType; ownerTeam: string; description?: string }, principal: Principal, requestId: string) {
     requireRole(principal, input.ownerTeam, 'editor');
     return withTransaction(this.pool, async (tx) => {
+      await ensureTeams(tx, [input.ownerTeam]); // a team exists once anything names it
       const inserted = await dal.insertDataset(tx, { ...input, createdBy: principal.principalId });
       if (inserted) {
         await recordAudit(tx, { principalId: principal.principalId, action: 'dataset.create', entityKind: 'dataset', entityId: inserted.dataset_id, detail: input, requestId });

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
+import { ensureTeams } from '../principals/dal';
 import { canonicalJson, hashCanonical, sha256Hex } from '../../../common/canonical';
 import { isUniqueViolation, withTransaction, type Queryable } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
@@ -44,6 +45,7 @@ export class ModelService {
   async create(input: { name: string; ownerTeam: string }, principal: Principal, requestId: string) {
     requireRole(principal, input.ownerTeam, 'editor');
     return withTransaction(this.pool, async (tx) => {
+      await ensureTeams(tx, [input.ownerTeam]); // a team exists once anything names it
       const inserted = await dal.insertModel(tx, { ...input, createdBy: principal.principalId });
       if (inserted) {
         await recordAudit(tx, { principalId: principal.principalId, action: 'model.create', entityKind: 'model', entityId: inserted.model_id, detail: input, requestId });

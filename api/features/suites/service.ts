@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
+import { ensureTeams } from '../principals/dal';
 import { hashCanonical } from '../../../common/canonical';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
@@ -46,6 +47,7 @@ export class SuiteService {
   async create(input: { name: string; purpose: 'exploratory' | 'release_blocking'; ownerTeam: string }, principal: Principal, requestId: string) {
     requireRole(principal, input.ownerTeam, 'editor');
     return withTransaction(this.pool, async (tx) => {
+      await ensureTeams(tx, [input.ownerTeam]); // a team exists once anything names it
       const inserted = await dal.insertSuite(tx, { ...input, createdBy: principal.principalId });
       if (inserted) {
         await recordAudit(tx, { principalId: principal.principalId, action: 'metric_suite.create', entityKind: 'metric_suite', entityId: inserted.metric_suite_id, detail: input, requestId });

@@ -1,0 +1,187 @@
+/**
+ * Eval-run benchmark (issue 3). Prints each figure beside its baseline, measured in this run:
+ *
+ *  A. 100,000 examples, reference server at 20 ms latency, concurrency 64:
+ *     run wall time vs a bare HTTP loop sending the same requests at the same concurrency
+ *     (target ≤ 1.25×); then the cached rerun: model calls (target 0) and speed-up (target ≥ 10×).
+ *  B. 1,000,000 examples of about 2 KB, latency 0: the upload (API peak RSS, target < 300 MB),
+ *     the run (worker peak RSS, target < 1 GB; largest workflow history, target < 10,000 events;
+ *     rows per second).
+ *
+ *   npm run stack -- up --services-only && npx tsx bench/eval-run.ts [--phase a|b|all] [--rows-a N] [--rows-b N] [--upload-only yes]
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../common/config';
+import { shardBlockWorkflowId } from '../common/names';
+import { classificationInput, examplesOf } from '../examples/corpus/spamCorpus';
+import { apiClient, type Api } from '../examples/demo/http';
+import { build, freePort, startNode, waitHttp, type Proc } from './lib/processes';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const phase = args.get('phase') ?? 'all';
+const ROWS_A = Number(args.get('rows-a') ?? 100_000);
+const ROWS_B = Number(args.get('rows-b') ?? 1_000_000);
+const CONCURRENCY = 64;
+/** The heap limit the API runs with in infra/stack.sh: V8 collects before RSS passes it. */
+const API_NODE_FLAGS = ['--max-old-space-size=160'];
+
+const corpus = examplesOf('all').map((e) => ({ input: classificationInput(e), label: e.label, tag: e.tag, id: e.id }));
+
+/** n rows cycling through the corpus, each with a unique id; `padTo` pads inputs to about that many bytes. */
+function* rows(n: number, salt: string, padTo = 0): Generator<{ id: string; input: string; label: string; tags: string[] }> {
+  for (let i = 0; i < n; i++) {
+    const e = corpus[i % corpus.length];
+    let input = e.input;
+    if (padTo && input.length < padTo) input = (input + '\n' + e.input.repeat(Math.ceil(padTo / Math.max(1, e.input.length)))).slice(0, padTo);
+    yield { id: `${salt}-${i}`, input, label: e.label, tags: [e.tag] };
+  }
+}
+
+/** Streams rows to the API as a JSONL upload without building the body in memory. */
+async function upload(api: Api, baseUrl: string, token: string, datasetId: string, gen: Generator<object>) {
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      let chunk = '';
+      for (let k = 0; k < 500; k++) {
+        const next = gen.next();
+        if (next.done) {
+          if (chunk) controller.enqueue(encoder.encode(chunk));
+          controller.close();
+          return;
+        }
+        chunk += JSON.stringify(next.value) + '\n';
+      }
+      controller.enqueue(encoder.encode(chunk));
+    },
+  });
+  const res = await fetch(`${baseUrl}/v1/datasets/${datasetId}/versions?labelPolicy=human_reviewed`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' }, body, duplex: 'half',
+  } as RequestInit);
+  const json = await res.json();
+  if (res.status >= 300) throw new Error(`upload failed: ${JSON.stringify(json)}`);
+  void api;
+  return json as { version: number; rowCount: number; byteCount: number };
+}
+
+async function bareLoop(url: string, n: number, salt: string): Promise<number> {
+  const gen = rows(n, salt);
+  const started = performance.now();
+  const lane = async () => {
+    for (let next = gen.next(); !next.done; next = gen.next()) {
+      const { id, input } = next.value;
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, input }) });
+      if (!res.ok) throw new Error(`bare loop: HTTP ${res.status}`);
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  return (performance.now() - started) / 1000;
+}
+
+async function timedRun(api: Api, body: object, sample?: () => void): Promise<{ seconds: number; run: any }> {
+  const started = performance.now();
+  const { runId } = await api.post('/v1/eval-runs', body);
+  for (;;) {
+    const run = await api.get(`/v1/eval-runs/${runId}`);
+    sample?.();
+    if (!['queued', 'running'].includes(run.status)) {
+      if (run.status !== 'succeeded') throw new Error(`run ${runId} ended ${run.status}: ${JSON.stringify(run.error)}`);
+      return { seconds: (performance.now() - started) / 1000, run };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function line(label: string, value: string, baseline = '', verdict = '') {
+  process.stdout.write(`  ${label.padEnd(46)}${value.padEnd(22)}${baseline.padEnd(30)}${verdict}\n`);
+}
+
+async function main() {
+  const config = loadConfig();
+  const token = `bench-${randomBytes(12).toString('hex')}`;
+  const prefix = `bench-${randomBytes(3).toString('hex')}`;
+  const [apiPort, modelPort] = await Promise.all([freePort(), freePort()]);
+  const common = { EVALGATE_LOG_LEVEL: 'warn', EVALGATE_TASK_QUEUE_PREFIX: prefix };
+  const procs: Proc[] = [];
+  build();
+  const server = startNode('model-server', 'examples/modelServer/main.ts', { MODEL_SERVER_KNOBS: JSON.stringify({ latencyMs: 20 }) }, [String(modelPort)]);
+  const api = startNode('api', 'dist/api/main.js', { ...common, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token, EVALGATE_ROWS_PER_SHARD: '5000' }, [], API_NODE_FLAGS);
+  const worker = startNode('worker', 'dist/workers/main.js', { ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '8', EVALGATE_SHARD_PARALLELISM: '4' });
+  procs.push(server, api, worker);
+  const modelUrl = `http://127.0.0.1:${modelPort}`;
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  try {
+    await Promise.all([waitHttp(`${modelUrl}/healthz`), waitHttp(`${baseUrl}/readyz`)]);
+    const admin = apiClient(baseUrl, token);
+    const team = `bench-${randomBytes(3).toString('hex')}`;
+    const editorKey = (await admin.post('/v1/principals', { name: `bench-editor-${team}`, teams: [{ team, roles: ['editor'] }] })).apiKey;
+    const editor = apiClient(baseUrl, editorKey);
+    const suite = await editor.post('/v1/metric-suites', { name: 'bench', purpose: 'exploratory', ownerTeam: team });
+    await editor.post(`/v1/metric-suites/${suite.metricSuiteId}/versions`, { metrics: [
+      { name: 'accuracy', metric: 'accuracy' }, { name: 'f1', metric: 'f1', params: { average: 'macro' } },
+      { name: 'auc', metric: 'roc_auc', params: { positiveLabel: 'spam' } }, { name: 'log_loss', metric: 'log_loss' },
+    ] });
+    const model = await editor.post('/v1/models', { name: `bench-nb-${team}`, ownerTeam: team });
+    const modelVersion = (await editor.post(`/v1/models/${model.modelId}/versions`, { version: 'nb-v1', endpoint: { protocol: 'json-predict', url: `${modelUrl}/predict/nb-v1`, maxConcurrency: CONCURRENCY } })).modelVersion;
+    const setKnobs = (knobs: object) => fetch(`${modelUrl}/admin/knobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(knobs) });
+    const stats = async () => (await (await fetch(`${modelUrl}/admin/stats`)).json()) as { requests: { total: number } };
+    const resetStats = () => fetch(`${modelUrl}/admin/stats/reset`, { method: 'POST' });
+
+    process.stdout.write(`\nevalgate eval-run benchmark (${new Date().toISOString()}, ${require('node:os').cpus().length} cores)\n`);
+    if (phase === 'a' || phase === 'all') {
+      const salt = `a-${team}`;
+      const dataset = await editor.post('/v1/datasets', { name: 'bench-a', taskType: 'classification', ownerTeam: team });
+      const up = await upload(editor, baseUrl, editorKey, dataset.datasetId, rows(ROWS_A, salt));
+      process.stdout.write(`\nA. ${up.rowCount.toLocaleString()} examples, endpoint latency 20 ms, concurrency ${CONCURRENCY}\n`);
+      await setKnobs({ latencyMs: 20 });
+      const bare = await bareLoop(`${modelUrl}/predict/nb-v1`, ROWS_A, salt);
+      await resetStats();
+      const first = await timedRun(editor, { modelVersion, datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId });
+      const firstCalls = (await stats()).requests.total;
+      await resetStats();
+      const cached = await timedRun(editor, { modelVersion, datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId });
+      const cachedCalls = (await stats()).requests.total;
+      const ratio = first.seconds / bare;
+      line('', 'evalgate', 'baseline', 'ratio (target)');
+      line('run wall time', `${first.seconds.toFixed(1)} s`, `bare HTTP loop ${bare.toFixed(1)} s`, `${ratio.toFixed(2)}× (≤ 1.25×) ${ratio <= 1.25 ? 'met' : 'MISSED'}`);
+      line('model calls, first run', String(firstCalls), `examples ${ROWS_A}`);
+      line('cached rerun wall time', `${cached.seconds.toFixed(2)} s`, `first run ${first.seconds.toFixed(1)} s`, `${(first.seconds / cached.seconds).toFixed(1)}× faster (≥ 10×) ${first.seconds / cached.seconds >= 10 ? 'met' : 'MISSED'}`);
+      line('model calls, cached rerun', String(cachedCalls), 'target 0', cachedCalls === 0 ? 'met' : 'MISSED');
+      line('identical accuracy on rerun', String(cached.run.results.accuracy.value === first.run.results.accuracy.value), '', '');
+    }
+    if (phase === 'b' || phase === 'all') {
+      await setKnobs({ latencyMs: 0 });
+      const salt = `b-${team}`;
+      const dataset = await editor.post('/v1/datasets', { name: 'bench-b', taskType: 'classification', ownerTeam: team });
+      const uploadStarted = performance.now();
+      const up = await upload(editor, baseUrl, editorKey, dataset.datasetId, rows(ROWS_B, salt, 2000));
+      const uploadSeconds = (performance.now() - uploadStarted) / 1000;
+      process.stdout.write(`\nB. ${up.rowCount.toLocaleString()} examples (${(up.byteCount / up.rowCount / 1024).toFixed(2)} KB each on average), endpoint latency 0\n`);
+      line('', 'evalgate', 'baseline', 'ratio (target)');
+      line('upload', `${uploadSeconds.toFixed(1)} s`, `${Math.round(up.rowCount / uploadSeconds).toLocaleString()} rows/s`);
+      line('API peak RSS during upload', `${api.peakRssMb().toFixed(0)} MB`, 'target < 300 MB', api.peakRssMb() < 300 ? 'met' : 'MISSED');
+      if (args.get('upload-only') === 'yes') return;
+      const run = await timedRun(editor, { modelVersion, datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId });
+      const connection = await Connection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
+      const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
+      const workflowIds = [`evalRun:${run.run.runId}`, ...Array.from({ length: 20 }, (_, b) => shardBlockWorkflowId(run.run.runId, b))];
+      const sizes = await Promise.all(workflowIds.map((id) => temporal.workflow.getHandle(id).fetchHistory().then((h) => h.events?.length ?? 0, () => 0)));
+      await connection.close();
+      const largest = Math.max(...sizes);
+      line('run wall time', `${run.seconds.toFixed(1)} s`, `${Math.round(up.rowCount / run.seconds).toLocaleString()} rows/s`);
+      line('worker peak RSS', `${worker.peakRssMb().toFixed(0)} MB`, 'target < 1024 MB', worker.peakRssMb() < 1024 ? 'met' : 'MISSED');
+      line('largest workflow history', `${largest} events`, `${sizes.filter(Boolean).length} workflows`, largest < 10_000 ? 'met (< 10,000)' : 'MISSED');
+      line('metrics', `accuracy ${run.run.results.accuracy.value.toFixed(4)}`, `n ${run.run.results.accuracy.n}`);
+    }
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
