@@ -59,7 +59,7 @@ class ShardBuffer {
  */
 export async function ingestRows(opts: {
   storage: Storage; datasetId: string; taskType: TaskType; body: AsyncIterable<Buffer | string>;
-  rowsPerShard: number; maxRowBytes: number;
+  rowsPerShard: number; maxRowBytes: number; maxUploadBytes?: number;
 }): Promise<IngestResult> {
   const prefix = `datasets/${opts.datasetId}/uploads/${randomUUID()}/`;
   const schema = rowSchemas[opts.taskType];
@@ -83,7 +83,7 @@ export async function ingestRows(opts: {
   };
 
   try {
-    for await (const { lineNo, text } of ndjsonLines(opts.body, opts.maxRowBytes)) {
+    for await (const { lineNo, text } of ndjsonLines(opts.body, opts.maxRowBytes, opts.maxUploadBytes)) {
       if (!text.trim()) continue;
       const at = `rows[${lineNo - 1}]`;
       let value: unknown;

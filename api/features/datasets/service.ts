@@ -98,7 +98,7 @@ export class DatasetService {
     }
     const ingested = await ingestRows({
       storage: this.storage, datasetId, taskType: dataset.task_type, body,
-      rowsPerShard: this.config.EVALGATE_ROWS_PER_SHARD, maxRowBytes: this.config.EVALGATE_MAX_ROW_BYTES,
+      rowsPerShard: this.config.EVALGATE_ROWS_PER_SHARD, maxRowBytes: this.config.EVALGATE_MAX_ROW_BYTES, maxUploadBytes: this.config.EVALGATE_MAX_UPLOAD_BYTES,
     });
     const ownKeys = ingested.shards.map((s) => s.objectKey);
     try {

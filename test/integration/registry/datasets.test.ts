@@ -22,7 +22,7 @@ async function leftovers(datasetId: string) {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ EVALGATE_ROWS_PER_SHARD: '4', EVALGATE_MAX_ROW_BYTES: '2048' });
+  stack = await startTestStack({ EVALGATE_ROWS_PER_SHARD: '4', EVALGATE_MAX_ROW_BYTES: '2048', EVALGATE_MAX_UPLOAD_BYTES: '20000' });
   admin = client(stack.baseUrl, stack.adminToken);
   team = unique('team');
   editor = await principal(stack, 'editor', [{ team, roles: ['editor'] }]);
@@ -93,6 +93,7 @@ describe('bad uploads get a 4xx naming the line and leave nothing behind', () =>
     ['a wrong-typed field', `${valid}{"id":"a","input":"x","label":"ham","tags":"spam"}\n`, 400, 'rows[9].tags', /^line 10: tags: /],
     ['a duplicate id', `${valid}${good}\n{"id":"a","input":"y","label":"spam"}\n`, 400, 'rows[10].id', /^line 11: duplicate row id "a"/],
     ['an empty upload', '\n\n', 400, 'body', /no rows/],
+    ['an upload over the total size limit', `${valid}${Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `big${i}`, input: 'y'.repeat(1000), label: 'ham' })).join('\n')}\n`, 413, 'body', /larger than the limit of 20000 bytes/],
     ['a row over the size limit', `${valid}{"id":"b","input":"${'x'.repeat(3000)}","label":"ham"}\n`, 413, 'rows[9]', /^line 10 is longer than the row limit/],
   ];
   it.each(cases)('refuses %s', async (_name, body, status, field, message) => {
