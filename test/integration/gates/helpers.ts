@@ -55,12 +55,14 @@ export async function runCheck(client: ApiClient, gateId: string, candidate: str
   return waitForCheck(client, started.body.checkId, timeoutMs);
 }
 
-export async function waitForCheck(client: ApiClient, checkId: string, timeoutMs = 120_000, until: (b: any) => boolean = (b) => b.status !== 'pending') {
+/** Polls a check until `until` holds; the default waits for a decision with the long-poll, a custom condition polls plainly. */
+export async function waitForCheck(client: ApiClient, checkId: string, timeoutMs = 120_000, until?: (b: any) => boolean) {
   const deadline = Date.now() + timeoutMs;
+  const done = until ?? ((b: any) => b.status !== 'pending');
   for (;;) {
-    const res = await client.get(`/v1/gate-checks/${checkId}?wait=10`);
+    const res = await client.get(`/v1/gate-checks/${checkId}${until ? '' : '?wait=10'}`);
     if (res.status !== 200) throw new Error(`GET check: ${res.status} ${JSON.stringify(res.body)}`);
-    if (until(res.body)) return res.body;
+    if (done(res.body)) return res.body;
     if (Date.now() > deadline) throw new Error(`check ${checkId} still ${res.body.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
