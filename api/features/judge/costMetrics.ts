@@ -3,13 +3,17 @@
  * (the run record is the source of truth; nothing to keep in sync):
  *   evalgate_suite_cost_usd{metric_suite_id, suite, kind="model"|"judge"}   all runs of the suite
  *   evalgate_suite_calls{metric_suite_id, suite, kind}
- *   evalgate_run_cost_usd{run_id, metric_suite_id, kind}   runs created in the last 24 h
- * Per-run series are bounded to a day so the label set stays small at thousands of runs a week.
+ *   evalgate_run_cost_usd{run_id, metric_suite_id, kind}   the most recent runs (last 24 h, at most 500)
+ * Per-run series are bounded so the label set stays small when a burst of CI gates (or a
+ * benchmark) creates thousands of runs; older runs' costs stay on their run records and
+ * in the suite totals. The suite totals scan eval_runs (~0.1 s at 70k runs); past that a
+ * rollup maintained by the lifecycle activities would replace the scan.
  */
 import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
 
 const RUN_WINDOW = '24 hours';
+const MAX_RUN_SERIES = 500;
 
 interface Snapshot {
   suites: { metric_suite_id: string; name: string; model_usd: number; judge_usd: number; model_calls: string; judge_calls: string }[];
@@ -47,7 +51,7 @@ export function registerCostMetrics(registry: Registry, pool: Pool): void {
     },
   });
   new Gauge({
-    name: 'evalgate_run_cost_usd', help: `Model and judge spend of each eval run created in the last ${RUN_WINDOW}, in USD`, labelNames: ['run_id', 'metric_suite_id', 'kind'], registers: [registry],
+    name: 'evalgate_run_cost_usd', help: `Model and judge spend of the ${MAX_RUN_SERIES} most recent eval runs of the last ${RUN_WINDOW}, in USD`, labelNames: ['run_id', 'metric_suite_id', 'kind'], registers: [registry],
     async collect() {
       const { runs } = await snapshot();
       this.reset();
@@ -69,7 +73,7 @@ async function load(pool: Pool): Promise<Snapshot> {
     pool.query<Snapshot['runs'][number]>(
       `SELECT r.run_id, sv.metric_suite_id, r.cost_model_usd::float8 AS model_usd, r.cost_judge_usd::float8 AS judge_usd
          FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id)
-        WHERE r.created_at > now() - interval '${RUN_WINDOW}'`),
+        WHERE r.created_at > now() - interval '${RUN_WINDOW}' ORDER BY r.created_at DESC LIMIT ${MAX_RUN_SERIES}`),
   ]);
   return { suites: suites.rows, runs: runs.rows };
 }

@@ -1,4 +1,6 @@
+import { datasetJsonl } from '../../../examples/corpus/writeDatasets';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+import { principal, unique } from '../../helpers/stack';
 import {
   JUDGE_PRICING, MODEL_PRICING, judgeDef, readRecords, readTranscripts, registerGenerationDataset, registerGenerator, registerJudgeModel,
   registerJudgedSuite, serverSideCost,
@@ -90,6 +92,15 @@ describe('a judged generation run', () => {
     expect(rest.body.nextCursor).toBeNull();
   });
 
+  it('exports the run\'s and the suite\'s cost as Prometheus series', async () => {
+    const text = await (await fetch(`${world.stack.baseUrl}/metrics`)).text();
+    const value = (line: RegExp) => Number(text.split('\n').find((l) => line.test(l))?.split(' ').pop());
+    expect(value(new RegExp(`^evalgate_run_cost_usd\\{run_id="${first.runId}".*kind="judge"\\}`))).toBeCloseTo(first.cost.judgeUsd, 9);
+    expect(value(new RegExp(`^evalgate_run_cost_usd\\{run_id="${first.runId}".*kind="model"\\}`))).toBeCloseTo(first.cost.modelUsd, 9);
+    expect(value(new RegExp(`^evalgate_suite_calls\\{metric_suite_id="${suiteId}".*kind="judge"\\}`))).toBe(240);
+    expect(value(new RegExp(`^evalgate_suite_cost_usd\\{metric_suite_id="${suiteId}".*kind="judge"\\}`))).toBeCloseTo(first.cost.judgeUsd, 9);
+  });
+
   it('reruns unchanged outputs with no model and no judge calls, and the same numbers bit for bit', async () => {
     const rerun = await waitForRun(world.editor, (await startRun(generator, suiteId)).body.runId);
     expect(rerun.status).toBe('succeeded');
@@ -99,6 +110,26 @@ describe('a judged generation run', () => {
     for (const name of Object.keys(first.results)) expect(rerun.results[name].value).toBe(first.results[name].value);
     const transcripts = await readTranscripts(world, rerun.runId);
     expect(transcripts.every((t) => t.cached && t.costUsd === 0)).toBe(true);
+  });
+});
+
+describe('judge transcripts of a restricted dataset', () => {
+  it('are readable only by the teams the dataset version allows', async () => {
+    const allowed = unique('allowed');
+    const owner = await principal(world.stack, 'owner', [{ team: world.team, roles: ['editor'] }, { team: allowed, roles: ['viewer'] }]);
+    const created = await owner.post('/v1/datasets', { name: unique('secret'), taskType: 'generation', ownerTeam: world.team });
+    await owner.ndjson(`/v1/datasets/${created.body.datasetId}/versions?labelPolicy=human_reviewed&visibility=restricted&teams=${allowed}`, datasetJsonl('generation', { limit: 10 }));
+    const [generator] = await registerGenerator(world, ['lead-v1']);
+    const suiteId = await registerJudgedSuite(world, judgeDef(judgeModel));
+    const started = await owner.post('/v1/eval-runs', { modelVersion: generator, datasetId: created.body.datasetId, metricSuiteId: suiteId });
+    const run = await waitForRun(owner, started.body.runId);
+    expect(run.status).toBe('succeeded');
+    expect((await owner.get(`/v1/eval-runs/${run.runId}/judge-transcripts`)).body.items).toHaveLength(10);
+    // The owning team without the allowed team sees the run's aggregates but not the transcripts; an outsider sees nothing.
+    const teammate = await principal(world.stack, 'teammate', [{ team: world.team, roles: ['viewer'] }]);
+    expect((await teammate.get(`/v1/eval-runs/${run.runId}/judge-transcripts`)).status).toBe(403);
+    const outsider = await principal(world.stack, 'outsider', [{ team: unique('elsewhere'), roles: ['editor'] }]);
+    expect((await outsider.get(`/v1/eval-runs/${run.runId}/judge-transcripts`)).status).toBe(404);
   });
 });
 
