@@ -92,9 +92,9 @@ export function createDeprecationActivities(deps: DeprecationDeps) {
           await recordOutcome(pool, incidentId, decision, decision.status === 'fail' ? 'still_failing' : 'not_reevaluated', detail);
           continue;
         }
-        const reasons = [`it relied on ${used.length === 1 ? 'run' : 'runs'} ${used.join(', ')} on ${label}, deprecated: ${incident.note}`];
-        const newResultIds = decision.result_ids;
-        if (await revokeDecision(pool, { incidentId, kind: incident.kind, decision, reasons, newResultIds, detail })) revoked += 1;
+        const summary = `it relied on ${used.length === 1 ? 'run' : 'runs'} ${used.join(', ')} on ${label}, deprecated: ${incident.note}`;
+        const reasons = used.map((runId) => ({ code: 'run_invalid', verdict: 'error', runId, message: `run ${runId} on ${label} is invalid: the dataset version was deprecated (${incident.note})` }));
+        if (await revokeDecision(pool, { incidentId, kind: incident.kind, decision, summary, reasons, newResultIds: decision.result_ids, detail })) revoked += 1;
       }
       return { revoked };
     },

@@ -9,12 +9,13 @@ import type { Pool, PoolClient } from 'pg';
 import { recordAudit } from '../../common/audit';
 import { withTransaction } from '../../common/db';
 import type { Logger } from '../../common/logger';
+import type { Storage } from '../../common/storage';
 import { latestDecisionsUsing, type DecisionRow } from '../lineage/queries';
 import { loadIncident, setIncidentStep } from './incidents';
 import type { ResultChange } from './recompute';
-import { redecide, type DecisionResult, type StoredRule } from './ruleCheck';
+import { reevaluateCheck, withPreviousValues } from './reevaluate';
 
-export interface RedecideDeps { pool: Pool; logger: Logger }
+export interface RedecideDeps { pool: Pool; storage: Storage; logger: Logger }
 
 export type Outcome = 'revoked' | 'now_passing' | 'still_passing' | 'still_failing' | 'not_reevaluated';
 
@@ -30,13 +31,12 @@ export function createRedecideActivities(deps: RedecideDeps) {
       await setIncidentStep(pool, incidentId, 'redeciding');
       const { rows } = await pool.query<{ run_id: string; state: string; detail: string | null; changes: ResultChange[] }>(
         `SELECT run_id, state, detail, changes FROM incident_runs WHERE incident_id = $1 AND state IN ('recomputed', 'unrecoverable')`, [incidentId]);
-      const replaced = new Map<string, ResultChange>();
-      for (const r of rows) for (const c of r.changes ?? []) replaced.set(c.oldResultId, c);
+      const replaced = rows.flatMap((r) => (r.changes ?? []).map((c) => c.oldResultId));
       const unrecoverable = new Map(rows.filter((r) => r.state === 'unrecoverable').map((r) => [r.run_id, r.detail]));
-      const decisions = await latestDecisionsUsing(pool, { resultIds: [...replaced.keys()], runIds: [...unrecoverable.keys()] });
+      const decisions = await latestDecisionsUsing(pool, { resultIds: replaced, runIds: [...unrecoverable.keys()] });
       const tally = { reevaluated: 0, revoked: 0, nowPassing: 0 };
       for (const decision of decisions) {
-        const outcome = await redecideOne(pool, incident.incident_id, incident.kind, decision, replaced, unrecoverable);
+        const outcome = await redecideOne(deps, incident.incident_id, incident.kind, decision, unrecoverable);
         if (!outcome) continue;
         tally.reevaluated += 1;
         if (outcome === 'revoked') tally.revoked += 1;
@@ -47,52 +47,37 @@ export function createRedecideActivities(deps: RedecideDeps) {
   };
 }
 
-/** Loads the results a decision used, with this incident's replacements applied and the candidate's runs marked. */
-async function decisionResults(pool: Pool, decision: DecisionRow, replaced: Map<string, ResultChange>): Promise<DecisionResult[]> {
-  const ids = decision.result_ids.map((id) => replaced.get(id)?.newResultId ?? id);
-  const { rows } = await pool.query<Record<string, any>>(
-    `SELECT mr.result_id::text, mr.run_id, mr.metric_name, mr.value, mr.slices, dv.dataset_id,
-            (r.model_version_id = c.candidate_model_version_id) AS candidate
-       FROM metric_results mr JOIN eval_runs r USING (run_id) JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id
-       JOIN gate_checks c ON c.check_id = $2
-      WHERE mr.result_id = ANY($1::bigint[])`, [ids, decision.check_id]);
-  const old = new Map<string, Record<string, any>>();
-  const oldIds = decision.result_ids.filter((id) => replaced.has(id));
-  if (oldIds.length) {
-    const prior = await pool.query<Record<string, any>>('SELECT result_id::text, value, slices FROM metric_results WHERE result_id = ANY($1::bigint[])', [oldIds]);
-    for (const p of prior.rows) old.set(replaced.get(p.result_id)!.newResultId, p);
-  }
-  return rows.map((r) => {
-    const before = old.get(r.result_id);
-    return {
-      resultId: r.result_id, runId: r.run_id, metricName: r.metric_name, value: r.value, slices: r.slices ?? {}, candidate: r.candidate, datasetId: r.dataset_id,
-      ...(before ? { replaced: { oldResultId: before.result_id, oldValue: before.value, oldSlices: before.slices ?? {} } } : {}),
-    };
-  });
-}
-
-async function redecideOne(pool: Pool, incidentId: string, kind: string, decision: DecisionRow, replaced: Map<string, ResultChange>, unrecoverable: Map<string, string | null>): Promise<Outcome | undefined> {
+async function redecideOne(deps: RedecideDeps, incidentId: string, kind: string, decision: DecisionRow, unrecoverable: Map<string, string | null>): Promise<Outcome | undefined> {
+  const { pool } = deps;
   const done = await pool.query('SELECT 1 FROM incident_decisions WHERE incident_id = $1 AND check_id = $2', [incidentId, decision.check_id]);
   if (done.rows.length) return undefined;
   if (!REEVALUATED.has(decision.status)) {
     await recordOutcome(pool, incidentId, decision, 'not_reevaluated', { status: decision.status });
     return 'not_reevaluated';
   }
-  const results = await decisionResults(pool, decision, replaced);
   const lost = decision.run_ids.filter((id) => unrecoverable.has(id));
-  const verdict = redecide((decision.rules as StoredRule[]) ?? [], results);
-  const reasons = [
-    ...lost.map((id) => `run ${id} could not be recomputed (${unrecoverable.get(id) ?? 'stored records unavailable'}); its results can no longer be trusted`),
-    ...verdict.reasons,
-  ];
-  const status = lost.length ? 'unverifiable' : verdict.status;
-  const detail = { reasons, verdicts: verdict.verdicts.filter((v) => v.changed).map((v) => ({ metric: v.rule.metric, kind: v.rule.kind, outcome: v.outcome, ...('newValue' in v ? { oldValue: v.oldValue, newValue: v.newValue } : {}) })) };
-  if (decision.status === 'pass' && status !== 'pass') {
-    const newResultIds = results.map((r) => r.resultId);
-    return (await revokeDecision(pool, { incidentId, kind, decision, reasons, newResultIds, detail })) ? 'revoked' : undefined;
+  if (lost.length) {
+    const reasons = lost.map((id) => ({
+      code: 'run_unrecoverable', verdict: 'error', runId: id,
+      message: `run ${id} could not be recomputed (${unrecoverable.get(id) ?? 'its stored records are unavailable'}); the results this decision used can no longer be trusted — check again`,
+    }));
+    if (decision.status !== 'pass') {
+      await recordOutcome(pool, incidentId, decision, 'still_failing', { reasons });
+      return 'still_failing';
+    }
+    const summary = `results it used could not be recomputed from stored records (${lost.length} run${lost.length === 1 ? '' : 's'})`;
+    return (await revokeDecision(pool, { incidentId, kind, decision, summary, reasons, newResultIds: decision.result_ids, detail: { reasons } })) ? 'revoked' : undefined;
   }
-  const outcome: Outcome = decision.status === 'pass' ? 'still_passing' : status === 'pass' ? 'now_passing' : 'still_failing';
-  await recordOutcome(pool, incidentId, decision, outcome, detail);
+  const now = await reevaluateCheck(deps, decision.check_id);
+  const reasons = withPreviousValues(now.reasons, (decision.reasons as unknown[]) ?? []);
+  const changed = reasons.filter((r) => 'previous' in r && r.message.includes('[was ')).map((r) => r.message);
+  const detail = { status: now.status, changed };
+  if (decision.status === 'pass' && now.status !== 'pass') {
+    const summary = now.status === 'fail' ? 'with the recomputed results the check no longer passes' : 'with the recomputed results the check can no longer be evaluated';
+    return (await revokeDecision(pool, { incidentId, kind, decision, summary, reasons, newResultIds: now.resultIds, detail })) ? 'revoked' : undefined;
+  }
+  const outcome: Outcome = decision.status === 'pass' ? 'still_passing' : now.status === 'pass' ? 'now_passing' : 'still_failing';
+  await recordOutcome(pool, incidentId, decision, outcome, outcome === 'now_passing' ? { ...detail, reasons } : detail);
   return outcome;
 }
 
@@ -106,13 +91,17 @@ export async function recordOutcome(q: Pool | PoolClient, incidentId: string, de
 
 /**
  * Revokes a decision in one transaction: the incident's record of it, a new decision row
- * (cause 'incident') and the check's status. Returns false when another attempt already did.
+ * (cause 'incident') whose first reason says which incident revoked it and why, and the
+ * check's status. Returns false when another attempt already did.
  */
 export async function revokeDecision(pool: Pool, input: {
-  incidentId: string; kind: string; decision: DecisionRow; reasons: string[]; newResultIds: string[]; detail: unknown;
+  incidentId: string; kind: string; decision: DecisionRow; summary: string; reasons: unknown[]; newResultIds: string[]; detail: unknown;
 }): Promise<boolean> {
   const { incidentId, decision } = input;
-  const reasons = [`revoked by ${input.kind.replace(/_/g, ' ')} incident ${incidentId}`, ...input.reasons];
+  const reasons = [
+    { code: 'revoked', verdict: 'revoked', incidentId, message: `revoked by ${input.kind.replace(/_/g, ' ')} incident ${incidentId}: ${input.summary}` },
+    ...input.reasons,
+  ];
   return withTransaction(pool, async (tx) => {
     if (!(await recordOutcome(tx, incidentId, decision, 'revoked', input.detail))) return false;
     const inserted = await tx.query<{ decision_id: string }>(
@@ -126,7 +115,7 @@ export async function revokeDecision(pool: Pool, input: {
       [decision.check_id, JSON.stringify(reasons), decision.status]);
     await recordAudit(tx, {
       principalId: null, action: 'gate_check.revoke', entityKind: 'gate_check', entityId: decision.check_id,
-      detail: { incidentId, priorDecisionId: decision.decision_id, decisionId, reasons },
+      detail: { incidentId, priorDecisionId: decision.decision_id, decisionId, summary: input.summary },
     });
     return true;
   });

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { reevaluateCheck } from '../../activities/incidents/reevaluate';
 import type { EvalWorld } from './evalWorld';
 import { client, type ApiClient } from './stack';
 
@@ -65,38 +66,54 @@ export async function incidentState(pool: Pool, incidentId: string, runIds: stri
 }
 
 /**
- * Records a gate check that passed on the given runs' current results, as the release-gate
- * workflow records one (a check, its decision with the result and run ids it used, and an
- * alias move made on its strength). For tests of what incidents do to decisions without
- * running a whole gate; the e2e stories use real gate checks.
+ * Records a decided gate check on existing runs, as the release-gate workflow records one:
+ * the check with the runs it evaluated (gate_checks.runs), its decision made by the gate's
+ * own rule evaluator over the runs' current results (with the result and run ids it used),
+ * and optionally an alias move made on its strength. For tests of what incidents do to
+ * decisions without running whole gate checks; the e2e stories use real gate checks.
  */
-export async function recordPassingCheck(world: EvalWorld, input: {
-  metricSuiteId: string; datasetIds: string[]; runIds: string[]; candidateRunId: string; modelId: string; rules: unknown[]; moveAlias?: string;
+export async function recordDecidedCheck(world: EvalWorld, input: {
+  metricSuiteId: string; datasets: { datasetId: string; candidateRunId: string; baselineRunId?: string }[]; modelId: string; rules: unknown[]; moveAlias?: string;
 }) {
   const pool = world.stack.pool;
+  const runIds = input.datasets.flatMap((d) => [d.candidateRunId, d.baselineRunId].filter((id): id is string => Boolean(id)));
   const { rows } = await pool.query(
-    `SELECT (SELECT model_version_id FROM eval_runs WHERE run_id = $2) AS candidate,
-            (SELECT array_agg(result_id)::text[] FROM metric_results WHERE run_id = ANY($1::uuid[]) AND superseded_at IS NULL) AS result_ids`,
-    [input.runIds, input.candidateRunId]);
-  const { candidate, result_ids: resultIds } = rows[0];
+    `SELECT r.run_id, r.model_version_id, r.metric_suite_version_id, sv.version AS suite_version, dv.dataset_id, dv.dataset_version_id, dv.version, dv.row_count, d.name
+       FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id) JOIN dataset_versions dv USING (dataset_version_id) JOIN datasets d USING (dataset_id)
+      WHERE r.run_id = ANY($1::uuid[])`, [runIds]);
+  const byRun = new Map(rows.map((r) => [r.run_id, r]));
+  const first = byRun.get(input.datasets[0].candidateRunId)!;
+  const checkRuns = {
+    suiteVersionId: first.metric_suite_version_id, suiteVersion: first.suite_version, baseline: null,
+    datasets: input.datasets.map((d) => {
+      const run = byRun.get(d.candidateRunId)!;
+      return {
+        datasetId: d.datasetId, datasetName: run.name, datasetVersionId: run.dataset_version_id, datasetVersion: run.version, rowCount: Number(run.row_count),
+        candidateRunId: d.candidateRunId, baselineRunId: d.baselineRunId ?? null, started: [],
+      };
+    }),
+  };
   const gate = await pool.query('INSERT INTO gates (name, owner_team, created_by) VALUES ($1, $2, $3) RETURNING gate_id', [`gate-${randomUUID().slice(0, 8)}`, world.team, world.editor.principalId]);
   const gateVersion = await pool.query(
     `INSERT INTO gate_versions (gate_id, version, metric_suite_id, dataset_ids, baseline_alias, rules, required_approvals, override_ttl_hours, created_by)
      VALUES ($1, 1, $2, $3, 'production', $4, 2, 24, $5) RETURNING gate_version_id`,
-    [gate.rows[0].gate_id, input.metricSuiteId, input.datasetIds, JSON.stringify(input.rules), world.editor.principalId]);
+    [gate.rows[0].gate_id, input.metricSuiteId, input.datasets.map((d) => d.datasetId), JSON.stringify(input.rules), world.editor.principalId]);
   const checkId = randomUUID();
   await pool.query(
-    `INSERT INTO gate_checks (check_id, gate_version_id, candidate_model_version_id, status, workflow_id, created_by, decided_at)
-     VALUES ($1, $2, $3, 'pass', $4, $5, now())`, [checkId, gateVersion.rows[0].gate_version_id, candidate, `gateCheck:${checkId}`, world.editor.principalId]);
+    `INSERT INTO gate_checks (check_id, gate_version_id, candidate_model_version_id, status, runs, workflow_id, created_by)
+     VALUES ($1, $2, $3, 'pending', $4, $5, $6)`,
+    [checkId, gateVersion.rows[0].gate_version_id, first.model_version_id, JSON.stringify(checkRuns), `gateCheck:${checkId}`, world.editor.principalId]);
+  const decided = await reevaluateCheck({ pool, storage: world.stack.storage }, checkId);
+  await pool.query(`UPDATE gate_checks SET status = $2, reasons = $3, decided_at = now() WHERE check_id = $1`, [checkId, decided.status, JSON.stringify(decided.reasons)]);
   const decision = await pool.query(
-    `INSERT INTO gate_decisions (check_id, status, reasons, result_ids, run_ids) VALUES ($1, 'pass', '[]', $2::bigint[], $3::uuid[]) RETURNING decision_id::text`,
-    [checkId, resultIds, input.runIds]);
+    `INSERT INTO gate_decisions (check_id, status, reasons, result_ids, run_ids) VALUES ($1, $2, $3, $4::bigint[], $5::uuid[]) RETURNING decision_id::text`,
+    [checkId, decided.status, JSON.stringify(decided.reasons), decided.resultIds, runIds]);
   let moveId: string | undefined;
   if (input.moveAlias) {
     const move = await pool.query(
       `INSERT INTO model_alias_history (model_id, alias, model_version_id, gate_check_id, changed_by) VALUES ($1, $2, $3, $4, $5) RETURNING history_id::text`,
-      [input.modelId, input.moveAlias, candidate, checkId, world.editor.principalId]);
+      [input.modelId, input.moveAlias, first.model_version_id, checkId, world.editor.principalId]);
     moveId = move.rows[0].history_id;
   }
-  return { gateId: gate.rows[0].gate_id as string, checkId, decisionId: decision.rows[0].decision_id as string, resultIds: resultIds as string[], moveId };
+  return { gateId: gate.rows[0].gate_id as string, checkId, status: decided.status, decisionId: decision.rows[0].decision_id as string, resultIds: decided.resultIds, moveId };
 }

@@ -1,6 +1,6 @@
 import { datasetDeprecationWorkflowId } from '../../../common/names';
 import { registerSpamDataset, registerSpamModel, registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
-import { incidentState, recordPassingCheck, waitForIncident } from '../../helpers/incidents';
+import { incidentState, recordDecidedCheck, waitForIncident } from '../../helpers/incidents';
 import { principal } from '../../helpers/stack';
 
 let world: EvalWorld;
@@ -25,7 +25,7 @@ describe('deprecating a contaminated dataset version', () => {
   let clean: { datasetId: string };
   let onContaminated: any;
   let onClean: any;
-  let check: Awaited<ReturnType<typeof recordPassingCheck>>;
+  let check: Awaited<ReturnType<typeof recordDecidedCheck>>;
   let incidentId: string;
 
   beforeAll(async () => {
@@ -33,10 +33,11 @@ describe('deprecating a contaminated dataset version', () => {
     clean = await registerSpamDataset(world, { limit: 60 });
     onContaminated = await releaseRun(contaminated.datasetId);
     onClean = await releaseRun(clean.datasetId);
-    check = await recordPassingCheck(world, {
-      metricSuiteId: suite.metricSuiteId, datasetIds: [contaminated.datasetId, clean.datasetId], runIds: [onContaminated.runId, onClean.runId],
-      candidateRunId: onContaminated.runId, modelId: model.modelId, rules: [{ metric: 'accuracy', kind: 'min', threshold: 0.5 }], moveAlias: 'production',
+    check = await recordDecidedCheck(world, {
+      metricSuiteId: suite.metricSuiteId, modelId: model.modelId, rules: [{ metric: 'accuracy', kind: 'min', threshold: 0.5 }], moveAlias: 'production',
+      datasets: [{ datasetId: contaminated.datasetId, candidateRunId: onContaminated.runId }, { datasetId: clean.datasetId, candidateRunId: onClean.runId }],
     });
+    expect(check.status).toBe('pass');
   }, 180_000);
 
   it('refuses a principal without the editor role on the dataset, and an empty reason', async () => {
@@ -73,7 +74,8 @@ describe('deprecating a contaminated dataset version', () => {
       `SELECT status, cause, incident_id, reasons, run_ids::text[] FROM gate_decisions WHERE check_id = $1 ORDER BY decision_id`, [check.checkId]);
     expect(rows.map((r) => r.status)).toEqual(['pass', 'revoked']);
     expect(rows[1]).toMatchObject({ cause: 'incident', incident_id: incidentId });
-    expect(rows[1].reasons.join(' ')).toMatch(new RegExp(`${onContaminated.runId}.*deprecated`));
+    expect(rows[1].reasons.map((r: any) => r.message).join(' ')).toMatch(new RegExp(`${onContaminated.runId}.*deprecated`));
+    expect(rows[1].reasons[0]).toMatchObject({ code: 'revoked', incidentId });
     const checkRow = await world.stack.pool.query('SELECT status FROM gate_checks WHERE check_id = $1', [check.checkId]);
     expect(checkRow.rows[0].status).toBe('revoked');
     const incident = await waitForIncident(world, incidentId);
@@ -114,7 +116,7 @@ describe('deprecating a contaminated dataset version', () => {
 
   it('invalidates and stops a run still going on the version', async () => {
     const slow = await registerSpamDataset(world, { limit: 200 });
-    world.server.setKnobs({ latencyMs: 150 });
+    world.server.setKnobs({ latencyMs: 1500 });
     try {
       const started = await world.editor.post('/v1/eval-runs', { modelVersion: model.versions[1], datasetId: slow.datasetId, metricSuiteId: suite.metricSuiteId, mode: 'release' });
       await waitForRun(world.editor, started.body.runId, 30_000, (b) => b.status === 'running' && b.progress.done > 0);

@@ -1,7 +1,7 @@
 import { metricRecomputeWorkflowId } from '../../../common/names';
 import { runKeys } from '../../../activities/runs/keys';
 import { registerSpamDataset, registerSpamModel, registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
-import { declareMetricIncident, incidentState, operator, waitForIncident } from '../../helpers/incidents';
+import { declareMetricIncident, incidentState, operator, recordDecidedCheck, waitForIncident } from '../../helpers/incidents';
 import { principal } from '../../helpers/stack';
 
 let world: EvalWorld;
@@ -11,7 +11,8 @@ const RECALL = { metric: 'recall', params: { average: 'binary', positiveLabel: '
 
 beforeAll(async () => {
   world = await startEvalWorld({ EVALGATE_ROWS_PER_SHARD: '60' });
-  dataset = await registerSpamDataset(world, { limit: 300 });
+  // Mostly spam: few false positives, so the buggy 'recall' (really precision) comes out well above the true recall.
+  dataset = await registerSpamDataset(world, { mix: { spam: 150, 'easy-ham': 30, 'hard-ham': 20 } });
   model = await registerSpamModel(world, ['keywords-v1', 'nb-small-v1']);
 }, 120_000);
 afterAll(() => world.close());
@@ -28,13 +29,23 @@ describe('a metric-bug recompute', () => {
   let buggy: any;
   let fixed: any;
   let incidentId: string;
+  let wronglyPassed: Awaited<ReturnType<typeof recordDecidedCheck>>;
+  let wronglyFailed: Awaited<ReturnType<typeof recordDecidedCheck>>;
+  let threshold: number;
 
   beforeAll(async () => {
     buggy = await runWith('0.9.0');
     fixed = await runWith('1.0.0');
     expect(buggy.status).toBe('succeeded');
-    // The bug: 0.9.0 computes precision, so the two disagree on the same predictions.
-    expect(buggy.results.recall_spam.value).not.toBe(fixed.results.recall_spam.value);
+    // The bug: 0.9.0 computes precision, which on this data is well above the true recall.
+    expect(buggy.results.recall_spam.value).toBeGreaterThan(fixed.results.recall_spam.value + 0.1);
+    threshold = Number(((buggy.results.recall_spam.value + fixed.results.recall_spam.value) / 2).toFixed(3));
+    const check = (rules: unknown[]) => recordDecidedCheck(world, {
+      metricSuiteId: buggy.lineage.metricSuite.metricSuiteId, modelId: model.modelId, rules, datasets: [{ datasetId: dataset.datasetId, candidateRunId: buggy.runId }],
+    });
+    wronglyPassed = await check([{ metric: 'recall_spam', kind: 'min', threshold }, { metric: 'accuracy', kind: 'min', threshold: 0.1 }]);
+    wronglyFailed = await check([{ metric: 'recall_spam', kind: 'max', threshold }]);
+    expect([wronglyPassed.status, wronglyFailed.status]).toEqual(['pass', 'fail']);
   }, 180_000);
 
   it('recomputes from stored records with the fixed version, without one model call', async () => {
@@ -68,9 +79,38 @@ describe('a metric-bug recompute', () => {
     expect(current).toMatchObject({ impl_version: '1.0.0', superseded_at: null, incident_id: incidentId });
   });
 
+  it('revokes the decision that passed on the buggy value, with the old and new values in its reason', async () => {
+    const { rows } = await world.stack.pool.query(
+      `SELECT status, cause, incident_id, reasons, result_ids::text[] FROM gate_decisions WHERE check_id = $1 ORDER BY decision_id`, [wronglyPassed.checkId]);
+    expect(rows.map((r) => r.status)).toEqual(['pass', 'revoked']);
+    const revocation = rows[1];
+    expect(revocation).toMatchObject({ cause: 'incident', incident_id: incidentId });
+    expect(revocation.reasons[0]).toMatchObject({ code: 'revoked', incidentId, message: expect.stringMatching(/no longer passes/) });
+    const rule = revocation.reasons.find((r: any) => r.metric === 'recall_spam');
+    expect(rule).toMatchObject({ verdict: 'fail', candidate: fixed.results.recall_spam.value, previous: { verdict: 'pass', candidate: buggy.results.recall_spam.value } });
+    const short = (v: number) => Number(v.toFixed(4)).toString();
+    expect(rule.message).toContain(`was ${short(buggy.results.recall_spam.value)}`);
+    expect(rule.message).toContain(`recomputed ${short(fixed.results.recall_spam.value)}`);
+    // The revocation names the recomputed result it used, not the superseded one.
+    const current = await world.stack.pool.query(`SELECT result_id::text FROM metric_results WHERE run_id = $1 AND metric_name = 'recall_spam' AND superseded_at IS NULL`, [buggy.runId]);
+    expect(revocation.result_ids).toContain(current.rows[0].result_id);
+    const check = await world.stack.pool.query('SELECT status FROM gate_checks WHERE check_id = $1', [wronglyPassed.checkId]);
+    expect(check.rows[0].status).toBe('revoked');
+  });
+
+  it('reports a decision that failed on the buggy value and now passes, without flipping it', async () => {
+    const check = await world.stack.pool.query('SELECT status FROM gate_checks WHERE check_id = $1', [wronglyFailed.checkId]);
+    expect(check.rows[0].status).toBe('fail');
+    const decisions = await world.stack.pool.query('SELECT count(*)::int AS n FROM gate_decisions WHERE check_id = $1', [wronglyFailed.checkId]);
+    expect(decisions.rows[0].n).toBe(1);
+    const incident = await waitForIncident(world, incidentId);
+    expect(incident.report.decisions.nowPassing).toEqual(expect.arrayContaining([expect.objectContaining({ checkId: wronglyFailed.checkId })]));
+    expect(incident.report.decisions.revoked).toEqual(expect.arrayContaining([expect.objectContaining({ checkId: wronglyPassed.checkId })]));
+  });
+
   it('leaves runs already on the fixed version alone', async () => {
     const { rows } = await world.stack.pool.query('SELECT count(*)::int AS n FROM metric_results WHERE run_id = $1', [fixed.runId]);
-    expect(rows[0].n).toBe(2);
+    expect(rows[0].n).toBe(2); // recall_spam and accuracy, computed once
     const touched = await world.stack.pool.query('SELECT 1 FROM incident_runs WHERE incident_id = $1 AND run_id = $2', [incidentId, fixed.runId]);
     expect(touched.rows).toHaveLength(0);
   });
