@@ -3,7 +3,7 @@
  * its openai-chat model version (endpoint, model params, pricing). Loaded once per run
  * per worker process; an incident's replacement judge is built with `judgeConfigFrom`.
  */
-import { hashCanonical } from '../../common/canonical';
+import { hashCanonical, sha256Hex } from '../../common/canonical';
 import type { Queryable } from '../../common/db';
 import type { EndpointSpec } from '../models/types';
 import type { Pricing } from '../budget/estimate';
@@ -84,6 +84,46 @@ export function judgeConfigFrom(stored: StoredJudge, model: JudgeModelVersionRow
       ? { datasetId: stored.canaryDatasetId, agreementFloor: stored.agreementFloor ?? null, maxAgreementDrop: stored.maxAgreementDrop ?? DEFAULT_MAX_AGREEMENT_DROP }
       : null,
   };
+}
+
+/**
+ * The judge's identity: model version (and its endpoint and params), prompt hash, sampling
+ * params, output schema and repeats. Runs with different fingerprints are not compared.
+ */
+export function judgeFingerprint(j: {
+  modelVersionId: string; endpoint: unknown; modelParams: unknown; promptHash: string; params: Record<string, unknown>; output: unknown; repeats: number;
+}): string {
+  return hashCanonical({
+    modelVersionId: j.modelVersionId, endpoint: j.endpoint, modelParams: j.modelParams, promptHash: j.promptHash, params: j.params, output: j.output, repeats: j.repeats,
+  }).slice(0, 32);
+}
+
+/** A judge definition as the API takes it (`modelVersion` is "<model>@<version>"), e.g. an incident's replacement judge. */
+export interface JudgeDefinition {
+  modelVersion: string;
+  promptTemplate: string;
+  output: JudgeOutputSchema;
+  params?: Record<string, unknown>;
+  repeats?: number;
+  pinned?: boolean;
+  errorRateLimit?: number;
+}
+
+/** Resolves a judge definition against the registry: the config the runner needs, with its fingerprint. */
+export async function judgeConfigFromDefinition(q: Queryable, def: JudgeDefinition): Promise<JudgeConfig> {
+  const at = def.modelVersion.lastIndexOf('@');
+  const { rows } = await q.query<JudgeModelVersionRow>(
+    `SELECT mv.model_version_id, m.name AS model_name, mv.version, mv.endpoint, mv.params, mv.pricing
+       FROM model_versions mv JOIN models m USING (model_id) WHERE m.name = $1 AND mv.version = $2`, [def.modelVersion.slice(0, at), def.modelVersion.slice(at + 1)]);
+  const model = rows[0];
+  if (at <= 0 || !model) throw new Error(`judge model version ${def.modelVersion} is not registered`);
+  const params = def.params ?? {};
+  const stored: StoredJudge = {
+    modelVersion: def.modelVersion, modelVersionId: model.model_version_id, promptTemplate: def.promptTemplate, promptHash: sha256Hex(def.promptTemplate),
+    output: def.output, params, repeats: def.repeats ?? 1, pinned: def.pinned ?? false, errorRateLimit: def.errorRateLimit ?? 0.02,
+  };
+  const fingerprint = judgeFingerprint({ modelVersionId: model.model_version_id, endpoint: model.endpoint, modelParams: model.params, promptHash: stored.promptHash, params, output: def.output, repeats: stored.repeats });
+  return judgeConfigFrom(stored, model, fingerprint);
 }
 
 export async function loadJudgeModelVersion(q: Queryable, modelVersionId: string): Promise<JudgeModelVersionRow> {

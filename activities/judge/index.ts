@@ -5,7 +5,9 @@
 import { createCanaryActivity, type CanaryDeps } from './canary';
 
 export { judgeStoredRecords, loadShardItems, resolveJudgeConfig, type JudgeStoredInput, type JudgeStoredResult, type StoredItem } from './rejudge';
-export { judgeConfigFrom, loadRunJudge, DEFAULT_MAX_AGREEMENT_DROP, type JudgeConfig, type StoredJudge } from './config';
+export {
+  judgeConfigFrom, judgeConfigFromDefinition, judgeFingerprint, loadRunJudge, DEFAULT_MAX_AGREEMENT_DROP, type JudgeConfig, type JudgeDefinition, type StoredJudge,
+} from './config';
 export { judgeKeys } from './transcripts';
 export type { JudgeOutcome, JudgeTranscript } from './runner';
 export type { JudgeTotals } from './shardJudging';

@@ -4,10 +4,11 @@
  * compare runs across fingerprints). A pinned judge sends temperature 0; a
  * release-blocking suite must pin its judge, so its verdicts can gate a release.
  */
-import { hashCanonical, sha256Hex } from '../../../common/canonical';
+import { sha256Hex } from '../../../common/canonical';
 import type { Queryable } from '../../../common/db';
 import { AppError } from '../../../common/errors';
 import type { TaskType } from '../../../common/rows';
+import { judgeFingerprint } from '../../../activities/judge/config';
 import { templateFields } from '../../../activities/models/template';
 import type { Principal } from '../../http/context';
 import * as datasetsDal from '../datasets/dal';
@@ -44,9 +45,9 @@ export async function resolveJudge(q: Queryable, judge: JudgeBody, ctx: { purpos
 
   const promptHash = sha256Hex(judge.promptTemplate);
   const record = { ...judge, params, modelVersionId: version.model_version_id, promptHash };
-  const fingerprint = hashCanonical({
+  const fingerprint = judgeFingerprint({
     modelVersionId: version.model_version_id, endpoint: version.endpoint, modelParams: version.params, promptHash, params, output: judge.output, repeats: judge.repeats,
-  }).slice(0, 32);
+  });
   return { record, fingerprint };
 }
 
