@@ -24,7 +24,7 @@ EVALGATE_DATABASE_URL=$(database_url_for evalgate_test)
 export EVALGATE_DATABASE_URL
 export EVALGATE_S3_BUCKET=evalgate-test
 export NODE_ENV=test
-export EVALGATE_LOG_LEVEL=${EVALGATE_LOG_LEVEL:-warn}
+export EVALGATE_LOG_LEVEL=${EVALGATE_LOG_LEVEL:-error}
 
 # Both always run, so one CI log shows type errors and test failures together.
 tsc_status=0 jest_status=0
