@@ -36,7 +36,7 @@ describe('judgeStoredRecords', () => {
     expect(judge.fingerprint).not.toBe(run.judge.fingerprint);
     const items = await loadShardItems(world.stack, run.runId, 0);
     expect(items).toHaveLength(25);
-    expect(items.every((i) => typeof i.row.reference === 'string' && i.record.prediction.output !== undefined)).toBe(true);
+    expect(items.every((i) => typeof i.row.reference === 'string' && i.record.prediction?.output !== undefined)).toBe(true);
 
     world.server.resetStats();
     const transcriptKey = `incidents/test/runs/${run.runId}/shards/000000/judge-part-0000.jsonl`;
