@@ -64,9 +64,9 @@ export function modelsRouter(models: ModelService): Router {
 
   router.put('/v1/models/:modelId/aliases/:alias', validated({
     params: modelParams.extend({ alias: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be letters, digits, _ . -') }),
-    body: z.strictObject({ modelVersion: z.string().min(3) }),
+    body: z.strictObject({ modelVersion: z.string().min(3), gateCheckId: z.uuid('must be a gate check id (uuid)').optional() }),
   }, async ({ params, body }, req, res) => {
-    const moved = await models.setAlias(params.modelId, params.alias, body.modelVersion, principalOf(req), req.requestId);
+    const moved = await models.setAlias(params.modelId, params.alias, body.modelVersion, principalOf(req), req.requestId, body.gateCheckId);
     res.status(200).json({
       alias: moved.alias, modelVersion: moved.modelVersion,
       history: moved.history.map((h) => ({ version: h.version, previous: h.previous, changedAt: h.changed_at.toISOString(), changedBy: h.changed_by, gateCheckId: h.gate_check_id })),

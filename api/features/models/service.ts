@@ -103,18 +103,29 @@ export class ModelService {
     }
   }
 
-  async setAlias(modelId: string, alias: string, ref: string, principal: Principal, requestId: string) {
+  /**
+   * Moves an alias. `gateCheckId` names the gate check that allowed the move: it must have
+   * passed (or been overridden) for this very version, and lineage then links the move to
+   * the check, so an incident that revokes the check reports the move.
+   */
+  async setAlias(modelId: string, alias: string, ref: string, principal: Principal, requestId: string, gateCheckId?: string) {
     const model = await dal.findModel(this.pool, modelId);
     if (!model) throw notFound(`model ${modelId}`);
     requireRole(principal, model.owner_team, 'editor');
     const parsed = parseModelVersion(ref);
     const version = parsed && parsed.modelName === model.name ? await dal.findVersion(this.pool, modelId, parsed.version) : undefined;
     if (!version) throw new AppError(400, 'invalid_request', `modelVersion must be a registered version of ${model.name}, like ${model.name}@1`, 'modelVersion');
+    if (gateCheckId) {
+      const { rows } = await this.pool.query<{ status: string; candidate_model_version_id: string }>('SELECT status, candidate_model_version_id FROM gate_checks WHERE check_id = $1', [gateCheckId]);
+      if (!rows[0]) throw new AppError(404, 'not_found', `gate check ${gateCheckId} was not found`, 'gateCheckId');
+      if (rows[0].candidate_model_version_id !== version.model_version_id) throw conflict('check_mismatch', `gate check ${gateCheckId} checked another model version, not ${ref}`, 'gateCheckId');
+      if (!['pass', 'overridden'].includes(rows[0].status)) throw conflict('check_not_passing', `gate check ${gateCheckId} is ${rows[0].status}; only a passing or overridden check allows a release`, 'gateCheckId');
+    }
     return withTransaction(this.pool, async (tx) => {
-      const previous = await dal.moveAlias(tx, { modelId, alias, modelVersionId: version.model_version_id, changedBy: principal.principalId });
+      const previous = await dal.moveAlias(tx, { modelId, alias, modelVersionId: version.model_version_id, changedBy: principal.principalId, gateCheckId });
       await recordAudit(tx, {
         principalId: principal.principalId, action: 'model_alias.move', entityKind: 'model_alias', entityId: `${modelId}:${alias}`,
-        detail: { alias, to: ref, previousModelVersionId: previous }, requestId,
+        detail: { alias, to: ref, previousModelVersionId: previous, ...(gateCheckId ? { gateCheckId } : {}) }, requestId,
       });
       return { alias, modelVersion: ref, history: await dal.aliasHistory(tx, modelId, alias) };
     });
