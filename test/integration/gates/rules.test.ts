@@ -106,3 +106,93 @@ describe('rule kinds, each passing and failing', () => {
     expect(check.reasons[0]).toMatchObject({ code: 'rule', verdict: expected, kind: rule.kind });
   });
 });
+
+describe('non-inferiority on a small noisy dataset', () => {
+  it('decides differently from a point-value rule: the point estimate improves, the interval still allows a large loss', async () => {
+    // 69 hard-ham emails: logreg-v1 gets more right than nb-v1, but on this few examples the
+    // paired 99% interval of the difference still reaches below -3 points.
+    const hardHam = await uploadDataset(world, sliceRows({ 'hard-ham': 69 }));
+    const gateId = await gate([
+      { metric: 'accuracy', kind: 'max_regression', threshold: 0.03 },
+      { metric: 'accuracy', kind: 'non_inferiority', margin: 0.03, confidence: 0.99 },
+    ], [hardHam.datasetId]);
+    const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
+    const point = reasonFor(check, 'accuracy:max_regression');
+    const interval = reasonFor(check, 'accuracy:non_inferiority');
+    expect(point.delta).toBeGreaterThan(0);
+    expect(point.verdict).toBe('pass');
+    expect(interval.verdict).toBe('fail');
+    expect(interval.confidence).toBe(0.99);
+    expect(interval.deltaCiLow).toBeLessThan(-0.03);
+    expect(interval.message).toMatch(/99% CI \[.*\]; lower bound .* must be > -0.03 — inferiority not ruled out/);
+    expect(check.status).toBe('fail');
+  });
+});
+
+describe('must_pass over a known-failures dataset', () => {
+  let knownFailures: { datasetId: string };
+  let rightByLogreg: string[];
+
+  beforeAll(async () => {
+    // Hard-ham emails logreg-v1 classifies right and nb-small-v1 does not: a regression suite of known failures.
+    const catalog = sharedModelCatalog();
+    const classify = (name: string) => (catalog.models.get(name) as ClassifierModel).classify;
+    const rows = sliceRows({ 'hard-ham': 69 }).filter((r) => classify('logreg-v1')(r.input).label === r.label && classify('nb-small-v1')(r.input).label !== r.label);
+    expect(rows.length).toBeGreaterThan(5);
+    rightByLogreg = rows.map((r) => r.id);
+    knownFailures = await uploadDataset(world, rows);
+  });
+
+  it('passes when every example in it is right, and fails naming the ones that are not', async () => {
+    const gateId = await gate([
+      { metric: 'accuracy', kind: 'max_regression', threshold: 0.5 },
+      { metric: 'accuracy', kind: 'must_pass', datasetId: knownFailures.datasetId },
+    ]);
+    const passing = await runCheck(world.editor, gateId, model.v('logreg-v1'));
+    expect(passing.status).toBe('pass');
+    const passed = reasonFor(passing, `accuracy:must_pass@${knownFailures.datasetId.slice(0, 8)}`);
+    expect(passed).toMatchObject({ verdict: 'pass', candidate: 1, datasetId: knownFailures.datasetId });
+    // The known-failures dataset is evaluated for the candidate only.
+    expect(passing.runs.datasets.find((d: any) => d.datasetId === knownFailures.datasetId).baselineRunId).toBeNull();
+
+    const failing = await runCheck(world.editor, gateId, model.v('nb-small-v1'));
+    expect(failing.status).toBe('fail');
+    const failed = reasonFor(failing, `accuracy:must_pass@${knownFailures.datasetId.slice(0, 8)}`);
+    expect(failed.verdict).toBe('fail');
+    expect(failed.candidate).toBe(0);
+    expect(failed.message).toContain(rightByLogreg[0]);
+  });
+});
+
+describe('non-blocking rules', () => {
+  it('warn without failing the check', async () => {
+    const gateId = await gate([
+      { metric: 'accuracy', kind: 'min', threshold: 0.5 },
+      { metric: 'accuracy', slice: 'hard-ham', kind: 'min', threshold: 0.99, blocking: false },
+    ]);
+    const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
+    expect(check.status).toBe('pass');
+    expect(reasonFor(check, 'accuracy[hard-ham]:min')).toMatchObject({ verdict: 'warn', blocking: false });
+  });
+
+  it('a blocking rule on a slice with no examples is an error, not a pass', async () => {
+    const gateId = await gate([{ metric: 'accuracy', slice: 'no-such-slice', kind: 'min', threshold: 0.5 }]);
+    const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
+    expect(check.status).toBe('error');
+    expect(check.reasons[0]).toMatchObject({ verdict: 'error', code: 'rule' });
+    expect(check.reasons[0].message).toMatch(/cannot be evaluated/);
+  });
+});
+
+describe('the override window', () => {
+  it('closes with the check workflow: a late request is refused with nothing written', async () => {
+    const gateId = await gate([{ metric: 'accuracy', slice: 'hard-ham', kind: 'max_regression', threshold: 0.01 }]);
+    const check = await runCheck(world.editor, gateId, model.v('nb-small-v1'));
+    expect(check.status).toBe('fail');
+    await new Promise((r) => setTimeout(r, 6000)); // the window is 5 s in this file
+    const res = await world.editor.post(`/v1/gate-checks/${check.checkId}/override-requests`, { justification: 'too late for this, surely, but let us try' });
+    expect([res.status, res.body.error.code]).toEqual([409, 'override_window_closed']);
+    const { rows } = await world.stack.pool.query('SELECT count(*)::int AS n FROM overrides WHERE check_id = $1', [check.checkId]);
+    expect(rows[0].n).toBe(0);
+  });
+});
