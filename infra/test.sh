@@ -20,6 +20,13 @@ fi
 # The stack's settings (exported by lib.sh), then the test overrides.
 # shellcheck source=infra/lib.sh
 source "$INFRA_DIR/lib.sh"
+# A fresh test database every run: incident and lineage tests act on "every run that
+# used X", so rows left by earlier runs must not be there. EVALGATE_TEST_KEEP_DB=1 keeps it.
+if [[ ${EVALGATE_TEST_KEEP_DB:-0} != 1 ]]; then
+  echo "[test] recreating database evalgate_test"
+  PGPASSWORD=$PG_PASSWORD psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -qc \
+    'DROP DATABASE IF EXISTS evalgate_test WITH (FORCE)' -c 'CREATE DATABASE evalgate_test'
+fi
 EVALGATE_DATABASE_URL=$(database_url_for evalgate_test)
 export EVALGATE_DATABASE_URL
 export EVALGATE_S3_BUCKET=evalgate-test
