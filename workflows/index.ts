@@ -2,3 +2,4 @@ export * from './evalRun';
 export * from './metricRecompute';
 export * from './datasetDeprecation';
 export * from './releaseGate';
+export * from './judgeIncident';

@@ -7,5 +7,9 @@
 export const RECORDS_UNAVAILABLE = 'records_unavailable';
 /** A budget stopped re-judging. */
 export const BUDGET_EXCEEDED = 'budget_exceeded';
+/** The replacement judge failed more examples than its error-rate limit allows. */
+export const JUDGE_UNRELIABLE = 'judge_unreliable';
+/** A run could not be recomputed or re-judged for one of these: it is reported (and, for a judge incident, invalidated). */
+export const RUN_UNRECOVERABLE = [RECORDS_UNAVAILABLE, BUDGET_EXCEEDED, JUDGE_UNRELIABLE];
 /** Failures retrying cannot fix. */
 export const INCIDENT_NON_RETRYABLE = ['incident_not_found', 'incident_kind', 'result_conflict'];

@@ -29,6 +29,9 @@ export interface ResultChange {
 }
 
 
+/** The metric code's own version: a re-judged result's version carries its judge as SemVer build metadata (`1.0.0+judge.…`). */
+export const baseImplVersion = (version: string): string => version.split('+')[0];
+
 export function recomputeSpec(seed: string, metrics: RecomputeMetric[]): AccumulatorSpec {
   return { seed, metrics: metrics.map((m) => ({ name: m.name, metric: m.metric as MetricId, params: m.params, slices: m.slices, implVersion: m.implVersion })) };
 }

@@ -11,6 +11,7 @@ import type { Storage } from '../../common/storage';
 import { comparability, comparePairedRuns, loadComparableRun, type ComparableRun, type CurrentResult } from '../compare';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence, type RuleReason } from '../gates/evaluateRules';
 import { loadCheckContext, type CheckRuns } from '../gates/store';
+import { baseImplVersion } from './recompute';
 
 export interface Reevaluation { status: 'pass' | 'fail' | 'error'; reasons: (RuleReason | { code: string; verdict: string; message: string })[]; resultIds: string[] }
 
@@ -24,10 +25,10 @@ function resultEvidence(results: CurrentResult[]): Record<string, ResultEvidence
 /**
  * The suite's metrics with each one's implementation version taken from the run's current
  * result: after a recompute the comparison must use the fixed version, not the one the
- * suite pinned.
+ * suite pinned (a judge's build metadata dropped: the stored records carry the new scores).
  */
 export function withCurrentImplVersions(run: ComparableRun): ComparableRun {
-  const current = new Map(run.results.map((r) => [r.metricName, r.implVersion]));
+  const current = new Map(run.results.map((r) => [r.metricName, baseImplVersion(r.implVersion)]));
   return { ...run, suiteMetrics: run.suiteMetrics.map((m) => ({ ...m, implVersion: current.get(m.name) ?? m.implVersion })) };
 }
 

@@ -28,6 +28,8 @@ export interface IncidentReport {
   aliasMovesOnRevokedDecisions: { checkId: string; model: string; alias: string; modelVersion: string; changedAt: string }[];
   frozen: { metric: string; frozenAt: string; unfrozenAt: string | null }[];
   staleBaselines?: unknown[];
+  /** Judge incidents: what re-judging cost. */
+  rejudging?: { judgeCalls: number; judgeCostUsd: number };
 }
 
 export async function buildReport(q: Queryable, incident: IncidentRecord, extra: Partial<IncidentReport> = {}): Promise<IncidentReport> {

@@ -10,10 +10,12 @@ import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
-import { metricRecomputeWorkflowId, taskQueueFor } from '../../../common/names';
+import { judgeIncidentWorkflowId, metricRecomputeWorkflowId, taskQueueFor } from '../../../common/names';
 import { isMetricId, metricVersions } from '../../../activities/metrics/registry';
 import type { IncidentWorkflowInput } from '../../../workflows/metricRecompute';
 import { hasRole, type Principal } from '../../http/context';
+import { resolveJudge } from '../suites/judge';
+import type { JudgeDef } from '../suites/schemas';
 import * as dal from './dal';
 
 /** The workflow type that handles each incident kind (none for a reinstatement: it is recorded, not processed). */
@@ -45,6 +47,15 @@ export async function ensureIncidentWorkflow(temporal: Client, config: Config, i
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
+}
+
+export interface NewJudgeIncident { judgeFingerprint: string; replacementJudge: JudgeDef; note: string; idempotencyKey?: string }
+
+/** The suite validator names fields `judge.*`; here the judge is `replacementJudge`. */
+function asReplacementError(err: unknown): unknown {
+  if (!(err instanceof AppError) || !err.field?.startsWith('judge')) return err;
+  const rename = (text: string) => text.replace(/^judge(?=[.:]|$)/, 'replacementJudge');
+  return new AppError(err.status, err.code, rename(err.message), rename(err.field));
 }
 
 export interface NewMetricIncident { metric: string; badImplVersions: string[]; fixedImplVersion: string; note: string; idempotencyKey?: string }
@@ -88,6 +99,52 @@ export class IncidentService {
       return inserted;
     });
     // A concurrent request with the same key won the insert: answer its incident.
+    const record = incident ?? (await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey!))!;
+    await ensureIncidentWorkflow(this.temporal, this.config, record);
+    return { incident: record, created: Boolean(incident) };
+  }
+
+  /**
+   * Declares a judge wrong: the replacement (a judge definition like a suite's, pinned, as
+   * for a release-blocking suite) is validated and fingerprinted now; the workflow re-judges
+   * the release runs the bad judge scored.
+   */
+  async createJudgeIncident(input: NewJudgeIncident, principal: Principal, requestId: string): Promise<{ incident: dal.IncidentRow; created: boolean }> {
+    requireOperator(principal);
+    if (input.idempotencyKey) {
+      const existing = await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey);
+      if (existing) return { incident: existing, created: false };
+    }
+    const known = await this.pool.query('SELECT 1 FROM metric_suite_versions WHERE judge_fingerprint = $1 LIMIT 1', [input.judgeFingerprint]);
+    if (!known.rows.length) throw new AppError(404, 'not_found', `no metric suite version uses judge ${input.judgeFingerprint}`, 'judgeFingerprint');
+    let resolved: Awaited<ReturnType<typeof resolveJudge>>;
+    try {
+      resolved = await resolveJudge(this.pool, input.replacementJudge, { purpose: 'release_blocking', taskTypes: ['generation'], principal });
+    } catch (err) {
+      throw asReplacementError(err);
+    }
+    if (resolved.fingerprint === input.judgeFingerprint) {
+      throw new AppError(400, 'invalid_request', 'replacementJudge is the same judge (same fingerprint); change the model version, prompt or params', 'replacementJudge');
+    }
+    const open = await dal.findOpenJudgeIncident(this.pool, input.judgeFingerprint);
+    if (open) {
+      await ensureIncidentWorkflow(this.temporal, this.config, open);
+      throw conflict('incident_open', `incident ${open.incident_id} is already replacing judge ${input.judgeFingerprint}; watch it with GET /v1/judge-incidents/${open.incident_id}`, 'judgeFingerprint');
+    }
+    const incidentId = randomUUID();
+    const incident = await withTransaction(this.pool, async (tx) => {
+      const inserted = await dal.insertIncident(tx, {
+        incidentId, kind: 'judge', judgeFingerprint: input.judgeFingerprint, replacementJudge: resolved, note: input.note,
+        workflowId: judgeIncidentWorkflowId(incidentId), idempotencyKey: input.idempotencyKey, createdBy: principal.principalId,
+      });
+      if (inserted) {
+        await recordAudit(tx, {
+          principalId: principal.principalId, action: 'judge_incident.create', entityKind: 'judge_incident', entityId: incidentId,
+          detail: { judgeFingerprint: input.judgeFingerprint, replacementFingerprint: resolved.fingerprint, note: input.note }, requestId,
+        });
+      }
+      return inserted;
+    });
     const record = incident ?? (await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey!))!;
     await ensureIncidentWorkflow(this.temporal, this.config, record);
     return { incident: record, created: Boolean(incident) };
