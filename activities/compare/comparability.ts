@@ -26,6 +26,17 @@ export interface ComparableRun {
   results: CurrentResult[];
 }
 
+/**
+ * The suite's metrics at the implementation version of the run's current result: a
+ * comparison accumulates the stored records with the version the run's numbers now come
+ * from (after a metric incident, the fixed one; a re-judged result's `+judge.…` build
+ * metadata names the judge, not the code, and is dropped).
+ */
+function withResultImplVersions(metrics: SuiteMetric[], results: { metric_name: string; impl_version: string }[]): SuiteMetric[] {
+  const current = new Map(results.map((x) => [x.metric_name, x.impl_version.split('+')[0]]));
+  return metrics.map((m) => ({ ...m, implVersion: current.get(m.name) ?? m.implVersion }));
+}
+
 export async function loadComparableRun(q: Queryable, runId: string): Promise<ComparableRun | undefined> {
   const { rows } = await q.query<Record<string, any>>(
     `SELECT r.run_id, r.status, r.mode, r.invalid_reason, r.error_class, r.judge_fingerprint, r.judge_flags, r.platform_version, r.finished_at,
@@ -50,7 +61,7 @@ export async function loadComparableRun(q: Queryable, runId: string): Promise<Co
     datasetId: r.dataset_id, datasetName: r.dataset_name, datasetOwnerTeam: r.dataset_owner_team, datasetVersionId: r.dataset_version_id,
     datasetVersion: r.dataset_version, datasetStatus: r.dataset_status, visibility: r.visibility, allowedTeams: r.allowed_teams, taskType: r.task_type,
     suiteId: r.metric_suite_id, suiteName: r.suite_name, suitePurpose: r.purpose, suiteVersionId: r.metric_suite_version_id, suiteVersion: r.suite_version,
-    suiteMetrics: r.metrics, judgeFingerprint: r.judge_fingerprint, judgeDrift: r.judge_flags?.drift === true, platformVersion: r.platform_version,
+    suiteMetrics: withResultImplVersions(r.metrics, results.rows as { metric_name: string; impl_version: string }[]), judgeFingerprint: r.judge_fingerprint, judgeDrift: r.judge_flags?.drift === true, platformVersion: r.platform_version,
     promptTemplateHash: r.prompt_template_hash, paramsHash: r.params_hash, finishedAt: r.finished_at,
     results: results.rows.map((x) => ({
       resultId: x.result_id, metricName: x.metric_name, metricId: x.metric_id, implVersion: x.impl_version, value: x.value, ciLow: x.ci_low,

@@ -15,6 +15,7 @@ import { withTransaction } from '../../common/db';
 import type { Storage } from '../../common/storage';
 import { comparability, comparePairedRuns, loadComparableRun, type ComparableRun, type CurrentResult } from '../compare';
 import { shardRecords, datasetShardIndexes } from '../compare/pairs';
+import { baselineStaleness } from '../lineage/staleness';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence } from './evaluateRules';
 import { resolveAlias, ruleMetricIds } from './prepare';
 import {
@@ -125,6 +126,17 @@ export function createDecideActivities(deps: DecideDeps) {
           const problem = runProblem(run, role, d, failures.get(runId));
           if (problem) closed.push(problem);
         }
+      }
+      // A baseline that is stale for a reason not named above (activities/lineage/staleness.ts: e.g. results of a
+      // metric implementation an incident retracted, or a superseded dataset version) blocks as stale_baseline.
+      const candidateIds = new Set(runs.datasets.map((d) => d.candidateRunId));
+      const baselineIds = [...new Set(runs.datasets.map((d) => d.baselineRunId).filter((id): id is string => Boolean(id) && !candidateIds.has(id!)))];
+      for (const stale of await baselineStaleness(pool, baselineIds)) {
+        if (closed.some((c) => c.runId === stale.runId)) continue;
+        closed.push({
+          code: 'stale_baseline', verdict: 'error', runId: stale.runId,
+          message: `the baseline ${runs.baseline?.modelVersion ?? ''} is stale: ${stale.reasons.join('; ')}; run the baseline again on the current versions, or point '${runs.baseline?.alias ?? 'the alias'}' at a release with a valid run`,
+        });
       }
       const confidences = rules.filter((r) => r.kind === 'non_inferiority' && r.confidence !== undefined).map((r) => r.confidence!);
       const evidence: Record<string, DatasetEvidence> = {};

@@ -10,6 +10,7 @@ import {
   comparability, comparePairedRuns, listChangedExamples, loadComparableRun, type ComparableRun,
 } from '../../../activities/compare';
 import { resolveAlias } from '../../../activities/gates/prepare';
+import { baselineStaleness } from '../../../activities/lineage/staleness';
 import { findDecidingRun } from '../../../activities/runs/createRun';
 import type { Storage } from '../../../common/storage';
 import { AppError, conflict } from '../../../common/errors';
@@ -57,11 +58,13 @@ export class ComparisonService {
     }
     const check = comparability(candidate, baseline);
     if (!check.comparable) throw conflict('not_comparable', `the runs cannot be compared: ${check.differences.join('; ')}`, 'baseline');
-    return { candidate, baseline, via, warnings: check.warnings };
+    // A stale baseline is named (activities/lineage/staleness.ts): still comparable, but no longer what it measured.
+    const staleBaseline = (await baselineStaleness(this.pool, [baseline.runId])).flatMap((s) => s.reasons);
+    return { candidate, baseline, via, warnings: [...check.warnings, ...staleBaseline.map((r) => `stale baseline: ${r}`)], staleBaseline };
   }
 
   async compare(runId: string, baselineRef: string, principal: Principal) {
-    const { candidate, baseline, via, warnings } = await this.pair(runId, baselineRef, principal);
+    const { candidate, baseline, via, warnings, staleBaseline } = await this.pair(runId, baselineRef, principal);
     const comparison = await comparePairedRuns({ pool: this.pool, storage: this.storage }, candidate, baseline);
     const summary = (run: ComparableRun) => ({
       runId: run.runId, modelVersion: run.modelVersion, status: run.status, mode: run.mode,
@@ -70,7 +73,7 @@ export class ComparisonService {
     const { paired, candidateOnly, baselineOnly, errored } = comparison.examples;
     if (candidateOnly || baselineOnly || errored) warnings.push(`${paired} examples compared; left out: ${errored} with an error in either run, ${candidateOnly + baselineOnly} present in one run only`);
     return {
-      comparable: true, warnings, candidate: summary(candidate), baseline: { ...summary(baseline), via },
+      comparable: true, warnings, staleBaseline, candidate: summary(candidate), baseline: { ...summary(baseline), via },
       seed: comparison.seed, examples: { paired, candidateOnly, baselineOnly, errored }, metrics: comparison.metrics,
     };
   }
