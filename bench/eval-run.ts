@@ -8,7 +8,7 @@
  *     the run (worker peak RSS, target < 1 GB; largest workflow history, target < 10,000 events;
  *     rows per second).
  *
- *   npm run stack -- up --services-only && npx tsx bench/eval-run.ts [--phase a|b|all] [--rows-a N] [--rows-b N] [--upload-only yes]
+ *   npm run stack -- up --services-only && npx tsx bench/eval-run.ts [--phase a|b|all] [--rows-a N] [--rows-b N] [--upload-only yes] [--profile yes]
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
@@ -109,7 +109,8 @@ async function main() {
   build();
   const server = startNode('model-server', 'examples/modelServer/main.ts', { MODEL_SERVER_KNOBS: JSON.stringify({ latencyMs: 20 }) }, [String(modelPort)]);
   const api = startNode('api', 'dist/api/main.js', { ...common, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token, EVALGATE_ROWS_PER_SHARD: '5000' }, [], API_NODE_FLAGS);
-  const worker = startNode('worker', 'dist/workers/main.js', { ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '8', EVALGATE_SHARD_PARALLELISM: '4' });
+  const worker = startNode('worker', 'dist/workers/main.js', { ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '8', EVALGATE_SHARD_PARALLELISM: '4' }, [],
+    args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : []);
   procs.push(server, api, worker);
   const modelUrl = `http://127.0.0.1:${modelPort}`;
   const baseUrl = `http://127.0.0.1:${apiPort}`;
