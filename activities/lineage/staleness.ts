@@ -22,7 +22,9 @@ export async function baselineStaleness(q: Queryable, runIds: string[]): Promise
             (SELECT max(v.version) FROM dataset_versions v WHERE v.dataset_id = dv.dataset_id AND v.status = 'active') AS newest_active,
             COALESCE((SELECT jsonb_agg(jsonb_build_object('metricName', mr.metric_name, 'metric', mr.metric_id, 'implVersion', mr.impl_version,
                                                           'incidentId', x.incident_id, 'fixed', x.fixed_impl_version) ORDER BY mr.metric_name)
-                        FROM metric_results mr JOIN metric_impl_retractions x ON x.metric = mr.metric_id AND x.impl_version = mr.impl_version
+                        FROM metric_results mr
+                        JOIN LATERAL (SELECT incident_id, fixed_impl_version FROM metric_impl_retractions
+                                       WHERE metric = mr.metric_id AND impl_version = mr.impl_version ORDER BY retracted_at LIMIT 1) x ON true
                        WHERE mr.run_id = r.run_id AND mr.superseded_at IS NULL), '[]'::jsonb) AS retracted
        FROM eval_runs r JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id JOIN datasets d ON d.dataset_id = dv.dataset_id
       WHERE r.run_id = ANY($1::uuid[]) ORDER BY r.run_id`, [runIds]);
@@ -35,6 +37,7 @@ export async function baselineStaleness(q: Queryable, runIds: string[]): Promise
       reasons.push(`baseline run ${r.run_id} was evaluated on ${r.dataset_name} v${r.version}; v${r.newest_active} is the current version`);
     }
     for (const x of r.retracted) {
+      // The first incident that retracted the version names it; later ones only repeat it.
       reasons.push(`baseline run ${r.run_id}'s ${x.metricName} was computed with ${x.metric}@${x.implVersion}, retracted by incident ${x.incidentId} (fixed in ${x.fixed})`);
     }
     return { runId: r.run_id, reasons };
