@@ -11,13 +11,13 @@
  *   6. unfreeze and record the impact report with what re-judging cost.
  * Idempotent step by step, like metricRecomputeWorkflow, whose paging it shares.
  */
-import { CancellationScope, continueAsNew, executeChild, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, executeChild, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createIncidentActivities } from '../activities/incidents';
 import { INCIDENT_NON_RETRYABLE, RUN_UNRECOVERABLE } from '../activities/incidents/failures';
 import type { RecomputeMetric } from '../activities/incidents/recompute';
 import type { IncidentReport } from '../activities/incidents/report';
-import { incidentRunWorkflowId } from '../common/names';
+import { incidentRunWorkflowId, judgeIncidentWorkflowId } from '../common/names';
 import {
   failureMessage, failureType, incidentProgressQuery, inLanes, processPendingRuns,
   type IncidentProgress, type IncidentWorkflowInput, type RunRecomputeInput,
@@ -71,7 +71,7 @@ export async function judgeIncidentWorkflow(input: IncidentWorkflowInput): Promi
     }
     progress.step = 'rejudging';
     cursor = await processPendingRuns(input, progress, (runId) => executeChild(rejudgeRunWorkflow, {
-      workflowId: incidentRunWorkflowId(workflowInfo().workflowId, runId),
+      workflowId: incidentRunWorkflowId(judgeIncidentWorkflowId(incidentId), runId),
       args: [{ incidentId, runId, shardParallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
     }));
     if (cursor === null) {

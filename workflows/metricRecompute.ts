@@ -21,7 +21,7 @@ import type { createIncidentActivities } from '../activities/incidents';
 import { INCIDENT_NON_RETRYABLE, RECORDS_UNAVAILABLE } from '../activities/incidents/failures';
 import type { RecomputeMetric } from '../activities/incidents/recompute';
 import type { IncidentReport } from '../activities/incidents/report';
-import { INCIDENT_PROGRESS_QUERY, incidentRunWorkflowId } from '../common/names';
+import { INCIDENT_PROGRESS_QUERY, incidentRunWorkflowId, metricRecomputeWorkflowId } from '../common/names';
 
 type IncidentActivities = ReturnType<typeof createIncidentActivities>;
 
@@ -139,7 +139,8 @@ export async function metricRecomputeWorkflow(input: IncidentWorkflowInput): Pro
     }
     progress.step = 'recomputing';
     cursor = await processPendingRuns(input, progress, (runId) => executeChild(recomputeRunWorkflow, {
-      workflowId: incidentRunWorkflowId(workflowInfo().workflowId, runId),
+      // From the incident id, not workflowInfo(): the same ids on a rerun, a reset and a replay.
+      workflowId: incidentRunWorkflowId(metricRecomputeWorkflowId(incidentId), runId),
       args: [{ incidentId, runId, shardParallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
     }));
     if (cursor === null) {
