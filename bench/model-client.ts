@@ -1,14 +1,20 @@
 /**
- * Overhead of the model client against a bare fetch loop, both at the same
- * concurrency, against the reference model server in its own process:
+ * Overhead of the model client against bare loops at the same concurrency, against
+ * the reference model server in its own process:
  *   npx tsx bench/model-client.ts [--requests 20000] [--concurrency 64]
  *       [--latencies 0,20] [--rounds 3] [--protocol json-predict|openai-chat] [--url http://…]
- * Modes: `bare` (N workers, fetch + JSON.parse), `client` (N workers calling predict
- * on an endpoint with maxConcurrency N), `client-queued` (every request handed to
- * predict at once, as a shard does; the endpoint semaphore keeps N in flight).
- * Rounds alternate the modes; the median wall time per mode is reported.
+ * Modes:
+ *   bare-fetch     N workers: global fetch + JSON.parse (the brief's baseline)
+ *   bare-http      N workers: node:http with a keep-alive Agent + JSON.parse (the transport's floor)
+ *   client         N workers calling predict on an endpoint with maxConcurrency N
+ *   client-queued  every request handed to predict at once, as a shard does; the
+ *                  endpoint semaphore keeps N in flight
+ * Rounds rotate the order of the modes; the median per mode is reported: wall time,
+ * and CPU time of this process per request (what the client costs; wall time on a
+ * shared machine mostly measures the neighbours).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { chatCompletionsUrl, createModelClient, type EndpointSpec, type ModelClient } from '../activities/models';
 import { classificationInput, heldoutExamples } from '../examples/corpus/spamCorpus';
@@ -57,34 +63,54 @@ async function admin(url: string, path: string, body: unknown): Promise<void> {
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
 }
 
-type Mode = 'bare' | 'client' | 'client-queued';
-const MODES: Mode[] = ['bare', 'client', 'client-queued'];
+type Mode = 'bare-fetch' | 'bare-http' | 'client' | 'client-queued';
+const MODES: Mode[] = ['bare-fetch', 'bare-http', 'client', 'client-queued'];
 const TEMPLATE = 'Classify this email as ham or spam:\n{{input}}';
+const HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+const bareAgent = new Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' });
 
 interface Run {
   seconds: number;
-  /** CPU time of this (the client) process per request, in µs: overhead that wall time on a busy machine hides or exaggerates. */
   cpuMicros: number;
   failures: number;
+}
+
+function postHttp(url: URL, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...HEADERS, 'content-length': Buffer.byteLength(body) };
+    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: bareAgent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function benchRun(mode: Mode, options: BenchOptions, endpoint: EndpointSpec, client: ModelClient, rows: { id: string; input: string }[]): Promise<Run> {
   const { requests, concurrency } = options;
   const chat = endpoint.protocol === 'openai-chat';
   const url = chat ? chatCompletionsUrl(endpoint.url) : endpoint.url;
+  const parsedUrl = new URL(url);
   const bodies = rows.map((row) => (chat ? { model: endpoint.model, messages: [{ role: 'user', content: TEMPLATE.replace('{{input}}', row.input) }] } : row));
-  const headers = { 'content-type': 'application/json', accept: 'application/json' };
   let failures = 0;
-  const bare = async (i: number) => {
-    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(bodies[i % bodies.length]) });
-    const parsed: unknown = JSON.parse(await response.text());
-    if (!response.ok || !parsed) failures++;
-  };
-  const viaClient = async (i: number) => {
-    const result = await client.predict({ endpoint, taskType: 'classification', promptTemplate: TEMPLATE, params: {}, row: rows[i % rows.length] });
-    if (result.error) failures++;
-  };
-  const one = mode === 'bare' ? bare : viaClient;
+  const one: (i: number) => Promise<void> =
+    mode === 'bare-fetch'
+      ? async (i) => {
+          const response = await fetch(url, { method: 'POST', headers: HEADERS, body: JSON.stringify(bodies[i % bodies.length]) });
+          if (!response.ok || !JSON.parse(await response.text())) failures++;
+        }
+      : mode === 'bare-http'
+        ? async (i) => {
+            const response = await postHttp(parsedUrl, JSON.stringify(bodies[i % bodies.length]));
+            if (response.status !== 200 || !JSON.parse(response.text)) failures++;
+          }
+        : async (i) => {
+            const result = await client.predict({ endpoint, taskType: 'classification', promptTemplate: TEMPLATE, params: {}, row: rows[i % rows.length] });
+            if (result.error) failures++;
+          };
   let next = 0;
   const started = process.hrtime.bigint();
   const cpuBefore = process.cpuUsage();
@@ -103,6 +129,7 @@ function benchRun(mode: Mode, options: BenchOptions, endpoint: EndpointSpec, cli
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const round3 = (value: number) => Number(value.toFixed(3));
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
@@ -116,45 +143,36 @@ async function main(): Promise<void> {
         ? { protocol: 'openai-chat', url: `${server.url}/v1`, model: 'nb-v1', maxConcurrency: options.concurrency }
         : { protocol: 'json-predict', url: `${server.url}/predict/nb-v1`, maxConcurrency: options.concurrency };
     const client = createModelClient({ timeoutMs: 30_000, maxAttempts: 3, retryBaseMs: 50, defaultMaxConcurrency: options.concurrency });
-    const report: Record<string, unknown>[] = [];
     for (const latencyMs of options.latencies) {
       await admin(server.url, '/admin/knobs', { latencyMs });
       // Warm-up: connections, JIT.
       for (const mode of MODES) await benchRun(mode, { ...options, requests: Math.min(2_000, options.requests) }, endpoint, client, rows);
-      const seconds: Record<Mode, number[]> = { bare: [], client: [], 'client-queued': [] };
-      const cpu: Record<Mode, number[]> = { bare: [], client: [], 'client-queued': [] };
-      let failures = 0;
+      const runs = new Map<Mode, Run[]>(MODES.map((mode) => [mode, []]));
       for (let round = 0; round < options.rounds; round++) {
-        // Rotate the order so no mode always runs first (or right after the same one).
         for (const mode of MODES.map((_, k) => MODES[(k + round) % MODES.length])) {
-          const run = await benchRun(mode, options, endpoint, client, rows);
-          seconds[mode].push(run.seconds);
-          cpu[mode].push(run.cpuMicros);
-          failures += run.failures;
+          runs.get(mode)?.push(await benchRun(mode, options, endpoint, client, rows));
         }
       }
-      const bare = median(seconds.bare);
+      const wall = (mode: Mode) => median((runs.get(mode) ?? []).map((run) => run.seconds));
+      const cpu = (mode: Mode) => median((runs.get(mode) ?? []).map((run) => run.cpuMicros));
       const entry = {
         latencyMs,
         protocol: options.protocol,
         requests: options.requests,
         concurrency: options.concurrency,
-        bareSeconds: Number(bare.toFixed(3)),
-        clientSeconds: Number(median(seconds.client).toFixed(3)),
-        clientQueuedSeconds: Number(median(seconds['client-queued']).toFixed(3)),
-        clientRatio: Number((median(seconds.client) / bare).toFixed(3)),
-        clientQueuedRatio: Number((median(seconds['client-queued']) / bare).toFixed(3)),
-        bareRequestsPerSecond: Math.round(options.requests / bare),
-        cpuMicrosPerRequest: Object.fromEntries(MODES.map((mode) => [mode, Math.round(median(cpu[mode]))])),
-        failures,
+        wallSeconds: Object.fromEntries(MODES.map((mode) => [mode, round3(wall(mode))])),
+        wallRatioToBareFetch: { client: round3(wall('client') / wall('bare-fetch')), 'client-queued': round3(wall('client-queued') / wall('bare-fetch')) },
+        wallRatioToBareHttp: { client: round3(wall('client') / wall('bare-http')), 'client-queued': round3(wall('client-queued') / wall('bare-http')) },
+        cpuMicrosPerRequest: Object.fromEntries(MODES.map((mode) => [mode, Math.round(cpu(mode))])),
+        failures: [...runs.values()].flat().reduce((sum, run) => sum + run.failures, 0),
       };
-      report.push(entry);
       process.stdout.write(`${JSON.stringify(entry)}\n`);
     }
     const stats = client.stats();
-    process.stdout.write(`${JSON.stringify({ clientStats: { calls: stats.calls, attempts: stats.attempts, succeeded: stats.succeeded, endpoints: stats.endpoints } })}\n`);
+    process.stdout.write(`${JSON.stringify({ clientStats: { calls: stats.calls, attempts: stats.attempts, succeeded: stats.succeeded } })}\n`);
   } finally {
     server.child?.kill('SIGTERM');
+    bareAgent.destroy();
   }
 }
 

@@ -3,19 +3,15 @@
  * One per worker process is enough; endpoint limits are process-wide regardless
  * (see endpointLimiter.ts). A per-example failure comes back as data, never thrown.
  *
- * Connection reuse: Node 20's global fetch is undici with a global Agent whose pools
- * keep connections alive and allow unlimited connections per origin, so the
- * per-endpoint semaphore, not the pool, bounds connections. The `undici` package is
- * not a dependency (only Node's bundled copy, which cannot be imported), so we do not
- * call `setGlobalDispatcher`; a caller that installs undici can pass its own Agent as
- * `dispatcher`.
+ * Transport and connection reuse: node:http(s) keep-alive agents, not fetch — see
+ * httpAttempt.ts for why (CPU per request) and how the pools are sized.
  *
  * Logs: retries and failures at debug with the endpoint label (no credentials, no
  * query string), class, status and attempt — never row contents, prompts or headers.
  */
 import type { Logger } from 'pino';
 import { EndpointLimiters, processEndpointLimiters } from './endpointLimiter';
-import { postJson, type Dispatcher } from './httpAttempt';
+import { postJson, type HttpAgents } from './httpAttempt';
 import { parseChatCompletion, parseChatPrediction, parsePredictResponse, parseUsage } from './responses';
 import { RETRYABLE, retryDelay } from './retryPolicy';
 import { abortableSleep } from './sleep';
@@ -51,8 +47,8 @@ export interface ModelClientOptions {
    * They stay out of EndpointSpec (recorded in lineage and cache keys) and out of logs.
    */
   headersFor?: (endpoint: EndpointSpec) => Record<string, string> | undefined;
-  /** An undici Dispatcher (e.g. an Agent with custom pool settings); default: fetch's global one. */
-  dispatcher?: Dispatcher;
+  /** Connection pools; default: the process-wide keep-alive agents (see httpAttempt.ts). */
+  agents?: HttpAgents;
   /** Default: the process-wide registry. Tests pass their own. */
   limiters?: EndpointLimiters;
   /** Jitter source; default Math.random. */
@@ -115,7 +111,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       counters.attempts++;
       let outcome;
       try {
-        outcome = await postJson({ url, headers, body, timeoutMs: options.timeoutMs, signal, dispatcher: options.dispatcher });
+        outcome = await postJson({ url, headers, body, timeoutMs: options.timeoutMs, signal, agents: options.agents });
       } finally {
         limiter.release();
       }

@@ -140,10 +140,12 @@ describe('retries', () => {
     const first = models.predict(classify(predictEndpoint()));
     await serverAnswered('429');
     server.setKnobs({ rateLimitRate: 0 });
+    // The client has read the 429 (and paused the endpoint) once it counts the retry.
+    while (models.stats().retries.rate_limited === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     const secondStarted = Date.now();
     const second = await models.predict(classify(predictEndpoint(), HAM));
     expect(second).toMatchObject({ attempts: 1, prediction: { label: 'ham' } });
-    expect(Date.now() - secondStarted).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - secondStarted).toBeGreaterThanOrEqual(200);
     expect((await first).attempts).toBe(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(Date.now() - started).toBeLessThan(1000);

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import pino from 'pino';
 import { createModelClient, EndpointLimiters, type EndpointSpec, type ModelClientOptions } from '../../../activities/models';
 
@@ -22,6 +23,7 @@ let base: string;
 let received: Received[] = [];
 let chatReply = '';
 let failuresLeft = 0;
+let connections = 0;
 
 function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
@@ -35,6 +37,16 @@ function handle(path: string, res: ServerResponse): void {
   if (path.startsWith('/rank')) return reply(res, 200, { ranking: ['d2', 'd1', 'd2'], usage: { prompt_tokens: 5, completion_tokens: 2 } });
   if (path.startsWith('/regress') || path.startsWith('/flaky')) return reply(res, 200, { value: 3.5 });
   if (path.startsWith('/redirect')) return reply(res, 307, {}, { location: '/rank' });
+  if (path.startsWith('/gzip')) {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    return void res.end(gzipSync(JSON.stringify({ output: 'compressed answer' })));
+  }
+  if (path.startsWith('/truncated')) {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+    res.write('{"output":');
+    setTimeout(() => res.destroy(), 5);
+    return;
+  }
   if (path.startsWith('/huge')) {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(17 * 1024 * 1024) });
     res.write('{"output":"');
@@ -56,6 +68,7 @@ beforeAll(async () => {
       handle(req.url ?? '', res);
     });
   });
+  server.on('connection', () => connections++);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -124,6 +137,25 @@ describe('transport', () => {
     const result = await client().predict(predict({ protocol: 'json-predict', url: `${base}/redirect` }, 'ranking', { id: 'q', query: 'x' }));
     expect(result).toMatchObject({ attempts: 1, error: { class: 'client_error', status: 307 } });
     expect(received.map((request) => request.path)).toEqual(['/redirect']);
+  });
+
+  it('keeps connections alive: many calls over no more sockets than the concurrency limit', async () => {
+    const before = connections;
+    const models = client();
+    const endpoint: EndpointSpec = { protocol: 'json-predict', url: `${base}/regress`, maxConcurrency: 4 };
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => models.predict(predict(endpoint, 'regression', { id: String(i), input: 'x' }))));
+    expect(results.every((result) => result.prediction?.value === 3.5)).toBe(true);
+    expect(connections - before).toBeLessThanOrEqual(4);
+  });
+
+  it('decodes a gzip-encoded answer', async () => {
+    const result = await client().predict(predict({ protocol: 'json-predict', url: `${base}/gzip` }, 'generation', { id: 'g', input: 'x' }));
+    expect(result.prediction).toEqual({ output: 'compressed answer' });
+  });
+
+  it('treats an answer cut short as a network failure, and retries it', async () => {
+    const result = await client({ maxAttempts: 2 }).predict(predict({ protocol: 'json-predict', url: `${base}/truncated` }, 'generation', { id: 'g', input: 'x' }));
+    expect(result).toMatchObject({ attempts: 2, error: { class: 'network' } });
   });
 
   it('refuses an answer declared larger than 16 MiB without reading it', async () => {
