@@ -2,7 +2,10 @@
  * Stale baselines. A baseline run is stale when what it measured no longer stands:
  *   - the run is invalid (its dataset version was deprecated, its judge replaced, ...);
  *   - its dataset version is deprecated, or a newer active version of the dataset exists;
- *   - a current result of it was computed with an implementation version an incident retracted.
+ *   - a current result of it was computed with an implementation version an incident retracted
+ *     afterwards, and the incident could not recompute it (its stored records were gone).
+ *     (A result computed with a version *after* its retraction is not "stale" but made with
+ *     known-bad code: see the runbook, "suites that still pin a retracted version".)
  * Comparisons and gate checks ask `baselineStaleness` for their baseline runs and name the
  * reasons; `gatesWithStaleBaselines` answers the same for every gate's latest check (the
  * Prometheus gauge and incident reports).
@@ -24,7 +27,8 @@ export async function baselineStaleness(q: Queryable, runIds: string[]): Promise
                                                           'incidentId', x.incident_id, 'fixed', x.fixed_impl_version) ORDER BY mr.metric_name)
                         FROM metric_results mr
                         JOIN LATERAL (SELECT incident_id, fixed_impl_version FROM metric_impl_retractions
-                                       WHERE metric = mr.metric_id AND impl_version = mr.impl_version ORDER BY retracted_at LIMIT 1) x ON true
+                                       WHERE metric = mr.metric_id AND impl_version = mr.impl_version AND retracted_at > mr.created_at
+                                       ORDER BY retracted_at LIMIT 1) x ON true
                        WHERE mr.run_id = r.run_id AND mr.superseded_at IS NULL), '[]'::jsonb) AS retracted
        FROM eval_runs r JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id JOIN datasets d ON d.dataset_id = dv.dataset_id
       WHERE r.run_id = ANY($1::uuid[]) ORDER BY r.run_id`, [runIds]);

@@ -7,6 +7,7 @@
  * check of the same candidate fails; and the impact report and the lineage graph show it all.
  */
 import type { PoolClient } from 'pg';
+import { main as cli } from '../../cli/main';
 import { startEvalWorld, registerSuite, type EvalWorld } from '../helpers/evalWorld';
 import { declareMetricIncident, operator, waitForIncident } from '../helpers/incidents';
 import { createGate, runCheck, sliceRows, spamModel, uploadDataset, waitForCheck } from '../integration/gates/helpers';
@@ -65,6 +66,12 @@ describe('a gate passed on a buggy metric', () => {
     const frozen = await runCheck(world.editor, gateId, model.v('keywords-v1'));
     expect(frozen.status).toBe('frozen');
     expect(frozen.reasons).toEqual([expect.objectContaining({ code: 'metric_frozen', metric: 'recall', incidentId })]);
+    // CI sees it through the CLI: frozen fails closed with exit code 2.
+    const lines: string[] = [];
+    const exit = await cli(['gate', 'check', '--gate', gateId, '--candidate', model.v('keywords-v1'), '--wait', '--format', 'json'],
+      { EVALGATE_URL: world.stack.baseUrl, EVALGATE_TOKEN: world.stack.adminToken }, { log: (l) => lines.push(l), err: (l) => lines.push(l) });
+    expect(exit).toBe(2);
+    expect(JSON.parse(lines.join('\n'))).toMatchObject({ status: 'frozen', exitCode: 2 });
     // Not yet re-decided: the old pass stands until the recompute is done.
     expect((await waitForCheck(world.editor, passed.checkId)).status).toBe('pass');
   });
