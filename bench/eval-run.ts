@@ -11,6 +11,7 @@
  *   npm run stack -- up --services-only && npx tsx bench/eval-run.ts [--phase a|b|all] [--rows-a N] [--rows-b N] [--upload-only yes] [--profile yes]
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../common/config';
 import { shardBlockWorkflowId } from '../common/names';
@@ -66,18 +67,31 @@ async function upload(api: Api, baseUrl: string, token: string, datasetId: strin
   return json as { version: number; rowCount: number; byteCount: number };
 }
 
+/** The baseline: node:http with a keep-alive agent, nothing else — the leanest client there is. */
+function post(agent: http.Agent, url: URL, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`bare loop: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function bareLoop(url: string, n: number, salt: string): Promise<number> {
   const gen = rows(n, salt);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const target = new URL(url);
   const started = performance.now();
   const lane = async () => {
     for (let next = gen.next(); !next.done; next = gen.next()) {
       const { id, input } = next.value;
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, input }) });
-      if (!res.ok) throw new Error(`bare loop: HTTP ${res.status}`);
-      await res.arrayBuffer();
+      await post(agent, target, JSON.stringify({ id, input }));
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  agent.destroy();
   return (performance.now() - started) / 1000;
 }
 
