@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { hashCanonical } from '../../common/canonical';
+import { canonicalJson, sha256Hex } from '../../common/canonical';
 import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
@@ -174,8 +174,10 @@ const estimatorFor = (ctx: RunContext) => {
 async function processPart(deps: PartDeps, ctx: RunContext, rows: Record<string, any>[], cancellation: AbortSignal) {
   const prepared = rows.map((row) => {
     const { modelInput, truth } = splitRow(ctx.taskType, row);
-    const inputHash = hashCanonical(modelInput);
-    return { row, modelInput, truth, inputHash, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash) };
+    const canonical = canonicalJson(modelInput);
+    const inputHash = sha256Hex(canonical);
+    // The canonical JSON's length doubles as the size the budget estimates the call's prompt by.
+    return { row, modelInput, truth, inputHash, inputChars: canonical.length, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash) };
   });
   const cached = await lookupPredictions(deps.pool, prepared.map((p) => p.key));
   const abort = new AbortController();
@@ -204,7 +206,7 @@ async function processPart(deps: PartDeps, ctx: RunContext, rows: Record<string,
       if (hit) return judged(withCorrectness({ ...base, prediction: hit.prediction as ExampleRecord['prediction'], cached: true }), p.row);
       if (abort.signal.aborted) return { ...base, error: { class: 'cancelled', message: 'not attempted: the shard was stopped' } };
       if (budgetStopped) return NOT_ATTEMPTED;
-      const permit = lease ? await lease.acquire(estimator.estimate((ctx.promptTemplate?.length ?? 0) + JSON.stringify(p.modelInput).length)) : null;
+      const permit = lease ? await lease.acquire(estimator.estimate((ctx.promptTemplate?.length ?? 0) + p.inputChars)) : null;
       if (lease && !permit) {
         budgetStopped = true;
         return NOT_ATTEMPTED;
