@@ -188,5 +188,20 @@ describe('declaring a metric incident', () => {
   it('answers 404 for an unknown incident and for one of another kind', async () => {
     const viewer = await principal(world.stack, 'viewer', [{ team: world.team, roles: ['viewer'] }]);
     expect((await viewer.get('/v1/metric-incidents/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    const { rows } = await world.stack.pool.query(`SELECT incident_id FROM metric_incidents WHERE kind = 'metric_bug' ORDER BY created_at DESC LIMIT 1`);
+    expect((await viewer.get(`/v1/metric-incidents/${rows[0].incident_id}`)).status).toBe(200);
+    expect((await viewer.get(`/v1/judge-incidents/${rows[0].incident_id}`)).status).toBe(404);
+  });
+
+  it('lists incidents newest first, a page at a time', async () => {
+    const first = await operator(world).get('/v1/incidents?kind=metric_bug&limit=1');
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(1);
+    expect(first.body.items[0]).toMatchObject({ kind: 'metric_bug', metric: 'recall' });
+    const second = await operator(world).get(`/v1/incidents?kind=metric_bug&limit=1&cursor=${first.body.nextCursor}`);
+    expect(second.body.items[0].incidentId).not.toBe(first.body.items[0].incidentId);
+    expect(Date.parse(second.body.items[0].createdAt)).toBeLessThanOrEqual(Date.parse(first.body.items[0].createdAt));
+    const bad = await operator(world).get('/v1/incidents?cursor=nope');
+    expect(bad.body.error).toMatchObject({ code: 'invalid_request', field: 'cursor' });
   });
 });
