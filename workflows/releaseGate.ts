@@ -2,7 +2,8 @@
  * releaseGateWorkflow: one gate check of one candidate model version.
  *
  * 1. prepare: pin the suite and dataset versions, resolve the baseline alias, find or record
- *    the release-mode runs (a frozen metric or an impossible check decides right here);
+ *    the release-mode runs (a frozen metric or an impossible check decides right here, and
+ *    so does a check whose runs all exist already);
  * 2. start the missing runs as child evalRunWorkflows on the release task queue (cached
  *    predictions make a rerun of a known model cheap) and wait for them;
  * 3. decide: verify the runs, compare, evaluate every rule, record the decision.
@@ -15,7 +16,7 @@
  */
 import {
   ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowCancellationType, ChildWorkflowFailure, ParentClosePolicy,
-  condition, defineQuery, defineSignal, executeChild, isCancellation, proxyActivities, setHandler, sleep,
+  condition, defineQuery, defineSignal, executeChild, isCancellation, patched, proxyActivities, proxyLocalActivities, setHandler, sleep,
 } from '@temporalio/workflow';
 import type { GateActivities } from '../activities/gates';
 import type { RunFailure } from '../activities/gates/decide';
@@ -43,6 +44,11 @@ export const overrideRequestedSignal = defineSignal<[{ overrideId: string }]>(OV
 export const overrideApprovedSignal = defineSignal<[{ overrideId: string; approverId: string }]>(OVERRIDE_APPROVED_SIGNAL);
 export const gateCheckStateQuery = defineQuery<GateCheckState>(GATE_CHECK_STATE_QUERY);
 
+/** Preparing decides at once when every run exists, so it may stream a comparison like deciding does. */
+const prepareOptions = {
+  startToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 8 },
+} as const;
 const stepOptions = {
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 8 },
@@ -53,6 +59,19 @@ const decideOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 } as const;
 
+const preparing = proxyActivities<GateActivities>(prepareOptions);
+/**
+ * Preparing as a local activity: it runs inside the workflow task, so a check whose runs
+ * exist is decided with no activity-queue hops at all — what a burst of CI checks needs.
+ * It decides inline only when the comparison is small enough to stay short.
+ */
+const localPrepareOptions = {
+  startToCloseTimeout: '1 minute',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
+} as const;
+const preparingLocally = proxyLocalActivities<GateActivities>(localPrepareOptions);
+const INLINE_DECIDE_MAX_ROWS = 20_000;
 const steps = proxyActivities<GateActivities>(stepOptions);
 const deciding = proxyActivities<GateActivities>(decideOptions);
 
@@ -71,7 +90,9 @@ function failureOf(runId: string, err: unknown): RunFailure {
 
 /** Steps 1–3. Returns the recorded decision. */
 async function checkAndDecide(input: ReleaseGateInput, state: GateCheckState): Promise<{ status: string }> {
-  const plan = await steps.prepareGateCheck({ checkId: input.checkId });
+  const plan = patched('gate-check-local-prepare')
+    ? await preparingLocally.prepareGateCheck({ checkId: input.checkId, decideInlineUpToRows: INLINE_DECIDE_MAX_ROWS })
+    : await preparing.prepareGateCheck({ checkId: input.checkId });
   if (plan.decided) return plan.decided;
   state.phase = 'running';
   state.runsStarted = plan.toStart.length;

@@ -14,9 +14,10 @@ export interface GateActivityDeps {
 
 /** The release-gate workflow's activities: prepare, decide, and the override steps. */
 export function createGateActivities(deps: GateActivityDeps) {
+  const deciding = createDecideActivities(deps);
   return {
-    prepareGateCheck: createPrepareActivity({ pool: deps.pool, config: deps.runDefaults }),
-    ...createDecideActivities(deps),
+    prepareGateCheck: createPrepareActivity({ pool: deps.pool, config: deps.runDefaults, decide: deciding.decideGateCheck }),
+    ...deciding,
     ...createOverrideActivities(deps),
   };
 }

@@ -22,7 +22,16 @@ import {
 export interface RunToStart { runId: string; workflowId: string; taskQueue: string }
 export interface GatePlan { decided?: { status: string; reasons: GateReason[] }; toStart: RunToStart[] }
 
-export interface PrepareDeps { pool: Pool; config: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'> }
+export interface PrepareDeps {
+  pool: Pool;
+  config: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'>;
+  /**
+   * Decides the check. When every run already exists there is nothing to wait for, so the
+   * prepare step decides at once: one activity and one workflow task fewer on the path a
+   * burst of CI checks takes.
+   */
+  decide?: (input: { checkId: string }) => Promise<{ status: string; reasons: GateReason[] }>;
+}
 
 const COMPARATIVE = new Set(['max_regression', 'non_inferiority']);
 
@@ -97,7 +106,12 @@ export function createPrepareActivity(deps: PrepareDeps) {
     return run;
   }
 
-  return async function prepareGateCheck({ checkId }: { checkId: string }): Promise<GatePlan> {
+  /**
+   * `decideInlineUpToRows`: decide at once only when the paired comparisons to compute
+   * cover at most this many rows (the step then runs as a local activity and must stay
+   * short); without it, decide at once whenever every run exists.
+   */
+  return async function prepareGateCheck({ checkId, decideInlineUpToRows }: { checkId: string; decideInlineUpToRows?: number }): Promise<GatePlan> {
     const ctx = await loadCheckContext(pool, checkId);
     if (!ctx) throw new Error(`gate check ${checkId} does not exist`);
     if (ctx.check.status !== 'pending') return { decided: { status: ctx.check.status, reasons: ctx.check.reasons }, toStart: [] };
@@ -173,6 +187,9 @@ export function createPrepareActivity(deps: PrepareDeps) {
     if (closed.length) return decideNow(ctx, 'error', closed, runs);
     await pool.query('UPDATE gate_checks SET runs = $2, baseline_model_version_id = $3 WHERE check_id = $1',
       [checkId, JSON.stringify(runs), baseline?.model_version_id ?? null]);
+    const compareRows = runs.datasets.reduce((n, d) => n + (d.baselineRunId && d.baselineRunId !== d.candidateRunId ? d.rowCount : 0), 0);
+    const cheap = decideInlineUpToRows === undefined || compareRows <= decideInlineUpToRows;
+    if (!toStart.length && deps.decide && cheap) return { decided: await deps.decide({ checkId }), toStart };
     return { toStart };
   };
 }
