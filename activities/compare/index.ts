@@ -37,8 +37,9 @@ function cacheKey(candidate: ComparableRun, baseline: ComparableRun, confidences
 const objectKey = (candidateRunId: string, baselineRunId: string, key: string) => `comparisons/${candidateRunId}/${baselineRunId}/${key}.json`;
 
 /** The paired comparison of two runs on the same dataset version (check comparability first). */
-export async function comparePairedRuns(deps: CompareDeps, candidateRun: ComparableRun, baseline: ComparableRun, confidences: number[] = []): Promise<RunComparison> {
-  const candidate = withCurrentImplVersions(candidateRun);
+export async function comparePairedRuns(deps: CompareDeps, candidate: ComparableRun, baseline: ComparableRun, confidences: number[] = []): Promise<RunComparison> {
+  // candidate.suiteMetrics carry each metric's current implementation version (loadComparableRun): after an
+  // incident recomputed a metric, the comparison accumulates with the fixed code, not the version the suite pinned.
   const key = cacheKey(candidate, baseline, confidences);
   const hit = memory.get(key);
   if (hit) return hit;
@@ -55,16 +56,6 @@ export async function comparePairedRuns(deps: CompareDeps, candidateRun: Compara
   if (memory.size >= MEMORY_ENTRIES) memory.delete(memory.keys().next().value as string);
   memory.set(key, comparison);
   return comparison;
-}
-
-/**
- * The suite's metrics with each one's implementation version taken from the run's current
- * result: after an incident recomputed a metric, the comparison uses the fixed version,
- * not the one the suite pinned (comparability already required both runs to agree).
- */
-function withCurrentImplVersions(run: ComparableRun): ComparableRun {
-  const current = new Map(run.results.map((r) => [r.metricName, r.implVersion]));
-  return { ...run, suiteMetrics: run.suiteMetrics.map((m) => ({ ...m, implVersion: current.get(m.name) ?? m.implVersion })) };
 }
 
 export interface ChangedExample {
