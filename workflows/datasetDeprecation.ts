@@ -8,7 +8,7 @@
 import { CancellationScope, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createIncidentActivities } from '../activities/incidents';
-import { INCIDENT_NON_RETRYABLE } from '../activities/incidents/failures';
+import { INCIDENT_NON_RETRYABLE } from '../common/incidentFailures';
 import type { IncidentReport } from '../activities/incidents/report';
 import { CANCEL_EVAL_RUN_SIGNAL } from '../common/names';
 import { failureMessage, incidentProgressQuery, type IncidentProgress, type IncidentWorkflowInput } from './metricRecompute';

@@ -14,7 +14,7 @@
 import { CancellationScope, continueAsNew, executeChild, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createIncidentActivities } from '../activities/incidents';
-import { INCIDENT_NON_RETRYABLE, RUN_UNRECOVERABLE } from '../activities/incidents/failures';
+import { INCIDENT_NON_RETRYABLE, RUN_UNRECOVERABLE } from '../common/incidentFailures';
 import type { RecomputeMetric } from '../activities/incidents/recompute';
 import type { IncidentReport } from '../activities/incidents/report';
 import { incidentRunWorkflowId, judgeIncidentWorkflowId } from '../common/names';

@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createIncidentActivities } from '../activities/incidents';
-import { INCIDENT_NON_RETRYABLE, RECORDS_UNAVAILABLE } from '../activities/incidents/failures';
+import { INCIDENT_NON_RETRYABLE, RECORDS_UNAVAILABLE } from '../common/incidentFailures';
 import type { RecomputeMetric } from '../activities/incidents/recompute';
 import type { IncidentReport } from '../activities/incidents/report';
 import { INCIDENT_PROGRESS_QUERY, incidentRunWorkflowId, metricRecomputeWorkflowId } from '../common/names';

@@ -23,7 +23,7 @@ import { loadRunContext } from '../runs/context';
 import { toMetricExample } from '../runs/metricsBridge';
 import type { ExampleRecord } from '../runs/records';
 import type { JudgeChat } from '../judge/runner';
-import { BUDGET_EXCEEDED, JUDGE_UNRELIABLE, RECORDS_UNAVAILABLE } from './failures';
+import { BUDGET_EXCEEDED, JUDGE_UNRELIABLE, RECORDS_UNAVAILABLE } from '../../common/incidentFailures';
 import { loadIncident, markIncidentRun, setIncidentStep } from './incidents';
 import { ensureIncidentBudget, openIncidentLease } from './judgeBudget';
 import { incidentKeys } from './keys';

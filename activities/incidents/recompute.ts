@@ -15,7 +15,7 @@ import { loadRunContext } from '../runs/context';
 import { runKeys } from '../runs/keys';
 import { toMetricExample } from '../runs/metricsBridge';
 import type { ExampleRecord } from '../runs/records';
-import { RECORDS_UNAVAILABLE } from './failures';
+import { RECORDS_UNAVAILABLE } from '../../common/incidentFailures';
 import { incidentKeys, PART_KEY } from './keys';
 
 /** One metric of the run to recompute, with the implementation version to use. */
