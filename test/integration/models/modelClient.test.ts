@@ -148,7 +148,8 @@ describe('retries', () => {
     expect(Date.now() - secondStarted).toBeGreaterThanOrEqual(200);
     expect((await first).attempts).toBe(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Well under the 5 s of Retry-After.
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('gives up at once when Retry-After is longer than it will hold a shard for', async () => {
@@ -157,7 +158,7 @@ describe('retries', () => {
     const result = await client().predict(classify(predictEndpoint()));
     expect(result).toMatchObject({ attempts: 1, error: { class: 'rate_limited', status: 429 } });
     expect(result.error?.message).toMatch(/asked to wait 120 s/);
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('does not retry a 4xx', async () => {
@@ -173,8 +174,8 @@ describe('retries', () => {
     const result = await client({ maxAttempts: 5, retryBaseMs: 20, retryMaxMs: 40 }).predict(classify(predictEndpoint()));
     expect(result).toMatchObject({ attempts: 5, error: { class: 'server_error', status: 503 } });
     expect(server.stats().requests.total).toBe(5);
-    // Four backoff waits of at most 40 ms each, plus the requests.
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Four backoff waits of at most 40 ms each, plus the requests (slack for a busy machine).
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('classes dropped connections and refused ones as network errors, retried to maxAttempts', async () => {
@@ -191,12 +192,13 @@ describe('retries', () => {
   });
 
   it('times out a slow attempt and retries it', async () => {
-    server.setKnobs({ latencyMs: 400 });
+    server.setKnobs({ latencyMs: 2_000 });
     const started = Date.now();
     const result = await client({ timeoutMs: 100, maxAttempts: 2 }).predict(classify(predictEndpoint()));
     expect(result).toMatchObject({ attempts: 2, error: { class: 'timeout' } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
-    expect(Date.now() - started).toBeLessThan(400);
+    // Two 100 ms attempts and a backoff of at most 100 ms, far from one 2 s answer.
+    expect(Date.now() - started).toBeLessThan(1_500);
   });
 });
 
@@ -210,7 +212,7 @@ describe('cancellation', () => {
     controller.abort();
     const result = await pending;
     expect(result).toMatchObject({ attempts: 1, error: { class: 'cancelled' } });
-    expect(Date.now() - aborted).toBeLessThan(50);
+    expect(Date.now() - aborted).toBeLessThan(250);
     expect(server.stats().requests.total).toBe(1);
   });
 
@@ -233,7 +235,8 @@ describe('cancellation', () => {
     queuedController.abort();
     expect(await backingOff).toMatchObject({ attempts: 1, error: { class: 'cancelled' } });
     expect(await queued).toMatchObject({ attempts: 0, error: { class: 'cancelled' } });
-    expect(Date.now() - aborted).toBeLessThan(50);
+    // The backoff would have lasted ~10 s, the queued call's turn ~5 s.
+    expect(Date.now() - aborted).toBeLessThan(250);
     blockerController.abort();
     expect(await blocker).toMatchObject({ attempts: 1, error: { class: 'cancelled' } });
   });
