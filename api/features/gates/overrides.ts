@@ -80,8 +80,9 @@ export class OverrideService {
       this.count('refused');
       return error;
     };
-    if (!hasRole(principal, team, 'approver')) throw await refuse(forbidden(`approving an override of gate ${ctx.gate.name} needs the approver role on team ${team}`));
+    // The requester first: whatever roles they hold, they never approve their own request.
     if (override.requested_by === principal.principalId) throw await refuse(new AppError(403, 'self_approval', 'the requester cannot approve their own override; ask another approver'));
+    if (!hasRole(principal, team, 'approver')) throw await refuse(forbidden(`approving an override of gate ${ctx.gate.name} needs the approver role on team ${team}`));
     if (override.status !== 'requested') throw await refuse(conflict('override_not_open', `this override is ${override.status}${override.ended_reason ? ` (${override.ended_reason})` : ''}; it takes no more approvals`));
     const approvals = await withTransaction(this.pool, async (tx) => {
       const inserted = await tx.query(
