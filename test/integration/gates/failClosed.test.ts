@@ -167,6 +167,9 @@ describe('a frozen metric', () => {
     expect(check.status).toBe('frozen');
     expect(check.reasons).toEqual([expect.objectContaining({ code: 'metric_frozen', verdict: 'frozen', metric: 'ece', incidentId })]);
     expect(check.reasons[0].message).toMatch(/calibration.*frozen by incident/);
+    // Never overridable: an override cannot cover a frozen check.
+    const override = await world.editor.post(`/v1/gate-checks/${check.checkId}/override-requests`, { justification: 'we really need to ship this today' });
+    expect([override.status, override.body.error.code]).toEqual([409, 'gate_frozen']);
   });
 
   it('leaves gates without a rule on it alone', async () => {
