@@ -8,10 +8,9 @@
  *
  *   npm run stack -- up --services-only && npx tsx bench/gate-checks.ts [checks] [concurrency]
  */
-import { startEvalWorld } from '../test/helpers/evalWorld';
-import { createGate, releaseSuite, sliceRows, spamModel, uploadDataset } from '../test/integration/gates/helpers';
+import { startEvalWorld, waitForRun } from '../test/helpers/evalWorld';
 import type { ApiClient } from '../test/helpers/stack';
-import { waitForRun } from '../test/helpers/evalWorld';
+import { createGate, releaseSuite, sliceRows, spamModel, uploadDataset } from '../test/integration/gates/helpers';
 
 const CHECKS = Number(process.argv[2] ?? 200);
 const CONCURRENCY = Number(process.argv[3] ?? 10);
@@ -49,7 +48,8 @@ async function pool<T>(count: number, concurrency: number, task: (i: number) => 
 }
 
 async function main() {
-  const world = await startEvalWorld({ EVALGATE_LOG_LEVEL: 'warn', EVALGATE_OVERRIDE_WINDOW_SECONDS: '5', EVALGATE_DB_POOL_MAX: process.env.BENCH_DB_POOL_MAX ?? '10' });
+  // The API and the workers share one connection pool in this process (two processes in a deployment, 10 each).
+  const world = await startEvalWorld({ EVALGATE_LOG_LEVEL: 'warn', EVALGATE_OVERRIDE_WINDOW_SECONDS: '5', EVALGATE_DB_POOL_MAX: '20' });
   try {
     const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 400, 'hard-ham': 69, spam: 300 }));
     const suite = await releaseSuite(world, [
@@ -86,8 +86,7 @@ async function main() {
       return ms(start);
     });
 
-    const rows = 769;
-    process.stdout.write(`\ngate checks over ${rows} examples, 3 rules (one slice, one non-inferiority), both runs already made\n`);
+    process.stdout.write(`\ngate checks over 769 examples, 3 rules (one slice, one non-inferiority), both runs already made\n`);
     process.stdout.write(`first check (comparison computed from stored records): ${first.toFixed(1)} ms\n\n`);
     process.stdout.write(`${'latency, POST to decision (ms)'.padEnd(40)} ${'n'.padStart(5)} ${'p50'.padStart(9)} ${'p95'.padStart(9)} ${'max'.padStart(9)}\n`);
     process.stdout.write(`${row('gate check, one at a time', summary(sequential))}\n`);
