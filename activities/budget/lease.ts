@@ -92,7 +92,9 @@ export class BudgetLease {
   private async refill(estimateUsd: number): Promise<void> {
     // Rounded up to the store's precision so the reserved cost never falls short of the estimate.
     const perCall = Math.ceil(estimateUsd * 1e9) / 1e9;
-    const deficit = Math.max(0, Math.ceil((this.spentCost + this.inFlightEstimate - this.grantedCost) * 1e9) / 1e9);
+    // Float noise in the running sums is not an overspend; a real one is rounded up.
+    const overshoot = this.spentCost + this.inFlightEstimate - this.grantedCost;
+    const deficit = overshoot > EPSILON ? Math.ceil(overshoot * 1e9) / 1e9 : 0;
     const granted = await this.store.reserve(this.runId, this.blockCalls, perCall, deficit);
     if (granted <= 0) {
       this.isExhausted = true;

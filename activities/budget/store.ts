@@ -28,24 +28,11 @@ export async function runIsBudgeted(q: Queryable, runId: string): Promise<boolea
 }
 
 /**
- * Grants min(wanted, calls left, whole calls the cost left covers after the deficit).
- * The CTE locks the row, so the grant is computed from current values.
+ * Grants min(wanted, calls left, whole calls the cost left covers after the deficit), in
+ * one round trip: reserve_run_budget (schema 022) locks the row and computes the grant
+ * from its current values. exhausted_at is the first refusal (a grant of nothing).
  */
-const RESERVE_SQL = `
-  WITH cur AS (SELECT * FROM run_budgets WHERE run_id = $1 FOR UPDATE),
-  g AS (
-    SELECT GREATEST(0, LEAST($2::bigint,
-      CASE WHEN cur.max_calls IS NULL THEN $2::bigint ELSE cur.max_calls - cur.reserved_calls END,
-      CASE WHEN cur.max_cost_usd IS NULL OR $3::numeric = 0 THEN $2::bigint
-           ELSE FLOOR((cur.max_cost_usd - cur.reserved_cost_usd - $4::numeric) / $3::numeric)::bigint END)) AS calls
-    FROM cur)
-  UPDATE run_budgets b
-     SET reserved_calls = b.reserved_calls + g.calls,
-         reserved_cost_usd = b.reserved_cost_usd + CASE WHEN g.calls > 0 THEN g.calls * $3::numeric + $4::numeric ELSE 0 END,
-         exhausted_at = CASE WHEN g.calls < $2::bigint THEN COALESCE(b.exhausted_at, now()) ELSE b.exhausted_at END,
-         updated_at = now()
-    FROM g WHERE b.run_id = $1
-  RETURNING g.calls`;
+const RESERVE_SQL = 'SELECT reserve_run_budget($1, $2, $3::numeric, $4::numeric) AS calls';
 
 const usd = (value: number) => value.toFixed(9);
 

@@ -53,10 +53,8 @@ export function addJudgeRecord(totals: JudgeTotals, record: ExampleRecord, scale
 export interface ShardJudging {
   config: JudgeConfig;
   judgeOne: JudgeOne;
-  /** Transcripts and new cache entries gathered since the last flush. */
-  collect(transcripts: JudgeTranscript[], entries: NewJudgement[]): void;
-  /** Writes the part's transcripts and stores its new judgements. */
-  flushPart(runId: string, shard: number, part: number, expiresAt: Date): Promise<void>;
+  /** Writes a part's transcripts (beside the part) and stores its new judgements in the judge cache. */
+  persistPart(runId: string, shard: number, part: number, expiresAt: Date, transcripts: JudgeTranscript[], entries: NewJudgement[]): Promise<void>;
 }
 
 /** The shard's judging, or null when the run's suite has no judge or the task is not generation. */
@@ -65,23 +63,14 @@ export async function prepareShardJudging(deps: { pool: Pool; storage: Storage; 
   const config = await loadRunJudge(deps.pool, runId);
   if (!config) return null;
   const lookup = createBatchLoader((keys) => lookupJudgements(deps.pool, keys));
-  const judgeOne = createJudgeRunner({ judge: config, chat: deps.models, lookup, lease });
-  let transcripts: JudgeTranscript[] = [];
-  let entries: NewJudgement[] = [];
   return {
     config,
-    judgeOne,
-    collect(t, e) {
-      for (const x of t) transcripts.push(x);
-      for (const x of e) entries.push(x);
-    },
-    async flushPart(runIdOfPart, shard, part, expiresAt) {
-      const [t, e] = [transcripts, entries];
-      transcripts = [];
-      entries = [];
-      t.sort((a, b) => (a.exampleId < b.exampleId ? -1 : a.exampleId > b.exampleId ? 1 : a.repeat - b.repeat || a.attempt - b.attempt));
-      await writeTranscripts(deps.storage, judgeKeys.transcripts(runIdOfPart, shard, part), t);
-      await storeJudgements(deps.pool, config.modelVersionId, expiresAt, e);
+    judgeOne: createJudgeRunner({ judge: config, chat: deps.models, lookup, lease }),
+    async persistPart(runIdOfPart, shard, part, expiresAt, transcripts, entries) {
+      // Calls finish in any order; transcripts are stored in example, repeat, attempt order.
+      transcripts.sort((a, b) => (a.exampleId < b.exampleId ? -1 : a.exampleId > b.exampleId ? 1 : a.repeat - b.repeat || a.attempt - b.attempt));
+      await writeTranscripts(deps.storage, judgeKeys.transcripts(runIdOfPart, shard, part), transcripts);
+      await storeJudgements(deps.pool, config.modelVersionId, expiresAt, entries);
     },
   };
 }

@@ -1,18 +1,19 @@
 import { setMaxListeners } from 'node:events';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { canonicalJson, sha256Hex } from '../../common/canonical';
 import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
-import { CostEstimator, openRunLease, releaseQuietly, type BudgetLease } from '../budget';
-import { lookupPredictions, predictionCacheKey, storePredictions, type NewCacheEntry } from '../cache/predictionCache';
+import { openRunLease, releaseQuietly } from '../budget';
+import { storePredictions } from '../cache/predictionCache';
 import { addJudgeRecord, emptyJudgeTotals, prepareShardJudging, type JudgeTotals, type ShardJudging } from '../judge/shardJudging';
-import type { ChatInput, ChatResult, ModelCallResult } from '../models/types';
-import { loadRunContext, type RunContext } from './context';
+import { loadRunContext } from './context';
 import { runKeys } from './keys';
-import { accumulatorSpec, createRunAccumulator, toMetricExample } from './metricsBridge';
-import { callCostUsd, splitRow, type ExampleRecord } from './records';
+import { createRunAccumulator, toMetricExample } from './metricsBridge';
+import { processPart, UNAVAILABLE, type PartOutcome, type Predictor } from './part';
+import type { ExampleRecord } from './records';
+
+export type { Predictor } from './part';
 
 export interface ShardInput { runId: string; shardIndex: number }
 export interface ShardSummary extends JudgeTotals {
@@ -22,15 +23,7 @@ export interface ShardSummary extends JudgeTotals {
   budgetStopped?: boolean;
 }
 interface Checkpoint { offset: number; parts: number }
-
-export interface Predictor {
-  predict(input: {
-    endpoint: RunContext['endpoint']; taskType: RunContext['taskType']; promptTemplate: string | null;
-    params: Record<string, unknown>; row: Record<string, unknown>; signal?: AbortSignal;
-  }): Promise<ModelCallResult>;
-  /** Judge calls: the same client, so they share each endpoint's limits and retries. */
-  chat(input: ChatInput): Promise<ChatResult>;
-}
+interface InFlightPart { index: number; end: number; result: Promise<PartOutcome> }
 
 export interface ShardDeps {
   pool: Pool; storage: Storage; models: Predictor; logger: Logger; partRows?: number;
@@ -41,16 +34,12 @@ export interface ShardDeps {
 /** Fraction of rows that may fail (after retries) before the run is failed. */
 const MAX_ERROR_RATE = 0.05;
 const MIN_ROWS_FOR_RATE = 50;
-/** This many unavailable-type failures in a row, with no success between, means the endpoint is down. */
-const CONSECUTIVE_UNAVAILABLE_LIMIT = 16;
-const UNAVAILABLE = new Set(['network', 'timeout', 'server_error', 'rate_limited']);
+/** Heartbeats between parts too, so a slow part never looks like a dead worker (the SDK throttles what it sends). */
+const HEARTBEAT_EVERY_MS = 1000;
 
 const emptySummary = (shardIndex: number): ShardSummary => ({
   shardIndex, rows: 0, modelCalls: 0, cacheHits: 0, errors: 0, costUsd: 0, inputTokens: 0, outputTokens: 0, ...emptyJudgeTotals(),
 });
-
-/** Marks an example the budget left unattempted: it goes in no part and counts nowhere. */
-const NOT_ATTEMPTED = Symbol('not attempted: budget exhausted');
 
 function addRecord(summary: ShardSummary, record: ExampleRecord, judging: ShardJudging | null): void {
   if (judging) addJudgeRecord(summary, record, judging.config.output);
@@ -68,6 +57,10 @@ function addRecord(summary: ShardSummary, record: ExampleRecord, judging: ShardJ
  * the prediction cache, calls the endpoint for the rest, and writes per-example records
  * in parts under deterministic keys. After each part it heartbeats {offset, parts}; a
  * retried attempt replays the written parts (no model calls) and continues from there.
+ *
+ * Two parts are in flight at a time: the next part's calls keep the endpoint busy while
+ * this part's last calls (and their judge calls) finish and it is written. Parts are
+ * still written and checkpointed in order, so a retry repeats at most two parts' calls.
  */
 export function createRunShard(deps: ShardDeps) {
   const partRows = deps.partRows ?? 500;
@@ -102,28 +95,61 @@ export function createRunShard(deps: ShardDeps) {
     }
 
     const expiresAt = retentionExpiry(ctx.classification);
+    const persist = async (index: number, outcome: PartOutcome) => {
+      // Transcripts first: a part that exists always has its transcripts.
+      if (judging) await judging.persistPart(input.runId, input.shardIndex, index, expiresAt, outcome.transcripts, outcome.judgeEntries);
+      if (outcome.records.length) {
+        await deps.storage.put(runKeys.part(input.runId, input.shardIndex, index), outcome.records.map((r) => JSON.stringify(r)).join('\n') + '\n', 'application/x-ndjson');
+      }
+      await storePredictions(deps.pool, ctx.modelVersionId, ctx.paramsHash, expiresAt, outcome.newEntries);
+      for (const record of outcome.records) {
+        addRecord(summary, record, judging);
+        if (!record.error) accumulator.add(toMetricExample(record));
+      }
+    };
+
+    const stop = new AbortController();
+    setMaxListeners(0, stop.signal); // every in-flight call of the shard listens to it
+    const onCancel = () => stop.abort(activity.cancellationSignal.reason);
+    activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+    const beat = setInterval(() => activity.heartbeat({ offset, parts: part } satisfies Checkpoint), HEARTBEAT_EVERY_MS);
+    const partDeps = { pool: deps.pool, models: deps.models, lease, judging };
+    const launch = (from: number, index: number): InFlightPart => {
+      const end = Math.min(from + partRows, rows.length);
+      const result = processPart(partDeps, ctx, rows.slice(from, end), stop, activity.cancellationSignal);
+      result.catch(() => undefined); // awaited in order below; never an unhandled rejection
+      return { index, end, result };
+    };
+    let current = offset < rows.length ? launch(offset, part) : undefined;
+    let next: InFlightPart | undefined;
     try {
-      while (offset < rows.length) {
-        const end = Math.min(offset + partRows, rows.length);
-        const { records, newEntries, budgetStopped } = await processPart({ ...deps, lease, judging }, ctx, rows.slice(offset, end), activity.cancellationSignal);
-        // Transcripts first: a part that exists always has its transcripts.
-        if (judging) await judging.flushPart(input.runId, input.shardIndex, part, expiresAt);
-        if (records.length) await deps.storage.put(runKeys.part(input.runId, input.shardIndex, part), records.map((r) => JSON.stringify(r)).join('\n') + '\n', 'application/x-ndjson');
-        await storePredictions(deps.pool, ctx.modelVersionId, ctx.paramsHash, expiresAt, newEntries);
-        for (const record of records) {
-          addRecord(summary, record, judging);
-          if (!record.error) accumulator.add(toMetricExample(record));
+      while (current) {
+        next = current.end < rows.length ? launch(current.end, current.index + 1) : undefined;
+        const outcome = await current.result;
+        await persist(current.index, outcome);
+        if (outcome.budgetStopped || lease?.exhausted) {
+          // The part in flight made calls too (the lease refuses it any more): keep them.
+          if (next) await persist(next.index, await next.result);
+          next = undefined;
+          await releaseQuietly(lease);
+          return await stopOnBudget(deps, input, shard.rowCount, summary, accumulator, log);
         }
-        await releaseQuietly(lease);
-        if (budgetStopped) return await stopOnBudget(deps, input, shard.rowCount, summary, accumulator, log);
-        part += 1;
-        offset = end;
+        part = current.index + 1;
+        offset = current.end;
         await recordShardProgress(deps.pool, input.runId, input.shardIndex, shard.rowCount, summary, 'running');
         activity.heartbeat({ offset, parts: part } satisfies Checkpoint);
-        failOnErrorRate(summary, records);
+        failOnErrorRate(summary, outcome.records);
         if (judging) failOnJudgeErrorRate(summary, judging.config.errorRateLimit);
+        current = next;
+        next = undefined;
       }
+    } catch (err) {
+      stop.abort(err);
+      if (next) await next.result.catch(() => undefined);
+      throw err;
     } finally {
+      clearInterval(beat);
+      activity.cancellationSignal.removeEventListener('abort', onCancel);
       await releaseQuietly(lease);
     }
 
@@ -160,91 +186,6 @@ async function readShardRows(storage: Storage, key: string): Promise<Record<stri
   const rows: Record<string, any>[] = [];
   for (const line of text.split('\n')) if (line) rows.push(JSON.parse(line));
   return rows;
-}
-
-type PartDeps = ShardDeps & { lease: BudgetLease | null; judging: ShardJudging | null };
-
-const estimators = new WeakMap<RunContext, CostEstimator>();
-const estimatorFor = (ctx: RunContext) => {
-  let estimator = estimators.get(ctx);
-  if (!estimator) estimators.set(ctx, (estimator = new CostEstimator(ctx.pricing, ctx.params)));
-  return estimator;
-};
-
-async function processPart(deps: PartDeps, ctx: RunContext, rows: Record<string, any>[], cancellation: AbortSignal) {
-  const prepared = rows.map((row) => {
-    const { modelInput, truth } = splitRow(ctx.taskType, row);
-    const canonical = canonicalJson(modelInput);
-    const inputHash = sha256Hex(canonical);
-    // The canonical JSON's length doubles as the size the budget estimates the call's prompt by.
-    return { row, modelInput, truth, inputHash, inputChars: canonical.length, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash) };
-  });
-  const cached = await lookupPredictions(deps.pool, prepared.map((p) => p.key));
-  const abort = new AbortController();
-  setMaxListeners(0, abort.signal); // every in-flight call of the part listens to it
-  const onCancel = () => abort.abort(cancellation.reason);
-  cancellation.addEventListener('abort', onCancel, { once: true });
-  let consecutiveUnavailable = 0;
-  let budgetStopped = false;
-  const newEntries: NewCacheEntry[] = [];
-  const { lease, judging } = deps;
-  const estimator = estimatorFor(ctx);
-
-  /** Judges the candidate's output as soon as it exists (pipelined per example, not per part). */
-  const judged = async (record: ExampleRecord, row: Record<string, any>): Promise<ExampleRecord> => {
-    if (!judging || record.prediction?.output === undefined || abort.signal.aborted) return record;
-    const result = await judging.judgeOne({ id: record.id, row, output: record.prediction.output, signal: abort.signal });
-    judging.collect(result.transcripts, result.newEntries);
-    if (result.outcome.skipped) budgetStopped = true;
-    return { ...record, judge: result.outcome, ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}) };
-  };
-
-  try {
-    const outcomes = await Promise.all(prepared.map(async (p): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
-      const base: ExampleRecord = { id: p.row.id, ...(p.row.tags ? { tags: p.row.tags } : {}), ...p.truth };
-      const hit = cached.get(p.key);
-      if (hit) return judged(withCorrectness({ ...base, prediction: hit.prediction as ExampleRecord['prediction'], cached: true }), p.row);
-      if (abort.signal.aborted) return { ...base, error: { class: 'cancelled', message: 'not attempted: the shard was stopped' } };
-      if (budgetStopped) return NOT_ATTEMPTED;
-      const permit = lease ? await lease.acquire(estimator.estimate((ctx.promptTemplate?.length ?? 0) + p.inputChars)) : null;
-      if (lease && !permit) {
-        budgetStopped = true;
-        return NOT_ATTEMPTED;
-      }
-      const result = await deps.models.predict({
-        endpoint: ctx.endpoint, taskType: ctx.taskType, promptTemplate: ctx.promptTemplate, params: ctx.params, row: p.modelInput, signal: abort.signal,
-      });
-      const callCost = result.error || !result.prediction ? 0 : callCostUsd(ctx.pricing, result.usage);
-      if (permit) lease!.settle(permit, callCost);
-      estimator.observe(result.usage);
-      if (result.error || !result.prediction) {
-        if (result.error && UNAVAILABLE.has(result.error.class) && ++consecutiveUnavailable >= CONSECUTIVE_UNAVAILABLE_LIMIT && !abort.signal.aborted) {
-          abort.abort(new Error('endpoint unavailable'));
-        }
-        return { ...base, error: result.error ?? { class: 'bad_response', message: 'no prediction in the response' }, ...(result.usage ? { usage: result.usage } : {}) };
-      }
-      consecutiveUnavailable = 0;
-      newEntries.push({ key: p.key, inputHash: p.inputHash, prediction: result.prediction, usage: result.usage ?? null });
-      return judged(withCorrectness({ ...base, prediction: result.prediction, ...(result.usage ? { usage: result.usage } : {}), costUsd: callCost }), p.row);
-    }));
-    const records = outcomes.filter((r): r is ExampleRecord => r !== NOT_ATTEMPTED);
-    if (cancellation.aborted) throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
-    if (consecutiveUnavailable >= CONSECUTIVE_UNAVAILABLE_LIMIT) {
-      const sample = records.find((r) => r.error && r.error.class !== 'cancelled')?.error;
-      throw ApplicationFailure.create({
-        type: 'model_unavailable', nonRetryable: true,
-        message: `model endpoint ${ctx.endpoint.url} failed ${consecutiveUnavailable} calls in a row after retries (last: ${sample?.class}: ${sample?.message})`,
-      });
-    }
-    return { records, newEntries, budgetStopped };
-  } finally {
-    cancellation.removeEventListener('abort', onCancel);
-  }
-}
-
-function withCorrectness(record: ExampleRecord): ExampleRecord {
-  if (record.label !== undefined && record.prediction?.label !== undefined) record.correct = record.prediction.label === record.label;
-  return record;
 }
 
 function failOnErrorRate(summary: ShardSummary, part: ExampleRecord[]): void {

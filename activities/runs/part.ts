@@ -1,0 +1,124 @@
+/**
+ * One part of a shard: its rows through the prediction cache, the model endpoint (under
+ * the run's budget) and, for judged suites, the judge — each example judged as soon as
+ * its output exists. A part never throws for one example's failure; it throws only to
+ * stop the shard (cancelled, endpoint unavailable).
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import { canonicalJson, sha256Hex } from '../../common/canonical';
+import { CostEstimator, type BudgetLease } from '../budget';
+import { lookupPredictions, predictionCacheKey, type NewCacheEntry } from '../cache/predictionCache';
+import type { NewJudgement } from '../judge/cache';
+import type { JudgeTranscript } from '../judge/runner';
+import type { ShardJudging } from '../judge/shardJudging';
+import type { ChatInput, ChatResult, ModelCallResult } from '../models/types';
+import type { RunContext } from './context';
+import { callCostUsd, splitRow, type ExampleRecord } from './records';
+
+export interface Predictor {
+  predict(input: {
+    endpoint: RunContext['endpoint']; taskType: RunContext['taskType']; promptTemplate: string | null;
+    params: Record<string, unknown>; row: Record<string, unknown>; signal?: AbortSignal;
+  }): Promise<ModelCallResult>;
+  /** Judge calls: the same client, so they share each endpoint's limits and retries. */
+  chat(input: ChatInput): Promise<ChatResult>;
+}
+
+export interface PartDeps { pool: Pool; models: Predictor; lease: BudgetLease | null; judging: ShardJudging | null }
+
+export interface PartOutcome {
+  /** Attempted examples, in row order (examples the budget left unattempted are not here). */
+  records: ExampleRecord[];
+  newEntries: NewCacheEntry[];
+  transcripts: JudgeTranscript[];
+  judgeEntries: NewJudgement[];
+  budgetStopped: boolean;
+}
+
+/** This many unavailable-type failures in a row, with no success between, means the endpoint is down. */
+export const CONSECUTIVE_UNAVAILABLE_LIMIT = 16;
+export const UNAVAILABLE = new Set(['network', 'timeout', 'server_error', 'rate_limited']);
+
+/** The reason a shard's stop signal carries when its endpoint is down: every part in flight then fails the same way. */
+export class EndpointUnavailable extends Error {}
+
+/** Marks an example the budget left unattempted: it goes in no part and counts nowhere. */
+const NOT_ATTEMPTED = Symbol('not attempted: budget exhausted');
+
+const estimators = new WeakMap<RunContext, CostEstimator>();
+const estimatorFor = (ctx: RunContext) => {
+  let estimator = estimators.get(ctx);
+  if (!estimator) estimators.set(ctx, (estimator = new CostEstimator(ctx.pricing, ctx.params)));
+  return estimator;
+};
+
+/**
+ * `stop` is the shard's: cancelling the activity or an unavailable endpoint aborts every
+ * call of every part in flight.
+ */
+export async function processPart(deps: PartDeps, ctx: RunContext, rows: Record<string, any>[], stop: AbortController, cancellation: AbortSignal): Promise<PartOutcome> {
+  const prepared = rows.map((row) => {
+    const { modelInput, truth } = splitRow(ctx.taskType, row);
+    const canonical = canonicalJson(modelInput);
+    const inputHash = sha256Hex(canonical);
+    // The canonical JSON's length doubles as the size the budget estimates the call's prompt by.
+    return { row, modelInput, truth, inputHash, inputChars: canonical.length, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash) };
+  });
+  const cached = await lookupPredictions(deps.pool, prepared.map((p) => p.key));
+  const signal = stop.signal;
+  let consecutiveUnavailable = 0;
+  let budgetStopped = false;
+  const outcome: PartOutcome = { records: [], newEntries: [], transcripts: [], judgeEntries: [], budgetStopped: false };
+  const { lease, judging } = deps;
+  const estimator = estimatorFor(ctx);
+
+  /** Judges the candidate's output as soon as it exists (pipelined per example, not per part). */
+  const judged = async (record: ExampleRecord, row: Record<string, any>): Promise<ExampleRecord> => {
+    if (!judging || record.prediction?.output === undefined || signal.aborted) return record;
+    const result = await judging.judgeOne({ id: record.id, row, output: record.prediction.output, signal });
+    for (const t of result.transcripts) outcome.transcripts.push(t);
+    for (const e of result.newEntries) outcome.judgeEntries.push(e);
+    if (result.outcome.skipped) budgetStopped = true;
+    return { ...record, judge: result.outcome, ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}) };
+  };
+
+  const examples = await Promise.all(prepared.map(async (p): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
+    const base: ExampleRecord = { id: p.row.id, ...(p.row.tags ? { tags: p.row.tags } : {}), ...p.truth };
+    const hit = cached.get(p.key);
+    if (hit) return judged(withCorrectness({ ...base, prediction: hit.prediction as ExampleRecord['prediction'], cached: true }), p.row);
+    if (signal.aborted) return { ...base, error: { class: 'cancelled', message: 'not attempted: the shard was stopped' } };
+    if (budgetStopped) return NOT_ATTEMPTED;
+    const permit = lease ? await lease.acquire(estimator.estimate((ctx.promptTemplate?.length ?? 0) + p.inputChars)) : null;
+    if (lease && !permit) {
+      budgetStopped = true;
+      return NOT_ATTEMPTED;
+    }
+    const result = await deps.models.predict({
+      endpoint: ctx.endpoint, taskType: ctx.taskType, promptTemplate: ctx.promptTemplate, params: ctx.params, row: p.modelInput, signal,
+    });
+    const callCost = result.error || !result.prediction ? 0 : callCostUsd(ctx.pricing, result.usage);
+    if (permit) lease!.settle(permit, callCost);
+    estimator.observe(result.usage);
+    if (result.error || !result.prediction) {
+      const error = result.error ?? { class: 'bad_response' as const, message: 'no prediction in the response' };
+      if (UNAVAILABLE.has(error.class) && ++consecutiveUnavailable >= CONSECUTIVE_UNAVAILABLE_LIMIT && !signal.aborted) {
+        stop.abort(new EndpointUnavailable(`model endpoint ${ctx.endpoint.url} failed ${consecutiveUnavailable} calls in a row after retries (last: ${error.class}: ${error.message})`));
+      }
+      return { ...base, error, ...(result.usage ? { usage: result.usage } : {}) };
+    }
+    consecutiveUnavailable = 0;
+    outcome.newEntries.push({ key: p.key, inputHash: p.inputHash, prediction: result.prediction, usage: result.usage ?? null });
+    return judged(withCorrectness({ ...base, prediction: result.prediction, ...(result.usage ? { usage: result.usage } : {}), costUsd: callCost }), p.row);
+  }));
+  if (cancellation.aborted) throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
+  if (signal.reason instanceof EndpointUnavailable) throw ApplicationFailure.create({ type: 'model_unavailable', nonRetryable: true, message: signal.reason.message });
+  outcome.records = examples.filter((r): r is ExampleRecord => r !== NOT_ATTEMPTED);
+  outcome.budgetStopped = budgetStopped;
+  return outcome;
+}
+
+function withCorrectness(record: ExampleRecord): ExampleRecord {
+  if (record.label !== undefined && record.prediction?.label !== undefined) record.correct = record.prediction.label === record.label;
+  return record;
+}
