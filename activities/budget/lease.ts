@@ -2,7 +2,8 @@
  * A shard's lease on its run's budget. Reserving one row update per call would cost a
  * PostgreSQL round trip per model or judge call, so a lease reserves calls in small
  * blocks (with the estimated cost of each) and hands them out locally; what it did not
- * use goes back at the end of every part.
+ * use goes back when the shard ends or stops. It asks for another block only when the
+ * last is used up, so it never holds more than B calls it has not started.
  *
  * The bound, with B = the block size and E(c) = a call's estimated cost:
  *   - calls: every call holds a permit reserved in PostgreSQL before it starts, and
