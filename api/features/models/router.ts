@@ -22,6 +22,7 @@ const versionBody = z.strictObject({
     url: httpUrl,
     model: z.string().min(1).max(256).optional(),
     maxConcurrency: z.number().int().min(1).max(4096).optional(),
+    maxRps: z.number().positive().max(100_000).optional(),
   }),
   promptTemplate: z.string().min(1).max(100_000).optional(),
   params: z.record(z.string(), z.unknown()).optional(),

@@ -10,7 +10,7 @@ import * as dal from './dal';
 
 export interface NewModelVersion {
   version?: string;
-  endpoint: { protocol: 'openai-chat' | 'json-predict'; url: string; model?: string; maxConcurrency?: number };
+  endpoint: { protocol: 'openai-chat' | 'json-predict'; url: string; model?: string; maxConcurrency?: number; maxRps?: number };
   promptTemplate?: string;
   params?: Record<string, unknown>;
   pricing?: dal.Pricing;
