@@ -17,7 +17,7 @@
  * judged run alternate for `--trials` rounds, each on fresh rows, and the median ratio is
  * the figure; every round is printed.
  *
- *   npm run stack -- up --services-only && npx tsx bench/judged-run.ts [--rows N] [--latency MS] [--repeats R] [--trials T] [--profile yes] [--build no]
+ *   npm run stack -- up --services-only && npx tsx bench/judged-run.ts [--rows N] [--latency MS] [--repeats R] [--trials T] [--profile yes] [--build no] [--budget no] [--block-calls B]
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -109,6 +109,25 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Samples the model server's in-flight requests every 100 ms while `work` runs: the mean is the concurrency the endpoint really saw. */
+async function withInFlight<T>(modelUrl: string, work: () => Promise<T>): Promise<{ value: T; meanInFlight: number }> {
+  const samples: number[] = [];
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      const stats = (await (await fetch(`${modelUrl}/admin/stats`)).json()) as { concurrency: { inFlight: number } };
+      samples.push(stats.concurrency.inFlight);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    return { value: await work(), meanInFlight: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length) };
+  } finally {
+    done = true;
+    await sampler;
+  }
+}
+
 function line(label: string, value: string, baseline = '', verdict = '') {
   process.stdout.write(`  ${label.padEnd(40)}${value.padEnd(24)}${baseline.padEnd(34)}${verdict}\n`);
 }
@@ -125,7 +144,7 @@ async function main() {
   const api = startNode('api', 'dist/api/main.js', { ...common, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token, EVALGATE_ROWS_PER_SHARD: '2500' });
   const worker = startNode('worker', 'dist/workers/main.js', {
     ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY),
-    EVALGATE_RELEASE_WORKER_CONCURRENCY: '8', EVALGATE_SHARD_PARALLELISM: '4',
+    EVALGATE_RELEASE_WORKER_CONCURRENCY: '8', EVALGATE_SHARD_PARALLELISM: '4', EVALGATE_BUDGET_BLOCK_CALLS: args.get('block-calls') ?? '16',
   }, [], args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : []);
   procs.push(server, api, worker);
   const modelUrl = `http://127.0.0.1:${modelPort}`;
@@ -149,7 +168,7 @@ async function main() {
     await editor.post(`/v1/metric-suites/${suite.metricSuiteId}/versions`, {
       metrics: [{ name: 'judge', metric: 'judge_score' }, { name: 'token_f1', metric: 'token_f1' }, { name: 'rouge_l', metric: 'rouge_l' }],
       judge: { modelVersion: judgeVersion, promptTemplate: JUDGE_PROMPT, output: { format: 'json', scoreField: 'score', min: 1, max: 5 }, params: JUDGE_PARAMS, repeats: REPEATS, pinned: true },
-      budget: { maxCalls: ROWS * (1 + REPEATS) * 2, maxCostUsd: 1000 },
+      ...(args.get('budget') === 'no' ? {} : { budget: { maxCalls: ROWS * (1 + REPEATS) * 2, maxCostUsd: 1000 } }),
     });
 
     const stats = async () => (await (await fetch(`${modelUrl}/admin/stats`)).json()) as { requests: { total: number; byModel: Record<string, number> } };
@@ -166,18 +185,18 @@ async function main() {
       // The bare loop on ids of its own, so it warms nothing the run could reuse.
       await resetStats();
       const bareCpu = process.cpuUsage();
-      const bare = await bareLoop(modelUrl, generationRows(ROWS, `${team}-${trial}-bare`));
+      const { value: bare, meanInFlight: bareInFlight } = await withInFlight(modelUrl, () => bareLoop(modelUrl, generationRows(ROWS, `${team}-${trial}-bare`)));
       const bareCpuSeconds = (process.cpuUsage(bareCpu).user + process.cpuUsage(bareCpu).system) / 1e6;
       const bareCalls = (await stats()).requests.byModel;
       await resetStats();
       const body = { modelVersion, datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, mode: 'release' };
       const workerCpu = cpuSeconds(worker.child.pid!);
-      const first = await timedRun(editor, body);
+      const { value: first, meanInFlight: runInFlight } = await withInFlight(modelUrl, () => timedRun(editor, body));
       const workerCpuSeconds = cpuSeconds(worker.child.pid!) - workerCpu;
       const firstCalls = (await stats()).requests.byModel;
       ratios.push(first.seconds / bare);
       line(`round ${trial}: judged run / bare loop`, `${first.seconds.toFixed(1)} s / ${bare.toFixed(1)} s`, `${(first.seconds / bare).toFixed(2)}×`,
-        `CPU: worker ${workerCpuSeconds.toFixed(1)} s, bare loop ${bareCpuSeconds.toFixed(1)} s; load ${loadavg()[0].toFixed(1)}`);
+        `CPU: worker ${workerCpuSeconds.toFixed(1)} s, bare loop ${bareCpuSeconds.toFixed(1)} s; in flight at the endpoint: ${runInFlight.toFixed(0)} vs ${bareInFlight.toFixed(0)}; load ${loadavg()[0].toFixed(1)}`);
       last = { first, firstCalls, bareCalls, body };
     }
     const { first, firstCalls, bareCalls, body } = last!;

@@ -2,8 +2,9 @@
  * A shard's lease on its run's budget. Reserving one row update per call would cost a
  * PostgreSQL round trip per model or judge call, so a lease reserves calls in small
  * blocks (with the estimated cost of each) and hands them out locally; what it did not
- * use goes back when the shard ends or stops. It asks for another block only when the
- * last is used up, so it never holds more than B calls it has not started.
+ * use goes back when the shard ends or stops. It reserves the next block when half of
+ * the current one is left (so calls rarely wait on PostgreSQL), so it never holds more
+ * than 1.5 × B calls it has not started.
  *
  * The bound, with B = the block size and E(c) = a call's estimated cost:
  *   - calls: every call holds a permit reserved in PostgreSQL before it starts, and
@@ -14,8 +15,8 @@
  *     estimate is charged to the lease (and so to the run) when the call settles. Spent
  *     cost never exceeds maxCostUsd by more than Σ (actual − estimate) over the calls in
  *     flight when the budget ran out — the in-flight calls, and nothing else.
- *   - idle: a shard may hold up to B reserved calls it has not started, so a run can stop
- *     as budget_exceeded with up to B × (shards in flight) calls unspent. A worker that
+ *   - idle: a shard may hold up to 1.5 × B reserved calls it has not started, so a run can
+ *     stop as budget_exceeded with up to 1.5 × B × (shards in flight) calls unspent. A worker that
  *     dies never returns its block: the budget shrinks by at most B per crash.
  */
 export interface BudgetStore {
@@ -56,10 +57,12 @@ export class BudgetLease {
         this.usedCalls += 1;
         this.inFlight += 1;
         this.inFlightEstimate += estimateUsd;
+        // Reserve the next block while half of this one is left, so calls do not wait on PostgreSQL.
+        if (!this.refilling && !this.isExhausted && this.grantedCalls - this.usedCalls < this.blockCalls / 2) this.startRefill(estimateUsd);
         return { estimateUsd };
       }
       if (this.isExhausted) return null;
-      this.refilling ??= this.refill(estimateUsd).finally(() => { this.refilling = undefined; });
+      if (!this.refilling) this.startRefill(estimateUsd);
       await this.refilling;
     }
   }
@@ -74,6 +77,8 @@ export class BudgetLease {
   /** Gives back what was reserved and not used. Call with no call in flight (between parts). */
   async release(): Promise<void> {
     if (this.inFlight > 0) throw new Error('a budget lease was released with calls in flight');
+    // A block still being reserved is part of what goes back.
+    while (this.refilling) await this.refilling.catch(() => undefined);
     const calls = this.grantedCalls - this.usedCalls;
     const cost = this.grantedCost - this.spentCost;
     this.grantedCalls = this.usedCalls = 0;
@@ -88,6 +93,13 @@ export class BudgetLease {
 
   private fits(estimateUsd: number): boolean {
     return this.usedCalls < this.grantedCalls && this.spentCost + this.inFlightEstimate + estimateUsd <= this.grantedCost + EPSILON;
+  }
+
+  /** One reservation at a time; a failure reaches whoever waits for it (a prefetch nobody waits for fails quietly). */
+  private startRefill(estimateUsd: number): void {
+    const refill = this.refill(estimateUsd).finally(() => { this.refilling = undefined; });
+    refill.catch(() => undefined);
+    this.refilling = refill;
   }
 
   private async refill(estimateUsd: number): Promise<void> {

@@ -44,11 +44,18 @@ describe('BudgetLease', () => {
     expect(state.reservedCalls).toBe(50);
   });
 
-  it('reserves in blocks: one round trip per block of calls, not per call', async () => {
+  it('reserves in blocks, the next one ahead: one round trip per block of calls, not per call', async () => {
     const { store, state } = memoryStore(1000, null);
     const lease = new BudgetLease(store, 'run', 16);
-    for (let i = 0; i < 64; i++) lease.settle((await lease.acquire(0))!, 0);
-    expect(state.reserves).toBe(4);
+    for (let i = 0; i < 64; i++) {
+      lease.settle((await lease.acquire(0))!, 0);
+      // Never more than 1.5 blocks reserved and not started.
+      expect(lease.snapshot().grantedCalls - lease.snapshot().usedCalls).toBeLessThanOrEqual(24);
+    }
+    // Four blocks used, the fifth reserved ahead when half of the fourth was left.
+    expect(state.reserves).toBe(5);
+    await lease.release();
+    expect(state.reservedCalls).toBe(64);
   });
 
   it('gives concurrent callers one refill between them', async () => {
@@ -56,7 +63,8 @@ describe('BudgetLease', () => {
     const lease = new BudgetLease(store, 'run', 16);
     const permits = await Promise.all(Array.from({ length: 16 }, () => lease.acquire(0)));
     expect(permits.every(Boolean)).toBe(true);
-    expect(state.reserves).toBe(1);
+    // One reservation they all waited for, and the next block reserved ahead.
+    expect(state.reserves).toBe(2);
   });
 
   it('stops at the cost limit and overspends by no more than the in-flight calls\' excess over their estimates', async () => {
