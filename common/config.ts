@@ -42,6 +42,16 @@ const envSchema = z.object({
   EVALGATE_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   EVALGATE_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
   /** Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see activities/budget/lease.ts). */
+  /** Headers per endpoint URL prefix (credentials for hosted models and judges), as JSON: {"<url prefix>": {"<header>": "<value>"}}. */
+  EVALGATE_ENDPOINT_HEADERS: z.string().optional().transform((text, ctx) => {
+    if (text === undefined || text === '') return undefined;
+    const parsed = z.record(z.string(), z.record(z.string(), z.string())).safeParse((() => { try { return JSON.parse(text); } catch { return null; } })());
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON like {"https://api.example.com/v1": {"Authorization": "Bearer ..."}}' });
+      return z.NEVER;
+    }
+    return parsed.data;
+  }),
   EVALGATE_BUDGET_BLOCK_CALLS: z.coerce.number().int().min(1).max(1000).default(16),
   EVALGATE_PLATFORM_VERSION: z.string().min(1).default('0.1.0'),
   /** Release gates: how long a check may take before it decides `error` (timeout), fail closed. */

@@ -2,6 +2,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import { createModelClient } from '../activities/models/client';
+import { headersForEndpoints } from './endpointHeaders';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { taskQueueFor, type RunMode } from '../common/names';
@@ -50,6 +51,7 @@ export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]>
   const models = createModelClient({
     timeoutMs: config.EVALGATE_MODEL_TIMEOUT_MS, maxAttempts: config.EVALGATE_MODEL_MAX_ATTEMPTS, retryBaseMs: config.EVALGATE_RETRY_BASE_MS,
     defaultMaxConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY, logger: deps.logger,
+    headersFor: headersForEndpoints(config.EVALGATE_ENDPOINT_HEADERS),
   });
   const activities = createActivities({ pool: deps.pool, storage: deps.storage, logger: deps.logger, models, partRows: config.EVALGATE_PART_ROWS, runDefaults: config, budgetBlockCalls: config.EVALGATE_BUDGET_BLOCK_CALLS });
   const bundle = deps.bundle ?? (config.EVALGATE_WORKFLOW_BUNDLE_PATH ? { codePath: config.EVALGATE_WORKFLOW_BUNDLE_PATH } : await bundleWorkflows());
