@@ -9,11 +9,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
-import { createAccumulator, finalizeAccumulator, mergeAccumulatorStates, type AccumulatorSpec, type AccumulatorState } from '../metrics/accumulator';
+import { createAccumulator, finalizeAccumulator, type AccumulatorSpec, type AccumulatorState } from '../metrics/accumulator';
 import type { MetricId } from '../metrics/types';
 import { loadRunContext } from '../runs/context';
 import { runKeys } from '../runs/keys';
-import { toMetricExample } from '../runs/metricsBridge';
+import { mergeStoredStates, toMetricExample } from '../runs/metricsBridge';
 import type { ExampleRecord } from '../runs/records';
 import { RECORDS_UNAVAILABLE } from '../../common/incidentFailures';
 import { incidentKeys, PART_KEY } from './keys';
@@ -114,8 +114,8 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
     async finalizeRunRecompute(input: { incidentId: string; runId: string; metrics: RecomputeMetric[]; shards: number[] }): Promise<{ changes: ResultChange[] }> {
       const ctx = await loadRunContext(deps.pool, input.runId);
       const spec = recomputeSpec(ctx.seed, input.metrics);
-      const states = await Promise.all(input.shards.map((s) => deps.storage.getJson<AccumulatorState>(incidentKeys.shardState(input.incidentId, input.runId, s))));
-      const results = finalizeAccumulator(spec, mergeAccumulatorStates(spec, states));
+      const keys = input.shards.map((s) => incidentKeys.shardState(input.incidentId, input.runId, s));
+      const results = finalizeAccumulator(spec, await mergeStoredStates(spec, keys, (key) => deps.storage.getJson<AccumulatorState>(key)));
       const client = await deps.pool.connect();
       try {
         await client.query('BEGIN');

@@ -55,8 +55,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       const judge = ctx.taskType === 'generation' ? await loadRunJudge(deps.pool, runId) : null;
       const judgeTotals = judge ? await loadRunJudgeTotals(deps.pool, runId) : null;
       if (judge && judgeTotals) assertJudgeReliable(judge, judgeTotals);
-      const states = await Promise.all(ctx.shards.map((s) => deps.storage.getJson<unknown>(runKeys.shardState(runId, s.index))));
-      const results = finalizeRunStates(ctx, states);
+      const results = await finalizeRunStates(ctx, ctx.shards.map((s) => runKeys.shardState(runId, s.index)), (key) => deps.storage.getJson(key));
       const client = await deps.pool.connect();
       try {
         await client.query('BEGIN');
@@ -128,6 +127,5 @@ async function partialResults(deps: LifecycleDeps, ctx: RunContext): Promise<Fin
   const { rows } = await deps.pool.query<{ shard_index: number }>(
     `SELECT shard_index FROM eval_run_shards WHERE run_id = $1 AND status IN ('done', 'partial') ORDER BY shard_index`, [ctx.runId]);
   if (!rows.length) return [];
-  const states = await Promise.all(rows.map((r) => deps.storage.getJson<unknown>(runKeys.shardState(ctx.runId, r.shard_index))));
-  return finalizeRunStates(ctx, states);
+  return finalizeRunStates(ctx, rows.map((r) => runKeys.shardState(ctx.runId, r.shard_index)), (key) => deps.storage.getJson(key));
 }

@@ -36,11 +36,28 @@ export interface FinalMetric {
   reason?: string; slices?: Record<string, unknown>;
 }
 
-/** Merges shard states and finalises every metric of the suite. */
-export function finalizeRunStates(ctx: Pick<RunContext, 'metrics' | 'seed'>, states: unknown[]): FinalMetric[] {
+/** States fetched and merged at a time: a run of 200 shards never holds 200 states at once. */
+const MERGE_BATCH = 8;
+
+/**
+ * Loads shard states a few at a time and folds them into one. Merging is exact and
+ * order-independent, so folding in batches gives the same bits as merging all at once,
+ * while memory stays at a batch of states instead of every shard's.
+ */
+export async function mergeStoredStates(spec: AccumulatorSpec, keys: string[], load: (key: string) => Promise<AccumulatorState>): Promise<AccumulatorState> {
+  let merged: AccumulatorState | undefined;
+  for (let i = 0; i < keys.length; i += MERGE_BATCH) {
+    const batch = await Promise.all(keys.slice(i, i + MERGE_BATCH).map(load));
+    merged = mergeAccumulatorStates(spec, merged ? [merged, ...batch] : batch);
+  }
+  if (!merged) throw new Error('no shard states to merge');
+  return merged;
+}
+
+/** Merges the stored shard states of a run and finalises every metric of the suite. */
+export async function finalizeRunStates(ctx: Pick<RunContext, 'metrics' | 'seed'>, keys: string[], load: (key: string) => Promise<AccumulatorState>): Promise<FinalMetric[]> {
   const spec = accumulatorSpec(ctx);
-  const merged = mergeAccumulatorStates(spec, states as AccumulatorState[]);
-  const results = finalizeAccumulator(spec, merged);
+  const results = finalizeAccumulator(spec, await mergeStoredStates(spec, keys, load));
   return ctx.metrics.map((m) => {
     const r = results[m.name];
     return { name: m.name, metric: m.metric, implVersion: r.implVersion, value: r.value, ciLow: r.ciLow, ciHigh: r.ciHigh, n: r.n, reason: r.reason, slices: r.slices };
