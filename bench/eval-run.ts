@@ -25,8 +25,12 @@ const phase = args.get('phase') ?? 'all';
 const ROWS_A = Number(args.get('rows-a') ?? 100_000);
 const ROWS_B = Number(args.get('rows-b') ?? 1_000_000);
 const CONCURRENCY = 64;
-/** The heap limit the API runs with in infra/stack.sh: V8 collects before RSS passes it. */
+/**
+ * Heap limits, as a deployment sets them: V8 otherwise lets garbage pile up far past what
+ * is live before it collects (its default limit here is several GB).
+ */
 const API_NODE_FLAGS = ['--max-old-space-size=160'];
+const WORKER_NODE_FLAGS = ['--max-old-space-size=512'];
 
 const corpus = examplesOf('all').map((e) => ({ input: classificationInput(e), label: e.label, tag: e.tag, id: e.id }));
 
@@ -124,7 +128,7 @@ async function main() {
   const server = startNode('model-server', 'examples/modelServer/main.ts', { MODEL_SERVER_KNOBS: JSON.stringify({ latencyMs: 20 }) }, [String(modelPort)]);
   const api = startNode('api', 'dist/api/main.js', { ...common, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token, EVALGATE_ROWS_PER_SHARD: '5000' }, [], API_NODE_FLAGS);
   const worker = startNode('worker', 'dist/workers/main.js', { ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '8', EVALGATE_SHARD_PARALLELISM: '4' }, [],
-    args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : []);
+    [...WORKER_NODE_FLAGS, ...(args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : [])]);
   procs.push(server, api, worker);
   const modelUrl = `http://127.0.0.1:${modelPort}`;
   const baseUrl = `http://127.0.0.1:${apiPort}`;

@@ -193,8 +193,9 @@ start_minio() {
     --certs-dir "$EVALGATE_STATE_DIR/minio/certs"
 }
 
-start_api() { start_detached api "$TSX" "$EVALGATE_ROOT/api/main.ts"; }
-start_worker() { start_detached worker "$TSX" "$EVALGATE_ROOT/workers/main.ts"; }
+# Heap limits as a deployment sets them (README, Benchmarks): V8 collects before RSS runs away.
+start_api() { NODE_OPTIONS="--max-old-space-size=${EVALGATE_API_HEAP_MB:-256}" start_detached api "$TSX" "$EVALGATE_ROOT/api/main.ts"; }
+start_worker() { NODE_OPTIONS="--max-old-space-size=${EVALGATE_WORKER_HEAP_MB:-512}" start_detached worker "$TSX" "$EVALGATE_ROOT/workers/main.ts"; }
 
 # Starts NAME unless it already runs (ours) or a healthy service holds its port.
 launch() {
