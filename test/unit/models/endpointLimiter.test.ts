@@ -25,7 +25,7 @@ describe('FairSemaphore', () => {
 
   it('drops a waiter whose signal aborts, and gives its turn to the next', async () => {
     const semaphore = new FairSemaphore(1);
-    semaphore.acquire();
+    void semaphore.acquire();
     const controller = new AbortController();
     const abandoned = semaphore.acquire(controller.signal);
     const next = semaphore.acquire();
@@ -39,7 +39,7 @@ describe('FairSemaphore', () => {
 
   it('applies a lowered limit as permits come back, and a raised one at once', async () => {
     const semaphore = new FairSemaphore(3);
-    for (let i = 0; i < 3; i++) semaphore.acquire();
+    for (let i = 0; i < 3; i++) void semaphore.acquire();
     semaphore.setLimit(1);
     let granted = false;
     void Promise.resolve(semaphore.acquire()).then(() => (granted = true));
