@@ -4,8 +4,7 @@
  * F = 2PR/(P+R), 0 when LCS = 0 or either side is empty (as Google's rouge-score package).
  * No stemming, no stopword removal. State: n and an exact fixed-point sum of F.
  */
-import { z } from 'zod';
-import { defineMetric, NO_EXAMPLES, outcome, undefinedOutcome } from '../state';
+import { defineMeanReferenceScore } from './meanScore';
 import { lcsLength, whitespaceTokens } from './text';
 
 export function rougeLScore(output: string, reference: string): number {
@@ -18,19 +17,4 @@ export function rougeLScore(output: string, reference: string): number {
   return (2 * p * r) / (p + r);
 }
 
-export const rougeL = defineMetric({
-  id: 'rouge_l',
-  version: '1.0.0',
-  taskTypes: ['generation'],
-  params: z.object({}).strict(),
-  observe(ex, _params, out) {
-    const output = ex.prediction.output;
-    if (output === undefined || ex.reference === undefined) return false;
-    out.real('f', rougeLScore(output, ex.reference));
-    return true;
-  },
-  compute(stats) {
-    const n = stats.n();
-    return n === 0 ? undefinedOutcome(NO_EXAMPLES, 0) : outcome(stats.real('f') / n, n);
-  },
-});
+export const rougeL = defineMeanReferenceScore({ id: 'rouge_l', version: '1.0.0', feature: 'f', score: rougeLScore });

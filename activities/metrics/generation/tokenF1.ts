@@ -5,8 +5,7 @@
  * else 0 (SQuAD v2.0's rule; v1.1 gave 0 for two empty strings). Averaged over examples
  * with an output and a reference. State: n and an exact fixed-point sum of F1.
  */
-import { z } from 'zod';
-import { defineMetric, NO_EXAMPLES, outcome, undefinedOutcome } from '../state';
+import { defineMeanReferenceScore } from './meanScore';
 import { normalizedTokens } from './text';
 
 export function tokenF1Score(output: string, reference: string): number {
@@ -29,19 +28,4 @@ export function tokenF1Score(output: string, reference: string): number {
   return (2 * p * r) / (p + r);
 }
 
-export const tokenF1 = defineMetric({
-  id: 'token_f1',
-  version: '1.0.0',
-  taskTypes: ['generation'],
-  params: z.object({}).strict(),
-  observe(ex, _params, out) {
-    const output = ex.prediction.output;
-    if (output === undefined || ex.reference === undefined) return false;
-    out.real('f1', tokenF1Score(output, ex.reference));
-    return true;
-  },
-  compute(stats) {
-    const n = stats.n();
-    return n === 0 ? undefinedOutcome(NO_EXAMPLES, 0) : outcome(stats.real('f1') / n, n);
-  },
-});
+export const tokenF1 = defineMeanReferenceScore({ id: 'token_f1', version: '1.0.0', feature: 'f1', score: tokenF1Score });
