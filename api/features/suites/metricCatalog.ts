@@ -1,12 +1,13 @@
 import { getMetricImpl, isMetricId } from '../../../activities/metrics/registry';
-import type { AnyMetricImpl } from '../../../activities/metrics/types';
+import { UnknownMetricVersionError, type AnyMetricImpl } from '../../../activities/metrics/types';
 
 /** Looks a metric id (and optional implementation version) up in the metrics library. */
 export function findMetric(id: string, version?: string): AnyMetricImpl | 'unknown_metric' | 'unknown_version' {
   if (!isMetricId(id)) return 'unknown_metric';
   try {
     return getMetricImpl(id, version);
-  } catch {
-    return 'unknown_version';
+  } catch (err) {
+    if (err instanceof UnknownMetricVersionError) return 'unknown_version';
+    throw err;
   }
 }
