@@ -12,6 +12,7 @@ import { runKeys } from './keys';
 import { createRunAccumulator, toMetricExample } from './metricsBridge';
 import { processPart, UNAVAILABLE, type PartOutcome, type Predictor } from './part';
 import type { ExampleRecord } from './records';
+import { ShardRows } from './shardRows';
 
 export type { Predictor } from './part';
 
@@ -120,9 +121,10 @@ export function createRunShard(deps: ShardDeps) {
       result.catch(() => undefined); // awaited in order below; never an unhandled rejection
       return { index, end, result };
     };
-    let current = offset < rows.length ? launch(offset, part) : undefined;
+    let current: InFlightPart | undefined;
     let next: InFlightPart | undefined;
     try {
+      current = offset < rows.length ? launch(offset, part) : undefined;
       while (current) {
         next = current.end < rows.length ? launch(current.end, current.index + 1) : undefined;
         const outcome = await current.result;
@@ -176,16 +178,14 @@ async function stopOnBudget(
   });
 }
 
-async function readShardRows(storage: Storage, key: string): Promise<Record<string, any>[]> {
-  let text: string;
+async function readShardRows(storage: Storage, key: string): Promise<ShardRows> {
+  let bytes: Buffer;
   try {
-    text = (await storage.getBuffer(key)).toString('utf8');
+    bytes = await storage.getBuffer(key);
   } catch (err) {
     throw ApplicationFailure.create({ type: 'dataset_unreadable', message: `dataset shard ${key} could not be read: ${(err as Error).message}`, nonRetryable: false });
   }
-  const rows: Record<string, any>[] = [];
-  for (const line of text.split('\n')) if (line) rows.push(JSON.parse(line));
-  return rows;
+  return new ShardRows(bytes, key);
 }
 
 function failOnErrorRate(summary: ShardSummary, part: ExampleRecord[]): void {

@@ -99,6 +99,21 @@ describe('an eval run', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 
+  it('fails as dataset_unreadable, without retrying, when a stored shard is damaged', async () => {
+    const damaged = await registerSpamDataset(world, { mix: { spam: 70 } });
+    const { rows } = await world.stack.pool.query<{ object_key: string }>(
+      `SELECT s.object_key FROM dataset_shards s JOIN dataset_versions v USING (dataset_version_id)
+        WHERE v.dataset_id = $1 ORDER BY s.shard_index DESC LIMIT 1`, [damaged.datasetId]);
+    const key = rows[0].object_key;
+    const text = (await world.stack.storage.getBuffer(key)).toString('utf8');
+    await world.stack.storage.put(key, text.replace(/\n(?=.)/, '\n{"id": "cut-off\n'), 'application/x-ndjson');
+    const started = await world.editor.post('/v1/eval-runs', { modelVersion: model.versions[0], datasetId: damaged.datasetId, metricSuiteId: suite.metricSuiteId });
+    const run = await waitForRun(world.editor, started.body.runId, 30_000);
+    expect(run.status).toBe('failed');
+    expect(run.error.class).toBe('dataset_unreadable');
+    expect(run.error.message).toContain('row 2 is not JSON');
+  });
+
   it('can be cancelled while running', async () => {
     const slow = await registerSpamModel(world, ['logreg-v1']);
     world.server.setKnobs({ latencyMs: 200 });
