@@ -15,7 +15,29 @@ export function canonicalJson(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+  const keys = Object.keys(record).sort();
+  if (isFlat(record, keys)) return JSON.stringify(record, keys);
+  return canonicalObject(record, keys.filter((k) => record[k] !== undefined));
+}
+
+/**
+ * Every value a string, boolean, null, finite number or undefined — a typical model
+ * input row. Then JSON.stringify with the sorted keys as its property list writes the
+ * canonical form in one native call (it drops undefined and writes -0 as 0, as below).
+ */
+function isFlat(record: Record<string, unknown>, keys: string[]): boolean {
+  for (const key of keys) {
+    const v = record[key];
+    if (v === null || v === undefined) continue;
+    const type = typeof v;
+    if (type === 'string' || type === 'boolean') continue;
+    if (type === 'number' && Number.isFinite(v)) continue;
+    return false;
+  }
+  return true;
+}
+
+function canonicalObject(record: Record<string, unknown>, keys: string[]): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
 }
 

@@ -16,7 +16,7 @@ describe('json-predict answers', () => {
   });
 
   it('rejects a classification without a label, with an empty label, or with non-numeric scores', () => {
-    for (const body of [{}, { label: '' }, { label: 3 }, { label: 'spam', scores: { spam: 'high' } }, { label: 'x', scores: [0.5] }, null, 'spam', []]) {
+    for (const body of [{}, { label: '' }, { label: 3 }, { label: 'spam', scores: { spam: 'high' } }, { label: 'spam', scores: { ham: 0.2, spam: null } }, { label: 'x', scores: [0.5] }, { label: 'x', scores: null }, null, 'spam', [], [{ label: 'spam' }]]) {
       const parsed = parsePredictResponse('classification', body);
       expect(parsed.ok).toBe(false);
     }
@@ -47,6 +47,8 @@ describe('json-predict answers', () => {
     expect(parsePredictResponse('regression', { value: -1.25 })).toEqual({ ok: true, value: { value: -1.25 } });
     expect(parsePredictResponse('regression', { value: '3' }).ok).toBe(false);
     expect(parsePredictResponse('regression', {}).ok).toBe(false);
+    expect(parsePredictResponse('regression', { value: null }).ok).toBe(false);
+    expect(parsePredictResponse('generation', [{ output: 'x' }]).ok).toBe(false);
   });
 });
 
