@@ -10,7 +10,8 @@ export interface ModelServerStats {
     byStatus: Record<string, number>;
     byRoute: Record<string, number>;
   };
-  concurrency: { inFlight: number; maxInFlight: number };
+  /** `meanInFlight`: requests in flight averaged over the time since the counters were reset. */
+  concurrency: { inFlight: number; maxInFlight: number; meanInFlight: number };
   /** Usage the server reported, in total and per model (so a client's cost can be checked model by model). */
   tokens: { prompt: number; completion: number; byModel: Record<string, { prompt: number; completion: number }> };
   /** CPU time this process spent since the counters were reset (user + system), for load tests. */
@@ -25,11 +26,22 @@ function bump(counter: Record<string, number>, key: string, by = 1): void {
 export class StatsRecorder {
   private state = StatsRecorder.empty();
   private cpuAtReset = process.cpuUsage();
+  /** Integral of in-flight requests over time (request·ms) since the reset, and when it was last brought up to date. */
+  private inFlightMs = 0;
+  private lastChange = performance.now();
+  private resetAt = this.lastChange;
+
+  /** Brings the in-flight integral up to now; called before every change of the count. */
+  private integrate(): void {
+    const now = performance.now();
+    this.inFlightMs += this.state.concurrency.inFlight * (now - this.lastChange);
+    this.lastChange = now;
+  }
 
   private static empty(): ModelServerStats {
     return {
       requests: { total: 0, byModel: {}, byStatus: {}, byRoute: {} },
-      concurrency: { inFlight: 0, maxInFlight: 0 },
+      concurrency: { inFlight: 0, maxInFlight: 0, meanInFlight: 0 },
       tokens: { prompt: 0, completion: 0, byModel: {} },
       cpuMs: 0,
       since: new Date().toISOString(),
@@ -39,6 +51,7 @@ export class StatsRecorder {
   arrived(route: ModelRoute): void {
     this.state.requests.total++;
     bump(this.state.requests.byRoute, route);
+    this.integrate();
     const concurrency = this.state.concurrency;
     concurrency.inFlight++;
     if (concurrency.inFlight > concurrency.maxInFlight) concurrency.maxInFlight = concurrency.inFlight;
@@ -50,6 +63,7 @@ export class StatsRecorder {
 
   finished(status: string): void {
     bump(this.state.requests.byStatus, status);
+    this.integrate();
     this.state.concurrency.inFlight = Math.max(0, this.state.concurrency.inFlight - 1);
   }
 
@@ -65,13 +79,19 @@ export class StatsRecorder {
   /** A deep copy, safe to hand out. In-flight requests survive a reset. */
   snapshot(): ModelServerStats {
     const cpu = process.cpuUsage(this.cpuAtReset);
-    return { ...structuredClone(this.state), cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
+    this.integrate();
+    const elapsed = this.lastChange - this.resetAt;
+    const copy = structuredClone(this.state);
+    copy.concurrency.meanInFlight = elapsed > 0 ? Math.round((100 * this.inFlightMs) / elapsed) / 100 : 0;
+    return { ...copy, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
   }
 
   reset(): void {
     const inFlight = this.state.concurrency.inFlight;
     this.state = StatsRecorder.empty();
     this.cpuAtReset = process.cpuUsage();
-    this.state.concurrency = { inFlight, maxInFlight: inFlight };
+    this.state.concurrency = { inFlight, maxInFlight: inFlight, meanInFlight: 0 };
+    this.inFlightMs = 0;
+    this.resetAt = this.lastChange = performance.now();
   }
 }

@@ -138,12 +138,18 @@ describe('reference model server knobs', () => {
     expect(server.knobs()).toMatchObject({ latencyMs: 0, judgeBias: 0 });
   });
 
-  it('tracks calls in flight', async () => {
+  it('tracks calls in flight, at most and on average', async () => {
     server.setKnobs({ latencyMs: 100 });
+    server.resetStats();
     const pending = Promise.all(Array.from({ length: 6 }, () => predict()));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(server.stats().concurrency.inFlight).toBe(6);
     await pending;
-    expect(server.stats().concurrency).toEqual({ inFlight: 0, maxInFlight: 6 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { concurrency } = server.stats();
+    expect(concurrency).toMatchObject({ inFlight: 0, maxInFlight: 6 });
+    // Six calls of ~100 ms over the ~200 ms since the reset: about 3 on average, never 6 or 0.
+    expect(concurrency.meanInFlight).toBeGreaterThan(1.5);
+    expect(concurrency.meanInFlight).toBeLessThan(4.5);
   });
 });
