@@ -18,6 +18,8 @@ export interface ActivityDeps {
   partRows?: number;
   /** Calls a shard reserves from its run's budget at a time (EVALGATE_BUDGET_BLOCK_CALLS). */
   budgetBlockCalls?: number;
+  /** Concurrency limit of endpoints that declare none (EVALGATE_MODEL_MAX_CONCURRENCY). */
+  modelConcurrency?: number;
   /** Platform version and task-queue prefix of runs a gate check records (release gates start runs). */
   runDefaults: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'>;
 }

@@ -53,7 +53,8 @@ export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]>
     defaultMaxConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY, logger: deps.logger,
     headersFor: headersForEndpoints(config.EVALGATE_ENDPOINT_HEADERS),
   });
-  const activities = createActivities({ pool: deps.pool, storage: deps.storage, logger: deps.logger, models, partRows: config.EVALGATE_PART_ROWS, runDefaults: config, budgetBlockCalls: config.EVALGATE_BUDGET_BLOCK_CALLS });
+  const activities = createActivities({ pool: deps.pool, storage: deps.storage, logger: deps.logger, models, partRows: config.EVALGATE_PART_ROWS, runDefaults: config, budgetBlockCalls: config.EVALGATE_BUDGET_BLOCK_CALLS,
+    modelConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY });
   const bundle = deps.bundle ?? (config.EVALGATE_WORKFLOW_BUNDLE_PATH ? { codePath: config.EVALGATE_WORKFLOW_BUNDLE_PATH } : await bundleWorkflows());
   const slots: Record<RunMode, number> = {
     release: config.EVALGATE_RELEASE_WORKER_CONCURRENCY,

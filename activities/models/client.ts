@@ -160,7 +160,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   }
 
   async function predictJson(input: PredictInput): Promise<Omit<ModelCallResult, 'latencyMs'>> {
-    const sent = await send(input.endpoint, input.endpoint.url, () => JSON.stringify(input.row), input.signal);
+    const sent = await send(input.endpoint, input.endpoint.url, () => input.rowJson ?? JSON.stringify(input.row), input.signal);
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const prediction = parsePredictResponse(input.taskType, sent.body);
     if (!prediction.ok) return { error: { class: 'bad_response', message: prediction.message }, attempts: sent.attempts };

@@ -79,6 +79,11 @@ export interface PredictInput {
   params: Record<string, unknown>;
   /** The dataset row minus its labels. */
   row: Record<string, unknown>;
+  /**
+   * json-predict only: `row` already serialised as JSON (the caller's canonical JSON of it,
+   * made for its input hash), sent as the body instead of serialising the row again.
+   */
+  rowJson?: string;
   signal?: AbortSignal;
 }
 

@@ -19,13 +19,17 @@ import { callCostUsd, splitRow, type ExampleRecord } from './records';
 export interface Predictor {
   predict(input: {
     endpoint: RunContext['endpoint']; taskType: RunContext['taskType']; promptTemplate: string | null;
-    params: Record<string, unknown>; row: Record<string, unknown>; signal?: AbortSignal;
+    params: Record<string, unknown>; row: Record<string, unknown>; rowJson?: string; signal?: AbortSignal;
   }): Promise<ModelCallResult>;
   /** Judge calls: the same client, so they share each endpoint's limits and retries. */
   chat(input: ChatInput): Promise<ChatResult>;
 }
 
-export interface PartDeps { pool: Pool; models: Predictor; lease: BudgetLease | null; judging: ShardJudging | null }
+export interface PartDeps {
+  pool: Pool; models: Predictor; lease: BudgetLease | null; judging: ShardJudging | null;
+  /** Examples of the part in flight at once when the endpoint declares no concurrency limit (the worker's default limit). */
+  defaultLanes?: number;
+}
 
 export interface PartOutcome {
   /** Attempted examples, in row order (examples the budget left unattempted are not here). */
@@ -43,6 +47,12 @@ export const UNAVAILABLE = new Set(['network', 'timeout', 'server_error', 'rate_
 /** The reason a shard's stop signal carries when its endpoint is down: every part in flight then fails the same way. */
 export class EndpointUnavailable extends Error {}
 
+/** Where a part's rows come from: a shard's rows parsed on demand (or an array). */
+export interface RowSource { slice(from: number, to: number): Record<string, any>[] }
+
+/** Lanes of a part when neither the endpoint nor the worker says how many calls it may have in flight. */
+const DEFAULT_LANES = 64;
+
 /** Marks an example the budget left unattempted: it goes in no part and counts nowhere. */
 const NOT_ATTEMPTED = Symbol('not attempted: budget exhausted');
 
@@ -57,14 +67,21 @@ const estimatorFor = (ctx: RunContext) => {
  * `stop` is the shard's: cancelling the activity or an unavailable endpoint aborts every
  * call of every part in flight.
  */
-export async function processPart(deps: PartDeps, ctx: RunContext, rows: Record<string, any>[], stop: AbortController, cancellation: AbortSignal): Promise<PartOutcome> {
-  const prepared = rows.map((row) => {
+export async function processPart(
+  deps: PartDeps, ctx: RunContext, rows: RowSource, range: { from: number; to: number }, stop: AbortController, cancellation: AbortSignal,
+): Promise<PartOutcome> {
+  const prepare = (row: Record<string, any>) => {
     const { modelInput, truth } = splitRow(ctx.taskType, row);
     const canonical = canonicalJson(modelInput);
     const inputHash = sha256Hex(canonical);
-    // The canonical JSON's length doubles as the size the budget estimates the call's prompt by.
-    return { row, modelInput, truth, inputHash, inputChars: canonical.length, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash) };
-  });
+    // The canonical JSON's length doubles as the size the budget estimates the call's prompt by,
+    // and the JSON itself as a json-predict body (dropped once sent or answered from the cache).
+    return {
+      row, modelInput, truth, inputHash, inputChars: canonical.length, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash),
+      body: canonical as string | undefined,
+    };
+  };
+  const prepared = rows.slice(range.from, range.to).map(prepare);
   const cached = await lookupPredictions(deps.pool, prepared.map((p) => p.key));
   const signal = stop.signal;
   let consecutiveUnavailable = 0;
@@ -83,8 +100,10 @@ export async function processPart(deps: PartDeps, ctx: RunContext, rows: Record<
     return { ...record, judge: result.outcome, ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}) };
   };
 
-  const examples = await Promise.all(prepared.map(async (p): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
+  const attempt = async (p: (typeof prepared)[number]): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
     const base: ExampleRecord = { id: p.row.id, ...(p.row.tags ? { tags: p.row.tags } : {}), ...p.truth };
+    const rowJson = p.body;
+    p.body = undefined;
     const hit = cached.get(p.key);
     if (hit) return judged(withCorrectness({ ...base, prediction: hit.prediction as ExampleRecord['prediction'], cached: true }), p.row);
     if (signal.aborted) return { ...base, error: { class: 'cancelled', message: 'not attempted: the shard was stopped' } };
@@ -95,7 +114,7 @@ export async function processPart(deps: PartDeps, ctx: RunContext, rows: Record<
       return NOT_ATTEMPTED;
     }
     const result = await deps.models.predict({
-      endpoint: ctx.endpoint, taskType: ctx.taskType, promptTemplate: ctx.promptTemplate, params: ctx.params, row: p.modelInput, signal,
+      endpoint: ctx.endpoint, taskType: ctx.taskType, promptTemplate: ctx.promptTemplate, params: ctx.params, row: p.modelInput, rowJson, signal,
     });
     const callCost = result.error || !result.prediction ? 0 : callCostUsd(ctx.pricing, result.usage);
     if (permit) lease!.settle(permit, callCost);
@@ -110,6 +129,17 @@ export async function processPart(deps: PartDeps, ctx: RunContext, rows: Record<
     consecutiveUnavailable = 0;
     outcome.newEntries.push({ key: p.key, inputHash: p.inputHash, prediction: result.prediction, usage: result.usage ?? null });
     return judged(withCorrectness({ ...base, prediction: result.prediction, ...(result.usage ? { usage: result.usage } : {}), costUsd: callCost }), p.row);
+  };
+
+  // A fixed number of lanes, each taking the next example: enough to keep the endpoint at
+  // its concurrency limit on its own, without thousands of suspended calls per part
+  // (they all outlived young-generation collections, and the copying was a large share
+  // of a worker's CPU). Results stay in row order.
+  const examples: (ExampleRecord | typeof NOT_ATTEMPTED)[] = new Array(prepared.length);
+  const lanes = Math.min(prepared.length, Math.max(1, ctx.endpoint.maxConcurrency ?? deps.defaultLanes ?? DEFAULT_LANES));
+  let next = 0;
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    for (let i = next++; i < prepared.length; i = next++) examples[i] = await attempt(prepared[i]);
   }));
   if (cancellation.aborted) throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
   if (signal.reason instanceof EndpointUnavailable) throw ApplicationFailure.create({ type: 'model_unavailable', nonRetryable: true, message: signal.reason.message });

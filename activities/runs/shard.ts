@@ -30,6 +30,8 @@ export interface ShardDeps {
   pool: Pool; storage: Storage; models: Predictor; logger: Logger; partRows?: number;
   /** Calls a shard reserves from its run's budget at a time (see activities/budget/lease.ts). */
   budgetBlockCalls?: number;
+  /** The worker's concurrency limit for endpoints that declare none (EVALGATE_MODEL_MAX_CONCURRENCY): a part's lanes. */
+  modelConcurrency?: number;
 }
 
 /** Fraction of rows that may fail (after retries) before the run is failed. */
@@ -114,10 +116,10 @@ export function createRunShard(deps: ShardDeps) {
     const onCancel = () => stop.abort(activity.cancellationSignal.reason);
     activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     const beat = setInterval(() => activity.heartbeat({ offset, parts: part } satisfies Checkpoint), HEARTBEAT_EVERY_MS);
-    const partDeps = { pool: deps.pool, models: deps.models, lease, judging };
+    const partDeps = { pool: deps.pool, models: deps.models, lease, judging, defaultLanes: deps.modelConcurrency };
     const launch = (from: number, index: number): InFlightPart => {
       const end = Math.min(from + partRows, rows.length);
-      const result = processPart(partDeps, ctx, rows.slice(from, end), stop, activity.cancellationSignal);
+      const result = processPart(partDeps, ctx, rows, { from, to: end }, stop, activity.cancellationSignal);
       result.catch(() => undefined); // awaited in order below; never an unhandled rejection
       return { index, end, result };
     };

@@ -99,6 +99,21 @@ describe('an eval run', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 
+  it("keeps the endpoint at exactly its declared concurrency: every shard's calls share the limit, none starves it", async () => {
+    const limited = await world.editor.post('/v1/models', { name: `limited-${Date.now()}`, ownerTeam: world.team });
+    const version = await world.editor.post(`/v1/models/${limited.body.modelId}/versions`, {
+      version: 'nb-v1', endpoint: { protocol: 'json-predict', url: world.server.predictUrl('nb-v1'), maxConcurrency: 7 },
+    });
+    expect(version.status).toBe(201);
+    world.server.setKnobs({ latencyMs: 30 });
+    const run = await waitForRun(world.editor, (await startRun(version.body.modelVersion)).body.runId, 60_000);
+    expect(run.status).toBe('succeeded');
+    expect(world.server.stats().requests.total).toBe(300);
+    expect(world.server.stats().concurrency.maxInFlight).toBe(7);
+    // 300 calls of 30 ms, 7 at a time: about 1.3 s of calls; the limit was used, not just reached once.
+    expect(world.server.stats().concurrency.meanInFlight).toBeGreaterThan(3);
+  });
+
   it('fails as dataset_unreadable, without retrying, when a stored shard is damaged', async () => {
     const damaged = await registerSpamDataset(world, { mix: { spam: 70 } });
     const { rows } = await world.stack.pool.query<{ object_key: string }>(
