@@ -5,3 +5,11 @@ export const runKeys = {
   shardPrefix: (runId: string, shard: number) => `runs/${runId}/shards/${String(shard).padStart(6, '0')}/`,
   runPrefix: (runId: string) => `runs/${runId}/`,
 };
+
+/**
+ * The input hashes of a dataset shard's rows for a task type (32 bytes per row, in row
+ * order), stored beside the shard under the dataset's prefix: rows never change, so a
+ * rerun on the shard looks predictions up without serialising and hashing every row again.
+ */
+export const inputHashesKey = (shardObjectKey: string, taskType: string) => `${shardObjectKey}.input-hashes-v1-${taskType}`;
+export const INPUT_HASH_BYTES = 32;

@@ -8,12 +8,13 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { canonicalJson, sha256Hex } from '../../common/canonical';
 import { CostEstimator, type BudgetLease } from '../budget';
-import { lookupPredictions, predictionCacheKey, type NewCacheEntry } from '../cache/predictionCache';
+import { lookupPredictions, predictionCacheKey, type CachedPrediction, type NewCacheEntry } from '../cache/predictionCache';
 import type { NewJudgement } from '../judge/cache';
 import type { JudgeTranscript } from '../judge/runner';
 import type { ShardJudging } from '../judge/shardJudging';
 import type { ChatInput, ChatResult, ModelCallResult } from '../models/types';
 import type { RunContext } from './context';
+import { INPUT_HASH_BYTES } from './keys';
 import { callCostUsd, splitRow, type ExampleRecord } from './records';
 
 export interface Predictor {
@@ -25,8 +26,15 @@ export interface Predictor {
   chat(input: ChatInput): Promise<ChatResult>;
 }
 
+/**
+ * The shard's input hashes (32 bytes per row, see keys.ts): `known` when stored by an
+ * earlier run, else `record` collects the ones this run computes.
+ */
+export interface InputHashes { known: Buffer | null; record: Buffer | null }
+
 export interface PartDeps {
   pool: Pool; models: Predictor; lease: BudgetLease | null; judging: ShardJudging | null;
+  inputHashes?: InputHashes;
   /** Examples of the part in flight at once when the endpoint declares no concurrency limit (the worker's default limit). */
   defaultLanes?: number;
 }
@@ -70,16 +78,21 @@ const estimatorFor = (ctx: RunContext) => {
 export async function processPart(
   deps: PartDeps, ctx: RunContext, rows: RowSource, range: { from: number; to: number }, stop: AbortController, cancellation: AbortSignal,
 ): Promise<PartOutcome> {
-  const prepare = (row: Record<string, any>) => {
+  const { known, record } = deps.inputHashes ?? { known: null, record: null };
+  const prepare = (row: Record<string, any>, i: number) => {
     const { modelInput, truth } = splitRow(ctx.taskType, row);
-    const canonical = canonicalJson(modelInput);
-    const inputHash = sha256Hex(canonical);
-    // The canonical JSON's length doubles as the size the budget estimates the call's prompt by,
-    // and the JSON itself as a json-predict body (dropped once sent or answered from the cache).
-    return {
-      row, modelInput, truth, inputHash, inputChars: canonical.length, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash),
-      body: canonical as string | undefined,
-    };
+    const at = (range.from + i) * INPUT_HASH_BYTES;
+    let inputHash: string;
+    let body: string | undefined;
+    if (known) {
+      inputHash = known.toString('hex', at, at + INPUT_HASH_BYTES);
+    } else {
+      // The canonical JSON doubles as a json-predict body (dropped once sent or answered from the cache).
+      body = canonicalJson(modelInput);
+      inputHash = sha256Hex(body);
+      record?.write(inputHash, at, INPUT_HASH_BYTES, 'hex');
+    }
+    return { row, modelInput, truth, inputHash, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash), body };
   };
   const prepared = rows.slice(range.from, range.to).map(prepare);
   const cached = await lookupPredictions(deps.pool, prepared.map((p) => p.key));
@@ -100,15 +113,20 @@ export async function processPart(
     return { ...record, judge: result.outcome, ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}) };
   };
 
+  const baseOf = (p: (typeof prepared)[number]): ExampleRecord => ({ id: p.row.id, ...(p.row.tags ? { tags: p.row.tags } : {}), ...p.truth });
+  const fromCache = (p: (typeof prepared)[number], hit: CachedPrediction): ExampleRecord =>
+    withCorrectness({ ...baseOf(p), prediction: hit.prediction as ExampleRecord['prediction'], cached: true });
+
   const attempt = async (p: (typeof prepared)[number]): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
-    const base: ExampleRecord = { id: p.row.id, ...(p.row.tags ? { tags: p.row.tags } : {}), ...p.truth };
+    const base = baseOf(p);
     const rowJson = p.body;
     p.body = undefined;
     const hit = cached.get(p.key);
-    if (hit) return judged(withCorrectness({ ...base, prediction: hit.prediction as ExampleRecord['prediction'], cached: true }), p.row);
+    if (hit) return judged(fromCache(p, hit), p.row);
     if (signal.aborted) return { ...base, error: { class: 'cancelled', message: 'not attempted: the shard was stopped' } };
     if (budgetStopped) return NOT_ATTEMPTED;
-    const permit = lease ? await lease.acquire(estimator.estimate((ctx.promptTemplate?.length ?? 0) + p.inputChars)) : null;
+    // The budget estimates the call's prompt by the size of the input's JSON.
+    const permit = lease ? await lease.acquire(estimator.estimate((ctx.promptTemplate?.length ?? 0) + (rowJson ?? canonicalJson(p.modelInput)).length)) : null;
     if (lease && !permit) {
       budgetStopped = true;
       return NOT_ATTEMPTED;
@@ -135,11 +153,22 @@ export async function processPart(
   // its concurrency limit on its own, without thousands of suspended calls per part
   // (they all outlived young-generation collections, and the copying was a large share
   // of a worker's CPU). Results stay in row order.
+  // Cache hits with nothing to judge are recorded at once, without a lane.
   const examples: (ExampleRecord | typeof NOT_ATTEMPTED)[] = new Array(prepared.length);
-  const lanes = Math.min(prepared.length, Math.max(1, ctx.endpoint.maxConcurrency ?? deps.defaultLanes ?? DEFAULT_LANES));
+  const pending: number[] = [];
+  for (let i = 0; i < prepared.length; i++) {
+    const hit = judging ? undefined : cached.get(prepared[i].key);
+    if (hit) {
+      examples[i] = fromCache(prepared[i], hit);
+      prepared[i].body = undefined;
+    } else {
+      pending.push(i);
+    }
+  }
+  const lanes = Math.min(pending.length, Math.max(1, ctx.endpoint.maxConcurrency ?? deps.defaultLanes ?? DEFAULT_LANES));
   let next = 0;
   await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let i = next++; i < prepared.length; i = next++) examples[i] = await attempt(prepared[i]);
+    for (let k = next++; k < pending.length; k = next++) examples[pending[k]] = await attempt(prepared[pending[k]]);
   }));
   if (cancellation.aborted) throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
   if (signal.reason instanceof EndpointUnavailable) throw ApplicationFailure.create({ type: 'model_unavailable', nonRetryable: true, message: signal.reason.message });

@@ -8,7 +8,7 @@ import { openRunLease, releaseQuietly } from '../budget';
 import { storePredictions } from '../cache/predictionCache';
 import { addJudgeRecord, emptyJudgeTotals, prepareShardJudging, type JudgeTotals, type ShardJudging } from '../judge/shardJudging';
 import { loadRunContext } from './context';
-import { runKeys } from './keys';
+import { INPUT_HASH_BYTES, inputHashesKey, runKeys } from './keys';
 import { createRunAccumulator, toMetricExample } from './metricsBridge';
 import { processPart, UNAVAILABLE, type PartOutcome, type Predictor } from './part';
 import type { ExampleRecord } from './records';
@@ -97,6 +97,12 @@ export function createRunShard(deps: ShardDeps) {
       log.info({ offset, parts: part }, 'resuming shard from checkpoint');
     }
 
+    // Hashes stored by an earlier run on this shard, else collected for the next one (from a
+    // complete pass only: a resumed shard has not hashed the rows it skipped).
+    const hashesKey = inputHashesKey(shard.objectKey, ctx.taskType);
+    const known = await readInputHashes(deps.storage, hashesKey, rows.length);
+    const inputHashes = { known, record: known || offset > 0 ? null : Buffer.alloc(rows.length * INPUT_HASH_BYTES) };
+
     const expiresAt = retentionExpiry(ctx.classification);
     const persist = async (index: number, outcome: PartOutcome) => {
       // Transcripts first: a part that exists always has its transcripts.
@@ -116,7 +122,7 @@ export function createRunShard(deps: ShardDeps) {
     const onCancel = () => stop.abort(activity.cancellationSignal.reason);
     activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     const beat = setInterval(() => activity.heartbeat({ offset, parts: part } satisfies Checkpoint), HEARTBEAT_EVERY_MS);
-    const partDeps = { pool: deps.pool, models: deps.models, lease, judging, defaultLanes: deps.modelConcurrency };
+    const partDeps = { pool: deps.pool, models: deps.models, lease, judging, defaultLanes: deps.modelConcurrency, inputHashes };
     const launch = (from: number, index: number): InFlightPart => {
       const end = Math.min(from + partRows, rows.length);
       const result = processPart(partDeps, ctx, rows, { from, to: end }, stop, activity.cancellationSignal);
@@ -158,6 +164,7 @@ export function createRunShard(deps: ShardDeps) {
     }
 
     await deps.storage.put(runKeys.shardState(input.runId, input.shardIndex), JSON.stringify(accumulator.toJSON()), 'application/json');
+    if (inputHashes.record) await deps.storage.put(hashesKey, inputHashes.record).catch((err: Error) => log.warn({ err: err.message }, 'input hashes not stored'));
     await recordShardProgress(deps.pool, input.runId, input.shardIndex, shard.rowCount, summary, 'done');
     return summary;
   };
@@ -178,6 +185,12 @@ async function stopOnBudget(
     type: 'budget_exceeded', nonRetryable: true,
     message: `the run's budget is exhausted after ${summary.rows} examples of shard ${input.shardIndex}; partial results are kept`,
   });
+}
+
+/** The stored input hashes of a shard, or null when there are none (or they do not fit its rows). */
+async function readInputHashes(storage: Storage, key: string, rowCount: number): Promise<Buffer | null> {
+  const bytes = await storage.getBuffer(key).catch(() => null);
+  return bytes && bytes.length === rowCount * INPUT_HASH_BYTES ? bytes : null;
 }
 
 async function readShardRows(storage: Storage, key: string): Promise<ShardRows> {
