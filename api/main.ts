@@ -9,7 +9,7 @@ import { createApp } from './app';
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config, 'evalgate-api');
-  const pool = createPool(config);
+  const pool = createPool(config, logger);
   const applied = await migrate(pool);
   if (applied.length) logger.info({ applied }, 'applied migrations');
   const storage = createStorage(config);

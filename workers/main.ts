@@ -10,7 +10,7 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger(config, 'evalgate-worker');
   installTemporalLogging(logger);
-  const pool = createPool(config);
+  const pool = createPool(config, logger);
   await migrate(pool, 'verify').catch(async (err: Error) => {
     // The API applies migrations; a worker started first applies them itself.
     if (!/pending migrations/.test(err.message)) throw err;

@@ -31,7 +31,7 @@ export async function startTestStack(overrides: Partial<Record<keyof Config, str
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
   const config = { ...loadConfig(), EVALGATE_LOG_LEVEL: process.env.EVALGATE_LOG_LEVEL ?? 'silent', ...overrides } as Config;
   const logger = createLogger(config, 'evalgate-test');
-  const pool = createPool(config);
+  const pool = createPool(config, logger);
   await migrate(pool);
   const storage = createStorage(config);
   await storage.ensureBucket();

@@ -16,6 +16,8 @@ const adminUrl = () => {
 describe('schema migrations', () => {
   const dbName = `evalgate_migtest_${process.pid}_${Date.now()}`;
   const admin = new Pool({ connectionString: adminUrl().toString() });
+  // Dropping a database WITH (FORCE) ends its sessions: an idle pool connection must not end the suite.
+  admin.on('error', () => undefined);
   let pool: Pool;
   let dir: string;
 
@@ -24,6 +26,7 @@ describe('schema migrations', () => {
     const url = adminUrl();
     url.pathname = `/${dbName}`;
     pool = new Pool({ connectionString: url.toString() });
+    pool.on('error', () => undefined);
     dir = mkdtempSync(join(tmpdir(), 'migrations-'));
     cpSync(join(ROOT, 'schema', 'migrations'), dir, { recursive: true });
   });
@@ -59,6 +62,7 @@ describe('schema migrations', () => {
     await admin.query(`CREATE DATABASE ${name}`);
     url.pathname = `/${name}`;
     const p = new Pool({ connectionString: url.toString() });
+    p.on('error', () => undefined);
     try {
       await expect(migrate(p, 'apply', loadMigrations(fresh))).rejects.toThrow(/002_bad.sql failed/);
       const { rows } = await p.query("SELECT to_regclass('t_ok') AS ok, to_regclass('t_half') AS half");
