@@ -78,19 +78,19 @@ const estimatorFor = (ctx: RunContext) => {
 export async function processPart(
   deps: PartDeps, ctx: RunContext, rows: RowSource, range: { from: number; to: number }, stop: AbortController, cancellation: AbortSignal,
 ): Promise<PartOutcome> {
-  const { known, record } = deps.inputHashes ?? { known: null, record: null };
+  const { known: knownHashes, record: newHashes } = deps.inputHashes ?? { known: null, record: null };
   const prepare = (row: Record<string, any>, i: number) => {
     const { modelInput, truth } = splitRow(ctx.taskType, row);
     const at = (range.from + i) * INPUT_HASH_BYTES;
     let inputHash: string;
     let body: string | undefined;
-    if (known) {
-      inputHash = known.toString('hex', at, at + INPUT_HASH_BYTES);
+    if (knownHashes) {
+      inputHash = knownHashes.toString('hex', at, at + INPUT_HASH_BYTES);
     } else {
       // The canonical JSON doubles as a json-predict body (dropped once sent or answered from the cache).
       body = canonicalJson(modelInput);
       inputHash = sha256Hex(body);
-      record?.write(inputHash, at, INPUT_HASH_BYTES, 'hex');
+      newHashes?.write(inputHash, at, INPUT_HASH_BYTES, 'hex');
     }
     return { row, modelInput, truth, inputHash, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash), body };
   };
@@ -149,11 +149,11 @@ export async function processPart(
     return judged(withCorrectness({ ...base, prediction: result.prediction, ...(result.usage ? { usage: result.usage } : {}), costUsd: callCost }), p.row);
   };
 
-  // A fixed number of lanes, each taking the next example: enough to keep the endpoint at
-  // its concurrency limit on its own, without thousands of suspended calls per part
-  // (they all outlived young-generation collections, and the copying was a large share
-  // of a worker's CPU). Results stay in row order.
-  // Cache hits with nothing to judge are recorded at once, without a lane.
+  // Cache hits with nothing to judge are recorded at once. The rest go through a fixed
+  // number of lanes, each taking the next example: enough to keep the endpoint at its
+  // concurrency limit on its own, without thousands of suspended calls per part (they all
+  // outlived young-generation collections, and the copying was a large share of a worker's
+  // CPU). Results stay in row order.
   const examples: (ExampleRecord | typeof NOT_ATTEMPTED)[] = new Array(prepared.length);
   const pending: number[] = [];
   for (let i = 0; i < prepared.length; i++) {
