@@ -100,7 +100,7 @@ export function createRunShard(deps: ShardDeps) {
     // Hashes stored by an earlier run on this shard, else collected for the next one (from a
     // complete pass only: a resumed shard has not hashed the rows it skipped).
     const hashesKey = inputHashesKey(shard.objectKey, ctx.taskType);
-    const known = await readInputHashes(deps.storage, hashesKey, rows.length);
+    const known = await readInputHashes(deps.storage, hashesKey, rows.length, log);
     const inputHashes = { known, record: known || offset > 0 ? null : Buffer.alloc(rows.length * INPUT_HASH_BYTES) };
 
     const expiresAt = retentionExpiry(ctx.classification);
@@ -187,9 +187,15 @@ async function stopOnBudget(
   });
 }
 
-/** The stored input hashes of a shard, or null when there are none (or they do not fit its rows). */
-async function readInputHashes(storage: Storage, key: string, rowCount: number): Promise<Buffer | null> {
-  const bytes = await storage.getBuffer(key).catch(() => null);
+/**
+ * The stored input hashes of a shard, or null when there are none, they do not fit its
+ * rows, or they cannot be read now (logged): the shard then hashes its rows itself.
+ */
+async function readInputHashes(storage: Storage, key: string, rowCount: number, log: Logger): Promise<Buffer | null> {
+  const bytes = await storage.getBuffer(key).catch((err: Error & { code?: string }) => {
+    if (err.code !== 'NoSuchKey' && err.code !== 'NotFound') log.warn({ err: err.message, key }, 'stored input hashes unreadable; hashing the rows');
+    return null;
+  });
   return bytes && bytes.length === rowCount * INPUT_HASH_BYTES ? bytes : null;
 }
 

@@ -21,6 +21,11 @@ beforeEach(() => {
   world.server.resetStats();
 });
 
+/** The stored shards of a dataset's versions, in order. */
+const shardsOf = async (datasetId: string) => (await world.stack.pool.query<{ object_key: string; row_count: number }>(
+  `SELECT s.object_key, s.row_count FROM dataset_shards s JOIN dataset_versions v USING (dataset_version_id)
+    WHERE v.dataset_id = $1 ORDER BY s.shard_index`, [datasetId])).rows;
+
 const startRun = (modelVersion: string, extra: Record<string, unknown> = {}) =>
   world.editor.post('/v1/eval-runs', { modelVersion, datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, ...extra });
 
@@ -90,8 +95,7 @@ describe('an eval run', () => {
     const run = (modelVersion: string) => world.editor.post('/v1/eval-runs', { modelVersion, datasetId: fresh.datasetId, metricSuiteId: suite.metricSuiteId });
     const first = await waitForRun(world.editor, (await run(model.versions[2])).body.runId);
     expect(first.status).toBe('succeeded');
-    const { rows: shards } = await world.stack.pool.query<{ object_key: string; row_count: number }>(
-      `SELECT s.object_key, s.row_count FROM dataset_shards s JOIN dataset_versions v USING (dataset_version_id) WHERE v.dataset_id = $1 ORDER BY s.shard_index`, [fresh.datasetId]);
+    const shards = await shardsOf(fresh.datasetId);
     expect(shards.length).toBe(2);
     const rowsOf = (text: string) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
     for (const shard of shards) {
@@ -142,10 +146,7 @@ describe('an eval run', () => {
 
   it('fails as dataset_unreadable, without retrying, when a stored shard is damaged', async () => {
     const damaged = await registerSpamDataset(world, { mix: { spam: 70 } });
-    const { rows } = await world.stack.pool.query<{ object_key: string }>(
-      `SELECT s.object_key FROM dataset_shards s JOIN dataset_versions v USING (dataset_version_id)
-        WHERE v.dataset_id = $1 ORDER BY s.shard_index DESC LIMIT 1`, [damaged.datasetId]);
-    const key = rows[0].object_key;
+    const key = (await shardsOf(damaged.datasetId)).at(-1)!.object_key;
     const text = (await world.stack.storage.getBuffer(key)).toString('utf8');
     await world.stack.storage.put(key, text.replace(/\n(?=.)/, '\n{"id": "cut-off\n'), 'application/x-ndjson');
     const started = await world.editor.post('/v1/eval-runs', { modelVersion: model.versions[0], datasetId: damaged.datasetId, metricSuiteId: suite.metricSuiteId });
