@@ -171,8 +171,10 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   }
 
   async function predictChat(input: PredictInput): Promise<Omit<ModelCallResult, 'latencyMs'>> {
+    const { row } = input;
+    if (!row) return { error: { class: 'client_error', message: 'an openai-chat call needs the row to render its prompt, not only its JSON' }, attempts: 0 };
     const template = input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATES[input.taskType];
-    const messages = (): ChatMessage[] => [{ role: 'user', content: renderTemplate(template, input.row) }];
+    const messages = (): ChatMessage[] => [{ role: 'user', content: renderTemplate(template, row) }];
     const reply = await chatCall(input.endpoint, messages, input.params, input.signal);
     if (reply.content === undefined) return reply;
     const prediction = parseChatPrediction(input.taskType, reply.content);

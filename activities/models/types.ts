@@ -70,22 +70,22 @@ export interface ChatResult {
   latencyMs: number;
 }
 
-export interface PredictInput {
+interface PredictCall {
   endpoint: EndpointSpec;
   taskType: TaskType;
   /** openai-chat only; null uses DEFAULT_PROMPT_TEMPLATES[taskType]. */
   promptTemplate: string | null;
   /** openai-chat only: merged into the request body (`temperature`, `seed`, `max_tokens`, ...). */
   params: Record<string, unknown>;
-  /** The dataset row minus its labels. */
-  row: Record<string, unknown>;
-  /**
-   * json-predict only: `row` already serialised as JSON (the caller's canonical JSON of it,
-   * made for its input hash), sent as the body instead of serialising the row again.
-   */
-  rowJson?: string;
   signal?: AbortSignal;
 }
+
+/**
+ * The model input: the dataset row minus its labels (`row`), or for json-predict the same
+ * already serialised (`rowJson`, the caller's canonical JSON of it, made for its input
+ * hash), sent as the body instead of serialising the row again. openai-chat needs `row`.
+ */
+export type PredictInput = PredictCall & ({ row: Record<string, unknown>; rowJson?: string } | { row?: undefined; rowJson: string });
 
 export interface ChatInput {
   endpoint: EndpointSpec;

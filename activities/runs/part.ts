@@ -12,16 +12,13 @@ import { lookupPredictions, predictionCacheKey, type CachedPrediction, type NewC
 import type { NewJudgement } from '../judge/cache';
 import type { JudgeTranscript } from '../judge/runner';
 import type { ShardJudging } from '../judge/shardJudging';
-import type { ChatInput, ChatResult, ModelCallResult } from '../models/types';
+import type { ChatInput, ChatResult, ModelCallResult, PredictInput } from '../models/types';
 import type { RunContext } from './context';
 import { INPUT_HASH_BYTES } from './keys';
 import { callCostUsd, splitRow, type ExampleRecord } from './records';
 
 export interface Predictor {
-  predict(input: {
-    endpoint: RunContext['endpoint']; taskType: RunContext['taskType']; promptTemplate: string | null;
-    params: Record<string, unknown>; row: Record<string, unknown>; rowJson?: string; signal?: AbortSignal;
-  }): Promise<ModelCallResult>;
+  predict(input: PredictInput): Promise<ModelCallResult>;
   /** Judge calls: the same client, so they share each endpoint's limits and retries. */
   chat(input: ChatInput): Promise<ChatResult>;
 }
@@ -71,15 +68,41 @@ const estimatorFor = (ctx: RunContext) => {
   return estimator;
 };
 
+/** The shard's control of its parts. */
+export interface PartControl {
+  /** The shard's: cancelling the activity or an unavailable endpoint aborts every call of every part in flight. */
+  stop: AbortController;
+  cancellation: AbortSignal;
+  /** Called once every example of the part has been answered from the cache or taken by a lane (the rest are in flight). */
+  onDispatched?: () => void;
+}
+
 /**
- * `stop` is the shard's: cancelling the activity or an unavailable endpoint aborts every
- * call of every part in flight.
+ * An example on its way: what its record needs, its cache key, and only as much of the row
+ * as its call still needs. Examples waiting for a lane are most of what a worker holds, and
+ * each full row's text surviving young-generation collections was a large share of its CPU.
  */
+interface Prepared {
+  id: string;
+  tags: string[] | undefined;
+  truth: Partial<ExampleRecord>;
+  inputHash: string;
+  key: string;
+  /** The canonical JSON of the model input, sent as the json-predict body; dropped once sent or answered from the cache. */
+  body: string | undefined;
+  /** The model input, when the call cannot do with `body` alone (openai-chat, or hashes stored by an earlier run). */
+  modelInput: Record<string, unknown> | undefined;
+  /** The whole row, for the judge only. */
+  row: Record<string, any> | undefined;
+}
+
 export async function processPart(
-  deps: PartDeps, ctx: RunContext, rows: RowSource, range: { from: number; to: number }, stop: AbortController, cancellation: AbortSignal,
+  deps: PartDeps, ctx: RunContext, rows: RowSource, range: { from: number; to: number }, control: PartControl,
 ): Promise<PartOutcome> {
+  const { stop, cancellation } = control;
   const { known: knownHashes, record: newHashes } = deps.inputHashes ?? { known: null, record: null };
-  const prepare = (row: Record<string, any>, i: number) => {
+  const bodyIsEnough = ctx.endpoint.protocol === 'json-predict';
+  const prepare = (row: Record<string, any>, i: number): Prepared => {
     const { modelInput, truth } = splitRow(ctx.taskType, row);
     const at = (range.from + i) * INPUT_HASH_BYTES;
     let inputHash: string;
@@ -87,12 +110,16 @@ export async function processPart(
     if (knownHashes) {
       inputHash = knownHashes.toString('hex', at, at + INPUT_HASH_BYTES);
     } else {
-      // The canonical JSON doubles as a json-predict body (dropped once sent or answered from the cache).
+      // The canonical JSON doubles as a json-predict body.
       body = canonicalJson(modelInput);
       inputHash = sha256Hex(body);
       newHashes?.write(inputHash, at, INPUT_HASH_BYTES, 'hex');
     }
-    return { row, modelInput, truth, inputHash, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash), body };
+    return {
+      id: row.id, tags: row.tags, truth, inputHash, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash), body,
+      modelInput: body !== undefined && bodyIsEnough ? undefined : modelInput,
+      row: deps.judging ? row : undefined,
+    };
   };
   const prepared = rows.slice(range.from, range.to).map(prepare);
   const cached = await lookupPredictions(deps.pool, prepared.map((p) => p.key));
@@ -104,8 +131,8 @@ export async function processPart(
   const estimator = estimatorFor(ctx);
 
   /** Judges the candidate's output as soon as it exists (pipelined per example, not per part). */
-  const judged = async (record: ExampleRecord, row: Record<string, any>): Promise<ExampleRecord> => {
-    if (!judging || record.prediction?.output === undefined || signal.aborted) return record;
+  const judged = async (record: ExampleRecord, row: Record<string, any> | undefined): Promise<ExampleRecord> => {
+    if (!judging || !row || record.prediction?.output === undefined || signal.aborted) return record;
     const result = await judging.judgeOne({ id: record.id, row, output: record.prediction.output, signal });
     for (const t of result.transcripts) outcome.transcripts.push(t);
     for (const e of result.newEntries) outcome.judgeEntries.push(e);
@@ -113,27 +140,26 @@ export async function processPart(
     return { ...record, judge: result.outcome, ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}) };
   };
 
-  const baseOf = (p: (typeof prepared)[number]): ExampleRecord => ({ id: p.row.id, ...(p.row.tags ? { tags: p.row.tags } : {}), ...p.truth });
-  const fromCache = (p: (typeof prepared)[number], hit: CachedPrediction): ExampleRecord =>
+  const baseOf = (p: Prepared): ExampleRecord => ({ id: p.id, ...(p.tags ? { tags: p.tags } : {}), ...p.truth });
+  const fromCache = (p: Prepared, hit: CachedPrediction): ExampleRecord =>
     withCorrectness({ ...baseOf(p), prediction: hit.prediction as ExampleRecord['prediction'], cached: true });
 
-  const attempt = async (p: (typeof prepared)[number]): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
+  const attempt = async (p: Prepared): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
     const base = baseOf(p);
-    const rowJson = p.body;
-    p.body = undefined;
+    const { body, modelInput, row } = p;
+    p.body = p.modelInput = p.row = undefined;
     const hit = cached.get(p.key);
-    if (hit) return judged(fromCache(p, hit), p.row);
+    if (hit) return judged(fromCache(p, hit), row);
     if (signal.aborted) return { ...base, error: { class: 'cancelled', message: 'not attempted: the shard was stopped' } };
     if (budgetStopped) return NOT_ATTEMPTED;
     // The budget estimates the call's prompt by the size of the input's JSON.
-    const permit = lease ? await lease.acquire(estimator.estimate((ctx.promptTemplate?.length ?? 0) + (rowJson ?? canonicalJson(p.modelInput)).length)) : null;
+    const permit = lease ? await lease.acquire(estimator.estimate((ctx.promptTemplate?.length ?? 0) + (body ?? canonicalJson(modelInput)).length)) : null;
     if (lease && !permit) {
       budgetStopped = true;
       return NOT_ATTEMPTED;
     }
-    const result = await deps.models.predict({
-      endpoint: ctx.endpoint, taskType: ctx.taskType, promptTemplate: ctx.promptTemplate, params: ctx.params, row: p.modelInput, rowJson, signal,
-    });
+    const call = { endpoint: ctx.endpoint, taskType: ctx.taskType, promptTemplate: ctx.promptTemplate, params: ctx.params, signal };
+    const result = await deps.models.predict(modelInput ? { ...call, row: modelInput, rowJson: body } : { ...call, rowJson: body! });
     const callCost = result.error || !result.prediction ? 0 : callCostUsd(ctx.pricing, result.usage);
     if (permit) lease!.settle(permit, callCost);
     estimator.observe(result.usage);
@@ -146,7 +172,7 @@ export async function processPart(
     }
     consecutiveUnavailable = 0;
     outcome.newEntries.push({ key: p.key, inputHash: p.inputHash, prediction: result.prediction, usage: result.usage ?? null });
-    return judged(withCorrectness({ ...base, prediction: result.prediction, ...(result.usage ? { usage: result.usage } : {}), costUsd: callCost }), p.row);
+    return judged(withCorrectness({ ...base, prediction: result.prediction, ...(result.usage ? { usage: result.usage } : {}), costUsd: callCost }), row);
   };
 
   // Cache hits with nothing to judge are recorded at once. The rest go through a fixed
@@ -160,15 +186,25 @@ export async function processPart(
     const hit = judging ? undefined : cached.get(prepared[i].key);
     if (hit) {
       examples[i] = fromCache(prepared[i], hit);
-      prepared[i].body = undefined;
+      prepared[i].body = prepared[i].modelInput = undefined;
     } else {
       pending.push(i);
     }
   }
   const lanes = Math.min(pending.length, Math.max(1, ctx.endpoint.maxConcurrency ?? deps.defaultLanes ?? DEFAULT_LANES));
   let next = 0;
+  let dispatched = false;
+  const takeNext = () => {
+    const k = next++;
+    if (k >= pending.length - 1 && !dispatched) {
+      dispatched = true;
+      control.onDispatched?.();
+    }
+    return k;
+  };
+  if (pending.length === 0) takeNext();
   await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let k = next++; k < pending.length; k = next++) examples[pending[k]] = await attempt(prepared[pending[k]]);
+    for (let k = takeNext(); k < pending.length; k = takeNext()) examples[pending[k]] = await attempt(prepared[pending[k]]);
   }));
   if (cancellation.aborted) throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
   if (signal.reason instanceof EndpointUnavailable) throw ApplicationFailure.create({ type: 'model_unavailable', nonRetryable: true, message: signal.reason.message });

@@ -24,7 +24,11 @@ export interface ShardSummary extends JudgeTotals {
   budgetStopped?: boolean;
 }
 interface Checkpoint { offset: number; parts: number }
-interface InFlightPart { index: number; end: number; result: Promise<PartOutcome> }
+interface InFlightPart {
+  index: number; end: number; result: Promise<PartOutcome>;
+  /** Every example of the part answered from the cache or taken by a lane, or the part ended. */
+  dispatched: Promise<void>;
+}
 
 export interface ShardDeps {
   pool: Pool; storage: Storage; models: Predictor; logger: Logger; partRows?: number;
@@ -61,9 +65,11 @@ function addRecord(summary: ShardSummary, record: ExampleRecord, judging: ShardJ
  * in parts under deterministic keys. After each part it heartbeats {offset, parts}; a
  * retried attempt replays the written parts (no model calls) and continues from there.
  *
- * Two parts are in flight at a time: the next part's calls keep the endpoint busy while
- * this part's last calls (and their judge calls) finish and it is written. Parts are
- * still written and checkpointed in order, so a retry repeats at most two parts' calls.
+ * Two parts are in flight at a time: the next part starts once every example of this one
+ * has been taken, so its calls keep the endpoint busy while this part's last calls (and
+ * their judge calls) finish and it is written — and no more examples wait in the worker
+ * than that needs. Parts are still written and checkpointed in order, so a retry repeats
+ * at most two parts' calls.
  */
 export function createRunShard(deps: ShardDeps) {
   const partRows = deps.partRows ?? 500;
@@ -125,15 +131,18 @@ export function createRunShard(deps: ShardDeps) {
     const partDeps = { pool: deps.pool, models: deps.models, lease, judging, defaultLanes: deps.modelConcurrency, inputHashes };
     const launch = (from: number, index: number): InFlightPart => {
       const end = Math.min(from + partRows, rows.length);
-      const result = processPart(partDeps, ctx, rows, { from, to: end }, stop, activity.cancellationSignal);
-      result.catch(() => undefined); // awaited in order below; never an unhandled rejection
-      return { index, end, result };
+      let onDispatched!: () => void;
+      const dispatched = new Promise<void>((resolve) => (onDispatched = resolve));
+      const result = processPart(partDeps, ctx, rows, { from, to: end }, { stop, cancellation: activity.cancellationSignal, onDispatched });
+      result.then(onDispatched, onDispatched); // awaited in order below; never an unhandled rejection
+      return { index, end, result, dispatched };
     };
     let current: InFlightPart | undefined;
     let next: InFlightPart | undefined;
     try {
       current = offset < rows.length ? launch(offset, part) : undefined;
       while (current) {
+        await current.dispatched;
         next = current.end < rows.length ? launch(current.end, current.index + 1) : undefined;
         const outcome = await current.result;
         await persist(current.index, outcome);

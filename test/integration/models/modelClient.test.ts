@@ -100,6 +100,19 @@ describe('openai-chat', () => {
     expect(result.usage).toEqual({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
   });
 
+  it('sends the serialised row as the json-predict body when given only that', async () => {
+    const { row: _row, ...call } = classify(predictEndpoint());
+    const result = await client().predict({ ...call, rowJson: JSON.stringify({ id: 'e1', input: SPAM }) });
+    expect(result.prediction?.label).toBe('spam');
+  });
+
+  it('refuses an openai-chat call given only the serialised row (the prompt needs its fields), without sending it', async () => {
+    const { row: _row, ...call } = classify(chatEndpoint('lead-v1'));
+    const result = await client().predict({ ...call, rowJson: '{"id":"e1","input":"hi"}' });
+    expect(result).toMatchObject({ error: { class: 'client_error', message: expect.stringMatching(/needs the row/) }, attempts: 0 });
+    expect(server.stats().requests.total).toBe(0);
+  });
+
   it('refuses a chat call to a json-predict endpoint without sending it', async () => {
     const result = await client().chat({ endpoint: predictEndpoint(), messages: [{ role: 'user', content: 'hi' }], params: {} });
     expect(result).toMatchObject({ error: { class: 'client_error' }, attempts: 0 });
