@@ -13,3 +13,12 @@ export const runKeys = {
  */
 export const inputHashesKey = (shardObjectKey: string, taskType: string) => `${shardObjectKey}.input-hashes-v1-${taskType}`;
 export const INPUT_HASH_BYTES = 32;
+
+/**
+ * The shard's example truths for a task type: a JSON array, in row order, of what each
+ * example's record takes from its row (id, tags, and the truth `splitRow` keeps from the
+ * model: label, target, relevance, reference...). Stored with the input hashes, so a rerun
+ * answered from the prediction cache never parses the rows' inputs. The version changes
+ * whenever splitRow does.
+ */
+export const exampleTruthsKey = (shardObjectKey: string, taskType: string) => `${shardObjectKey}.truths-v1-${taskType}`;

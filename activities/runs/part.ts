@@ -29,9 +29,16 @@ export interface Predictor {
  */
 export interface InputHashes { known: Buffer | null; record: Buffer | null }
 
+/**
+ * The shard's example truths (see keys.ts: each row's id, tags and truth, in row order):
+ * `known` when stored by an earlier run, else `record` collects them.
+ */
+export interface ExampleTruths { known: ExampleRecord[] | null; record: ExampleRecord[] | null }
+
 export interface PartDeps {
   pool: Pool; models: Predictor; lease: BudgetLease | null; judging: ShardJudging | null;
   inputHashes?: InputHashes;
+  truths?: ExampleTruths;
   /** Examples of the part in flight at once when the endpoint declares no concurrency limit (the worker's default limit). */
   defaultLanes?: number;
 }
@@ -52,8 +59,8 @@ export const UNAVAILABLE = new Set(['network', 'timeout', 'server_error', 'rate_
 /** The reason a shard's stop signal carries when its endpoint is down: every part in flight then fails the same way. */
 export class EndpointUnavailable extends Error {}
 
-/** Where a part's rows come from: a shard's rows parsed on demand (or an array). */
-export interface RowSource { slice(from: number, to: number): Record<string, any>[] }
+/** Where a part's rows come from: a shard's rows parsed on demand. */
+export interface RowSource { readonly length: number; slice(from: number, to: number): Record<string, any>[]; row(i: number): Record<string, any> }
 
 /** Lanes of a part when neither the endpoint nor the worker says how many calls it may have in flight. */
 const DEFAULT_LANES = 64;
@@ -83,9 +90,8 @@ export interface PartControl {
  * each full row's text surviving young-generation collections was a large share of its CPU.
  */
 interface Prepared {
-  id: string;
-  tags: string[] | undefined;
-  truth: Partial<ExampleRecord>;
+  /** id, tags and truth: what every record of the example starts from. */
+  base: ExampleRecord;
   inputHash: string;
   key: string;
   /** The canonical JSON of the model input, sent as the json-predict body; dropped once sent or answered from the cache. */
@@ -101,28 +107,37 @@ export async function processPart(
 ): Promise<PartOutcome> {
   const { stop, cancellation } = control;
   const { known: knownHashes, record: newHashes } = deps.inputHashes ?? { known: null, record: null };
+  const { known: knownTruths, record: newTruths } = deps.truths ?? { known: null, record: null };
   const bodyIsEnough = ctx.endpoint.protocol === 'json-predict';
+  const hashAt = (i: number) => knownHashes?.toString('hex', (range.from + i) * INPUT_HASH_BYTES, (range.from + i + 1) * INPUT_HASH_BYTES);
+  /** Example i of the part, from its row. */
   const prepare = (row: Record<string, any>, i: number): Prepared => {
     const { modelInput, truth } = splitRow(ctx.taskType, row);
-    const at = (range.from + i) * INPUT_HASH_BYTES;
-    let inputHash: string;
+    let inputHash = hashAt(i);
     let body: string | undefined;
-    if (knownHashes) {
-      inputHash = knownHashes.toString('hex', at, at + INPUT_HASH_BYTES);
-    } else {
+    if (inputHash === undefined) {
       // The canonical JSON doubles as a json-predict body.
       body = canonicalJson(modelInput);
       inputHash = sha256Hex(body);
-      newHashes?.write(inputHash, at, INPUT_HASH_BYTES, 'hex');
+      newHashes?.write(inputHash, (range.from + i) * INPUT_HASH_BYTES, INPUT_HASH_BYTES, 'hex');
     }
+    const base: ExampleRecord = { id: row.id, ...(row.tags ? { tags: row.tags } : {}), ...truth };
+    if (newTruths) newTruths[range.from + i] = base;
     return {
-      id: row.id, tags: row.tags, truth, inputHash, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash), body,
+      base, inputHash, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash), body,
       modelInput: body !== undefined && bodyIsEnough ? undefined : modelInput,
       row: deps.judging ? row : undefined,
     };
   };
-  const prepared = rows.slice(range.from, range.to).map(prepare);
-  const cached = await lookupPredictions(deps.pool, prepared.map((p) => p.key));
+  // With the shard's hashes and truths stored and nothing to judge, a cache hit needs
+  // nothing from its row: rows are parsed for the misses only.
+  const count = Math.max(0, Math.min(range.to, rows.length) - range.from);
+  const truthsOnly = knownHashes !== null && knownTruths !== null && !deps.judging;
+  const prepared: (Prepared | undefined)[] = truthsOnly ? new Array(count) : rows.slice(range.from, range.to).map(prepare);
+  const keys = truthsOnly
+    ? Array.from({ length: count }, (_, i) => predictionCacheKey(ctx.modelVersionId, hashAt(i)!, ctx.paramsHash))
+    : prepared.map((p) => p!.key);
+  const cached = await lookupPredictions(deps.pool, keys);
   const signal = stop.signal;
   let consecutiveUnavailable = 0;
   let budgetStopped = false;
@@ -140,16 +155,14 @@ export async function processPart(
     return { ...record, judge: result.outcome, ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}) };
   };
 
-  const baseOf = (p: Prepared): ExampleRecord => ({ id: p.id, ...(p.tags ? { tags: p.tags } : {}), ...p.truth });
-  const fromCache = (p: Prepared, hit: CachedPrediction): ExampleRecord =>
-    withCorrectness({ ...baseOf(p), prediction: hit.prediction as ExampleRecord['prediction'], cached: true });
+  const fromCache = (base: ExampleRecord, hit: CachedPrediction): ExampleRecord =>
+    withCorrectness({ ...base, prediction: hit.prediction as ExampleRecord['prediction'], cached: true });
 
   const attempt = async (p: Prepared): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
-    const base = baseOf(p);
-    const { body, modelInput, row } = p;
+    const { base, body, modelInput, row } = p;
     p.body = p.modelInput = p.row = undefined;
     const hit = cached.get(p.key);
-    if (hit) return judged(fromCache(p, hit), row);
+    if (hit) return judged(fromCache(base, hit), row);
     if (signal.aborted) return { ...base, error: { class: 'cancelled', message: 'not attempted: the shard was stopped' } };
     if (budgetStopped) return NOT_ATTEMPTED;
     // The budget estimates the call's prompt by the size of the input's JSON.
@@ -180,14 +193,15 @@ export async function processPart(
   // concurrency limit on its own, without thousands of suspended calls per part (they all
   // outlived young-generation collections, and the copying was a large share of a worker's
   // CPU). Results stay in row order.
-  const examples: (ExampleRecord | typeof NOT_ATTEMPTED)[] = new Array(prepared.length);
+  const examples: (ExampleRecord | typeof NOT_ATTEMPTED)[] = new Array(count);
   const pending: number[] = [];
-  for (let i = 0; i < prepared.length; i++) {
-    const hit = judging ? undefined : cached.get(prepared[i].key);
+  for (let i = 0; i < count; i++) {
+    const hit = judging ? undefined : cached.get(keys[i]);
     if (hit) {
-      examples[i] = fromCache(prepared[i], hit);
-      prepared[i].body = prepared[i].modelInput = undefined;
+      examples[i] = fromCache(truthsOnly ? knownTruths[range.from + i] : prepared[i]!.base, hit);
+      prepared[i] = undefined;
     } else {
+      prepared[i] ??= prepare(rows.row(range.from + i), i);
       pending.push(i);
     }
   }
@@ -204,7 +218,7 @@ export async function processPart(
   };
   if (pending.length === 0) takeNext();
   await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let k = takeNext(); k < pending.length; k = takeNext()) examples[pending[k]] = await attempt(prepared[pending[k]]);
+    for (let k = takeNext(); k < pending.length; k = takeNext()) examples[pending[k]] = await attempt(prepared[pending[k]]!);
   }));
   if (cancellation.aborted) throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
   if (signal.reason instanceof EndpointUnavailable) throw ApplicationFailure.create({ type: 'model_unavailable', nonRetryable: true, message: signal.reason.message });

@@ -8,7 +8,7 @@ import { openRunLease, releaseQuietly } from '../budget';
 import { storePredictions } from '../cache/predictionCache';
 import { addJudgeRecord, emptyJudgeTotals, prepareShardJudging, type JudgeTotals, type ShardJudging } from '../judge/shardJudging';
 import { loadRunContext } from './context';
-import { INPUT_HASH_BYTES, inputHashesKey, runKeys } from './keys';
+import { exampleTruthsKey, INPUT_HASH_BYTES, inputHashesKey, runKeys } from './keys';
 import { createRunAccumulator, toMetricExample } from './metricsBridge';
 import { processPart, UNAVAILABLE, type PartOutcome, type Predictor } from './part';
 import type { ExampleRecord } from './records';
@@ -103,11 +103,16 @@ export function createRunShard(deps: ShardDeps) {
       log.info({ offset, parts: part }, 'resuming shard from checkpoint');
     }
 
-    // Hashes stored by an earlier run on this shard, else collected for the next one (from a
-    // complete pass only: a resumed shard has not hashed the rows it skipped).
+    // Hashes and truths stored by an earlier run on this shard, else collected for the next
+    // one (from a complete pass only: a resumed shard has not read the rows it skipped).
     const hashesKey = inputHashesKey(shard.objectKey, ctx.taskType);
-    const known = await readInputHashes(deps.storage, hashesKey, rows.length, log);
+    const truthsKey = exampleTruthsKey(shard.objectKey, ctx.taskType);
+    const [known, knownTruths] = await Promise.all([
+      readInputHashes(deps.storage, hashesKey, rows.length, log),
+      readExampleTruths(deps.storage, truthsKey, rows.length, log),
+    ]);
     const inputHashes = { known, record: known || offset > 0 ? null : Buffer.alloc(rows.length * INPUT_HASH_BYTES) };
+    const truths = { known: knownTruths, record: knownTruths || offset > 0 ? null : new Array<ExampleRecord>(rows.length) };
 
     const expiresAt = retentionExpiry(ctx.classification);
     const persist = async (index: number, outcome: PartOutcome) => {
@@ -128,7 +133,7 @@ export function createRunShard(deps: ShardDeps) {
     const onCancel = () => stop.abort(activity.cancellationSignal.reason);
     activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
     const beat = setInterval(() => activity.heartbeat({ offset, parts: part } satisfies Checkpoint), HEARTBEAT_EVERY_MS);
-    const partDeps = { pool: deps.pool, models: deps.models, lease, judging, defaultLanes: deps.modelConcurrency, inputHashes };
+    const partDeps = { pool: deps.pool, models: deps.models, lease, judging, defaultLanes: deps.modelConcurrency, inputHashes, truths };
     const launch = (from: number, index: number): InFlightPart => {
       const end = Math.min(from + partRows, rows.length);
       let onDispatched!: () => void;
@@ -174,6 +179,7 @@ export function createRunShard(deps: ShardDeps) {
 
     await deps.storage.put(runKeys.shardState(input.runId, input.shardIndex), JSON.stringify(accumulator.toJSON()), 'application/json');
     if (inputHashes.record) await deps.storage.put(hashesKey, inputHashes.record).catch((err: Error) => log.warn({ err: err.message }, 'input hashes not stored'));
+    if (truths.record) await deps.storage.put(truthsKey, JSON.stringify(truths.record), 'application/json').catch((err: Error) => log.warn({ err: err.message }, 'example truths not stored'));
     await recordShardProgress(deps.pool, input.runId, input.shardIndex, shard.rowCount, summary, 'done');
     return summary;
   };
@@ -196,16 +202,32 @@ async function stopOnBudget(
   });
 }
 
-/**
- * The stored input hashes of a shard, or null when there are none, they do not fit its
- * rows, or they cannot be read now (logged): the shard then hashes its rows itself.
- */
-async function readInputHashes(storage: Storage, key: string, rowCount: number, log: Logger): Promise<Buffer | null> {
-  const bytes = await storage.getBuffer(key).catch((err: Error & { code?: string }) => {
-    if (err.code !== 'NoSuchKey' && err.code !== 'NotFound') log.warn({ err: err.message, key }, 'stored input hashes unreadable; hashing the rows');
+/** A stored derivative of a shard, or null when there is none or it cannot be read now (logged: the shard then works from its rows). */
+async function readDerived(storage: Storage, key: string, what: string, log: Logger): Promise<Buffer | null> {
+  return storage.getBuffer(key).catch((err: Error & { code?: string }) => {
+    if (err.code !== 'NoSuchKey' && err.code !== 'NotFound') log.warn({ err: err.message, key }, `stored ${what} unreadable; reading the rows`);
     return null;
   });
+}
+
+/** The stored input hashes of a shard, when there are some that fit its rows. */
+async function readInputHashes(storage: Storage, key: string, rowCount: number, log: Logger): Promise<Buffer | null> {
+  const bytes = await readDerived(storage, key, 'input hashes', log);
   return bytes && bytes.length === rowCount * INPUT_HASH_BYTES ? bytes : null;
+}
+
+/** The stored example truths of a shard, when there are some that fit its rows. */
+async function readExampleTruths(storage: Storage, key: string, rowCount: number, log: Logger): Promise<ExampleRecord[] | null> {
+  const bytes = await readDerived(storage, key, 'example truths', log);
+  if (!bytes) return null;
+  try {
+    const truths = JSON.parse(bytes.toString('utf8')) as unknown;
+    if (Array.isArray(truths) && truths.length === rowCount && truths.every((t) => typeof t?.id === 'string')) return truths as ExampleRecord[];
+  } catch {
+    // not JSON: as if absent
+  }
+  log.warn({ key }, 'stored example truths do not fit the shard; reading the rows');
+  return null;
 }
 
 async function readShardRows(storage: Storage, key: string): Promise<ShardRows> {

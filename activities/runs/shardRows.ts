@@ -30,19 +30,22 @@ export class ShardRows {
     return this.starts.length;
   }
 
-  /** Rows [from, to) as objects. A line that is not JSON means the stored shard is damaged: the run cannot succeed. */
+  /** Rows [from, to) as objects. */
   slice(from: number, to: number): Record<string, any>[] {
     const rows: Record<string, any>[] = [];
-    for (let i = from; i < Math.min(to, this.length); i++) {
-      try {
-        rows.push(JSON.parse(this.bytes.toString('utf8', this.starts[i], this.ends[i])) as Record<string, any>);
-      } catch (err) {
-        throw ApplicationFailure.create({
-          type: 'dataset_unreadable', nonRetryable: true,
-          message: `dataset shard ${this.objectKey} row ${i + 1} is not JSON (${(err as Error).message}); the stored shard is damaged`,
-        });
-      }
-    }
+    for (let i = from; i < Math.min(to, this.length); i++) rows.push(this.row(i));
     return rows;
+  }
+
+  /** Row i as an object. A line that is not JSON means the stored shard is damaged: the run cannot succeed. */
+  row(i: number): Record<string, any> {
+    try {
+      return JSON.parse(this.bytes.toString('utf8', this.starts[i], this.ends[i])) as Record<string, any>;
+    } catch (err) {
+      throw ApplicationFailure.create({
+        type: 'dataset_unreadable', nonRetryable: true,
+        message: `dataset shard ${this.objectKey} row ${i + 1} is not JSON (${(err as Error).message}); the stored shard is damaged`,
+      });
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { hashCanonical } from '../../../common/canonical';
-import { inputHashesKey } from '../../../activities/runs/keys';
+import { exampleTruthsKey, inputHashesKey, runKeys } from '../../../activities/runs/keys';
 import { splitRow } from '../../../activities/runs/records';
 import { registerSpamDataset, registerSpamModel, registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
 
@@ -90,7 +90,7 @@ describe('an eval run', () => {
     for (const name of Object.keys(first.results)) expect(second.results[name].value).toBe(first.results[name].value);
   });
 
-  it("stores each shard's input hashes on the first run, and a rerun finds every prediction by them", async () => {
+  it("stores each shard's input hashes and example truths on the first run; a rerun finds every prediction by them and writes the same records", async () => {
     const fresh = await registerSpamDataset(world, { mix: { 'easy-ham': 40, spam: 50 } });
     const run = (modelVersion: string) => world.editor.post('/v1/eval-runs', { modelVersion, datasetId: fresh.datasetId, metricSuiteId: suite.metricSuiteId });
     const first = await waitForRun(world.editor, (await run(model.versions[2])).body.runId);
@@ -103,12 +103,28 @@ describe('an eval run', () => {
       expect(hashes.length).toBe(shard.row_count * 32);
       const rows = rowsOf((await world.stack.storage.getBuffer(shard.object_key)).toString('utf8'));
       rows.forEach((row, i) => expect(hashes.toString('hex', i * 32, i * 32 + 32)).toBe(hashCanonical(splitRow('classification', row).modelInput)));
+      const truths = await world.stack.storage.getJson<unknown[]>(exampleTruthsKey(shard.object_key, 'classification'));
+      expect(truths).toEqual(rows.map((row) => ({ id: row.id, tags: row.tags, label: row.label })));
     }
     world.server.resetStats();
     const second = await waitForRun(world.editor, (await run(model.versions[2])).body.runId);
     expect(world.server.stats().requests.total).toBe(0);
     expect(second.cost).toMatchObject({ modelCalls: 0, cacheHits: 90 });
     for (const name of Object.keys(first.results)) expect(second.results[name].value).toBe(first.results[name].value);
+    // The rerun's records, made from the stored truths without parsing rows, are the first run's answered from the cache.
+    const recordsOf = async (runId: string) => {
+      const records: Record<string, unknown>[] = [];
+      for (let shard = 0; shard < shards.length; shard++) records.push(...rowsOf((await world.stack.storage.getBuffer(runKeys.part(runId, shard, 0))).toString('utf8')));
+      return records;
+    };
+    const [before, after] = [await recordsOf(first.runId), await recordsOf(second.runId)];
+    expect(after).toHaveLength(90);
+    expect(after).toEqual(before.map(({ usage: _usage, costUsd: _cost, ...record }) => ({ ...record, cached: true })));
+    // Truths that do not fit the shard are ignored: the rows are read instead.
+    await world.stack.storage.put(exampleTruthsKey(shards[0].object_key, 'classification'), '[{"id":"x"}]', 'application/json');
+    const third = await waitForRun(world.editor, (await run(model.versions[2])).body.runId);
+    expect(third.cost).toMatchObject({ modelCalls: 0, cacheHits: 90 });
+    expect(await recordsOf(third.runId)).toEqual(after);
   });
 
   it('returns the same run for a repeated idempotency key and starts one workflow', async () => {
