@@ -26,9 +26,9 @@ const ROWS_A = Number(args.get('rows-a') ?? 100_000);
 const ROWS_B = Number(args.get('rows-b') ?? 1_000_000);
 const CONCURRENCY = 64;
 /**
- * Worker settings for the runs: 4 shards of a run at once, 500 rows per part (the stack's
- * defaults are 8 and 500). Measured at 100,000 examples on this 2-core machine, 2 shards of
- * 1,000-row parts gave 1.37× and a slower cached rerun; try others with these arguments.
+ * Run settings: 4 shards of a run at once (set in the API, which starts runs), 500 rows per
+ * part (the stack's defaults are 8 and 500). At 100,000 examples on a 2-core machine, 2, 4
+ * and 8 shards at once all measured within the machine's noise; try others with these arguments.
  */
 const SHARD_PARALLELISM = args.get('shard-parallelism') ?? '4';
 const PART_ROWS = args.get('part-rows') ?? '500';
@@ -146,8 +146,9 @@ async function main() {
   const connection = await Connection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
   const server = startNode('model-server', 'examples/modelServer/main.ts', { MODEL_SERVER_KNOBS: JSON.stringify({ latencyMs: 20 }) }, [String(modelPort)]);
-  const api = startNode('api', 'dist/api/main.js', { ...common, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token, EVALGATE_ROWS_PER_SHARD: '5000' }, [], API_NODE_FLAGS);
-  const worker = startNode('worker', 'dist/workers/main.js', { ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '8', EVALGATE_SHARD_PARALLELISM: SHARD_PARALLELISM, EVALGATE_PART_ROWS: PART_ROWS }, [],
+  // The API starts runs, so it sets how many shards of a run run at once.
+  const api = startNode('api', 'dist/api/main.js', { ...common, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token, EVALGATE_ROWS_PER_SHARD: '5000', EVALGATE_SHARD_PARALLELISM: SHARD_PARALLELISM }, [], API_NODE_FLAGS);
+  const worker = startNode('worker', 'dist/workers/main.js', { ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '8', EVALGATE_PART_ROWS: PART_ROWS }, [],
     [...WORKER_NODE_FLAGS, ...(args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : [])]);
   procs.push(server, api, worker);
   const modelUrl = `http://127.0.0.1:${modelPort}`;
