@@ -41,6 +41,11 @@ export async function storePredictions(q: Queryable, modelVersionId: string, par
 
 /** A PostgreSQL array literal of hex digests (nothing in them to quote or escape). */
 function hexArrayLiteral(values: string[]): string {
-  for (const v of values) if (!/^[0-9a-f]+$/.test(v)) throw new TypeError(`not a hex digest: ${JSON.stringify(v).slice(0, 80)}`);
-  return `{${values.join(',')}}`;
+  const joined = values.join(',');
+  // One scan of the whole list; an empty element would show as ",," or at an end.
+  if (!/^[0-9a-f]+(?:,[0-9a-f]+)*$/.test(joined)) {
+    const bad = values.find((v) => !/^[0-9a-f]+$/.test(v));
+    throw new TypeError(`not a hex digest: ${JSON.stringify(bad).slice(0, 80)}`);
+  }
+  return `{${joined}}`;
 }

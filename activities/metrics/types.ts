@@ -127,7 +127,6 @@ export interface MetricImpl<P, Id extends MetricId = MetricId> extends MetricDef
 }
 
 /** Registry element type; params are validated by `impl.params` before use, hence `any`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyMetricImpl<Id extends MetricId = MetricId> = MetricImpl<any, Id>;
 
 /** Base of the library's errors: a stable `code` the API maps to an error response. */

@@ -18,15 +18,18 @@ export function createRunAccumulator(ctx: Pick<RunContext, 'metrics' | 'seed'>) 
   return createAccumulator(accumulatorSpec(ctx));
 }
 
+const NO_TAGS: string[] = [];
+
+/** One object of one shape for every record (fields the record lacks stay undefined): no spreads on the hot path. */
 export function toMetricExample(record: ExampleRecord): MetricExample {
   return {
     id: record.id,
-    tags: record.tags ?? [],
-    ...(record.label !== undefined ? { label: record.label } : {}),
-    ...(record.target !== undefined ? { target: record.target } : {}),
-    ...(record.relevance !== undefined ? { relevance: record.relevance } : {}),
-    ...(record.reference !== undefined ? { reference: record.reference } : {}),
-    ...(record.judgeScore !== undefined ? { judgeScore: record.judgeScore } : {}),
+    tags: record.tags ?? NO_TAGS,
+    label: record.label,
+    target: record.target,
+    relevance: record.relevance,
+    reference: record.reference,
+    judgeScore: record.judgeScore,
     prediction: record.prediction ?? {},
   };
 }
