@@ -5,13 +5,13 @@
  * gate decisions that let a release through on those runs, and records the impact report
  * with the gates whose baseline is now stale. Every step is idempotent.
  */
-import { CancellationScope, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createIncidentActivities } from '../activities/incidents';
 import { INCIDENT_NON_RETRYABLE } from '../common/incidentFailures';
 import type { IncidentReport } from '../activities/incidents/report';
 import { CANCEL_EVAL_RUN_SIGNAL } from '../common/names';
-import { failureMessage, incidentProgressQuery, type IncidentProgress, type IncidentWorkflowInput } from './metricRecompute';
+import { incidentProgressQuery, recordIncidentFailure, type IncidentProgress, type IncidentWorkflowInput } from './metricRecompute';
 
 type IncidentActivities = ReturnType<typeof createIncidentActivities>;
 
@@ -46,8 +46,7 @@ export async function datasetDeprecationWorkflow(input: IncidentWorkflowInput): 
     progress.step = 'done';
     return report;
   } catch (err) {
-    const message = isCancellation(err) ? 'the incident workflow was cancelled' : failureMessage(err);
-    await CancellationScope.nonCancellable(() => steps.failIncident({ incidentId, message }));
+    await recordIncidentFailure(steps, incidentId, err);
     throw err;
   }
 }

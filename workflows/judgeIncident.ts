@@ -9,19 +9,16 @@
  *      re-judged (budget, unreliable replacement, records gone) becomes invalid;
  *   5. re-decide every decision that used a replaced result or an invalidated run;
  *   6. unfreeze and record the impact report with what re-judging cost.
- * Idempotent step by step, like metricRecomputeWorkflow, whose paging it shares.
+ * Idempotent step by step, like metricRecomputeWorkflow, whose steps it shares (runRunByRunIncident).
  */
-import { CancellationScope, continueAsNew, executeChild, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createIncidentActivities } from '../activities/incidents';
 import { INCIDENT_NON_RETRYABLE, RUN_UNRECOVERABLE } from '../common/incidentFailures';
 import type { RecomputeMetric } from '../activities/incidents/recompute';
 import type { IncidentReport } from '../activities/incidents/report';
 import { incidentRunWorkflowId, judgeIncidentWorkflowId } from '../common/names';
-import {
-  failureMessage, failureType, incidentProgressQuery, inLanes, processPendingRuns,
-  type IncidentProgress, type IncidentWorkflowInput, type RunRecomputeInput,
-} from './metricRecompute';
+import { failureMessage, failureType, inLanes, runRunByRunIncident, type IncidentWorkflowInput, type RunRecomputeInput } from './metricRecompute';
 
 type IncidentActivities = ReturnType<typeof createIncidentActivities>;
 
@@ -59,33 +56,16 @@ export async function rejudgeRunWorkflow(input: RunRecomputeInput): Promise<{ st
 }
 
 export async function judgeIncidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentReport> {
-  const progress: IncidentProgress = { step: 'freezing', runsTotal: input.resume?.runsTotal ?? 0, runsDone: input.resume?.runsDone ?? 0, decisionsRevoked: 0 };
-  setHandler(incidentProgressQuery, () => progress);
   const { incidentId } = input;
-  let cursor: string | null;
-  try {
-    if (!input.resume) {
-      await steps.beginJudgeIncident({ incidentId });
-      progress.step = 'finding_runs';
-      progress.runsTotal = (await steps.collectJudgedRuns({ incidentId })).runs;
-    }
-    progress.step = 'rejudging';
-    cursor = await processPendingRuns(input, progress, (runId) => executeChild(rejudgeRunWorkflow, {
+  return runRunByRunIncident(input, {
+    begin: () => steps.beginJudgeIncident({ incidentId }),
+    collect: () => steps.collectJudgedRuns({ incidentId }),
+    working: 'rejudging',
+    child: (runId) => executeChild(rejudgeRunWorkflow, {
       workflowId: incidentRunWorkflowId(judgeIncidentWorkflowId(incidentId), runId),
       args: [{ incidentId, runId, shardParallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
-    }));
-    if (cursor === null) {
-      progress.step = 'redeciding';
-      progress.decisionsRevoked = (await steps.redecideAfterRecompute({ incidentId })).revoked;
-      progress.step = 'unfreezing';
-      const report = await steps.endJudgeIncident({ incidentId });
-      progress.step = 'done';
-      return report;
-    }
-  } catch (err) {
-    const message = isCancellation(err) ? 'the incident workflow was cancelled' : failureMessage(err);
-    await CancellationScope.nonCancellable(() => steps.failIncident({ incidentId, message }));
-    throw err;
-  }
-  return continueAsNew<typeof judgeIncidentWorkflow>({ ...input, resume: { after: cursor, runsDone: progress.runsDone, runsTotal: progress.runsTotal } });
+    }),
+    end: () => steps.endJudgeIncident({ incidentId }),
+    steps,
+  });
 }

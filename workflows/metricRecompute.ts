@@ -126,35 +126,75 @@ export async function processPendingRuns(
   }
 }
 
-export async function metricRecomputeWorkflow(input: IncidentWorkflowInput): Promise<IncidentReport> {
+/** What distinguishes an incident that recomputes its affected runs one child workflow each (a metric bug, a wrong judge). */
+export interface RunByRunIncident {
+  /** Retract or replace, and freeze (idempotent). */
+  begin(): Promise<unknown>;
+  /** Record the affected runs; how many. */
+  collect(): Promise<{ runs: number }>;
+  /** The progress step while runs are handled. */
+  working: string;
+  /** Handle one run (a child workflow with an id derived from the incident and the run). */
+  child(runId: string): Promise<unknown>;
+  /** Unfreeze and write the impact report. */
+  end(): Promise<IncidentReport>;
+  /** The incident activities of the calling workflow (its retry options). */
+  steps: Pick<IncidentActivities, 'redecideAfterRecompute' | 'failIncident'>;
+}
+
+/**
+ * The steps every run-by-run incident workflow takes, in order: begin, collect, handle the
+ * runs in pages (continuing as new after enough of them), re-decide, end. A failure or a
+ * cancellation is recorded on the incident before the workflow fails.
+ */
+export async function runRunByRunIncident(input: IncidentWorkflowInput, incident: RunByRunIncident): Promise<IncidentReport> {
   const progress: IncidentProgress = { step: 'freezing', runsTotal: input.resume?.runsTotal ?? 0, runsDone: input.resume?.runsDone ?? 0, decisionsRevoked: 0 };
   setHandler(incidentProgressQuery, () => progress);
   const { incidentId } = input;
   let cursor: string | null;
   try {
     if (!input.resume) {
-      await steps.beginMetricIncident({ incidentId });
+      await incident.begin();
       progress.step = 'finding_runs';
-      progress.runsTotal = (await steps.collectAffectedRuns({ incidentId })).runs;
+      progress.runsTotal = (await incident.collect()).runs;
     }
-    progress.step = 'recomputing';
-    cursor = await processPendingRuns(input, progress, (runId) => executeChild(recomputeRunWorkflow, {
-      // From the incident id, not workflowInfo(): the same ids on a rerun, a reset and a replay.
-      workflowId: incidentRunWorkflowId(metricRecomputeWorkflowId(incidentId), runId),
-      args: [{ incidentId, runId, shardParallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
-    }));
+    progress.step = incident.working;
+    cursor = await processPendingRuns(input, progress, incident.child);
     if (cursor === null) {
       progress.step = 'redeciding';
-      progress.decisionsRevoked = (await steps.redecideAfterRecompute({ incidentId })).revoked;
+      progress.decisionsRevoked = (await incident.steps.redecideAfterRecompute({ incidentId })).revoked;
       progress.step = 'unfreezing';
-      const report = await steps.endMetricIncident({ incidentId });
+      const report = await incident.end();
       progress.step = 'done';
       return report;
     }
   } catch (err) {
-    const message = isCancellation(err) ? 'the incident workflow was cancelled' : failureMessage(err);
-    await CancellationScope.nonCancellable(() => steps.failIncident({ incidentId, message }));
+    await recordIncidentFailure(incident.steps, incidentId, err);
     throw err;
   }
-  return continueAsNew<typeof metricRecomputeWorkflow>({ ...input, resume: { after: cursor, runsDone: progress.runsDone, runsTotal: progress.runsTotal } });
+  return continueAsNew<(input: IncidentWorkflowInput) => Promise<IncidentReport>>({
+    ...input, resume: { after: cursor, runsDone: progress.runsDone, runsTotal: progress.runsTotal },
+  });
+}
+
+/** Records why an incident workflow is failing on the incident, even when it is being cancelled. */
+export async function recordIncidentFailure(steps: Pick<IncidentActivities, 'failIncident'>, incidentId: string, err: unknown): Promise<void> {
+  const message = isCancellation(err) ? 'the incident workflow was cancelled' : failureMessage(err);
+  await CancellationScope.nonCancellable(() => steps.failIncident({ incidentId, message }));
+}
+
+export async function metricRecomputeWorkflow(input: IncidentWorkflowInput): Promise<IncidentReport> {
+  const { incidentId } = input;
+  return runRunByRunIncident(input, {
+    begin: () => steps.beginMetricIncident({ incidentId }),
+    collect: () => steps.collectAffectedRuns({ incidentId }),
+    working: 'recomputing',
+    child: (runId) => executeChild(recomputeRunWorkflow, {
+      // From the incident id, not workflowInfo(): the same ids on a rerun, a reset and a replay.
+      workflowId: incidentRunWorkflowId(metricRecomputeWorkflowId(incidentId), runId),
+      args: [{ incidentId, runId, shardParallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
+    }),
+    end: () => steps.endMetricIncident({ incidentId }),
+    steps,
+  });
 }
