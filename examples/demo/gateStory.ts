@@ -16,8 +16,7 @@
  * `runGateStory(ctx)` is called by examples/demo.ts after its own sections (datasets,
  * suite, model versions and the production alias exist) and by test/e2e/gateStory.test.ts.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { runCli } from './cli';
 import type { Api } from './http';
 
 export interface GateStoryContext {
@@ -35,20 +34,6 @@ export interface GateStoryContext {
 }
 
 export interface StoryStep { title: string; args: string[]; as: string; exitCode: number | null; stdout: string; stderr: string }
-
-const BIN = join(__dirname, '..', '..', 'bin', 'evalgate');
-
-function runCli(baseUrl: string, token: string, args: string[]): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: { PATH: process.env.PATH ?? '', EVALGATE_URL: baseUrl, EVALGATE_TOKEN: token } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (exitCode) => resolve({ exitCode, stdout, stderr }));
-  });
-}
 
 const quote = (a: string) => (/^[\w@:./=,[\]-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 const indent = (text: string) => text.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');

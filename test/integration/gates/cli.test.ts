@@ -3,15 +3,12 @@
  * asserting exit codes and what a reviewer reads. A network error, a 5xx or a timeout is
  * exit 2 with one clear line — never a pass.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { runCli } from '../../../examples/demo/cli';
 import { startEvalWorld, type EvalWorld } from '../../helpers/evalWorld';
 import { client, unique } from '../../helpers/stack';
 import { createGate, releaseSuite, sliceRows, spamModel, uploadDataset } from './helpers';
-
-const BIN = join(__dirname, '../../../bin/evalgate');
 
 let world: EvalWorld;
 let model: Awaited<ReturnType<typeof spamModel>>;
@@ -22,16 +19,9 @@ const keys: Record<'editor' | 'approverA' | 'approverB', string> = { editor: '',
 
 interface Result { code: number | null; stdout: string; stderr: string }
 
-function evalgate(args: string[], env: Record<string, string> = {}, as: keyof typeof keys = 'editor'): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: { PATH: process.env.PATH!, EVALGATE_URL: world.stack.baseUrl, EVALGATE_TOKEN: keys[as], ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+async function evalgate(args: string[], env: Record<string, string> = {}, as: keyof typeof keys = 'editor'): Promise<Result> {
+  const { exitCode, stdout, stderr } = await runCli(world.stack.baseUrl, keys[as], args, env);
+  return { code: exitCode, stdout, stderr };
 }
 
 beforeAll(async () => {
