@@ -66,10 +66,10 @@ function addRecord(summary: ShardSummary, record: ExampleRecord, judging: ShardJ
  * retried attempt replays the written parts (no model calls) and continues from there.
  *
  * Two parts are in flight at a time: the next part starts once every example of this one
- * has been taken, so its calls keep the endpoint busy while this part's last calls (and
- * their judge calls) finish and it is written — and no more examples wait in the worker
- * than that needs. Parts are still written and checkpointed in order, so a retry repeats
- * at most two parts' calls.
+ * has been taken (at once in judged runs), so its calls keep the endpoint busy while this
+ * part's last calls (and their judge calls) finish and it is written — and no more
+ * examples wait in the worker than that needs. Parts are still written and checkpointed
+ * in order, so a retry repeats at most two parts' calls.
  */
 export function createRunShard(deps: ShardDeps) {
   const partRows = deps.partRows ?? 500;
@@ -147,7 +147,9 @@ export function createRunShard(deps: ShardDeps) {
     try {
       current = offset < rows.length ? launch(offset, part) : undefined;
       while (current) {
-        await current.dispatched;
+        // A judged example holds its lane through the model's call and then the judge's: the
+        // next part's lanes start at once, so both endpoints are kept busy (a pipeline).
+        if (!judging) await current.dispatched;
         next = current.end < rows.length ? launch(current.end, current.index + 1) : undefined;
         const outcome = await current.result;
         await persist(current.index, outcome);
