@@ -10,14 +10,14 @@
  *
  *   npm run stack -- up --services-only && npx tsx bench/eval-run.ts [--phase a|b|all] [--rows-a N] [--rows-b N] [--upload-only yes] [--profile yes]
  */
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../common/config';
 import { evalRunWorkflowId, shardBlockWorkflowId } from '../common/names';
 import { classificationInput, examplesOf } from '../examples/corpus/spamCorpus';
-import { apiClient, type Api } from '../examples/demo/http';
-import { build, cpuBetween, cpuSnapshot, freePort, startNode, waitHttp, type Proc } from './lib/processes';
+import type { Api } from '../examples/demo/http';
+import { build, cpuBetween, cpuSnapshot } from './lib/processes';
+import { startBenchStack } from './lib/stack';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -137,28 +137,19 @@ function printCpu(runSeconds: number, run: [string, number][], bareSeconds: numb
 
 async function main() {
   const config = loadConfig();
-  const token = `bench-${randomBytes(12).toString('hex')}`;
-  const prefix = `bench-${randomBytes(3).toString('hex')}`;
-  const [apiPort, modelPort] = await Promise.all([freePort(), freePort()]);
-  const common = { EVALGATE_LOG_LEVEL: 'warn', EVALGATE_TASK_QUEUE_PREFIX: prefix };
-  const procs: Proc[] = [];
   build();
   const connection = await Connection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
-  const server = startNode('model-server', 'examples/modelServer/main.ts', { MODEL_SERVER_KNOBS: JSON.stringify({ latencyMs: 20 }) }, [String(modelPort)]);
-  // The API starts runs, so it sets how many shards of a run run at once.
-  const api = startNode('api', 'dist/api/main.js', { ...common, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token, EVALGATE_ROWS_PER_SHARD: '5000', EVALGATE_SHARD_PARALLELISM: SHARD_PARALLELISM }, [], API_NODE_FLAGS);
-  const worker = startNode('worker', 'dist/workers/main.js', { ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '8', EVALGATE_PART_ROWS: PART_ROWS }, [],
-    [...WORKER_NODE_FLAGS, ...(args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : [])]);
-  procs.push(server, api, worker);
-  const modelUrl = `http://127.0.0.1:${modelPort}`;
-  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const stack = await startBenchStack({
+    modelKnobs: { latencyMs: 20 },
+    // The API starts runs, so it sets how many shards of a run run at once.
+    apiEnv: { EVALGATE_ROWS_PER_SHARD: '5000', EVALGATE_SHARD_PARALLELISM: SHARD_PARALLELISM },
+    workerEnv: { EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '8', EVALGATE_PART_ROWS: PART_ROWS },
+    apiNodeFlags: API_NODE_FLAGS,
+    workerNodeFlags: [...WORKER_NODE_FLAGS, ...(args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : [])],
+  });
+  const { procs, api, worker, modelUrl, baseUrl, team, editor, editorKey } = stack;
   try {
-    await Promise.all([waitHttp(`${modelUrl}/healthz`), waitHttp(`${baseUrl}/readyz`)]);
-    const admin = apiClient(baseUrl, token);
-    const team = `bench-${randomBytes(3).toString('hex')}`;
-    const editorKey = (await admin.post('/v1/principals', { name: `bench-editor-${team}`, teams: [{ team, roles: ['editor'] }] })).apiKey;
-    const editor = apiClient(baseUrl, editorKey);
     const suite = await editor.post('/v1/metric-suites', { name: 'bench', purpose: 'exploratory', ownerTeam: team });
     await editor.post(`/v1/metric-suites/${suite.metricSuiteId}/versions`, { metrics: [
       { name: 'accuracy', metric: 'accuracy' }, { name: 'f1', metric: 'f1', params: { average: 'macro' } },
@@ -226,7 +217,7 @@ async function main() {
       line('metrics', `accuracy ${run.run.results.accuracy.value.toFixed(4)}`, `n ${run.run.results.accuracy.n}`);
     }
   } finally {
-    await Promise.all(procs.map((p) => p.stop()));
+    await stack.stop();
     await connection.close();
   }
 }

@@ -19,15 +19,15 @@
  *
  *   npm run stack -- up --services-only && npx tsx bench/judged-run.ts [--rows N] [--latency MS] [--repeats R] [--trials T] [--profile yes] [--build no] [--budget no] [--block-calls B]
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { renderJudgePrompt } from '../activities/judge/prompt';
 import { createModelClient } from '../activities/models/client';
 import { EndpointLimiters } from '../activities/models/endpointLimiter';
 import { examplesOf } from '../examples/corpus/spamCorpus';
-import { apiClient, type Api } from '../examples/demo/http';
-import { build, freePort, startNode, waitHttp, type Proc } from './lib/processes';
+import type { Api } from '../examples/demo/http';
+import { build } from './lib/processes';
+import { startBenchStack } from './lib/stack';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -133,28 +133,16 @@ function line(label: string, value: string, baseline = '', verdict = '') {
 }
 
 async function main() {
-  const token = `bench-${randomBytes(12).toString('hex')}`;
-  const prefix = `bench-${randomBytes(3).toString('hex')}`;
-  const [apiPort, modelPort] = await Promise.all([freePort(), freePort()]);
-  const common = { EVALGATE_LOG_LEVEL: 'warn', EVALGATE_TASK_QUEUE_PREFIX: prefix };
-  const procs: Proc[] = [];
   // --build no: use dist/ as it is (when someone else's work in progress breaks the build).
   if (args.get('build') !== 'no') build();
-  const server = startNode('model-server', 'examples/modelServer/main.ts', { MODEL_SERVER_KNOBS: JSON.stringify({ latencyMs: LATENCY_MS }) }, [String(modelPort)]);
-  const api = startNode('api', 'dist/api/main.js', { ...common, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token, EVALGATE_ROWS_PER_SHARD: '2500' });
-  const worker = startNode('worker', 'dist/workers/main.js', {
-    ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY),
-    EVALGATE_RELEASE_WORKER_CONCURRENCY: '8', EVALGATE_SHARD_PARALLELISM: '4', EVALGATE_BUDGET_BLOCK_CALLS: args.get('block-calls') ?? '16',
-  }, [], args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : []);
-  procs.push(server, api, worker);
-  const modelUrl = `http://127.0.0.1:${modelPort}`;
-  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const stack = await startBenchStack({
+    modelKnobs: { latencyMs: LATENCY_MS },
+    apiEnv: { EVALGATE_ROWS_PER_SHARD: '2500' },
+    workerEnv: { EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_RELEASE_WORKER_CONCURRENCY: '8', EVALGATE_BUDGET_BLOCK_CALLS: args.get('block-calls') ?? '16' },
+    workerNodeFlags: args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : [],
+  });
+  const { modelUrl, team, editor, worker } = stack;
   try {
-    await Promise.all([waitHttp(`${modelUrl}/healthz`), waitHttp(`${baseUrl}/readyz`)]);
-    const admin = apiClient(baseUrl, token);
-    const team = `bench-${randomBytes(3).toString('hex')}`;
-    const editor = apiClient(baseUrl, (await admin.post('/v1/principals', { name: `bench-editor-${team}`, teams: [{ team, roles: ['editor'] }] })).apiKey);
-
     const pricing = { perCallUsd: 0.0001, inputPer1kTokensUsd: 0.0005, outputPer1kTokensUsd: 0.0015 };
     const model = await editor.post('/v1/models', { name: `bench-gen-${team}`, ownerTeam: team });
     const modelVersion = (await editor.post(`/v1/models/${model.modelId}/versions`, {
@@ -217,7 +205,7 @@ async function main() {
     line('rerun judge cache hits', String(rerun.run.judge.cacheHits), `of ${ROWS * REPEATS}`);
     line('identical judge_score on rerun', String(rerun.run.results.judge.value === first.run.results.judge.value), `judge_score ${first.run.results.judge.value.toFixed(4)}`);
   } finally {
-    await Promise.all(procs.map((p) => p.stop()));
+    await stack.stop();
   }
 }
 
