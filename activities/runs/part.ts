@@ -80,7 +80,12 @@ export interface PartControl {
   /** The shard's: cancelling the activity or an unavailable endpoint aborts every call of every part in flight. */
   stop: AbortController;
   cancellation: AbortSignal;
-  /** Called once every example of the part has been answered from the cache or taken by a lane (the rest are in flight). */
+  /**
+   * Called once the shard may start its next part: when every example of this one has been
+   * answered from the cache or taken by a lane (the rest are in flight) — or at once when
+   * judging, since a judged example holds its lane through the model's call and then the
+   * judge's, and the next part's lanes keep both endpoints busy (a pipeline).
+   */
   onDispatched?: () => void;
 }
 
@@ -208,6 +213,10 @@ export async function processPart(
   const lanes = Math.min(pending.length, Math.max(1, ctx.endpoint.maxConcurrency ?? deps.defaultLanes ?? DEFAULT_LANES));
   let next = 0;
   let dispatched = false;
+  if (judging) {
+    dispatched = true;
+    control.onDispatched?.();
+  }
   const takeNext = () => {
     const k = next++;
     if (k >= pending.length - 1 && !dispatched) {

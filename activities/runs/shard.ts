@@ -26,7 +26,7 @@ export interface ShardSummary extends JudgeTotals {
 interface Checkpoint { offset: number; parts: number }
 interface InFlightPart {
   index: number; end: number; result: Promise<PartOutcome>;
-  /** Every example of the part answered from the cache or taken by a lane, or the part ended. */
+  /** The part says the next one may start (PartControl.onDispatched), or it ended. */
   dispatched: Promise<void>;
 }
 
@@ -65,10 +65,10 @@ function addRecord(summary: ShardSummary, record: ExampleRecord, judging: ShardJ
  * in parts under deterministic keys. After each part it heartbeats {offset, parts}; a
  * retried attempt replays the written parts (no model calls) and continues from there.
  *
- * Two parts are in flight at a time: the next part starts once every example of this one
- * has been taken (at once in judged runs), so its calls keep the endpoint busy while this
- * part's last calls (and their judge calls) finish and it is written — and no more
- * examples wait in the worker than that needs. Parts are still written and checkpointed
+ * Two parts are in flight at a time: the next part starts once this one says so (see
+ * PartControl.onDispatched), so its calls keep the endpoint busy while this part's last
+ * calls (and their judge calls) finish and it is written — and no more examples wait in
+ * the worker than that needs. Parts are still written and checkpointed
  * in order, so a retry repeats at most two parts' calls.
  */
 export function createRunShard(deps: ShardDeps) {
@@ -147,9 +147,7 @@ export function createRunShard(deps: ShardDeps) {
     try {
       current = offset < rows.length ? launch(offset, part) : undefined;
       while (current) {
-        // A judged example holds its lane through the model's call and then the judge's: the
-        // next part's lanes start at once, so both endpoints are kept busy (a pipeline).
-        if (!judging) await current.dispatched;
+        await current.dispatched;
         next = current.end < rows.length ? launch(current.end, current.index + 1) : undefined;
         const outcome = await current.result;
         await persist(current.index, outcome);
