@@ -45,7 +45,17 @@ export interface AppDeps {
 
 export interface App {
   app: Express;
-  services: { principals: PrincipalService; datasets: DatasetService; models: ModelService; suites: SuiteService; runs: RunService; gates: GateService; checks: CheckService; incidents: IncidentService; lineage: LineageService };
+  services: {
+    principals: PrincipalService;
+    datasets: DatasetService;
+    models: ModelService;
+    suites: SuiteService;
+    runs: RunService;
+    gates: GateService;
+    checks: CheckService;
+    incidents: IncidentService;
+    lineage: LineageService;
+  };
 }
 
 /** Builds the HTTP API. It writes registry records and starts, signals and queries workflows; it never runs evals. */
@@ -72,10 +82,14 @@ export function createApp(deps: AppDeps): App {
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
   app.use(httpMetrics(registry));
-  app.use(healthRouter({
-    pool: deps.pool, storage: deps.storage, registry,
-    temporalHealth: async () => void (await deps.temporal.workflowService.getSystemInfo({})),
-  }));
+  app.use(
+    healthRouter({
+      pool: deps.pool,
+      storage: deps.storage,
+      registry,
+      temporalHealth: async () => void (await deps.temporal.workflowService.getSystemInfo({})),
+    }),
+  );
   app.use(express.json({ limit: '1mb' }));
   app.use(authenticate(services.principals));
   app.use(principalsRouter(services.principals));
@@ -85,7 +99,13 @@ export function createApp(deps: AppDeps): App {
   app.use(runsRouter(services.runs));
   app.use(judgeRouter(new JudgeTranscriptService(deps.pool, deps.storage)));
   app.use(comparisonRouter(new ComparisonService(deps.pool, deps.storage)));
-  app.use(gatesRouter(services.gates, services.checks, new OverrideService(deps.pool, deps.temporal, deps.config, services.checks, gates.overrideEvent)));
+  app.use(
+    gatesRouter(
+      services.gates,
+      services.checks,
+      new OverrideService(deps.pool, deps.temporal, deps.config, services.checks, gates.overrideEvent),
+    ),
+  );
   app.use(incidentsRouter(services.incidents));
   app.use(lineageRouter(services.lineage));
   app.use(unknownRoute);

@@ -26,45 +26,63 @@ const row = (label: string, s: ReturnType<typeof summary>) =>
 
 async function timedCheck(client: ApiClient, gateId: string, candidate: string, key: string): Promise<number> {
   const start = process.hrtime.bigint();
-  const posted = await client.post(`/v1/gates/${gateId}/checks`, { candidateModelVersion: candidate, idempotencyKey: key });
+  const posted = await client.post(`/v1/gates/${gateId}/checks`, {
+    candidateModelVersion: candidate,
+    idempotencyKey: key,
+  });
   if (posted.status !== 202) throw new Error(`POST check: ${posted.status} ${JSON.stringify(posted.body)}`);
   for (;;) {
     const res = await client.get(`/v1/gate-checks/${posted.body.checkId}?wait=30`);
     if (res.body.status === 'pass') return ms(start);
-    if (res.body.status !== 'pending') throw new Error(`check ${posted.body.checkId} decided ${res.body.status}: ${JSON.stringify(res.body.reasons)}`);
+    if (res.body.status !== 'pending')
+      throw new Error(`check ${posted.body.checkId} decided ${res.body.status}: ${JSON.stringify(res.body.reasons)}`);
   }
 }
 
 async function pool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++;
-      out[i] = await task(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        out[i] = await task(i);
+      }
+    }),
+  );
   return out;
 }
 
 async function main() {
   // The API and the workers share one connection pool in this process (two processes in a deployment, 10 each).
-  const world = await startEvalWorld({ EVALGATE_LOG_LEVEL: 'warn', EVALGATE_OVERRIDE_WINDOW_SECONDS: '5', EVALGATE_DB_POOL_MAX: '20' });
+  const world = await startEvalWorld({
+    EVALGATE_LOG_LEVEL: 'warn',
+    EVALGATE_OVERRIDE_WINDOW_SECONDS: '5',
+    EVALGATE_DB_POOL_MAX: '20',
+  });
   try {
     const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 400, 'hard-ham': 69, spam: 300 }));
     const suite = await releaseSuite(world, [
-      { name: 'accuracy', metric: 'accuracy' }, { name: 'f1_spam', metric: 'f1', params: { average: 'binary', positiveLabel: 'spam' } },
+      { name: 'accuracy', metric: 'accuracy' },
+      { name: 'f1_spam', metric: 'f1', params: { average: 'binary', positiveLabel: 'spam' } },
       { name: 'auc', metric: 'roc_auc', params: { positiveLabel: 'spam' } },
     ]);
     const model = await spamModel(world);
     // The runs exist before the first check: release runs of the candidate and of production.
     for (const v of ['logreg-v1', 'nb-v1']) {
-      const started = await world.editor.post('/v1/eval-runs', { modelVersion: model.v(v), datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, mode: 'release' });
+      const started = await world.editor.post('/v1/eval-runs', {
+        modelVersion: model.v(v),
+        datasetId: dataset.datasetId,
+        metricSuiteId: suite.metricSuiteId,
+        mode: 'release',
+      });
       const run = await waitForRun(world.editor, started.body.runId, 300_000);
       if (run.status !== 'succeeded') throw new Error(`run of ${v} ${run.status}`);
     }
     const gateId = await createGate(world.editor, {
-      ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds: [dataset.datasetId],
+      ownerTeam: world.team,
+      metricSuiteId: suite.metricSuiteId,
+      datasetIds: [dataset.datasetId],
       rules: [
         { metric: 'accuracy', kind: 'max_regression', threshold: 0.01 },
         { metric: 'accuracy', slice: 'hard-ham', kind: 'max_regression', threshold: 0.05 },
@@ -76,8 +94,12 @@ async function main() {
     const first = await timedCheck(world.editor, gateId, candidate, `bench-${tag}-first`);
     for (let i = 0; i < 5; i++) await timedCheck(world.editor, gateId, candidate, `bench-${tag}-warm-${i}`);
 
-    const sequential = await pool(CHECKS, 1, (i) => timedCheck(world.editor, gateId, candidate, `bench-${tag}-seq-${i}`));
-    const concurrent = await pool(CHECKS, CONCURRENCY, (i) => timedCheck(world.editor, gateId, candidate, `bench-${tag}-par-${i}`));
+    const sequential = await pool(CHECKS, 1, (i) =>
+      timedCheck(world.editor, gateId, candidate, `bench-${tag}-seq-${i}`),
+    );
+    const concurrent = await pool(CHECKS, CONCURRENCY, (i) =>
+      timedCheck(world.editor, gateId, candidate, `bench-${tag}-par-${i}`),
+    );
     const readyz = await pool(CHECKS, 1, async () => {
       const start = process.hrtime.bigint();
       const res = await fetch(`${world.stack.baseUrl}/readyz`);
@@ -86,9 +108,13 @@ async function main() {
       return ms(start);
     });
 
-    process.stdout.write(`\ngate checks over 769 examples, 3 rules (one slice, one non-inferiority), both runs already made\n`);
+    process.stdout.write(
+      `\ngate checks over 769 examples, 3 rules (one slice, one non-inferiority), both runs already made\n`,
+    );
     process.stdout.write(`first check (comparison computed from stored records): ${first.toFixed(1)} ms\n\n`);
-    process.stdout.write(`${'latency, POST to decision (ms)'.padEnd(40)} ${'n'.padStart(5)} ${'p50'.padStart(9)} ${'p95'.padStart(9)} ${'max'.padStart(9)}\n`);
+    process.stdout.write(
+      `${'latency, POST to decision (ms)'.padEnd(40)} ${'n'.padStart(5)} ${'p50'.padStart(9)} ${'p95'.padStart(9)} ${'max'.padStart(9)}\n`,
+    );
     process.stdout.write(`${row('gate check, one at a time', summary(sequential))}\n`);
     process.stdout.write(`${row(`gate check, ${CONCURRENCY} at a time`, summary(concurrent))}\n`);
     process.stdout.write(`${row('GET /readyz (floor)', summary(readyz))}\n`);

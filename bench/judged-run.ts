@@ -57,7 +57,12 @@ function generationRows(n: number, salt: string): { id: string; input: string; r
   return Array.from({ length: n }, (_, i) => {
     const e = corpus[i % corpus.length];
     const cycle = Math.floor(i / corpus.length);
-    return { id: `${salt}-${i}`, input: cycle ? `Copy ${cycle} of a note.\n${e.body}` : e.body, reference: `${e.subject} [${salt}]`, tags: [e.tag] };
+    return {
+      id: `${salt}-${i}`,
+      input: cycle ? `Copy ${cycle} of a note.\n${e.body}` : e.body,
+      reference: `${e.subject} [${salt}]`,
+      tags: [e.tag],
+    };
   });
 }
 
@@ -68,22 +73,45 @@ function generationRows(n: number, salt: string): { id: string; input: string; r
  * of 4 × 64 rows), as a run's parts feed it.
  */
 async function bareLoop(modelUrl: string, rows: ReturnType<typeof generationRows>): Promise<number> {
-  const client = createModelClient({ timeoutMs: 30_000, maxAttempts: 6, retryBaseMs: 200, defaultMaxConcurrency: CONCURRENCY, limiters: new EndpointLimiters() });
+  const client = createModelClient({
+    timeoutMs: 30_000,
+    maxAttempts: 6,
+    retryBaseMs: 200,
+    defaultMaxConcurrency: CONCURRENCY,
+    limiters: new EndpointLimiters(),
+  });
   const model = { protocol: 'json-predict' as const, url: `${modelUrl}/predict/lead-v1`, maxConcurrency: CONCURRENCY };
-  const judge = { protocol: 'openai-chat' as const, url: `${modelUrl}/v1`, model: 'judge-v1', maxConcurrency: CONCURRENCY };
+  const judge = {
+    protocol: 'openai-chat' as const,
+    url: `${modelUrl}/v1`,
+    model: 'judge-v1',
+    maxConcurrency: CONCURRENCY,
+  };
   let next = 0;
   const started = performance.now();
   const lane = async () => {
     while (next < rows.length) {
       const row = rows[next++];
-      const predicted = await client.predict({ endpoint: model, taskType: 'generation', promptTemplate: null, params: {}, row: { id: row.id, input: row.input } });
+      const predicted = await client.predict({
+        endpoint: model,
+        taskType: 'generation',
+        promptTemplate: null,
+        params: {},
+        row: { id: row.id, input: row.input },
+      });
       const output = predicted.prediction?.output;
       if (output === undefined) throw new Error(`bare loop: predict failed: ${predicted.error?.message}`);
       const prompt = renderJudgePrompt(JUDGE_PROMPT, row, output);
-      await Promise.all(Array.from({ length: REPEATS }, async (_, r) => {
-        const reply = await client.chat({ endpoint: judge, messages: [{ role: 'user', content: prompt }], params: { ...JUDGE_PARAMS, seed: JUDGE_PARAMS.seed + r } });
-        if (reply.content === undefined) throw new Error(`bare loop: judge failed: ${reply.error?.message}`);
-      }));
+      await Promise.all(
+        Array.from({ length: REPEATS }, async (_, r) => {
+          const reply = await client.chat({
+            endpoint: judge,
+            messages: [{ role: 'user', content: prompt }],
+            params: { ...JUDGE_PARAMS, seed: JUDGE_PARAMS.seed + r },
+          });
+          if (reply.content === undefined) throw new Error(`bare loop: judge failed: ${reply.error?.message}`);
+        }),
+      );
     }
   };
   await Promise.all(Array.from({ length: 4 * CONCURRENCY }, lane));
@@ -138,42 +166,90 @@ async function main() {
   const stack = await startBenchStack({
     modelKnobs: { latencyMs: LATENCY_MS },
     apiEnv: { EVALGATE_ROWS_PER_SHARD: '2500' },
-    workerEnv: { EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY), EVALGATE_RELEASE_WORKER_CONCURRENCY: '8', EVALGATE_BUDGET_BLOCK_CALLS: args.get('block-calls') ?? '16' },
+    workerEnv: {
+      EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY),
+      EVALGATE_RELEASE_WORKER_CONCURRENCY: '8',
+      EVALGATE_BUDGET_BLOCK_CALLS: args.get('block-calls') ?? '16',
+    },
     workerNodeFlags: args.get('profile') === 'yes' ? ['--cpu-prof', '--cpu-prof-dir=bench/out'] : [],
   });
   const { modelUrl, team, editor, worker } = stack;
   try {
     const pricing = { perCallUsd: 0.0001, inputPer1kTokensUsd: 0.0005, outputPer1kTokensUsd: 0.0015 };
     const model = await editor.post('/v1/models', { name: `bench-gen-${team}`, ownerTeam: team });
-    const modelVersion = (await editor.post(`/v1/models/${model.modelId}/versions`, {
-      version: 'lead-v1', endpoint: { protocol: 'json-predict', url: `${modelUrl}/predict/lead-v1`, maxConcurrency: CONCURRENCY }, pricing,
-    })).modelVersion;
+    const modelVersion = (
+      await editor.post(`/v1/models/${model.modelId}/versions`, {
+        version: 'lead-v1',
+        endpoint: { protocol: 'json-predict', url: `${modelUrl}/predict/lead-v1`, maxConcurrency: CONCURRENCY },
+        pricing,
+      })
+    ).modelVersion;
     const judgeModel = await editor.post('/v1/models', { name: `bench-judge-${team}`, ownerTeam: team });
-    const judgeVersion = (await editor.post(`/v1/models/${judgeModel.modelId}/versions`, {
-      version: 'v1', endpoint: { protocol: 'openai-chat', url: `${modelUrl}/v1`, model: 'judge-v1', maxConcurrency: CONCURRENCY }, pricing,
-    })).modelVersion;
-    const suite = await editor.post('/v1/metric-suites', { name: 'bench-judged', purpose: 'release_blocking', ownerTeam: team });
+    const judgeVersion = (
+      await editor.post(`/v1/models/${judgeModel.modelId}/versions`, {
+        version: 'v1',
+        endpoint: { protocol: 'openai-chat', url: `${modelUrl}/v1`, model: 'judge-v1', maxConcurrency: CONCURRENCY },
+        pricing,
+      })
+    ).modelVersion;
+    const suite = await editor.post('/v1/metric-suites', {
+      name: 'bench-judged',
+      purpose: 'release_blocking',
+      ownerTeam: team,
+    });
     await editor.post(`/v1/metric-suites/${suite.metricSuiteId}/versions`, {
-      metrics: [{ name: 'judge', metric: 'judge_score' }, { name: 'token_f1', metric: 'token_f1' }, { name: 'rouge_l', metric: 'rouge_l' }],
-      judge: { modelVersion: judgeVersion, promptTemplate: JUDGE_PROMPT, output: { format: 'json', scoreField: 'score', min: 1, max: 5 }, params: JUDGE_PARAMS, repeats: REPEATS, pinned: true },
+      metrics: [
+        { name: 'judge', metric: 'judge_score' },
+        { name: 'token_f1', metric: 'token_f1' },
+        { name: 'rouge_l', metric: 'rouge_l' },
+      ],
+      judge: {
+        modelVersion: judgeVersion,
+        promptTemplate: JUDGE_PROMPT,
+        output: { format: 'json', scoreField: 'score', min: 1, max: 5 },
+        params: JUDGE_PARAMS,
+        repeats: REPEATS,
+        pinned: true,
+      },
       ...(args.get('budget') === 'no' ? {} : { budget: { maxCalls: ROWS * (1 + REPEATS) * 2, maxCostUsd: 1000 } }),
     });
 
-    const stats = async () => (await (await fetch(`${modelUrl}/admin/stats`)).json()) as { requests: { total: number; byModel: Record<string, number> } };
+    const stats = async () =>
+      (await (await fetch(`${modelUrl}/admin/stats`)).json()) as {
+        requests: { total: number; byModel: Record<string, number> };
+      };
     const resetStats = () => fetch(`${modelUrl}/admin/stats/reset`, { method: 'POST' });
     process.stdout.write(`\nevalgate judged-run benchmark (${new Date().toISOString()}, ${cpus().length} cores)\n`);
-    process.stdout.write(`${ROWS.toLocaleString()} generation examples, judge repeats ${REPEATS}, endpoint latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY} per endpoint\n\n`);
+    process.stdout.write(
+      `${ROWS.toLocaleString()} generation examples, judge repeats ${REPEATS}, endpoint latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY} per endpoint\n\n`,
+    );
 
     const ratios: number[] = [];
-    let last: { first: { seconds: number; run: any }; firstCalls: Record<string, number>; bareCalls: Record<string, number>; body: object } | undefined;
+    let last:
+      | {
+          first: { seconds: number; run: any };
+          firstCalls: Record<string, number>;
+          bareCalls: Record<string, number>;
+          body: object;
+        }
+      | undefined;
     for (let trial = 1; trial <= TRIALS; trial++) {
       const rows = generationRows(ROWS, `${team}-${trial}`);
-      const dataset = await editor.post('/v1/datasets', { name: `bench-subjects-${trial}`, taskType: 'generation', ownerTeam: team });
-      await editor.ndjson(`/v1/datasets/${dataset.datasetId}/versions?labelPolicy=human_reviewed`, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const dataset = await editor.post('/v1/datasets', {
+        name: `bench-subjects-${trial}`,
+        taskType: 'generation',
+        ownerTeam: team,
+      });
+      await editor.ndjson(
+        `/v1/datasets/${dataset.datasetId}/versions?labelPolicy=human_reviewed`,
+        rows.map((r) => JSON.stringify(r)).join('\n') + '\n',
+      );
       // The bare loop on ids of its own, so it warms nothing the run could reuse.
       await resetStats();
       const bareCpu = process.cpuUsage();
-      const { value: bare, meanInFlight: bareInFlight } = await withInFlight(modelUrl, () => bareLoop(modelUrl, generationRows(ROWS, `${team}-${trial}-bare`)));
+      const { value: bare, meanInFlight: bareInFlight } = await withInFlight(modelUrl, () =>
+        bareLoop(modelUrl, generationRows(ROWS, `${team}-${trial}-bare`)),
+      );
       const bareCpuSeconds = (process.cpuUsage(bareCpu).user + process.cpuUsage(bareCpu).system) / 1e6;
       const bareCalls = (await stats()).requests.byModel;
       await resetStats();
@@ -183,8 +259,12 @@ async function main() {
       const workerCpuSeconds = cpuSeconds(worker.child.pid!) - workerCpu;
       const firstCalls = (await stats()).requests.byModel;
       ratios.push(first.seconds / bare);
-      line(`round ${trial}: judged run / bare loop`, `${first.seconds.toFixed(1)} s / ${bare.toFixed(1)} s`, `${(first.seconds / bare).toFixed(2)}×`,
-        `CPU: worker ${workerCpuSeconds.toFixed(1)} s, bare loop ${bareCpuSeconds.toFixed(1)} s; in flight at the endpoint: ${runInFlight.toFixed(0)} vs ${bareInFlight.toFixed(0)}; load ${loadavg()[0].toFixed(1)}`);
+      line(
+        `round ${trial}: judged run / bare loop`,
+        `${first.seconds.toFixed(1)} s / ${bare.toFixed(1)} s`,
+        `${(first.seconds / bare).toFixed(2)}×`,
+        `CPU: worker ${workerCpuSeconds.toFixed(1)} s, bare loop ${bareCpuSeconds.toFixed(1)} s; in flight at the endpoint: ${runInFlight.toFixed(0)} vs ${bareInFlight.toFixed(0)}; load ${loadavg()[0].toFixed(1)}`,
+      );
       last = { first, firstCalls, bareCalls, body };
     }
     const { first, firstCalls, bareCalls, body } = last!;
@@ -195,15 +275,42 @@ async function main() {
 
     process.stdout.write('\n');
     line('', 'evalgate', 'baseline', 'ratio (target)');
-    line('judged run / bare loop, median', `${ratio.toFixed(2)}×`, `${TRIALS} rounds`, `≤ ${TARGET_RATIO}× ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'}`);
-    line('calls, judged run', `model ${firstCalls['lead-v1'] ?? 0}, judge ${firstCalls['judge-v1'] ?? 0}`, `bare loop ${bareCalls['lead-v1'] ?? 0} + ${bareCalls['judge-v1'] ?? 0}`,
-      'judge cache hits: repeated emails');
-    line('run cost', `$${first.run.cost.totalUsd.toFixed(4)}`, `model $${first.run.cost.modelUsd.toFixed(4)}, judge $${first.run.cost.judgeUsd.toFixed(4)}`);
-    line('rerun wall time', `${rerun.seconds.toFixed(2)} s`, `judged run ${first.seconds.toFixed(1)} s`, `${(first.seconds / rerun.seconds).toFixed(1)}× faster`);
+    line(
+      'judged run / bare loop, median',
+      `${ratio.toFixed(2)}×`,
+      `${TRIALS} rounds`,
+      `≤ ${TARGET_RATIO}× ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'}`,
+    );
+    line(
+      'calls, judged run',
+      `model ${firstCalls['lead-v1'] ?? 0}, judge ${firstCalls['judge-v1'] ?? 0}`,
+      `bare loop ${bareCalls['lead-v1'] ?? 0} + ${bareCalls['judge-v1'] ?? 0}`,
+      'judge cache hits: repeated emails',
+    );
+    line(
+      'run cost',
+      `$${first.run.cost.totalUsd.toFixed(4)}`,
+      `model $${first.run.cost.modelUsd.toFixed(4)}, judge $${first.run.cost.judgeUsd.toFixed(4)}`,
+    );
+    line(
+      'rerun wall time',
+      `${rerun.seconds.toFixed(2)} s`,
+      `judged run ${first.seconds.toFixed(1)} s`,
+      `${(first.seconds / rerun.seconds).toFixed(1)}× faster`,
+    );
     const zero = (rerunCalls['lead-v1'] ?? 0) === 0 && (rerunCalls['judge-v1'] ?? 0) === 0;
-    line('calls, rerun', `model ${rerunCalls['lead-v1'] ?? 0}, judge ${rerunCalls['judge-v1'] ?? 0}`, 'target 0 and 0', zero ? 'met' : 'MISSED');
+    line(
+      'calls, rerun',
+      `model ${rerunCalls['lead-v1'] ?? 0}, judge ${rerunCalls['judge-v1'] ?? 0}`,
+      'target 0 and 0',
+      zero ? 'met' : 'MISSED',
+    );
     line('rerun judge cache hits', String(rerun.run.judge.cacheHits), `of ${ROWS * REPEATS}`);
-    line('identical judge_score on rerun', String(rerun.run.results.judge.value === first.run.results.judge.value), `judge_score ${first.run.results.judge.value.toFixed(4)}`);
+    line(
+      'identical judge_score on rerun',
+      String(rerun.run.results.judge.value === first.run.results.judge.value),
+      `judge_score ${first.run.results.judge.value.toFixed(4)}`,
+    );
   } finally {
     await stack.stop();
   }

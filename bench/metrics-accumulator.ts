@@ -6,7 +6,13 @@
  *
  *   npx tsx bench/metrics-accumulator.ts [examples] [replicates]
  */
-import { createAccumulator, finalizeAccumulator, mergeAccumulatorStates, type AccumulatorSpec, type MetricExample } from '../activities/metrics';
+import {
+  createAccumulator,
+  finalizeAccumulator,
+  mergeAccumulatorStates,
+  type AccumulatorSpec,
+  type MetricExample,
+} from '../activities/metrics';
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const replicates = Number(process.argv[3] ?? 200);
@@ -58,7 +64,10 @@ const states = accumulators.map((a) => a.toJSON());
 const json = states.map((st) => JSON.stringify(st));
 const serialiseSeconds = Number(process.hrtime.bigint() - t1) / 1e9;
 const t2 = process.hrtime.bigint();
-const merged = mergeAccumulatorStates(spec, json.map((j) => JSON.parse(j)));
+const merged = mergeAccumulatorStates(
+  spec,
+  json.map((j) => JSON.parse(j)),
+);
 const mergeSeconds = Number(process.hrtime.bigint() - t2) / 1e9;
 const t3 = process.hrtime.bigint();
 const results = finalizeAccumulator(spec, merged);
@@ -71,7 +80,9 @@ process.stdout.write(
     `add: ${(total / addSeconds).toFixed(0)} examples/s wall (${addSeconds.toFixed(2)} s), ${(total / addCpuSeconds).toFixed(0)} examples/CPU-second`,
     `serialise ${shards} shard states: ${serialiseSeconds.toFixed(2)} s, ${mb(json.reduce((n, j) => n + j.length, 0))} JSON`,
     `merge: ${mergeSeconds.toFixed(2)} s, finalize: ${finalizeSeconds.toFixed(2)} s`,
-    ...Object.entries(results).map(([name, r]) => `${name}: ${r.value?.toFixed(5)} [${r.ciLow?.toFixed(5)}, ${r.ciHigh?.toFixed(5)}] n=${r.n}`),
+    ...Object.entries(results).map(
+      ([name, r]) => `${name}: ${r.value?.toFixed(5)} [${r.ciLow?.toFixed(5)}, ${r.ciHigh?.toFixed(5)}] n=${r.n}`,
+    ),
     `heap used: ${mb(process.memoryUsage().heapUsed)}`,
   ].join('\n') + '\n',
 );

@@ -58,7 +58,11 @@ async function startServer(): Promise<{ url: string; child?: ChildProcess }> {
 }
 
 async function admin(url: string, path: string, body: unknown): Promise<void> {
-  const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   await response.text();
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
 }
@@ -78,28 +82,45 @@ interface Run {
 function postHttp(url: URL, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const headers = { ...HEADERS, 'content-length': Buffer.byteLength(body) };
-    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: bareAgent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: bareAgent, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-function benchRun(mode: Mode, options: BenchOptions, endpoint: EndpointSpec, client: ModelClient, rows: { id: string; input: string }[]): Promise<Run> {
+function benchRun(
+  mode: Mode,
+  options: BenchOptions,
+  endpoint: EndpointSpec,
+  client: ModelClient,
+  rows: { id: string; input: string }[],
+): Promise<Run> {
   const { requests, concurrency } = options;
   const chat = endpoint.protocol === 'openai-chat';
   const url = chat ? chatCompletionsUrl(endpoint.url) : endpoint.url;
   const parsedUrl = new URL(url);
-  const bodies = rows.map((row) => (chat ? { model: endpoint.model, messages: [{ role: 'user', content: TEMPLATE.replace('{{input}}', row.input) }] } : row));
+  const bodies = rows.map((row) =>
+    chat
+      ? { model: endpoint.model, messages: [{ role: 'user', content: TEMPLATE.replace('{{input}}', row.input) }] }
+      : row,
+  );
   let failures = 0;
   const one: (i: number) => Promise<void> =
     mode === 'bare-fetch'
       ? async (i) => {
-          const response = await fetch(url, { method: 'POST', headers: HEADERS, body: JSON.stringify(bodies[i % bodies.length]) });
+          const response = await fetch(url, {
+            method: 'POST',
+            headers: HEADERS,
+            body: JSON.stringify(bodies[i % bodies.length]),
+          });
           if (!response.ok || !JSON.parse(await response.text())) failures++;
         }
       : mode === 'bare-http'
@@ -108,7 +129,13 @@ function benchRun(mode: Mode, options: BenchOptions, endpoint: EndpointSpec, cli
             if (response.status !== 200 || !JSON.parse(response.text)) failures++;
           }
         : async (i) => {
-            const result = await client.predict({ endpoint, taskType: 'classification', promptTemplate: TEMPLATE, params: {}, row: rows[i % rows.length] });
+            const result = await client.predict({
+              endpoint,
+              taskType: 'classification',
+              promptTemplate: TEMPLATE,
+              params: {},
+              row: rows[i % rows.length],
+            });
             if (result.error) failures++;
           };
   let next = 0;
@@ -124,7 +151,11 @@ function benchRun(mode: Mode, options: BenchOptions, endpoint: EndpointSpec, cli
         );
   return done.then(() => {
     const cpu = process.cpuUsage(cpuBefore);
-    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuMicros: (cpu.user + cpu.system) / requests, failures };
+    return {
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      cpuMicros: (cpu.user + cpu.system) / requests,
+      failures,
+    };
   });
 }
 
@@ -142,11 +173,17 @@ async function main(): Promise<void> {
       options.protocol === 'openai-chat'
         ? { protocol: 'openai-chat', url: `${server.url}/v1`, model: 'nb-v1', maxConcurrency: options.concurrency }
         : { protocol: 'json-predict', url: `${server.url}/predict/nb-v1`, maxConcurrency: options.concurrency };
-    const client = createModelClient({ timeoutMs: 30_000, maxAttempts: 3, retryBaseMs: 50, defaultMaxConcurrency: options.concurrency });
+    const client = createModelClient({
+      timeoutMs: 30_000,
+      maxAttempts: 3,
+      retryBaseMs: 50,
+      defaultMaxConcurrency: options.concurrency,
+    });
     for (const latencyMs of options.latencies) {
       await admin(server.url, '/admin/knobs', { latencyMs });
       // Warm-up: connections, JIT.
-      for (const mode of MODES) await benchRun(mode, { ...options, requests: Math.min(2_000, options.requests) }, endpoint, client, rows);
+      for (const mode of MODES)
+        await benchRun(mode, { ...options, requests: Math.min(2_000, options.requests) }, endpoint, client, rows);
       const runs = new Map<Mode, Run[]>(MODES.map((mode) => [mode, []]));
       for (let round = 0; round < options.rounds; round++) {
         for (const mode of MODES.map((_, k) => MODES[(k + round) % MODES.length])) {
@@ -161,15 +198,23 @@ async function main(): Promise<void> {
         requests: options.requests,
         concurrency: options.concurrency,
         wallSeconds: Object.fromEntries(MODES.map((mode) => [mode, round3(wall(mode))])),
-        wallRatioToBareFetch: { client: round3(wall('client') / wall('bare-fetch')), 'client-queued': round3(wall('client-queued') / wall('bare-fetch')) },
-        wallRatioToBareHttp: { client: round3(wall('client') / wall('bare-http')), 'client-queued': round3(wall('client-queued') / wall('bare-http')) },
+        wallRatioToBareFetch: {
+          client: round3(wall('client') / wall('bare-fetch')),
+          'client-queued': round3(wall('client-queued') / wall('bare-fetch')),
+        },
+        wallRatioToBareHttp: {
+          client: round3(wall('client') / wall('bare-http')),
+          'client-queued': round3(wall('client-queued') / wall('bare-http')),
+        },
         cpuMicrosPerRequest: Object.fromEntries(MODES.map((mode) => [mode, Math.round(cpu(mode))])),
         failures: [...runs.values()].flat().reduce((sum, run) => sum + run.failures, 0),
       };
       process.stdout.write(`${JSON.stringify(entry)}\n`);
     }
     const stats = client.stats();
-    process.stdout.write(`${JSON.stringify({ clientStats: { calls: stats.calls, attempts: stats.attempts, succeeded: stats.succeeded } })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ clientStats: { calls: stats.calls, attempts: stats.attempts, succeeded: stats.succeeded } })}\n`,
+    );
   } finally {
     server.child?.kill('SIGTERM');
     bareAgent.destroy();

@@ -5,7 +5,10 @@
  */
 export class UsageError extends Error {}
 
-export interface ParsedArgs { positional: string[]; flags: Map<string, string | true> }
+export interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
 
 export function parseArgs(argv: string[], booleans: readonly string[] = []): ParsedArgs {
   const positional: string[] = [];
@@ -33,7 +36,11 @@ export function parseArgs(argv: string[], booleans: readonly string[] = []): Par
 
 /** Reads declared flags; anything else is a usage error. */
 export function flagReader(args: ParsedArgs, allowed: readonly string[]) {
-  for (const name of args.flags.keys()) if (!allowed.includes(name)) throw new UsageError(`unknown flag --${name} (this command takes ${allowed.map((a) => `--${a}`).join(', ') || 'no flags'})`);
+  for (const name of args.flags.keys())
+    if (!allowed.includes(name))
+      throw new UsageError(
+        `unknown flag --${name} (this command takes ${allowed.map((a) => `--${a}`).join(', ') || 'no flags'})`,
+      );
   return {
     string(name: string): string | undefined {
       const v = args.flags.get(name);

@@ -6,38 +6,61 @@
 import type { Format } from './args';
 
 export interface CheckBody {
-  checkId: string; status: string; candidate: string; commitSha: string | null;
+  checkId: string;
+  status: string;
+  candidate: string;
+  commitSha: string | null;
   gate: { gateId: string; name: string; version: number };
   baseline: { alias: string; modelVersion: string } | null;
   reasons: Reason[];
   overrides?: { overrideId: string; status: string }[];
 }
 interface Reason {
-  code: string; verdict: string; message: string; rule?: string; candidate?: number | null; baseline?: number | null; delta?: number | null;
-  deltaCiLow?: number | null; deltaCiHigh?: number | null; confidence?: number; threshold?: number; margin?: number; overridden?: boolean;
+  code: string;
+  verdict: string;
+  message: string;
+  rule?: string;
+  candidate?: number | null;
+  baseline?: number | null;
+  delta?: number | null;
+  deltaCiLow?: number | null;
+  deltaCiHigh?: number | null;
+  confidence?: number;
+  threshold?: number;
+  margin?: number;
+  overridden?: boolean;
 }
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(4));
-const signed = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(4)}`);
+const signed = (v: number | null | undefined) =>
+  v === null || v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
 
 function deltaCell(r: Pick<Reason, 'delta' | 'deltaCiLow' | 'deltaCiHigh' | 'confidence'>): string {
   if (r.delta === null || r.delta === undefined) return '–';
-  const ci = r.deltaCiLow !== null && r.deltaCiLow !== undefined && r.deltaCiHigh !== null && r.deltaCiHigh !== undefined
-    ? ` [${signed(r.deltaCiLow)}, ${signed(r.deltaCiHigh)}]${r.confidence && r.confidence !== 0.95 ? ` ${Math.round(r.confidence * 100)}%` : ''}` : '';
+  const ci =
+    r.deltaCiLow !== null && r.deltaCiLow !== undefined && r.deltaCiHigh !== null && r.deltaCiHigh !== undefined
+      ? ` [${signed(r.deltaCiLow)}, ${signed(r.deltaCiHigh)}]${r.confidence && r.confidence !== 0.95 ? ` ${Math.round(r.confidence * 100)}%` : ''}`
+      : '';
   return `${signed(r.delta)}${ci}`;
 }
 
 const verdictOf = (r: Reason) => (r.overridden ? 'OVERRIDDEN' : r.verdict.toUpperCase());
 
 function rows(check: CheckBody): string[][] {
-  return check.reasons.filter((r) => r.code === 'rule').map((r) => [r.rule ?? '', num(r.candidate), num(r.baseline), deltaCell(r), verdictOf(r)]);
+  return check.reasons
+    .filter((r) => r.code === 'rule')
+    .map((r) => [r.rule ?? '', num(r.candidate), num(r.baseline), deltaCell(r), verdictOf(r)]);
 }
 
 const HEADER = ['rule', 'candidate', 'baseline', 'delta [95% CI]', 'verdict'];
 
 function table(header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -61,10 +84,12 @@ export function renderCheck(check: CheckBody, format: Format, exitCode: number):
       const md = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
       const body = rows(check);
       return [
-        `### ${title(check).replace('→', '—')}`, '',
+        `### ${title(check).replace('→', '—')}`,
+        '',
         ...(body.length ? [md(HEADER), md(HEADER.map((_, i) => (i === 0 ? '---' : '---:'))), ...body.map(md), ''] : []),
         ...notes(check).map((r) => `- **${r.verdict}** ${r.rule ? `\`${r.rule}\`` : `\`${r.code}\``}: ${r.message}`),
-        '', `<sub>check ${check.checkId}${check.commitSha ? ` · commit ${check.commitSha}` : ''}</sub>`,
+        '',
+        `<sub>check ${check.checkId}${check.commitSha ? ` · commit ${check.commitSha}` : ''}</sub>`,
       ].join('\n');
     }
     default: {
@@ -72,8 +97,11 @@ export function renderCheck(check: CheckBody, format: Format, exitCode: number):
       return [
         title(check),
         ...(body.length ? ['', table(HEADER, body)] : []),
-        ...(notes(check).length ? ['', ...notes(check).map((r) => `${r.verdict.padEnd(10)} ${r.rule ?? r.code}: ${r.message}`)] : []),
-        '', `check ${check.checkId}`,
+        ...(notes(check).length
+          ? ['', ...notes(check).map((r) => `${r.verdict.padEnd(10)} ${r.rule ?? r.code}: ${r.message}`)]
+          : []),
+        '',
+        `check ${check.checkId}`,
       ].join('\n');
     }
   }
@@ -87,10 +115,15 @@ function junit(check: CheckBody): string {
   const cases = check.reasons.map((r) => {
     const name = xml(r.rule ?? r.code);
     const msg = xml(r.message);
-    const inner = r.overridden ? `<skipped message="overridden: ${msg}"/>`
-      : r.verdict === 'fail' ? `<failure message="${msg}">${msg}</failure>`
-        : r.verdict === 'error' || r.verdict === 'frozen' ? `<error type="${xml(r.code)}" message="${msg}">${msg}</error>`
-          : r.verdict === 'warn' || r.code === 'override' ? `<system-out>${msg}</system-out>` : '';
+    const inner = r.overridden
+      ? `<skipped message="overridden: ${msg}"/>`
+      : r.verdict === 'fail'
+        ? `<failure message="${msg}">${msg}</failure>`
+        : r.verdict === 'error' || r.verdict === 'frozen'
+          ? `<error type="${xml(r.code)}" message="${msg}">${msg}</error>`
+          : r.verdict === 'warn' || r.code === 'override'
+            ? `<system-out>${msg}</system-out>`
+            : '';
     return `    <testcase classname="${xml(cls)}" name="${name}" time="0">${inner}</testcase>`;
   });
   const count = (pred: (r: Reason) => boolean) => check.reasons.filter(pred).length;
@@ -110,22 +143,50 @@ function junit(check: CheckBody): string {
 }
 
 export interface ComparisonBody {
-  candidate: { runId: string; modelVersion: string }; baseline: { runId: string; modelVersion: string; via: string };
-  warnings: string[]; examples: { paired: number };
+  candidate: { runId: string; modelVersion: string };
+  baseline: { runId: string; modelVersion: string; via: string };
+  warnings: string[];
+  examples: { paired: number };
   metrics: Record<string, MetricRow & { slices: Record<string, MetricRow> }>;
 }
-interface MetricRow { candidate: number | null; baseline: number | null; delta: number | null; deltaCiLow: number | null; deltaCiHigh: number | null; pValue: number | null; pValueMethod: string | null }
+interface MetricRow {
+  candidate: number | null;
+  baseline: number | null;
+  delta: number | null;
+  deltaCiLow: number | null;
+  deltaCiHigh: number | null;
+  pValue: number | null;
+  pValueMethod: string | null;
+}
 
 export function renderComparison(body: ComparisonBody, format: Format): string {
   if (format === 'json') return JSON.stringify(body, null, 2);
   const header = ['metric', 'slice', 'candidate', 'baseline', 'delta [95% CI]', 'p'];
-  const row = (metric: string, slice: string, m: MetricRow) => [metric, slice, num(m.candidate), num(m.baseline), deltaCell(m),
-    m.pValue === null ? '–' : `${m.pValue < 0.001 ? '<0.001' : m.pValue.toFixed(3)}${m.pValueMethod === 'mcnemar_exact' ? ' (McNemar)' : ''}`];
-  const body_ = Object.entries(body.metrics).flatMap(([name, m]) => [row(name, 'all', m), ...Object.entries(m.slices).map(([tag, s]) => row(name, tag, s))]);
+  const row = (metric: string, slice: string, m: MetricRow) => [
+    metric,
+    slice,
+    num(m.candidate),
+    num(m.baseline),
+    deltaCell(m),
+    m.pValue === null
+      ? '–'
+      : `${m.pValue < 0.001 ? '<0.001' : m.pValue.toFixed(3)}${m.pValueMethod === 'mcnemar_exact' ? ' (McNemar)' : ''}`,
+  ];
+  const body_ = Object.entries(body.metrics).flatMap(([name, m]) => [
+    row(name, 'all', m),
+    ...Object.entries(m.slices).map(([tag, s]) => row(name, tag, s)),
+  ]);
   const heading = `${body.candidate.modelVersion} (run ${body.candidate.runId}) vs ${body.baseline.modelVersion} (run ${body.baseline.runId}, ${body.baseline.via}) on ${body.examples.paired} shared examples`;
   if (format === 'markdown') {
     const md = (cells: string[]) => `| ${cells.join(' | ')} |`;
-    return [`### ${heading}`, '', md(header), md(header.map((_, i) => (i < 2 ? '---' : '---:'))), ...body_.map(md), ...body.warnings.map((w) => `- warning: ${w}`)].join('\n');
+    return [
+      `### ${heading}`,
+      '',
+      md(header),
+      md(header.map((_, i) => (i < 2 ? '---' : '---:'))),
+      ...body_.map(md),
+      ...body.warnings.map((w) => `- warning: ${w}`),
+    ].join('\n');
   }
   return [heading, '', table(header, body_), ...body.warnings.map((w) => `warning: ${w}`)].join('\n');
 }

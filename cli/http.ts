@@ -4,13 +4,21 @@
  * API's code, message and field for the command to decide on.
  */
 export class CliFailure extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
 
 export class ApiRefusal extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
@@ -29,13 +37,17 @@ export function createApi(baseUrl: string, token: string): Api {
     try {
       res = await fetch(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new CliFailure(`the API at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s`, 2);
+      if (e.name === 'TimeoutError' || e.name === 'AbortError')
+        throw new CliFailure(`the API at ${base} did not answer within ${Math.round(timeoutMs / 1000)} s`, 2);
       throw new CliFailure(`cannot reach the API at ${base}: ${e.cause?.code ?? e.cause?.message ?? e.message}`, 2);
     }
     const text = await res.text();
@@ -46,10 +58,13 @@ export function createApi(baseUrl: string, token: string): Api {
       parsed = undefined;
     }
     if (res.status >= 500 || (res.status >= 400 && !parsed?.error)) {
-      const detail = parsed?.error ? `${parsed.error.code}: ${parsed.error.message}` : text.slice(0, 200) || res.statusText;
+      const detail = parsed?.error
+        ? `${parsed.error.code}: ${parsed.error.message}`
+        : text.slice(0, 200) || res.statusText;
       throw new CliFailure(`the API answered ${res.status} (${detail})`, 2);
     }
-    if (res.status >= 400) throw new ApiRefusal(res.status, parsed.error.code, parsed.error.message, parsed.error.field);
+    if (res.status >= 400)
+      throw new ApiRefusal(res.status, parsed.error.code, parsed.error.message, parsed.error.field);
     return { status: res.status, body: parsed };
   }
   return {

@@ -18,7 +18,10 @@ import { overrideApprove, overrideRequest } from './commands/override';
 import { runsCompare, runsStart } from './commands/runs';
 import { ApiRefusal, CliFailure, createApi, type Api } from './http';
 
-export interface Output { log(line: string): void; err(line: string): void }
+export interface Output {
+  log(line: string): void;
+  err(line: string): void;
+}
 
 const USAGE = `usage:
   evalgate gate check --gate <name|id> --candidate <model@version> [--wait] [--timeout 30m] [--format text|json|markdown|junit] [--idempotency-key k] [--commit-sha sha]
@@ -62,7 +65,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output):
       return err.exitCode;
     }
     if (err instanceof ApiRefusal) {
-      out.err(`evalgate: refused (${err.status} ${err.code}${err.field ? `, field ${err.field}` : ''}): ${err.message}`);
+      out.err(
+        `evalgate: refused (${err.status} ${err.code}${err.field ? `, field ${err.field}` : ''}): ${err.message}`,
+      );
       return err.status === 400 ? 2 : 1;
     }
     out.err(`evalgate: unexpected error: ${(err as Error).message}`);
@@ -71,7 +76,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output):
 }
 
 if (require.main === module) {
-  const out: Output = { log: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
+  const out: Output = {
+    log: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  };
   void main(process.argv.slice(2), process.env, out).then((code) => {
     process.exitCode = code;
   });

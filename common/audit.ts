@@ -13,6 +13,13 @@ export interface AuditEntry {
 export async function recordAudit(q: Queryable, entry: AuditEntry): Promise<void> {
   await q.query(
     'INSERT INTO audit_log (principal_id, action, entity_kind, entity_id, detail, request_id) VALUES ($1, $2, $3, $4, $5, $6)',
-    [entry.principalId, entry.action, entry.entityKind, entry.entityId, JSON.stringify(entry.detail ?? {}), entry.requestId ?? null],
+    [
+      entry.principalId,
+      entry.action,
+      entry.entityKind,
+      entry.entityId,
+      JSON.stringify(entry.detail ?? {}),
+      entry.requestId ?? null,
+    ],
   );
 }

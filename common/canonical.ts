@@ -17,7 +17,10 @@ export function canonicalJson(value: unknown): string {
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record).sort();
   if (isFlat(record, keys)) return JSON.stringify(record, keys);
-  return canonicalObject(record, keys.filter((k) => record[k] !== undefined));
+  return canonicalObject(
+    record,
+    keys.filter((k) => record[k] !== undefined),
+  );
 }
 
 /**

@@ -19,15 +19,25 @@ const envSchema = z.object({
   EVALGATE_S3_USE_SSL: bool.default(false),
   EVALGATE_S3_ACCESS_KEY: z.string().min(1).default('evalgate'),
   EVALGATE_S3_SECRET_KEY: z.string().min(8).default('evalgate-secret'),
-  EVALGATE_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('evalgate'),
+  EVALGATE_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .default('evalgate'),
   EVALGATE_S3_REGION: z.string().min(1).default('us-east-1'),
   EVALGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
   EVALGATE_API_PORT: port.default(8080),
   EVALGATE_BOOTSTRAP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   EVALGATE_MAX_ROW_BYTES: z.coerce.number().int().min(256).default(1_000_000),
   EVALGATE_ROWS_PER_SHARD: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
-  EVALGATE_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024 * 1024),
-  EVALGATE_TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/).default('evalgate'),
+  EVALGATE_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024 * 1024),
+  EVALGATE_TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .default('evalgate'),
   EVALGATE_RELEASE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(8),
   EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   EVALGATE_SHARD_BLOCK_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
@@ -43,23 +53,45 @@ const envSchema = z.object({
   EVALGATE_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
   /** Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see activities/budget/lease.ts). */
   /** Headers per endpoint URL prefix (credentials for hosted models and judges), as JSON: {"<url prefix>": {"<header>": "<value>"}}. */
-  EVALGATE_ENDPOINT_HEADERS: z.string().optional().transform((text, ctx) => {
-    if (text === undefined || text === '') return undefined;
-    const parsed = z.record(z.string(), z.record(z.string(), z.string())).safeParse((() => { try { return JSON.parse(text); } catch { return null; } })());
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: 'must be JSON like {"https://api.example.com/v1": {"Authorization": "Bearer ..."}}' });
-      return z.NEVER;
-    }
-    return parsed.data;
-  }),
+  EVALGATE_ENDPOINT_HEADERS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text === '') return undefined;
+      const parsed = z.record(z.string(), z.record(z.string(), z.string())).safeParse(
+        (() => {
+          try {
+            return JSON.parse(text);
+          } catch {
+            return null;
+          }
+        })(),
+      );
+      if (!parsed.success) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be JSON like {"https://api.example.com/v1": {"Authorization": "Bearer ..."}}',
+        });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
   EVALGATE_BUDGET_BLOCK_CALLS: z.coerce.number().int().min(1).max(1000).default(16),
   EVALGATE_PLATFORM_VERSION: z.string().min(1).default('0.1.0'),
   /** Release gates: how long a check may take before it decides `error` (timeout), fail closed. */
   EVALGATE_GATE_CHECK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(1800),
   /** How long a failed check's workflow stays open for override requests. */
-  EVALGATE_OVERRIDE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(7 * 86_400),
+  EVALGATE_OVERRIDE_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 86_400),
   /** An override request nobody approves expires after this long. */
-  EVALGATE_OVERRIDE_REQUEST_TTL_SECONDS: z.coerce.number().int().min(1).default(72 * 3600),
+  EVALGATE_OVERRIDE_REQUEST_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(72 * 3600),
   /** Cap on `GET /v1/gate-checks/{id}?wait=`. */
   EVALGATE_GATE_WAIT_MAX_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
 });

@@ -4,7 +4,10 @@ import type { Logger } from './logger';
 
 /** Anything that can run a query: the pool or a client inside a transaction. */
 export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+  query<R extends QueryResultRow = QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
 /**
@@ -12,9 +15,14 @@ export interface Queryable {
  * administrator's terminate) is dropped from the pool and logged; without a listener the
  * pool's 'error' event would end the process.
  */
-export function createPool(config: Pick<Config, 'EVALGATE_DATABASE_URL' | 'EVALGATE_DB_POOL_MAX'>, logger?: Pick<Logger, 'warn'>): Pool {
+export function createPool(
+  config: Pick<Config, 'EVALGATE_DATABASE_URL' | 'EVALGATE_DB_POOL_MAX'>,
+  logger?: Pick<Logger, 'warn'>,
+): Pool {
   const pool = new Pool({ connectionString: config.EVALGATE_DATABASE_URL, max: config.EVALGATE_DB_POOL_MAX });
-  pool.on('error', (err: Error & { code?: string }) => logger?.warn({ err: err.message, code: err.code }, 'idle database connection lost; the pool will open another'));
+  pool.on('error', (err: Error & { code?: string }) =>
+    logger?.warn({ err: err.message, code: err.code }, 'idle database connection lost; the pool will open another'),
+  );
   return pool;
 }
 

@@ -14,7 +14,8 @@ export const evalRunWorkflowId = (runId: string): string => `evalRun:${runId}`;
 export const shardBlockWorkflowId = (runId: string, block: number): string => `evalRun:${runId}:block:${block}`;
 export const releaseGateWorkflowId = (checkId: string): string => `gateCheck:${checkId}`;
 export const metricRecomputeWorkflowId = (incidentId: string): string => `metricIncident:${incidentId}`;
-export const datasetDeprecationWorkflowId = (datasetVersionId: string): string => `datasetDeprecation:${datasetVersionId}`;
+export const datasetDeprecationWorkflowId = (datasetVersionId: string): string =>
+  `datasetDeprecation:${datasetVersionId}`;
 
 /** Signal and query names. */
 export const CANCEL_EVAL_RUN_SIGNAL = 'cancelEvalRun';
@@ -22,7 +23,8 @@ export const EVAL_RUN_PROGRESS_QUERY = 'evalRunProgress';
 
 /** Incidents (metric bug, dataset contamination, judge): one workflow per incident, one child per affected run. */
 export const judgeIncidentWorkflowId = (incidentId: string): string => `judgeIncident:${incidentId}`;
-export const incidentRunWorkflowId = (incidentWorkflowId: string, runId: string): string => `${incidentWorkflowId}:run:${runId}`;
+export const incidentRunWorkflowId = (incidentWorkflowId: string, runId: string): string =>
+  `${incidentWorkflowId}:run:${runId}`;
 export const INCIDENT_PROGRESS_QUERY = 'incidentProgress';
 
 /** Release gates: override requests and approvals reach the check's workflow as signals. */

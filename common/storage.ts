@@ -20,7 +20,16 @@ export interface Storage {
   ping(): Promise<void>;
 }
 
-type S3Config = Pick<Config, 'EVALGATE_S3_ENDPOINT' | 'EVALGATE_S3_PORT' | 'EVALGATE_S3_USE_SSL' | 'EVALGATE_S3_ACCESS_KEY' | 'EVALGATE_S3_SECRET_KEY' | 'EVALGATE_S3_BUCKET' | 'EVALGATE_S3_REGION'>;
+type S3Config = Pick<
+  Config,
+  | 'EVALGATE_S3_ENDPOINT'
+  | 'EVALGATE_S3_PORT'
+  | 'EVALGATE_S3_USE_SSL'
+  | 'EVALGATE_S3_ACCESS_KEY'
+  | 'EVALGATE_S3_SECRET_KEY'
+  | 'EVALGATE_S3_BUCKET'
+  | 'EVALGATE_S3_REGION'
+>;
 
 export function createStorage(config: S3Config): Storage {
   const client = new Client({

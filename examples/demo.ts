@@ -28,14 +28,20 @@ async function startModelServer(): Promise<{ url: string; close(): Promise<void>
     return { url, server, close: () => server.close() };
   } catch (err) {
     // A reference server from an earlier demo still listening is just as good.
-    const alive = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const alive = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (!alive) throw err;
     return { url, close: async () => undefined };
   }
 }
 
 async function ensurePrincipal(admin: Api, name: string, roles: string[]): Promise<{ api: Api; principalId: string }> {
-  const res = await admin.call('POST', '/v1/principals', { name: `${name}-${Date.now().toString(36)}`, teams: [{ team: TEAM, roles }] });
+  const res = await admin.call('POST', '/v1/principals', {
+    name: `${name}-${Date.now().toString(36)}`,
+    teams: [{ team: TEAM, roles }],
+  });
   if (res.status !== 201) throw new Error(`creating ${name}: ${JSON.stringify(res.body)}`);
   return { api: apiClient(baseUrl, res.body.apiKey), principalId: res.body.principalId };
 }
@@ -59,25 +65,46 @@ const settings = 'error' in cli ? exitWith(cli.error) : cli.config;
 const baseUrl = settings.EVALGATE_URL;
 
 async function main() {
-  if (!settings.EVALGATE_TOKEN) throw new Error('EVALGATE_TOKEN is not set; run the demo with `npm run demo`, which sets it from the stack');
+  if (!settings.EVALGATE_TOKEN)
+    throw new Error('EVALGATE_TOKEN is not set; run the demo with `npm run demo`, which sets it from the stack');
   const admin = apiClient(baseUrl, settings.EVALGATE_TOKEN);
   const modelServer = await startModelServer();
   try {
     section('1. People');
     const editor = await ensurePrincipal(admin, 'demo-editor', ['editor', 'viewer']);
-    const approvers = [await ensurePrincipal(admin, 'demo-approver-a', ['approver']), await ensurePrincipal(admin, 'demo-approver-b', ['approver'])];
+    const approvers = [
+      await ensurePrincipal(admin, 'demo-approver-a', ['approver']),
+      await ensurePrincipal(admin, 'demo-approver-b', ['approver']),
+    ];
     step(`team ${TEAM}: an editor and two approvers, each with an API key (shown once, stored hashed)`);
 
     section('2. Dataset');
-    const dataset = await editor.api.post('/v1/datasets', { name: 'spamassassin-heldout', taskType: 'classification', ownerTeam: TEAM, description: 'SpamAssassin public corpus, held-out 30%' });
+    const dataset = await editor.api.post('/v1/datasets', {
+      name: 'spamassassin-heldout',
+      taskType: 'classification',
+      ownerTeam: TEAM,
+      description: 'SpamAssassin public corpus, held-out 30%',
+    });
     const jsonl = datasetJsonl('classification', { split: 'heldout' });
-    const version = await editor.api.ndjson(`/v1/datasets/${dataset.datasetId}/versions?labelPolicy=human_reviewed&visibility=internal&classification=internal`, jsonl);
-    step(`dataset spamassassin-heldout v${version.version}: ${version.rowCount} rows, sha256 ${version.contentHash.slice(0, 16)}…, slices ${JSON.stringify(version.tagCounts)}`);
-    const again = await editor.api.ndjson(`/v1/datasets/${dataset.datasetId}/versions?labelPolicy=human_reviewed`, jsonl);
+    const version = await editor.api.ndjson(
+      `/v1/datasets/${dataset.datasetId}/versions?labelPolicy=human_reviewed&visibility=internal&classification=internal`,
+      jsonl,
+    );
+    step(
+      `dataset spamassassin-heldout v${version.version}: ${version.rowCount} rows, sha256 ${version.contentHash.slice(0, 16)}…, slices ${JSON.stringify(version.tagCounts)}`,
+    );
+    const again = await editor.api.ndjson(
+      `/v1/datasets/${dataset.datasetId}/versions?labelPolicy=human_reviewed`,
+      jsonl,
+    );
     step(`uploading the same rows again returns the same version (v${again.version}): versions are content-addressed`);
 
     section('3. Metric suite and model');
-    const suite = await editor.api.post('/v1/metric-suites', { name: 'spam-release', purpose: 'release_blocking', ownerTeam: TEAM });
+    const suite = await editor.api.post('/v1/metric-suites', {
+      name: 'spam-release',
+      purpose: 'release_blocking',
+      ownerTeam: TEAM,
+    });
     const suiteVersion = await editor.api.post(`/v1/metric-suites/${suite.metricSuiteId}/versions`, {
       metrics: [
         { name: 'accuracy', metric: 'accuracy' },
@@ -88,7 +115,9 @@ async function main() {
       ],
       requireHumanLabels: true,
     });
-    step(`suite spam-release v${suiteVersion.version} (release-blocking): ${suiteVersion.metrics.map((m: { name: string; implVersion: string }) => `${m.name}@${m.implVersion}`).join(', ')}`);
+    step(
+      `suite spam-release v${suiteVersion.version} (release-blocking): ${suiteVersion.metrics.map((m: { name: string; implVersion: string }) => `${m.name}@${m.implVersion}`).join(', ')}`,
+    );
     const model = await editor.api.post('/v1/models', { name: 'spam-filter', ownerTeam: TEAM });
     const versions: Record<string, string> = {};
     for (const [name, endpoint] of [
@@ -96,7 +125,14 @@ async function main() {
       ['nb-small-v1', { protocol: 'json-predict', url: `${modelServer.url}/predict/nb-small-v1` }],
       ['logreg-v1', { protocol: 'openai-chat', url: `${modelServer.url}/v1`, model: 'logreg-v1' }],
     ] as const) {
-      const body = { version: name, endpoint, pricing: { perCallUsd: 0.0002, inputPer1kTokensUsd: 0.0001 }, ...(endpoint.protocol === 'openai-chat' ? { promptTemplate: 'Classify this email as ham or spam.\n\n{{input}}', params: { temperature: 0 } } : {}) };
+      const body = {
+        version: name,
+        endpoint,
+        pricing: { perCallUsd: 0.0002, inputPer1kTokensUsd: 0.0001 },
+        ...(endpoint.protocol === 'openai-chat'
+          ? { promptTemplate: 'Classify this email as ham or spam.\n\n{{input}}', params: { temperature: 0 } }
+          : {}),
+      };
       versions[name] = (await editor.api.post(`/v1/models/${model.modelId}/versions`, body)).modelVersion;
     }
     await editor.api.put(`/v1/models/${model.modelId}/aliases/production`, { modelVersion: versions['nb-v1'] });
@@ -106,24 +142,57 @@ async function main() {
     const runs: Record<string, any> = {};
     for (const name of ['nb-v1', 'nb-small-v1']) {
       const started = Date.now();
-      const { runId } = await editor.api.post('/v1/eval-runs', { modelVersion: versions[name], datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, mode: 'release' });
+      const { runId } = await editor.api.post('/v1/eval-runs', {
+        modelVersion: versions[name],
+        datasetId: dataset.datasetId,
+        metricSuiteId: suite.metricSuiteId,
+        mode: 'release',
+      });
       runs[name] = await waitForRun(editor.api, runId);
       process.stdout.write(`\r${' '.repeat(60)}\r`);
-      step(`${versions[name]}: run ${runId} ${runs[name].status} in ${((Date.now() - started) / 1000).toFixed(1)} s — ${runs[name].cost.modelCalls} model calls, ${runs[name].cost.cacheHits} cached, $${runs[name].cost.totalUsd.toFixed(4)}`);
-      if (runs[name].status !== 'succeeded') throw new Error(`run ${runId} ended ${runs[name].status}: ${JSON.stringify(runs[name].error)}`);
+      step(
+        `${versions[name]}: run ${runId} ${runs[name].status} in ${((Date.now() - started) / 1000).toFixed(1)} s — ${runs[name].cost.modelCalls} model calls, ${runs[name].cost.cacheHits} cached, $${runs[name].cost.totalUsd.toFixed(4)}`,
+      );
+      if (runs[name].status !== 'succeeded')
+        throw new Error(`run ${runId} ended ${runs[name].status}: ${JSON.stringify(runs[name].error)}`);
     }
     printMetrics(runs['nb-v1'], runs['nb-small-v1'], versions['nb-v1'], versions['nb-small-v1']);
-    const rerun = await waitForRun(editor.api, (await editor.api.post('/v1/eval-runs', { modelVersion: versions['nb-v1'], datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, mode: 'release' })).runId);
+    const rerun = await waitForRun(
+      editor.api,
+      (
+        await editor.api.post('/v1/eval-runs', {
+          modelVersion: versions['nb-v1'],
+          datasetId: dataset.datasetId,
+          metricSuiteId: suite.metricSuiteId,
+          mode: 'release',
+        })
+      ).runId,
+    );
     process.stdout.write(`\r${' '.repeat(60)}\r`);
-    step(`rerun of ${versions['nb-v1']}: ${rerun.cost.modelCalls} model calls, ${rerun.cost.cacheHits} answered from the prediction cache; accuracy ${rerun.results.accuracy.value} (same as before: ${rerun.results.accuracy.value === runs['nb-v1'].results.accuracy.value})`);
-    step(`lineage of run ${rerun.runId}: dataset ${rerun.lineage.dataset.contentHash.slice(0, 12)}…, model ${rerun.lineage.model.modelVersion} (params ${rerun.lineage.model.paramsHash.slice(0, 12)}…), suite v${rerun.lineage.metricSuite.version}, platform ${rerun.lineage.platformVersion}, bootstrap seed ${rerun.lineage.seeds.bootstrap}`);
+    step(
+      `rerun of ${versions['nb-v1']}: ${rerun.cost.modelCalls} model calls, ${rerun.cost.cacheHits} answered from the prediction cache; accuracy ${rerun.results.accuracy.value} (same as before: ${rerun.results.accuracy.value === runs['nb-v1'].results.accuracy.value})`,
+    );
+    step(
+      `lineage of run ${rerun.runId}: dataset ${rerun.lineage.dataset.contentHash.slice(0, 12)}…, model ${rerun.lineage.model.modelVersion} (params ${rerun.lineage.model.paramsHash.slice(0, 12)}…), suite v${rerun.lineage.metricSuite.version}, platform ${rerun.lineage.platformVersion}, bootstrap seed ${rerun.lineage.seeds.bootstrap}`,
+    );
 
     const gateStory = join(__dirname, 'demo', 'gateStory.ts');
     if (existsSync(gateStory)) {
       section('5. Release gate');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runGateStory } = require(gateStory) as { runGateStory(ctx: unknown): Promise<void> };
-      await runGateStory({ baseUrl, admin, editor, approvers, team: TEAM, datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, modelId: model.modelId, versions, modelServerUrl: modelServer.url });
+      await runGateStory({
+        baseUrl,
+        admin,
+        editor,
+        approvers,
+        team: TEAM,
+        datasetId: dataset.datasetId,
+        metricSuiteId: suite.metricSuiteId,
+        modelId: model.modelId,
+        versions,
+        modelServerUrl: modelServer.url,
+      });
     }
     section('Done');
     step(`API ${baseUrl} · Temporal UI http://127.0.0.1:8233 · stop everything with: npm run stack -- down`);

@@ -10,7 +10,10 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 async function main() {
   const out = process.argv[2];
   if (!out) throw new Error('usage: bundle <out.js>');
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
   writeFileSync(out, code);
   process.stdout.write(`wrote workflow bundle ${out} (${(code.length / 1024).toFixed(0)} KB)\n`);
 }

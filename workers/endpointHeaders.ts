@@ -11,12 +11,15 @@ import type { EndpointSpec } from '../activities/models/types';
 
 export type EndpointHeaders = Record<string, Record<string, string>>;
 
-export function headersForEndpoints(table: EndpointHeaders | undefined): ((endpoint: EndpointSpec) => Record<string, string> | undefined) | undefined {
+export function headersForEndpoints(
+  table: EndpointHeaders | undefined,
+): ((endpoint: EndpointSpec) => Record<string, string> | undefined) | undefined {
   if (!table || !Object.keys(table).length) return undefined;
   const prefixes = Object.keys(table).sort((a, b) => b.length - a.length);
   const found = new Map<string, Record<string, string> | undefined>();
   return (endpoint) => {
-    if (!found.has(endpoint.url)) found.set(endpoint.url, table[prefixes.find((p) => endpoint.url.startsWith(p)) ?? '']);
+    if (!found.has(endpoint.url))
+      found.set(endpoint.url, table[prefixes.find((p) => endpoint.url.startsWith(p)) ?? '']);
     return found.get(endpoint.url);
   };
 }

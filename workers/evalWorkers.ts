@@ -1,4 +1,12 @@
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import { createModelClient } from '../activities/models/client';
@@ -27,10 +35,22 @@ export function installTemporalLogging(logger: Logger): void {
   const level = (logger.level === 'silent' ? 'ERROR' : logger.level.toUpperCase()) as LogLevel;
   try {
     Runtime.install({
-      logger: new DefaultLogger(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level) ? level : 'INFO', (entry) => {
-        const method = entry.level === 'TRACE' ? 'trace' : entry.level === 'DEBUG' ? 'debug' : entry.level === 'WARN' ? 'warn' : entry.level === 'ERROR' ? 'error' : 'info';
-        logger[method]({ ...entry.meta, temporal: true }, entry.message);
-      }),
+      logger: new DefaultLogger(
+        ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level) ? level : 'INFO',
+        (entry) => {
+          const method =
+            entry.level === 'TRACE'
+              ? 'trace'
+              : entry.level === 'DEBUG'
+                ? 'debug'
+                : entry.level === 'WARN'
+                  ? 'warn'
+                  : entry.level === 'ERROR'
+                    ? 'error'
+                    : 'info';
+          logger[method]({ ...entry.meta, temporal: true }, entry.message);
+        },
+      ),
     });
   } catch {
     // Another part of this process installed the runtime first; keep its logger.
@@ -49,23 +69,42 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]> {
   const { config } = deps;
   const models = createModelClient({
-    timeoutMs: config.EVALGATE_MODEL_TIMEOUT_MS, maxAttempts: config.EVALGATE_MODEL_MAX_ATTEMPTS, retryBaseMs: config.EVALGATE_RETRY_BASE_MS,
-    defaultMaxConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY, logger: deps.logger,
+    timeoutMs: config.EVALGATE_MODEL_TIMEOUT_MS,
+    maxAttempts: config.EVALGATE_MODEL_MAX_ATTEMPTS,
+    retryBaseMs: config.EVALGATE_RETRY_BASE_MS,
+    defaultMaxConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY,
+    logger: deps.logger,
     headersFor: headersForEndpoints(config.EVALGATE_ENDPOINT_HEADERS),
   });
-  const activities = createActivities({ pool: deps.pool, storage: deps.storage, logger: deps.logger, models, partRows: config.EVALGATE_PART_ROWS, runDefaults: config, budgetBlockCalls: config.EVALGATE_BUDGET_BLOCK_CALLS,
-    modelConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY });
-  const bundle = deps.bundle ?? (config.EVALGATE_WORKFLOW_BUNDLE_PATH ? { codePath: config.EVALGATE_WORKFLOW_BUNDLE_PATH } : await bundleWorkflows());
+  const activities = createActivities({
+    pool: deps.pool,
+    storage: deps.storage,
+    logger: deps.logger,
+    models,
+    partRows: config.EVALGATE_PART_ROWS,
+    runDefaults: config,
+    budgetBlockCalls: config.EVALGATE_BUDGET_BLOCK_CALLS,
+    modelConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY,
+  });
+  const bundle =
+    deps.bundle ??
+    (config.EVALGATE_WORKFLOW_BUNDLE_PATH
+      ? { codePath: config.EVALGATE_WORKFLOW_BUNDLE_PATH }
+      : await bundleWorkflows());
   const slots: Record<RunMode, number> = {
     release: config.EVALGATE_RELEASE_WORKER_CONCURRENCY,
     exploratory: config.EVALGATE_EXPLORATORY_WORKER_CONCURRENCY,
   };
-  return Promise.all((deps.modes ?? (['release', 'exploratory'] as RunMode[])).map((mode) => Worker.create({
-    connection: deps.connection,
-    namespace: config.EVALGATE_TEMPORAL_NAMESPACE,
-    taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, mode),
-    workflowBundle: bundle,
-    activities,
-    maxConcurrentActivityTaskExecutions: slots[mode],
-  })));
+  return Promise.all(
+    (deps.modes ?? (['release', 'exploratory'] as RunMode[])).map((mode) =>
+      Worker.create({
+        connection: deps.connection,
+        namespace: config.EVALGATE_TEMPORAL_NAMESPACE,
+        taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, mode),
+        workflowBundle: bundle,
+        activities,
+        maxConcurrentActivityTaskExecutions: slots[mode],
+      }),
+    ),
+  );
 }

@@ -11,13 +11,24 @@ import type { createIncidentActivities } from '../activities/incidents';
 import { INCIDENT_NON_RETRYABLE } from '../common/incidentFailures';
 import type { IncidentReport } from '../activities/incidents/report';
 import { CANCEL_EVAL_RUN_SIGNAL } from '../common/names';
-import { incidentProgressQuery, recordIncidentFailure, type IncidentProgress, type IncidentWorkflowInput } from './metricRecompute';
+import {
+  incidentProgressQuery,
+  recordIncidentFailure,
+  type IncidentProgress,
+  type IncidentWorkflowInput,
+} from './metricRecompute';
 
 type IncidentActivities = ReturnType<typeof createIncidentActivities>;
 
 const stepOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: INCIDENT_NON_RETRYABLE },
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: INCIDENT_NON_RETRYABLE,
+  },
 };
 const steps = proxyActivities<IncidentActivities>(stepOptions);
 

@@ -5,8 +5,18 @@
  * per shard of its block, never per example.
  */
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, defineQuery, defineSignal,
-  executeChild, isCancellation, patched, proxyActivities, setHandler, type ActivityOptions,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { createJudgeActivities } from '../activities/judge';
 import type { createRunActivities } from '../activities/runs';
@@ -20,9 +30,25 @@ export const JUDGE_CANARY_PATCH = 'judge-canary';
 /** A budget_exceeded shard stops new shards from starting and lets running ones stop before the run ends, so partial results are complete. */
 export const BUDGET_DRAIN_PATCH = 'budget-drain';
 
-export interface EvalRunInput { runId: string; shardParallelism: number; blockSize: number; heartbeatTimeoutMs: number }
-export interface EvalRunProgress { status: 'planning' | 'running' | 'finalizing' | 'done'; done: number; total: number; shardsDone: number; shards: number }
-export interface ShardBlockInput { runId: string; shards: { index: number; rowCount: number }[]; parallelism: number; heartbeatTimeoutMs: number }
+export interface EvalRunInput {
+  runId: string;
+  shardParallelism: number;
+  blockSize: number;
+  heartbeatTimeoutMs: number;
+}
+export interface EvalRunProgress {
+  status: 'planning' | 'running' | 'finalizing' | 'done';
+  done: number;
+  total: number;
+  shardsDone: number;
+  shards: number;
+}
+export interface ShardBlockInput {
+  runId: string;
+  shards: { index: number; rowCount: number }[];
+  parallelism: number;
+  heartbeatTimeoutMs: number;
+}
 
 export const evalRunProgressQuery = defineQuery<EvalRunProgress>(EVAL_RUN_PROGRESS_QUERY);
 export const cancelEvalRunSignal = defineSignal(CANCEL_EVAL_RUN_SIGNAL);
@@ -38,7 +64,13 @@ const lifecycle = proxyActivities<RunActivities>(lifecycleOptions);
 const canaryOptions: ActivityOptions = {
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['budget_exceeded', 'cancelled'] },
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['budget_exceeded', 'cancelled'],
+  },
 };
 
 const judging = proxyActivities<JudgeActivities>(canaryOptions);
@@ -48,8 +80,17 @@ function shardActivities(heartbeatTimeoutMs: number) {
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: heartbeatTimeoutMs,
     retry: {
-      initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20,
-      nonRetryableErrorTypes: ['model_unavailable', 'model_errors', 'dataset_unreadable', 'budget_exceeded', 'judge_unreliable'],
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 20,
+      nonRetryableErrorTypes: [
+        'model_unavailable',
+        'model_errors',
+        'dataset_unreadable',
+        'budget_exceeded',
+        'judge_unreliable',
+      ],
     },
   });
 }
@@ -63,7 +104,11 @@ async function runLanes(count: number, take: () => (() => Promise<void>) | undef
   const drain = patched(BUDGET_DRAIN_PATCH);
   let budgetFailure: unknown;
   const lane = async () => {
-    for (let work = take(); work && budgetFailure === undefined; work = budgetFailure === undefined ? take() : undefined) {
+    for (
+      let work = take();
+      work && budgetFailure === undefined;
+      work = budgetFailure === undefined ? take() : undefined
+    ) {
       try {
         await work();
       } catch (err) {
@@ -95,7 +140,10 @@ export async function evalShardBlockWorkflow(input: ShardBlockInput): Promise<{ 
   let done = 0;
   let shardsDone = 0;
   setHandler(shardBlockProgressQuery, () => ({ done, shardsDone }));
-  await runShards(input, (rows) => { done += rows; shardsDone += 1; });
+  await runShards(input, (rows) => {
+    done += rows;
+    shardsDone += 1;
+  });
   return { rows: done };
 }
 
@@ -127,13 +175,25 @@ export async function evalRunWorkflow(input: EvalRunInput): Promise<{ status: st
         canary = judging.judgeCanary({ runId: input.runId });
         canary.catch(() => undefined);
       }
-      const onDone = (rows: number) => { progress.done += rows; progress.shardsDone += 1; };
+      const onDone = (rows: number) => {
+        progress.done += rows;
+        progress.shardsDone += 1;
+      };
       if (plan.shards.length <= input.blockSize) {
-        await runShards({ runId: input.runId, shards: plan.shards, parallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs }, onDone);
+        await runShards(
+          {
+            runId: input.runId,
+            shards: plan.shards,
+            parallelism: input.shardParallelism,
+            heartbeatTimeoutMs: input.heartbeatTimeoutMs,
+          },
+          onDone,
+        );
       } else {
         // Two blocks at a time, each with half the parallelism: the endpoint sees the same load.
         const blocks: ShardBlockInput['shards'][] = [];
-        for (let i = 0; i < plan.shards.length; i += input.blockSize) blocks.push(plan.shards.slice(i, i + input.blockSize));
+        for (let i = 0; i < plan.shards.length; i += input.blockSize)
+          blocks.push(plan.shards.slice(i, i + input.blockSize));
         const parallelism = Math.max(1, Math.ceil(input.shardParallelism / 2));
         let nextBlock = 0;
         await runLanes(2, () => {
@@ -142,7 +202,14 @@ export async function evalRunWorkflow(input: EvalRunInput): Promise<{ status: st
           return async () => {
             const { rows } = await executeChild(evalShardBlockWorkflow, {
               workflowId: shardBlockWorkflowId(input.runId, block),
-              args: [{ runId: input.runId, shards: blocks[block], parallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
+              args: [
+                {
+                  runId: input.runId,
+                  shards: blocks[block],
+                  parallelism,
+                  heartbeatTimeoutMs: input.heartbeatTimeoutMs,
+                },
+              ],
             });
             progress.done += rows;
             progress.shardsDone += blocks[block].length;
@@ -161,9 +228,13 @@ export async function evalRunWorkflow(input: EvalRunInput): Promise<{ status: st
     const status = cancelled ? 'cancelled' : errorClass === 'budget_exceeded' ? 'budget_exceeded' : 'failed';
     // The canary's judge calls are part of the run's totals: let it finish (it stops soon once the budget is gone).
     if (canary) await canary.catch(() => undefined);
-    await CancellationScope.nonCancellable(() => lifecycle.markRunEnded({
-      runId: input.runId, status, ...(cancelled ? {} : { errorClass, errorMessage: message }),
-    }));
+    await CancellationScope.nonCancellable(() =>
+      lifecycle.markRunEnded({
+        runId: input.runId,
+        status,
+        ...(cancelled ? {} : { errorClass, errorMessage: message }),
+      }),
+    );
     progress.status = 'done';
     if (cancelled || status === 'budget_exceeded') return { status };
     throw ApplicationFailure.create({ type: errorClass, message, nonRetryable: true });

@@ -18,13 +18,26 @@ import { INCIDENT_NON_RETRYABLE, RUN_UNRECOVERABLE } from '../common/incidentFai
 import type { RecomputeMetric } from '../activities/incidents/recompute';
 import type { IncidentReport } from '../activities/incidents/report';
 import { incidentRunWorkflowId, judgeIncidentWorkflowId } from '../common/names';
-import { failureMessage, failureType, inLanes, runRunByRunIncident, type IncidentWorkflowInput, type RunRecomputeInput } from './metricRecompute';
+import {
+  failureMessage,
+  failureType,
+  inLanes,
+  runRunByRunIncident,
+  type IncidentWorkflowInput,
+  type RunRecomputeInput,
+} from './metricRecompute';
 
 type IncidentActivities = ReturnType<typeof createIncidentActivities>;
 
 const stepOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: [...INCIDENT_NON_RETRYABLE, ...RUN_UNRECOVERABLE] },
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...INCIDENT_NON_RETRYABLE, ...RUN_UNRECOVERABLE],
+  },
 };
 const steps = proxyActivities<IncidentActivities>(stepOptions);
 
@@ -32,12 +45,20 @@ function judgeActivities(heartbeatTimeoutMs: number) {
   return proxyActivities<IncidentActivities>({
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: heartbeatTimeoutMs,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: RUN_UNRECOVERABLE },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: RUN_UNRECOVERABLE,
+    },
   });
 }
 
 /** Child workflow: re-judge one run's stored outputs and replace its judged results. */
-export async function rejudgeRunWorkflow(input: RunRecomputeInput): Promise<{ state: 'recomputed' | 'unchanged' | 'unrecoverable' }> {
+export async function rejudgeRunWorkflow(
+  input: RunRecomputeInput,
+): Promise<{ state: 'recomputed' | 'unchanged' | 'unrecoverable' }> {
   const plan = await steps.planRejudge({ incidentId: input.incidentId, runId: input.runId });
   if (!plan.metrics.length) return { state: 'unchanged' };
   const { rejudgeShard } = judgeActivities(input.heartbeatTimeoutMs);
@@ -49,7 +70,11 @@ export async function rejudgeRunWorkflow(input: RunRecomputeInput): Promise<{ st
     await steps.finalizeRejudge({ incidentId: input.incidentId, runId: input.runId, metrics, shards: plan.shards });
   } catch (err) {
     if (!RUN_UNRECOVERABLE.includes(failureType(err) ?? '')) throw err;
-    await steps.invalidateUnrejudgedRun({ incidentId: input.incidentId, runId: input.runId, reason: failureMessage(err) });
+    await steps.invalidateUnrejudgedRun({
+      incidentId: input.incidentId,
+      runId: input.runId,
+      reason: failureMessage(err),
+    });
     return { state: 'unrecoverable' };
   }
   return { state: 'recomputed' };
@@ -61,10 +86,13 @@ export async function judgeIncidentWorkflow(input: IncidentWorkflowInput): Promi
     begin: () => steps.beginJudgeIncident({ incidentId }),
     collect: () => steps.collectJudgedRuns({ incidentId }),
     working: 'rejudging',
-    child: (runId) => executeChild(rejudgeRunWorkflow, {
-      workflowId: incidentRunWorkflowId(judgeIncidentWorkflowId(incidentId), runId),
-      args: [{ incidentId, runId, shardParallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
-    }),
+    child: (runId) =>
+      executeChild(rejudgeRunWorkflow, {
+        workflowId: incidentRunWorkflowId(judgeIncidentWorkflowId(incidentId), runId),
+        args: [
+          { incidentId, runId, shardParallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs },
+        ],
+      }),
     end: () => steps.endJudgeIncident({ incidentId }),
     steps,
   });

@@ -13,8 +13,17 @@
  * after a few hundred of them.
  */
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, continueAsNew, defineQuery, executeChild, isCancellation,
-  proxyActivities, setHandler, workflowInfo,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  continueAsNew,
+  defineQuery,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createIncidentActivities } from '../activities/incidents';
@@ -36,8 +45,18 @@ export interface IncidentWorkflowInput {
   resume?: { after: string | null; runsDone: number; runsTotal: number };
 }
 
-export interface IncidentProgress { step: string; runsTotal: number; runsDone: number; decisionsRevoked: number }
-export interface RunRecomputeInput { incidentId: string; runId: string; shardParallelism: number; heartbeatTimeoutMs: number }
+export interface IncidentProgress {
+  step: string;
+  runsTotal: number;
+  runsDone: number;
+  decisionsRevoked: number;
+}
+export interface RunRecomputeInput {
+  incidentId: string;
+  runId: string;
+  shardParallelism: number;
+  heartbeatTimeoutMs: number;
+}
 
 export const incidentProgressQuery = defineQuery<IncidentProgress>(INCIDENT_PROGRESS_QUERY);
 
@@ -48,7 +67,10 @@ const RUNS_PER_EXECUTION = 500;
 const stepOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   retry: {
-    initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 10,
     nonRetryableErrorTypes: INCIDENT_NON_RETRYABLE,
   },
 };
@@ -58,7 +80,13 @@ function shardActivities(heartbeatTimeoutMs: number) {
   return proxyActivities<IncidentActivities>({
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: heartbeatTimeoutMs,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: [RECORDS_UNAVAILABLE] },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: [RECORDS_UNAVAILABLE],
+    },
   });
 }
 
@@ -66,12 +94,13 @@ function shardActivities(heartbeatTimeoutMs: number) {
 export function failureType(err: unknown): string | undefined {
   let cause: unknown = err;
   while (cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) cause = cause.cause;
-  return cause instanceof ApplicationFailure ? cause.type ?? undefined : undefined;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
 export function failureMessage(err: unknown): string {
   let cause: unknown = err;
-  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) cause = cause.cause;
+  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause)
+    cause = cause.cause;
   return cause instanceof Error ? cause.message : String(cause);
 }
 
@@ -85,7 +114,9 @@ export async function inLanes<T>(items: T[], parallelism: number, work: (item: T
 }
 
 /** Child workflow: recompute one run's affected metrics from its stored records. */
-export async function recomputeRunWorkflow(input: RunRecomputeInput): Promise<{ state: 'recomputed' | 'unchanged' | 'unrecoverable' }> {
+export async function recomputeRunWorkflow(
+  input: RunRecomputeInput,
+): Promise<{ state: 'recomputed' | 'unchanged' | 'unrecoverable' }> {
   const plan = await steps.planRunRecompute({ incidentId: input.incidentId, runId: input.runId });
   if (!plan.metrics.length) return { state: 'unchanged' };
   const { recomputeShard } = shardActivities(input.heartbeatTimeoutMs);
@@ -109,7 +140,9 @@ export async function recomputeRunWorkflow(input: RunRecomputeInput): Promise<{ 
  * or null when every run is done.
  */
 export async function processPendingRuns(
-  input: IncidentWorkflowInput, progress: IncidentProgress, child: (runId: string) => Promise<unknown>,
+  input: IncidentWorkflowInput,
+  progress: IncidentProgress,
+  child: (runId: string) => Promise<unknown>,
 ): Promise<string | null> {
   let after = input.resume?.after ?? null;
   let handled = 0;
@@ -147,8 +180,16 @@ export interface RunByRunIncident {
  * runs in pages (continuing as new after enough of them), re-decide, end. A failure or a
  * cancellation is recorded on the incident before the workflow fails.
  */
-export async function runRunByRunIncident(input: IncidentWorkflowInput, incident: RunByRunIncident): Promise<IncidentReport> {
-  const progress: IncidentProgress = { step: 'freezing', runsTotal: input.resume?.runsTotal ?? 0, runsDone: input.resume?.runsDone ?? 0, decisionsRevoked: 0 };
+export async function runRunByRunIncident(
+  input: IncidentWorkflowInput,
+  incident: RunByRunIncident,
+): Promise<IncidentReport> {
+  const progress: IncidentProgress = {
+    step: 'freezing',
+    runsTotal: input.resume?.runsTotal ?? 0,
+    runsDone: input.resume?.runsDone ?? 0,
+    decisionsRevoked: 0,
+  };
   setHandler(incidentProgressQuery, () => progress);
   const { incidentId } = input;
   let cursor: string | null;
@@ -173,12 +214,17 @@ export async function runRunByRunIncident(input: IncidentWorkflowInput, incident
     throw err;
   }
   return continueAsNew<(input: IncidentWorkflowInput) => Promise<IncidentReport>>({
-    ...input, resume: { after: cursor, runsDone: progress.runsDone, runsTotal: progress.runsTotal },
+    ...input,
+    resume: { after: cursor, runsDone: progress.runsDone, runsTotal: progress.runsTotal },
   });
 }
 
 /** Records why an incident workflow is failing on the incident, even when it is being cancelled. */
-export async function recordIncidentFailure(steps: Pick<IncidentActivities, 'failIncident'>, incidentId: string, err: unknown): Promise<void> {
+export async function recordIncidentFailure(
+  steps: Pick<IncidentActivities, 'failIncident'>,
+  incidentId: string,
+  err: unknown,
+): Promise<void> {
   const message = isCancellation(err) ? 'the incident workflow was cancelled' : failureMessage(err);
   await CancellationScope.nonCancellable(() => steps.failIncident({ incidentId, message }));
 }
@@ -189,11 +235,14 @@ export async function metricRecomputeWorkflow(input: IncidentWorkflowInput): Pro
     begin: () => steps.beginMetricIncident({ incidentId }),
     collect: () => steps.collectAffectedRuns({ incidentId }),
     working: 'recomputing',
-    child: (runId) => executeChild(recomputeRunWorkflow, {
-      // From the incident id, not workflowInfo(): the same ids on a rerun, a reset and a replay.
-      workflowId: incidentRunWorkflowId(metricRecomputeWorkflowId(incidentId), runId),
-      args: [{ incidentId, runId, shardParallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs }],
-    }),
+    child: (runId) =>
+      executeChild(recomputeRunWorkflow, {
+        // From the incident id, not workflowInfo(): the same ids on a rerun, a reset and a replay.
+        workflowId: incidentRunWorkflowId(metricRecomputeWorkflowId(incidentId), runId),
+        args: [
+          { incidentId, runId, shardParallelism: input.shardParallelism, heartbeatTimeoutMs: input.heartbeatTimeoutMs },
+        ],
+      }),
     end: () => steps.endMetricIncident({ incidentId }),
     steps,
   });

@@ -15,8 +15,22 @@
  * per override signal, never per example.
  */
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowCancellationType, ChildWorkflowFailure, ParentClosePolicy,
-  condition, defineQuery, defineSignal, executeChild, isCancellation, patched, proxyActivities, proxyLocalActivities, setHandler, sleep,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  condition,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  isCancellation,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
 } from '@temporalio/workflow';
 import type { GateActivities } from '../activities/gates';
 import type { RunFailure } from '../activities/gates/decide';
@@ -41,7 +55,8 @@ export interface GateCheckState {
 }
 
 export const overrideRequestedSignal = defineSignal<[{ overrideId: string }]>(OVERRIDE_REQUESTED_SIGNAL);
-export const overrideApprovedSignal = defineSignal<[{ overrideId: string; approverId: string }]>(OVERRIDE_APPROVED_SIGNAL);
+export const overrideApprovedSignal =
+  defineSignal<[{ overrideId: string; approverId: string }]>(OVERRIDE_APPROVED_SIGNAL);
 export const gateCheckStateQuery = defineQuery<GateCheckState>(GATE_CHECK_STATE_QUERY);
 
 /** Preparing decides at once when every run exists, so it may stream a comparison like deciding does. */
@@ -96,15 +111,21 @@ async function checkAndDecide(input: ReleaseGateInput, state: GateCheckState): P
   if (plan.decided) return plan.decided;
   state.phase = 'running';
   state.runsStarted = plan.toStart.length;
-  const outcomes = await Promise.allSettled(plan.toStart.map((run) => executeChild(evalRunWorkflow, {
-    workflowId: run.workflowId,
-    taskQueue: run.taskQueue,
-    args: [{ runId: run.runId, ...input.evalRun }],
-    // The run is worth finishing even if this check gives up: a later check reuses it.
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    cancellationType: ChildWorkflowCancellationType.ABANDON,
-  })));
-  const runFailures = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [failureOf(plan.toStart[i].runId, o.reason)] : []));
+  const outcomes = await Promise.allSettled(
+    plan.toStart.map((run) =>
+      executeChild(evalRunWorkflow, {
+        workflowId: run.workflowId,
+        taskQueue: run.taskQueue,
+        args: [{ runId: run.runId, ...input.evalRun }],
+        // The run is worth finishing even if this check gives up: a later check reuses it.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        cancellationType: ChildWorkflowCancellationType.ABANDON,
+      }),
+    ),
+  );
+  const runFailures = outcomes.flatMap((o, i) =>
+    o.status === 'rejected' ? [failureOf(plan.toStart[i].runId, o.reason)] : [],
+  );
   state.phase = 'deciding';
   return deciding.decideGateCheck({ checkId: input.checkId, runFailures });
 }
@@ -116,13 +137,21 @@ export async function releaseGateWorkflow(input: ReleaseGateInput): Promise<{ st
   const events: OverrideEvent[] = [];
   setHandler(gateCheckStateQuery, () => state);
   setHandler(overrideRequestedSignal, ({ overrideId }) => void events.push({ kind: 'requested', overrideId }));
-  setHandler(overrideApprovedSignal, ({ overrideId, approverId }) => void events.push({ kind: 'approved', overrideId, approverId }));
+  setHandler(
+    overrideApprovedSignal,
+    ({ overrideId, approverId }) => void events.push({ kind: 'approved', overrideId, approverId }),
+  );
 
   const work = new CancellationScope();
   const timer = new CancellationScope();
   let decision: { status: string };
   try {
-    const timeout = timer.run(() => sleep(input.checkTimeoutMs)).then(() => TIMED_OUT, () => undefined);
+    const timeout = timer
+      .run(() => sleep(input.checkTimeoutMs))
+      .then(
+        () => TIMED_OUT,
+        () => undefined,
+      );
     const checking = work.run(() => checkAndDecide(input, state));
     const outcome = await Promise.race([checking, timeout]);
     if (outcome === undefined) {
@@ -131,7 +160,8 @@ export async function releaseGateWorkflow(input: ReleaseGateInput): Promise<{ st
     } else if (outcome === TIMED_OUT) {
       work.cancel();
       decision = await steps.recordGateError({
-        checkId: input.checkId, code: 'timeout',
+        checkId: input.checkId,
+        code: 'timeout',
         message: `the check did not decide within ${Math.round(input.checkTimeoutMs / 1000)} s (phase: ${state.phase}); its runs keep going and a new check reuses them`,
       });
     } else {
@@ -141,10 +171,15 @@ export async function releaseGateWorkflow(input: ReleaseGateInput): Promise<{ st
   } catch (err) {
     timer.cancel();
     const cancelled = isCancellation(err);
-    decision = await CancellationScope.nonCancellable(() => steps.recordGateError({
-      checkId: input.checkId, code: cancelled ? 'cancelled' : 'internal',
-      message: cancelled ? 'the check was cancelled before it decided' : `the check failed before it decided: ${err instanceof Error ? err.message : String(err)}`,
-    }));
+    decision = await CancellationScope.nonCancellable(() =>
+      steps.recordGateError({
+        checkId: input.checkId,
+        code: cancelled ? 'cancelled' : 'internal',
+        message: cancelled
+          ? 'the check was cancelled before it decided'
+          : `the check failed before it decided: ${err instanceof Error ? err.message : String(err)}`,
+      }),
+    );
     if (cancelled) throw err;
   }
   state.status = decision.status;
@@ -155,10 +190,16 @@ export async function releaseGateWorkflow(input: ReleaseGateInput): Promise<{ st
 }
 
 /** Handles override requests, approvals and expiries until the window ends and nothing is outstanding. */
-async function openForOverrides(input: ReleaseGateInput, state: GateCheckState, events: OverrideEvent[]): Promise<void> {
+async function openForOverrides(
+  input: ReleaseGateInput,
+  state: GateCheckState,
+  events: OverrideEvent[],
+): Promise<void> {
   state.phase = 'open_for_overrides';
   let windowOpen = true;
-  void sleep(input.overrideWindowMs).then(() => { windowOpen = false; });
+  void sleep(input.overrideWindowMs).then(() => {
+    windowOpen = false;
+  });
   const after = (ms: number, event: OverrideEvent) => void sleep(ms).then(() => events.push(event));
   const outstanding = () => Object.values(state.overrides).some((s) => s !== 'ended');
   for (;;) {
@@ -177,7 +218,11 @@ async function openForOverrides(input: ReleaseGateInput, state: GateCheckState, 
       }
       case 'approved': {
         if (known !== 'requested' && known !== 'granted') break;
-        const tally = await steps.tallyOverrideApprovals({ checkId: input.checkId, overrideId, approverId: event.approverId });
+        const tally = await steps.tallyOverrideApprovals({
+          checkId: input.checkId,
+          overrideId,
+          approverId: event.approverId,
+        });
         state.status = tally.checkStatus;
         if (tally.granted && known === 'requested') {
           state.overrides[overrideId] = 'granted';

@@ -2,12 +2,23 @@
  * Call cost: token usage × the pricing on the model (or judge) version, and the estimate
  * a budget reserves before the call, when the usage is not known yet.
  */
-export interface Pricing { inputPer1kTokensUsd?: number; outputPer1kTokensUsd?: number; perCallUsd?: number }
-export interface TokenUsage { inputTokens: number; outputTokens: number }
+export interface Pricing {
+  inputPer1kTokensUsd?: number;
+  outputPer1kTokensUsd?: number;
+  perCallUsd?: number;
+}
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
 
 export function costOf(pricing: Pricing, usage?: TokenUsage): number {
   const tokens = usage ?? { inputTokens: 0, outputTokens: 0 };
-  return (pricing.perCallUsd ?? 0) + (tokens.inputTokens / 1000) * (pricing.inputPer1kTokensUsd ?? 0) + (tokens.outputTokens / 1000) * (pricing.outputPer1kTokensUsd ?? 0);
+  return (
+    (pricing.perCallUsd ?? 0) +
+    (tokens.inputTokens / 1000) * (pricing.inputPer1kTokensUsd ?? 0) +
+    (tokens.outputTokens / 1000) * (pricing.outputPer1kTokensUsd ?? 0)
+  );
 }
 
 /**
@@ -20,7 +31,10 @@ export function costOf(pricing: Pricing, usage?: TokenUsage): number {
 export class CostEstimator {
   private maxOutputTokens = 0;
 
-  constructor(private readonly pricing: Pricing, private readonly params: Record<string, unknown> = {}) {}
+  constructor(
+    private readonly pricing: Pricing,
+    private readonly params: Record<string, unknown> = {},
+  ) {}
 
   /** True when the pricing makes every call free: nothing to estimate. */
   get free(): boolean {

@@ -10,7 +10,11 @@ export { ensureRunBudget, postgresBudgetStore, runIsBudgeted } from './store';
 export const DEFAULT_BUDGET_BLOCK_CALLS = 16;
 
 /** A lease on the run's budget, or null when its suite sets none (then nothing is reserved). */
-export async function openRunLease(q: Queryable, runId: string, blockCalls = DEFAULT_BUDGET_BLOCK_CALLS): Promise<BudgetLease | null> {
+export async function openRunLease(
+  q: Queryable,
+  runId: string,
+  blockCalls = DEFAULT_BUDGET_BLOCK_CALLS,
+): Promise<BudgetLease | null> {
   if (!(await runIsBudgeted(q, runId))) return null;
   return new BudgetLease(postgresBudgetStore(q), runId, blockCalls);
 }

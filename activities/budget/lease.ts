@@ -30,7 +30,9 @@ export interface BudgetStore {
   giveBack(runId: string, calls: number, costUsd: number): Promise<void>;
 }
 
-export interface Permit { estimateUsd: number }
+export interface Permit {
+  estimateUsd: number;
+}
 
 const EPSILON = 1e-9;
 
@@ -44,7 +46,11 @@ export class BudgetLease {
   private refilling: Promise<void> | undefined;
   private isExhausted = false;
 
-  constructor(private readonly store: BudgetStore, private readonly runId: string, private readonly blockCalls: number) {}
+  constructor(
+    private readonly store: BudgetStore,
+    private readonly runId: string,
+    private readonly blockCalls: number,
+  ) {}
 
   get exhausted(): boolean {
     return this.isExhausted;
@@ -58,7 +64,8 @@ export class BudgetLease {
         this.inFlight += 1;
         this.inFlightEstimate += estimateUsd;
         // Reserve the next block while half of this one is left, so calls do not wait on PostgreSQL.
-        if (!this.refilling && !this.isExhausted && this.grantedCalls - this.usedCalls < this.blockCalls / 2) this.startRefill(estimateUsd);
+        if (!this.refilling && !this.isExhausted && this.grantedCalls - this.usedCalls < this.blockCalls / 2)
+          this.startRefill(estimateUsd);
         return { estimateUsd };
       }
       if (this.isExhausted) return null;
@@ -88,16 +95,28 @@ export class BudgetLease {
 
   /** Totals for logs and tests. */
   snapshot() {
-    return { grantedCalls: this.grantedCalls, usedCalls: this.usedCalls, grantedCost: this.grantedCost, spentCost: this.spentCost, inFlight: this.inFlight, exhausted: this.isExhausted };
+    return {
+      grantedCalls: this.grantedCalls,
+      usedCalls: this.usedCalls,
+      grantedCost: this.grantedCost,
+      spentCost: this.spentCost,
+      inFlight: this.inFlight,
+      exhausted: this.isExhausted,
+    };
   }
 
   private fits(estimateUsd: number): boolean {
-    return this.usedCalls < this.grantedCalls && this.spentCost + this.inFlightEstimate + estimateUsd <= this.grantedCost + EPSILON;
+    return (
+      this.usedCalls < this.grantedCalls &&
+      this.spentCost + this.inFlightEstimate + estimateUsd <= this.grantedCost + EPSILON
+    );
   }
 
   /** One reservation at a time; a failure reaches whoever waits for it (a prefetch nobody waits for fails quietly). */
   private startRefill(estimateUsd: number): void {
-    const refill = this.refill(estimateUsd).finally(() => { this.refilling = undefined; });
+    const refill = this.refill(estimateUsd).finally(() => {
+      this.refilling = undefined;
+    });
     refill.catch(() => undefined);
     this.refilling = refill;
   }

@@ -5,7 +5,10 @@
 import type { Queryable } from '../../common/db';
 import type { BudgetStore } from './lease';
 
-export interface RunBudgetLimits { maxCalls: number | null; maxCostUsd: number | null }
+export interface RunBudgetLimits {
+  maxCalls: number | null;
+  maxCostUsd: number | null;
+}
 
 /** Creates the run's budget row from its suite version (idempotent); false when the suite sets no budget. */
 export async function ensureRunBudget(q: Queryable, runId: string): Promise<boolean> {
@@ -18,7 +21,9 @@ export async function ensureRunBudget(q: Queryable, runId: string): Promise<bool
        SELECT run_id, budget_max_calls, budget_max_cost_usd FROM limits
         WHERE budget_max_calls IS NOT NULL OR budget_max_cost_usd IS NOT NULL
        ON CONFLICT (run_id) DO NOTHING)
-     SELECT (budget_max_calls IS NOT NULL OR budget_max_cost_usd IS NOT NULL) AS budgeted FROM limits`, [runId]);
+     SELECT (budget_max_calls IS NOT NULL OR budget_max_cost_usd IS NOT NULL) AS budgeted FROM limits`,
+    [runId],
+  );
   return rows[0]?.budgeted ?? false;
 }
 
@@ -39,13 +44,20 @@ const usd = (value: number) => value.toFixed(9);
 export function postgresBudgetStore(q: Queryable): BudgetStore {
   return {
     async reserve(runId, calls, costPerCallUsd, deficitUsd) {
-      const { rows } = await q.query<{ calls: string }>(RESERVE_SQL, [runId, calls, usd(costPerCallUsd), usd(deficitUsd)]);
+      const { rows } = await q.query<{ calls: string }>(RESERVE_SQL, [
+        runId,
+        calls,
+        usd(costPerCallUsd),
+        usd(deficitUsd),
+      ]);
       return rows[0] ? Number(rows[0].calls) : 0;
     },
     async giveBack(runId, calls, costUsd) {
       await q.query(
         `UPDATE run_budgets SET reserved_calls = reserved_calls - $2, reserved_cost_usd = reserved_cost_usd - $3::numeric, updated_at = now()
-          WHERE run_id = $1`, [runId, calls, usd(costUsd)]);
+          WHERE run_id = $1`,
+        [runId, calls, usd(costUsd)],
+      );
     },
   };
 }

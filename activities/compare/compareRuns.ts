@@ -23,7 +23,13 @@ import type { MetricId } from '../metrics/types';
 import { toMetricExample } from '../runs/metricsBridge';
 import { binaryOutcome, pairedExamples, type PairTally } from './pairs';
 
-export interface SuiteMetric { name: string; metric: string; params?: Record<string, unknown>; slices?: string[]; implVersion: string }
+export interface SuiteMetric {
+  name: string;
+  metric: string;
+  params?: Record<string, unknown>;
+  slices?: string[];
+  implVersion: string;
+}
 
 export interface ComparedValue {
   candidate: number | null;
@@ -57,18 +63,36 @@ export interface RunComparison {
   metrics: Record<string, MetricComparisonView>;
 }
 
-export const comparisonSeed = (candidateRunId: string, baselineRunId: string) => `compare:${candidateRunId}:${baselineRunId}`;
+export const comparisonSeed = (candidateRunId: string, baselineRunId: string) =>
+  `compare:${candidateRunId}:${baselineRunId}`;
 
-interface Discordance { n: number; regressed: number; improved: number }
+interface Discordance {
+  n: number;
+  regressed: number;
+  improved: number;
+}
 
 /** Streams both runs once and compares every metric of the suite. */
-export async function compareRuns(deps: { storage: Storage }, input: {
-  candidateRunId: string; baselineRunId: string; shards: number[]; metrics: SuiteMetric[]; confidences?: number[];
-}): Promise<RunComparison> {
+export async function compareRuns(
+  deps: { storage: Storage },
+  input: {
+    candidateRunId: string;
+    baselineRunId: string;
+    shards: number[];
+    metrics: SuiteMetric[];
+    confidences?: number[];
+  },
+): Promise<RunComparison> {
   const seed = comparisonSeed(input.candidateRunId, input.baselineRunId);
   const spec: AccumulatorSpec = {
     seed,
-    metrics: input.metrics.map((m) => ({ name: m.name, metric: m.metric as MetricId, params: m.params ?? {}, slices: m.slices, implVersion: m.implVersion })),
+    metrics: input.metrics.map((m) => ({
+      name: m.name,
+      metric: m.metric as MetricId,
+      params: m.params ?? {},
+      slices: m.slices,
+      implVersion: m.implVersion,
+    })),
   };
   const candidateAcc = createAccumulator(spec);
   const baselineAcc = createAccumulator(spec);
@@ -98,7 +122,9 @@ export async function compareRuns(deps: { storage: Storage }, input: {
   const baselineState = baselineAcc.toJSON();
   const compared = compareAccumulators(spec, candidateState, baselineState);
   const extraLevels = [...new Set((input.confidences ?? []).filter((c) => c !== 0.95))];
-  const extra = extraLevels.length ? extraIntervals(spec, candidateState, baselineState, extraLevels) : new Map<string, Record<string, [number, number] | null>>();
+  const extra = extraLevels.length
+    ? extraIntervals(spec, candidateState, baselineState, extraLevels)
+    : new Map<string, Record<string, [number, number] | null>>();
   const counts = layerCounts(spec, candidateState);
 
   const metrics: Record<string, MetricComparisonView> = {};
@@ -106,7 +132,12 @@ export async function compareRuns(deps: { storage: Storage }, input: {
     const c = compared[m.name];
     const disc = discordance.get(m.name);
     const view = (layer: string, value: SliceComparison): ComparedValue =>
-      comparedValue(value, counts.get(`${m.name}\u0000${layer}`) ?? 0, disc?.get(layer), extra.get(`${m.name}\u0000${layer}`));
+      comparedValue(
+        value,
+        counts.get(`${m.name}\u0000${layer}`) ?? 0,
+        disc?.get(layer),
+        extra.get(`${m.name}\u0000${layer}`),
+      );
     const slices: Record<string, ComparedValue> = {};
     for (const [tag, value] of Object.entries(c.slices ?? {})) slices[tag] = view(tag, value);
     metrics[m.name] = { metric: m.metric, implVersion: m.implVersion, ...view('', c), slices };
@@ -114,11 +145,24 @@ export async function compareRuns(deps: { storage: Storage }, input: {
   return { seed, examples: tally, metrics };
 }
 
-function comparedValue(c: SliceComparison, n: number, disc: Discordance | undefined, intervals: Record<string, [number, number] | null> | undefined): ComparedValue {
-  const relativeDelta = c.delta !== null && c.baseline !== null && c.baseline !== 0 ? c.delta / Math.abs(c.baseline) : null;
+function comparedValue(
+  c: SliceComparison,
+  n: number,
+  disc: Discordance | undefined,
+  intervals: Record<string, [number, number] | null> | undefined,
+): ComparedValue {
+  const relativeDelta =
+    c.delta !== null && c.baseline !== null && c.baseline !== 0 ? c.delta / Math.abs(c.baseline) : null;
   const out: ComparedValue = {
-    candidate: c.candidate, baseline: c.baseline, delta: c.delta, relativeDelta, deltaCiLow: c.deltaCiLow, deltaCiHigh: c.deltaCiHigh,
-    pValue: c.pValue, pValueMethod: c.pValue === null ? null : 'paired_bootstrap', n,
+    candidate: c.candidate,
+    baseline: c.baseline,
+    delta: c.delta,
+    relativeDelta,
+    deltaCiLow: c.deltaCiLow,
+    deltaCiHigh: c.deltaCiHigh,
+    pValue: c.pValue,
+    pValueMethod: c.pValue === null ? null : 'paired_bootstrap',
+    n,
   };
   if (disc) {
     out.regressed = disc.regressed;
@@ -134,7 +178,10 @@ function comparedValue(c: SliceComparison, n: number, disc: Discordance | undefi
 }
 
 /** Number of examples each metric counted, overall ('' key) and per slice. */
-function layerCounts(spec: AccumulatorSpec, state: ReturnType<ReturnType<typeof createAccumulator>['toJSON']>): Map<string, number> {
+function layerCounts(
+  spec: AccumulatorSpec,
+  state: ReturnType<ReturnType<typeof createAccumulator>['toJSON']>,
+): Map<string, number> {
   const resolved = resolveSpec(spec);
   const { views } = loadAccumulatorViews(resolved, state);
   const out = new Map<string, number>();
@@ -142,13 +189,19 @@ function layerCounts(spec: AccumulatorSpec, state: ReturnType<ReturnType<typeof 
     const view = views.get(m.name);
     if (!view) continue;
     out.set(`${m.name}\u0000`, estimateLayer(m.impl, m.params, view.overall.layer, view.overall.all, 0).n);
-    for (const [tag, layer] of view.slices) out.set(`${m.name}\u0000${tag}`, estimateLayer(m.impl, m.params, layer.layer, layer.all, 0).n);
+    for (const [tag, layer] of view.slices)
+      out.set(`${m.name}\u0000${tag}`, estimateLayer(m.impl, m.params, layer.layer, layer.all, 0).n);
   }
   return out;
 }
 
 /** Paired-bootstrap delta intervals at other confidence levels, from the same replicates compareAccumulators uses. */
-function extraIntervals(spec: AccumulatorSpec, candidate: Parameters<typeof compareAccumulators>[1], baseline: Parameters<typeof compareAccumulators>[2], levels: number[]) {
+function extraIntervals(
+  spec: AccumulatorSpec,
+  candidate: Parameters<typeof compareAccumulators>[1],
+  baseline: Parameters<typeof compareAccumulators>[2],
+  levels: number[],
+) {
   const resolved = resolveSpec(spec);
   const cand = loadAccumulatorViews(resolved, candidate);
   const base = loadAccumulatorViews(resolved, baseline);

@@ -17,27 +17,46 @@ import type { ComparableRun } from './comparability';
 import { compareRuns, type RunComparison } from './compareRuns';
 import { binaryOutcome, datasetShardIndexes, decodeCursor, encodeCursor, pairedExamples } from './pairs';
 
-export { comparability, loadComparableRun, type ComparableRun, type Comparability, type CurrentResult } from './comparability';
+export {
+  comparability,
+  loadComparableRun,
+  type ComparableRun,
+  type Comparability,
+  type CurrentResult,
+} from './comparability';
 export type { ComparedValue, MetricComparisonView, RunComparison, SuiteMetric } from './compareRuns';
 
 const FORMAT = 'evalgate.comparison/1';
 const MEMORY_ENTRIES = 256;
 const memory = new Map<string, RunComparison>();
 
-export interface CompareDeps { pool: Queryable; storage: Storage }
+export interface CompareDeps {
+  pool: Queryable;
+  storage: Storage;
+}
 
 function cacheKey(candidate: ComparableRun, baseline: ComparableRun, confidences: number[]): string {
   return hashCanonical({
-    format: FORMAT, candidate: candidate.runId, baseline: baseline.runId,
-    candidateResults: candidate.results.map((r) => r.resultId).sort(), baselineResults: baseline.results.map((r) => r.resultId).sort(),
-    metrics: candidate.suiteMetrics, confidences: [...new Set(confidences)].sort(),
+    format: FORMAT,
+    candidate: candidate.runId,
+    baseline: baseline.runId,
+    candidateResults: candidate.results.map((r) => r.resultId).sort(),
+    baselineResults: baseline.results.map((r) => r.resultId).sort(),
+    metrics: candidate.suiteMetrics,
+    confidences: [...new Set(confidences)].sort(),
   });
 }
 
-const objectKey = (candidateRunId: string, baselineRunId: string, key: string) => `comparisons/${candidateRunId}/${baselineRunId}/${key}.json`;
+const objectKey = (candidateRunId: string, baselineRunId: string, key: string) =>
+  `comparisons/${candidateRunId}/${baselineRunId}/${key}.json`;
 
 /** The paired comparison of two runs on the same dataset version (check comparability first). */
-export async function comparePairedRuns(deps: CompareDeps, candidate: ComparableRun, baseline: ComparableRun, confidences: number[] = []): Promise<RunComparison> {
+export async function comparePairedRuns(
+  deps: CompareDeps,
+  candidate: ComparableRun,
+  baseline: ComparableRun,
+  confidences: number[] = [],
+): Promise<RunComparison> {
   // candidate.suiteMetrics carry each metric's current implementation version (loadComparableRun): after an
   // incident recomputed a metric, the comparison accumulates with the fixed code, not the version the suite pinned.
   const key = cacheKey(candidate, baseline, confidences);
@@ -48,8 +67,11 @@ export async function comparePairedRuns(deps: CompareDeps, candidate: Comparable
   if (await deps.storage.exists(stored)) comparison = await deps.storage.getJson<RunComparison>(stored);
   if (!comparison) {
     comparison = await compareRuns(deps, {
-      candidateRunId: candidate.runId, baselineRunId: baseline.runId, shards: await datasetShardIndexes(deps.pool, candidate.datasetVersionId),
-      metrics: candidate.suiteMetrics, confidences,
+      candidateRunId: candidate.runId,
+      baselineRunId: baseline.runId,
+      shards: await datasetShardIndexes(deps.pool, candidate.datasetVersionId),
+      metrics: candidate.suiteMetrics,
+      confidences,
     });
     await deps.storage.put(stored, JSON.stringify(comparison), 'application/json');
   }
@@ -59,7 +81,8 @@ export async function comparePairedRuns(deps: CompareDeps, candidate: Comparable
 }
 
 export interface ChangedExample {
-  id: string; tags: string[];
+  id: string;
+  tags: string[];
   truth: { label?: string; reference?: string };
   candidate: ExampleRecord['prediction'] & { correct: boolean };
   baseline: ExampleRecord['prediction'] & { correct: boolean };
@@ -67,17 +90,28 @@ export interface ChangedExample {
 
 /** The metric whose per-example outcome defines right and wrong for this suite, if any. */
 export function outcomeMetric(run: ComparableRun): string | undefined {
-  return run.suiteMetrics.find((m) => m.metric === 'accuracy')?.metric ?? run.suiteMetrics.find((m) => m.metric === 'exact_match')?.metric
-    ?? (run.taskType === 'classification' ? 'accuracy' : undefined);
+  return (
+    run.suiteMetrics.find((m) => m.metric === 'accuracy')?.metric ??
+    run.suiteMetrics.find((m) => m.metric === 'exact_match')?.metric ??
+    (run.taskType === 'classification' ? 'accuracy' : undefined)
+  );
 }
 
 /**
  * One page of the examples that regressed (right in the baseline, wrong in the candidate)
  * or improved, in dataset order, optionally within one slice.
  */
-export async function listChangedExamples(deps: CompareDeps, candidate: ComparableRun, baseline: ComparableRun, options: {
-  change: 'regressed' | 'improved'; slice?: string; limit: number; cursor?: string;
-}): Promise<{ items: ChangedExample[]; nextCursor: string | null } | { invalidCursor: true }> {
+export async function listChangedExamples(
+  deps: CompareDeps,
+  candidate: ComparableRun,
+  baseline: ComparableRun,
+  options: {
+    change: 'regressed' | 'improved';
+    slice?: string;
+    limit: number;
+    cursor?: string;
+  },
+): Promise<{ items: ChangedExample[]; nextCursor: string | null } | { invalidCursor: true }> {
   const metric = outcomeMetric(candidate);
   if (!metric) return { items: [], nextCursor: null };
   const from = options.cursor ? decodeCursor(options.cursor) : undefined;
@@ -85,7 +119,11 @@ export async function listChangedExamples(deps: CompareDeps, candidate: Comparab
   const shards = await datasetShardIndexes(deps.pool, candidate.datasetVersionId);
   const items: ChangedExample[] = [];
   let lastPosition = from ?? { shard: 0, index: -1 };
-  for await (const pair of pairedExamples(deps, { candidateRunId: candidate.runId, baselineRunId: baseline.runId, shards }, from)) {
+  for await (const pair of pairedExamples(
+    deps,
+    { candidateRunId: candidate.runId, baselineRunId: baseline.runId, shards },
+    from,
+  )) {
     if (options.slice && !pair.tags.includes(options.slice)) continue;
     const c = binaryOutcome(metric, pair.candidate, normalizeAnswer);
     const b = binaryOutcome(metric, pair.baseline, normalizeAnswer);
@@ -94,8 +132,12 @@ export async function listChangedExamples(deps: CompareDeps, candidate: Comparab
     if (!wanted) continue;
     if (items.length === options.limit) return { items, nextCursor: encodeCursor(lastPosition) };
     items.push({
-      id: pair.id, tags: pair.tags,
-      truth: { ...(pair.candidate.label !== undefined ? { label: pair.candidate.label } : {}), ...(pair.candidate.reference !== undefined ? { reference: pair.candidate.reference } : {}) },
+      id: pair.id,
+      tags: pair.tags,
+      truth: {
+        ...(pair.candidate.label !== undefined ? { label: pair.candidate.label } : {}),
+        ...(pair.candidate.reference !== undefined ? { reference: pair.candidate.reference } : {}),
+      },
       candidate: { ...(pair.candidate.prediction ?? {}), correct: c },
       baseline: { ...(pair.baseline.prediction ?? {}), correct: b },
     });

@@ -22,19 +22,31 @@ export interface ExamplePair {
 }
 
 /** Shard index and the pair's index among the candidate's records of that shard. */
-export interface PairPosition { shard: number; index: number }
+export interface PairPosition {
+  shard: number;
+  index: number;
+}
 
-export interface PairTally { paired: number; candidateOnly: number; baselineOnly: number; errored: number }
+export interface PairTally {
+  paired: number;
+  candidateOnly: number;
+  baselineOnly: number;
+  errored: number;
+}
 
 export async function datasetShardIndexes(q: Queryable, datasetVersionId: string): Promise<number[]> {
   const { rows } = await q.query<{ shard_index: number }>(
-    'SELECT shard_index FROM dataset_shards WHERE dataset_version_id = $1 ORDER BY shard_index', [datasetVersionId]);
+    'SELECT shard_index FROM dataset_shards WHERE dataset_version_id = $1 ORDER BY shard_index',
+    [datasetVersionId],
+  );
   return rows.map((r) => r.shard_index);
 }
 
 /** The records of one shard of a run, in part order; a part that is missing ends the shard. */
 export async function* shardRecords(storage: Storage, runId: string, shard: number): AsyncGenerator<ExampleRecord> {
-  const parts = (await storage.list(runKeys.shardPrefix(runId, shard))).filter((k) => /\/part-\d+\.jsonl$/.test(k)).sort();
+  const parts = (await storage.list(runKeys.shardPrefix(runId, shard)))
+    .filter((k) => /\/part-\d+\.jsonl$/.test(k))
+    .sort();
   for (const key of parts) {
     const text = (await storage.getBuffer(key)).toString('utf8');
     for (const line of text.split('\n')) if (line) yield JSON.parse(line) as ExampleRecord;
@@ -78,10 +90,16 @@ export async function* pairedExamples(
 }
 
 /** Right or wrong, for outcomes that are binary per example (accuracy; exact match); undefined otherwise. */
-export function binaryOutcome(metricId: string, record: ExampleRecord, normalize: (s: string) => string): boolean | undefined {
+export function binaryOutcome(
+  metricId: string,
+  record: ExampleRecord,
+  normalize: (s: string) => string,
+): boolean | undefined {
   if (metricId === 'accuracy') {
     if (record.correct !== undefined) return record.correct;
-    return record.label !== undefined && record.prediction?.label !== undefined ? record.prediction.label === record.label : undefined;
+    return record.label !== undefined && record.prediction?.label !== undefined
+      ? record.prediction.label === record.label
+      : undefined;
   }
   if (metricId === 'exact_match') {
     if (record.reference === undefined || record.prediction?.output === undefined) return undefined;

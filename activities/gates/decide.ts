@@ -13,54 +13,145 @@
 import type { Pool } from 'pg';
 import { withTransaction } from '../../common/db';
 import type { Storage } from '../../common/storage';
-import { comparability, comparePairedRuns, loadComparableRun, type ComparableRun, type CurrentResult } from '../compare';
+import {
+  comparability,
+  comparePairedRuns,
+  loadComparableRun,
+  type ComparableRun,
+  type CurrentResult,
+} from '../compare';
 import { shardRecords, datasetShardIndexes } from '../compare/pairs';
 import { baselineStaleness } from '../lineage/staleness';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence } from './evaluateRules';
 import { resolveAlias, ruleMetricIds } from './prepare';
 import {
-  activeFreezes, frozenReasons, loadCheckContext, recordDecision, type CheckContext, type CheckDataset, type CheckRuns, type ClosedReason, type GateReason,
+  activeFreezes,
+  frozenReasons,
+  loadCheckContext,
+  recordDecision,
+  type CheckContext,
+  type CheckDataset,
+  type CheckRuns,
+  type ClosedReason,
+  type GateReason,
 } from './store';
 
-export interface RunFailure { runId: string; errorClass: string; message: string }
-export interface Decision { status: string; reasons: GateReason[] }
+export interface RunFailure {
+  runId: string;
+  errorClass: string;
+  message: string;
+}
+export interface Decision {
+  status: string;
+  reasons: GateReason[];
+}
 
-export interface DecideDeps { pool: Pool; storage: Storage }
+export interface DecideDeps {
+  pool: Pool;
+  storage: Storage;
+}
 
 const MAX_LISTED_FAILURES = 50;
 
 function resultEvidence(results: CurrentResult[]): Record<string, ResultEvidence> {
-  return Object.fromEntries(results.map((r) => [r.metricName, {
-    resultId: r.resultId, value: r.value, ciLow: r.ciLow, ciHigh: r.ciHigh, n: r.n,
-    slices: Object.fromEntries(Object.entries(r.slices).map(([tag, s]) => [tag, { value: s.value, ciLow: s.ciLow ?? null, ciHigh: s.ciHigh ?? null, n: s.n, reason: s.reason }])),
-  }]));
+  return Object.fromEntries(
+    results.map((r) => [
+      r.metricName,
+      {
+        resultId: r.resultId,
+        value: r.value,
+        ciLow: r.ciLow,
+        ciHigh: r.ciHigh,
+        n: r.n,
+        slices: Object.fromEntries(
+          Object.entries(r.slices).map(([tag, s]) => [
+            tag,
+            { value: s.value, ciLow: s.ciLow ?? null, ciHigh: s.ciHigh ?? null, n: s.n, reason: s.reason },
+          ]),
+        ),
+      },
+    ]),
+  );
 }
 
 /** Why a run may not decide a gate, or null when it may. */
-function runProblem(run: ComparableRun, role: string, dataset: CheckDataset, failure?: RunFailure): ClosedReason | null {
+function runProblem(
+  run: ComparableRun,
+  role: string,
+  dataset: CheckDataset,
+  failure?: RunFailure,
+): ClosedReason | null {
   const at = { datasetId: dataset.datasetId, runId: run.runId };
   const who = `the ${role} run ${run.runId} (${run.modelVersion} on ${dataset.datasetName} v${dataset.datasetVersion})`;
-  if (run.status === 'invalid') return { code: 'run_invalid', verdict: 'error', ...at, message: `${who} was invalidated: ${run.invalidReason ?? 'no reason recorded'}` };
-  if (run.status === 'budget_exceeded') return { code: 'run_partial', verdict: 'error', ...at, message: `${who} stopped at its budget and has partial results only; raise the suite's budget and check again` };
+  if (run.status === 'invalid')
+    return {
+      code: 'run_invalid',
+      verdict: 'error',
+      ...at,
+      message: `${who} was invalidated: ${run.invalidReason ?? 'no reason recorded'}`,
+    };
+  if (run.status === 'budget_exceeded')
+    return {
+      code: 'run_partial',
+      verdict: 'error',
+      ...at,
+      message: `${who} stopped at its budget and has partial results only; raise the suite's budget and check again`,
+    };
   if (run.status !== 'succeeded') {
-    const detail = failure ? `${failure.errorClass}: ${failure.message}` : run.errorClass ? `${run.errorClass}` : run.status;
+    const detail = failure
+      ? `${failure.errorClass}: ${failure.message}`
+      : run.errorClass
+        ? `${run.errorClass}`
+        : run.status;
     return { code: 'run_failed', verdict: 'error', ...at, message: `${who} did not succeed (${detail})` };
   }
-  if (run.mode !== 'release') return { code: 'run_not_release', verdict: 'error', ...at, message: `${who} is exploratory; only release-mode runs decide gates` };
-  if (run.datasetStatus === 'deprecated') return { code: 'dataset_deprecated', verdict: 'error', ...at, message: `${who} used a dataset version that has since been deprecated` };
-  if (run.judgeDrift) return { code: 'judge_drift', verdict: 'error', ...at, message: `${who} has its judge flagged for drift; results judged by it cannot decide a gate` };
-  if (run.results.some((r) => r.partial)) return { code: 'run_partial', verdict: 'error', ...at, message: `${who} has partial results` };
+  if (run.mode !== 'release')
+    return {
+      code: 'run_not_release',
+      verdict: 'error',
+      ...at,
+      message: `${who} is exploratory; only release-mode runs decide gates`,
+    };
+  if (run.datasetStatus === 'deprecated')
+    return {
+      code: 'dataset_deprecated',
+      verdict: 'error',
+      ...at,
+      message: `${who} used a dataset version that has since been deprecated`,
+    };
+  if (run.judgeDrift)
+    return {
+      code: 'judge_drift',
+      verdict: 'error',
+      ...at,
+      message: `${who} has its judge flagged for drift; results judged by it cannot decide a gate`,
+    };
+  if (run.results.some((r) => r.partial))
+    return { code: 'run_partial', verdict: 'error', ...at, message: `${who} has partial results` };
   return null;
 }
 
 export function createDecideActivities(deps: DecideDeps) {
   const { pool } = deps;
 
-  async function record(ctx: CheckContext, decision: { status: 'pass' | 'fail' | 'error' | 'frozen'; reasons: GateReason[]; resultIds: string[]; runIds: string[] }): Promise<Decision> {
-    await withTransaction(pool, (tx) => recordDecision(tx, {
-      checkId: ctx.check.check_id, ...decision, cause: 'check', from: ['pending'],
-      audit: { action: 'gate_check.decide', detail: { gate: ctx.gate.name, candidate: ctx.candidate.modelVersion } },
-    }));
+  async function record(
+    ctx: CheckContext,
+    decision: {
+      status: 'pass' | 'fail' | 'error' | 'frozen';
+      reasons: GateReason[];
+      resultIds: string[];
+      runIds: string[];
+    },
+  ): Promise<Decision> {
+    await withTransaction(pool, (tx) =>
+      recordDecision(tx, {
+        checkId: ctx.check.check_id,
+        ...decision,
+        cause: 'check',
+        from: ['pending'],
+        audit: { action: 'gate_check.decide', detail: { gate: ctx.gate.name, candidate: ctx.candidate.modelVersion } },
+      }),
+    );
     const check = (await loadCheckContext(pool, ctx.check.check_id))!.check;
     return { status: check.status, reasons: check.reasons };
   }
@@ -71,20 +162,38 @@ export function createDecideActivities(deps: DecideDeps) {
     if (runs.baseline) {
       const now = await resolveAlias(pool, ctx.candidate.modelId, runs.baseline.alias);
       if (now?.model_version_id !== runs.baseline.modelVersionId) {
-        out.push({ code: 'stale_baseline', verdict: 'error', message: `the '${runs.baseline.alias}' alias moved from ${runs.baseline.modelVersion} to ${now?.model_version ?? 'nothing'} while this check ran; check again against the new baseline` });
+        out.push({
+          code: 'stale_baseline',
+          verdict: 'error',
+          message: `the '${runs.baseline.alias}' alias moved from ${runs.baseline.modelVersion} to ${now?.model_version ?? 'nothing'} while this check ran; check again against the new baseline`,
+        });
       }
     }
-    const { rows } = await pool.query<{ suite_version: number; datasets: { dataset_id: string; version: number | null }[] }>(
+    const { rows } = await pool.query<{
+      suite_version: number;
+      datasets: { dataset_id: string; version: number | null }[];
+    }>(
       `SELECT (SELECT max(version) FROM metric_suite_versions WHERE metric_suite_id = $1) AS suite_version,
               (SELECT json_agg(json_build_object('dataset_id', d, 'version', (SELECT max(version) FROM dataset_versions WHERE dataset_id = d AND status = 'active')))
-                 FROM unnest($2::uuid[]) d) AS datasets`, [ctx.version.metric_suite_id, runs.datasets.map((d) => d.datasetId)]);
+                 FROM unnest($2::uuid[]) d) AS datasets`,
+      [ctx.version.metric_suite_id, runs.datasets.map((d) => d.datasetId)],
+    );
     if (rows[0].suite_version !== runs.suiteVersion) {
-      out.push({ code: 'stale_versions', verdict: 'error', message: `the suite got version ${rows[0].suite_version} while this check evaluated v${runs.suiteVersion}; check again` });
+      out.push({
+        code: 'stale_versions',
+        verdict: 'error',
+        message: `the suite got version ${rows[0].suite_version} while this check evaluated v${runs.suiteVersion}; check again`,
+      });
     }
     for (const d of rows[0].datasets ?? []) {
       const pinned = runs.datasets.find((x) => x.datasetId === d.dataset_id)!;
       if (d.version !== pinned.datasetVersion) {
-        out.push({ code: 'stale_versions', verdict: 'error', datasetId: d.dataset_id, message: `dataset ${pinned.datasetName} is now at ${d.version === null ? 'no active version' : `v${d.version}`} while this check evaluated v${pinned.datasetVersion}; check again` });
+        out.push({
+          code: 'stale_versions',
+          verdict: 'error',
+          datasetId: d.dataset_id,
+          message: `dataset ${pinned.datasetName} is now at ${d.version === null ? 'no active version' : `v${d.version}`} while this check evaluated v${pinned.datasetVersion}; check again`,
+        });
       }
     }
     return out;
@@ -103,23 +212,42 @@ export function createDecideActivities(deps: DecideDeps) {
   }
 
   return {
-    async decideGateCheck({ checkId, runFailures = [] }: { checkId: string; runFailures?: RunFailure[] }): Promise<Decision> {
+    async decideGateCheck({
+      checkId,
+      runFailures = [],
+    }: {
+      checkId: string;
+      runFailures?: RunFailure[];
+    }): Promise<Decision> {
       const ctx = await loadCheckContext(pool, checkId);
       if (!ctx) throw new Error(`gate check ${checkId} does not exist`);
       if (ctx.check.status !== 'pending') return { status: ctx.check.status, reasons: ctx.check.reasons };
       const runs = ctx.check.runs as CheckRuns;
       const { rules } = ctx.version;
-      const suiteMetrics = (await pool.query<{ metrics: { name: string; metric: string }[] }>('SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1', [runs.suiteVersionId])).rows[0].metrics;
+      const suiteMetrics = (
+        await pool.query<{ metrics: { name: string; metric: string }[] }>(
+          'SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1',
+          [runs.suiteVersionId],
+        )
+      ).rows[0].metrics;
       const metricIds = ruleMetricIds(rules, suiteMetrics);
       const freezes = await activeFreezes(pool, [...metricIds.keys()]);
-      const runIds = [...new Set(runs.datasets.flatMap((d) => [d.candidateRunId, d.baselineRunId].filter((id): id is string => Boolean(id))))];
-      if (freezes.length) return record(ctx, { status: 'frozen', reasons: frozenReasons(freezes, metricIds), resultIds: [], runIds });
+      const runIds = [
+        ...new Set(
+          runs.datasets.flatMap((d) => [d.candidateRunId, d.baselineRunId].filter((id): id is string => Boolean(id))),
+        ),
+      ];
+      if (freezes.length)
+        return record(ctx, { status: 'frozen', reasons: frozenReasons(freezes, metricIds), resultIds: [], runIds });
 
       const closed = await staleness(ctx, runs);
       const failures = new Map(runFailures.map((f) => [f.runId, f]));
       const loaded = new Map<string, ComparableRun>();
       for (const d of runs.datasets) {
-        for (const [role, runId] of [['candidate', d.candidateRunId], ['baseline', d.baselineRunId]] as const) {
+        for (const [role, runId] of [
+          ['candidate', d.candidateRunId],
+          ['baseline', d.baselineRunId],
+        ] as const) {
           if (!runId || loaded.has(runId)) continue;
           const run = (await loadComparableRun(pool, runId))!;
           loaded.set(runId, run);
@@ -130,27 +258,46 @@ export function createDecideActivities(deps: DecideDeps) {
       // A baseline that is stale for a reason not named above (activities/lineage/staleness.ts: e.g. results of a
       // metric implementation an incident retracted, or a superseded dataset version) blocks as stale_baseline.
       const candidateIds = new Set(runs.datasets.map((d) => d.candidateRunId));
-      const baselineIds = [...new Set(runs.datasets.map((d) => d.baselineRunId).filter((id): id is string => Boolean(id) && !candidateIds.has(id!)))];
+      const baselineIds = [
+        ...new Set(
+          runs.datasets.map((d) => d.baselineRunId).filter((id): id is string => Boolean(id) && !candidateIds.has(id!)),
+        ),
+      ];
       for (const stale of await baselineStaleness(pool, baselineIds)) {
         if (closed.some((c) => c.runId === stale.runId)) continue;
         closed.push({
-          code: 'stale_baseline', verdict: 'error', runId: stale.runId,
+          code: 'stale_baseline',
+          verdict: 'error',
+          runId: stale.runId,
           message: `the baseline ${runs.baseline?.modelVersion ?? ''} is stale: ${stale.reasons.join('; ')}; run the baseline again on the current versions, or point '${runs.baseline?.alias ?? 'the alias'}' at a release with a valid run`,
         });
       }
-      const confidences = rules.filter((r) => r.kind === 'non_inferiority' && r.confidence !== undefined).map((r) => r.confidence!);
+      const confidences = rules
+        .filter((r) => r.kind === 'non_inferiority' && r.confidence !== undefined)
+        .map((r) => r.confidence!);
       const evidence: Record<string, DatasetEvidence> = {};
       if (!closed.length) {
-        const mustPass = new Set(rules.filter((r) => r.kind === 'must_pass').map((r) => r.datasetId ?? ctx.version.dataset_ids[0]));
+        const mustPass = new Set(
+          rules.filter((r) => r.kind === 'must_pass').map((r) => r.datasetId ?? ctx.version.dataset_ids[0]),
+        );
         for (const d of runs.datasets) {
           const candidate = loaded.get(d.candidateRunId)!;
           const baseline = d.baselineRunId ? loaded.get(d.baselineRunId) : undefined;
-          const entry: DatasetEvidence = { datasetName: `${d.datasetName} v${d.datasetVersion}`, rowCount: d.rowCount, candidate: { runId: candidate.runId, results: resultEvidence(candidate.results) } };
+          const entry: DatasetEvidence = {
+            datasetName: `${d.datasetName} v${d.datasetVersion}`,
+            rowCount: d.rowCount,
+            candidate: { runId: candidate.runId, results: resultEvidence(candidate.results) },
+          };
           if (baseline) {
             entry.baseline = { runId: baseline.runId, results: resultEvidence(baseline.results) };
             const check = comparability(candidate, baseline);
             if (!check.comparable) {
-              closed.push({ code: 'not_comparable', verdict: 'error', datasetId: d.datasetId, message: `the candidate and baseline runs on ${d.datasetName} cannot be compared: ${check.differences.join('; ')}` });
+              closed.push({
+                code: 'not_comparable',
+                verdict: 'error',
+                datasetId: d.datasetId,
+                message: `the candidate and baseline runs on ${d.datasetName} cannot be compared: ${check.differences.join('; ')}`,
+              });
             } else if (baseline.runId !== candidate.runId) {
               entry.comparison = (await comparePairedRuns(deps, candidate, baseline, confidences)).metrics;
             }
@@ -162,21 +309,33 @@ export function createDecideActivities(deps: DecideDeps) {
       if (closed.length) return record(ctx, { status: 'error', reasons: closed, resultIds: [], runIds });
 
       const evaluation = evaluateRules({
-        rules, primaryDatasetId: ctx.version.dataset_ids[0], metricIds: Object.fromEntries(suiteMetrics.map((m) => [m.name, m.metric])), datasets: evidence,
+        rules,
+        primaryDatasetId: ctx.version.dataset_ids[0],
+        metricIds: Object.fromEntries(suiteMetrics.map((m) => [m.name, m.metric])),
+        datasets: evidence,
       });
       const resultIds = evaluation.reasons.flatMap((r) => r.resultIds);
       return record(ctx, { status: evaluation.status, reasons: evaluation.reasons, resultIds, runIds });
     },
 
     /** A check that could not finish (timeout, cancellation, an internal error) decides `error`, fail closed. */
-    async recordGateError({ checkId, code, message }: { checkId: string; code: 'timeout' | 'cancelled' | 'internal'; message: string }): Promise<Decision> {
+    async recordGateError({
+      checkId,
+      code,
+      message,
+    }: {
+      checkId: string;
+      code: 'timeout' | 'cancelled' | 'internal';
+      message: string;
+    }): Promise<Decision> {
       const ctx = await loadCheckContext(pool, checkId);
       if (!ctx) throw new Error(`gate check ${checkId} does not exist`);
       if (ctx.check.status !== 'pending') return { status: ctx.check.status, reasons: ctx.check.reasons };
       const runs = ctx.check.runs as Partial<CheckRuns>;
-      const runIds = (runs.datasets ?? []).flatMap((d) => [d.candidateRunId, d.baselineRunId].filter((id): id is string => Boolean(id)));
+      const runIds = (runs.datasets ?? []).flatMap((d) =>
+        [d.candidateRunId, d.baselineRunId].filter((id): id is string => Boolean(id)),
+      );
       return record(ctx, { status: 'error', reasons: [{ code, verdict: 'error', message }], resultIds: [], runIds });
     },
   };
 }
-

@@ -36,17 +36,42 @@
 export type RuleKind = 'min' | 'max' | 'max_regression' | 'non_inferiority' | 'must_pass';
 
 export interface GateRule {
-  metric: string; kind: RuleKind; slice?: string; threshold?: number; relative?: boolean; margin?: number; confidence?: number;
-  datasetId?: string; blocking?: boolean; name?: string;
+  metric: string;
+  kind: RuleKind;
+  slice?: string;
+  threshold?: number;
+  relative?: boolean;
+  margin?: number;
+  confidence?: number;
+  datasetId?: string;
+  blocking?: boolean;
+  name?: string;
 }
 
-export interface LayerValue { value: number | null; ciLow?: number | null; ciHigh?: number | null; n?: number; reason?: string }
-export interface ResultEvidence extends LayerValue { resultId: string; slices?: Record<string, LayerValue | undefined> }
-export interface ComparisonLayer {
-  delta: number | null; relativeDelta?: number | null; deltaCiLow: number | null; deltaCiHigh: number | null; pValue?: number | null;
-  intervals?: Record<string, [number, number] | null>; reason?: string; n?: number;
+export interface LayerValue {
+  value: number | null;
+  ciLow?: number | null;
+  ciHigh?: number | null;
+  n?: number;
+  reason?: string;
 }
-export interface ComparisonEvidence extends ComparisonLayer { slices?: Record<string, ComparisonLayer | undefined> }
+export interface ResultEvidence extends LayerValue {
+  resultId: string;
+  slices?: Record<string, LayerValue | undefined>;
+}
+export interface ComparisonLayer {
+  delta: number | null;
+  relativeDelta?: number | null;
+  deltaCiLow: number | null;
+  deltaCiHigh: number | null;
+  pValue?: number | null;
+  intervals?: Record<string, [number, number] | null>;
+  reason?: string;
+  n?: number;
+}
+export interface ComparisonEvidence extends ComparisonLayer {
+  slices?: Record<string, ComparisonLayer | undefined>;
+}
 
 export interface DatasetEvidence {
   datasetName?: string;
@@ -69,27 +94,48 @@ export type RuleVerdict = 'pass' | 'fail' | 'warn' | 'error';
 
 export interface RuleReason {
   code: 'rule';
-  rule: string; metric: string; slice?: string; kind: RuleKind; blocking: boolean; datasetId: string;
+  rule: string;
+  metric: string;
+  slice?: string;
+  kind: RuleKind;
+  blocking: boolean;
+  datasetId: string;
   verdict: RuleVerdict;
-  candidate: number | null; baseline: number | null; delta: number | null; relativeDelta: number | null;
-  deltaCiLow: number | null; deltaCiHigh: number | null; confidence?: number; pValue?: number | null;
-  threshold?: number; margin?: number; relative?: boolean;
+  candidate: number | null;
+  baseline: number | null;
+  delta: number | null;
+  relativeDelta: number | null;
+  deltaCiLow: number | null;
+  deltaCiHigh: number | null;
+  confidence?: number;
+  pValue?: number | null;
+  threshold?: number;
+  margin?: number;
+  relative?: boolean;
   resultIds: string[];
   message: string;
 }
 
-export interface RuleEvaluation { status: 'pass' | 'fail' | 'error'; reasons: RuleReason[] }
+export interface RuleEvaluation {
+  status: 'pass' | 'fail' | 'error';
+  reasons: RuleReason[];
+}
 
 /** Metrics where a lower value is better; every other metric is higher-is-better. */
 export const LOWER_IS_BETTER = new Set(['log_loss', 'brier', 'ece', 'mae', 'rmse']);
 
 /** A rule's stable id, used by override requests to name the rules they cover. */
 export function ruleId(rule: GateRule): string {
-  return rule.name ?? `${rule.metric}${rule.slice ? `[${rule.slice}]` : ''}:${rule.kind}${rule.datasetId ? `@${rule.datasetId.slice(0, 8)}` : ''}`;
+  return (
+    rule.name ??
+    `${rule.metric}${rule.slice ? `[${rule.slice}]` : ''}:${rule.kind}${rule.datasetId ? `@${rule.datasetId.slice(0, 8)}` : ''}`
+  );
 }
 
-const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined ? 'n/a' : Number(v.toFixed(digits)).toString());
-const signed = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${v >= 0 ? '+' : ''}${fmt(v)}`);
+const fmt = (v: number | null | undefined, digits = 4) =>
+  v === null || v === undefined ? 'n/a' : Number(v.toFixed(digits)).toString();
+const signed = (v: number | null | undefined) =>
+  v === null || v === undefined ? 'n/a' : `${v >= 0 ? '+' : ''}${fmt(v)}`;
 
 export function evaluateRules(input: RuleEvaluationInput): RuleEvaluation {
   const reasons = input.rules.map((rule) => evaluateRule(rule, input));
@@ -114,35 +160,65 @@ function evaluateRule(rule: GateRule, input: RuleEvaluationInput): RuleReason {
   const comparison = layerOf(evidence?.comparison?.[rule.metric], rule.slice);
   const lowerBetter = LOWER_IS_BETTER.has(input.metricIds[rule.metric] ?? '');
   const where = `${rule.metric}${rule.slice ? ` on slice ${rule.slice}` : ''}${evidence?.datasetName ? ` (${evidence.datasetName})` : ''}`;
-  const confidence = rule.kind === 'non_inferiority' ? rule.confidence ?? 0.95 : undefined;
-  const interval = confidence === undefined || confidence === 0.95
-    ? [comparison?.deltaCiLow ?? null, comparison?.deltaCiHigh ?? null] as const
-    : comparison?.intervals?.[String(confidence)] ?? [null, null] as const;
+  const confidence = rule.kind === 'non_inferiority' ? (rule.confidence ?? 0.95) : undefined;
+  const interval =
+    confidence === undefined || confidence === 0.95
+      ? ([comparison?.deltaCiLow ?? null, comparison?.deltaCiHigh ?? null] as const)
+      : (comparison?.intervals?.[String(confidence)] ?? ([null, null] as const));
 
   const reason: RuleReason = {
-    code: 'rule', rule: ruleId(rule), metric: rule.metric, ...(rule.slice ? { slice: rule.slice } : {}), kind: rule.kind, blocking, datasetId,
-    verdict: 'pass', candidate: candidate?.value ?? null, baseline: baseline?.value ?? null,
-    delta: comparison?.delta ?? null, relativeDelta: comparison?.relativeDelta ?? null,
-    deltaCiLow: interval[0], deltaCiHigh: interval[1], ...(confidence !== undefined ? { confidence } : {}),
+    code: 'rule',
+    rule: ruleId(rule),
+    metric: rule.metric,
+    ...(rule.slice ? { slice: rule.slice } : {}),
+    kind: rule.kind,
+    blocking,
+    datasetId,
+    verdict: 'pass',
+    candidate: candidate?.value ?? null,
+    baseline: baseline?.value ?? null,
+    delta: comparison?.delta ?? null,
+    relativeDelta: comparison?.relativeDelta ?? null,
+    deltaCiLow: interval[0],
+    deltaCiHigh: interval[1],
+    ...(confidence !== undefined ? { confidence } : {}),
     ...(comparison?.pValue !== undefined ? { pValue: comparison.pValue } : {}),
-    ...(rule.threshold !== undefined ? { threshold: rule.threshold } : {}), ...(rule.margin !== undefined ? { margin: rule.margin } : {}),
+    ...(rule.threshold !== undefined ? { threshold: rule.threshold } : {}),
+    ...(rule.margin !== undefined ? { margin: rule.margin } : {}),
     ...(rule.relative !== undefined ? { relative: rule.relative } : {}),
     resultIds: [candidateResult?.resultId, baselineResult?.resultId].filter((id): id is string => Boolean(id)),
     message: '',
   };
-  const unevaluable = (why: string): RuleReason => ({ ...reason, verdict: blocking ? 'error' : 'warn', message: `${where}: cannot be evaluated — ${why}` });
-  const decide = (ok: boolean, text: string): RuleReason => ({ ...reason, verdict: ok ? 'pass' : blocking ? 'fail' : 'warn', message: `${where}: ${text}` });
+  const unevaluable = (why: string): RuleReason => ({
+    ...reason,
+    verdict: blocking ? 'error' : 'warn',
+    message: `${where}: cannot be evaluated — ${why}`,
+  });
+  const decide = (ok: boolean, text: string): RuleReason => ({
+    ...reason,
+    verdict: ok ? 'pass' : blocking ? 'fail' : 'warn',
+    message: `${where}: ${text}`,
+  });
 
   if (!evidence?.candidate) return unevaluable('the candidate has no run on this dataset');
   if (!candidateResult) return unevaluable(`the candidate's run has no current result for metric ${rule.metric}`);
-  if (candidate?.value === null || candidate?.value === undefined) return unevaluable(`the candidate has no value${rule.slice ? ` for slice ${rule.slice}` : ''} (${candidate?.reason ?? 'no examples'})`);
+  if (candidate?.value === null || candidate?.value === undefined)
+    return unevaluable(
+      `the candidate has no value${rule.slice ? ` for slice ${rule.slice}` : ''} (${candidate?.reason ?? 'no examples'})`,
+    );
   const value = candidate.value;
 
   switch (rule.kind) {
     case 'min':
-      return decide(value >= rule.threshold!, `${fmt(value)} must be >= ${rule.threshold}${value >= rule.threshold! ? '' : ` — ${fmt(rule.threshold! - value)} short`}`);
+      return decide(
+        value >= rule.threshold!,
+        `${fmt(value)} must be >= ${rule.threshold}${value >= rule.threshold! ? '' : ` — ${fmt(rule.threshold! - value)} short`}`,
+      );
     case 'max':
-      return decide(value <= rule.threshold!, `${fmt(value)} must be <= ${rule.threshold}${value <= rule.threshold! ? '' : ` — ${fmt(value - rule.threshold!)} over`}`);
+      return decide(
+        value <= rule.threshold!,
+        `${fmt(value)} must be <= ${rule.threshold}${value <= rule.threshold! ? '' : ` — ${fmt(value - rule.threshold!)} over`}`,
+      );
     case 'must_pass': {
       const threshold = rule.threshold ?? 1;
       const counted = candidate.n ?? 0;
@@ -150,29 +226,51 @@ function evaluateRule(rule: GateRule, input: RuleEvaluationInput): RuleReason {
       const wrong = evidence.wrongExamples ?? [];
       const skipped = rows !== undefined && counted < rows;
       const ok = value >= threshold && !skipped;
-      const detail = ok ? `all ${counted} known-failure examples pass`
-        : `${fmt(value)} must be >= ${threshold} with every example counted (${counted} of ${rows ?? '?'} counted)`
-          + (wrong.length ? `; wrong: ${wrong.slice(0, 10).join(', ')}${wrong.length > 10 ? ` and ${wrong.length - 10} more` : ''}` : '');
+      const detail = ok
+        ? `all ${counted} known-failure examples pass`
+        : `${fmt(value)} must be >= ${threshold} with every example counted (${counted} of ${rows ?? '?'} counted)` +
+          (wrong.length
+            ? `; wrong: ${wrong.slice(0, 10).join(', ')}${wrong.length > 10 ? ` and ${wrong.length - 10} more` : ''}`
+            : '');
       return decide(ok, detail);
     }
     case 'max_regression': {
-      if (baseline?.value === null || baseline?.value === undefined) return unevaluable(`the baseline has no value${rule.slice ? ` for slice ${rule.slice}` : ''}`);
+      if (baseline?.value === null || baseline?.value === undefined)
+        return unevaluable(`the baseline has no value${rule.slice ? ` for slice ${rule.slice}` : ''}`);
       // Point values of the two runs' results: what the reader sees, and what an incident recomputes.
       const delta = value - baseline.value;
       const regression = lowerBetter ? delta : -delta;
-      const amount = rule.relative ? (baseline.value === 0 ? (regression > 0 ? Infinity : 0) : regression / Math.abs(baseline.value)) : regression;
+      const amount = rule.relative
+        ? baseline.value === 0
+          ? regression > 0
+            ? Infinity
+            : 0
+          : regression / Math.abs(baseline.value)
+        : regression;
       const ok = amount <= rule.threshold!;
       const unit = rule.relative ? ` (${fmt(amount * 100, 2)}% relative)` : '';
-      return decide(ok, `candidate ${fmt(value)} vs baseline ${fmt(baseline.value)}, delta ${signed(delta)}${unit}; may regress by at most ${rule.threshold}${rule.relative ? ' relative' : ''}${ok ? '' : ' — regressed too far'}`);
+      return decide(
+        ok,
+        `candidate ${fmt(value)} vs baseline ${fmt(baseline.value)}, delta ${signed(delta)}${unit}; may regress by at most ${rule.threshold}${rule.relative ? ' relative' : ''}${ok ? '' : ' — regressed too far'}`,
+      );
     }
     case 'non_inferiority': {
-      if (!comparison || comparison.delta === null) return unevaluable(`no paired comparison with the baseline (${comparison?.reason ?? 'no baseline'})`);
+      if (!comparison || comparison.delta === null)
+        return unevaluable(`no paired comparison with the baseline (${comparison?.reason ?? 'no baseline'})`);
       const [low, high] = interval;
-      if (low === null || high === null) return unevaluable(`the ${Math.round(confidence! * 100)}% interval of the delta is undefined (${comparison.reason ?? 'too few examples'})`);
+      if (low === null || high === null)
+        return unevaluable(
+          `the ${Math.round(confidence! * 100)}% interval of the delta is undefined (${comparison.reason ?? 'too few examples'})`,
+        );
       const margin = rule.margin!;
       const ok = lowerBetter ? high < margin : low > -margin;
-      const bound = lowerBetter ? `upper bound ${fmt(high)} must be < ${margin}` : `lower bound ${fmt(low)} must be > -${margin}`;
-      return decide(ok, `delta ${signed(comparison.delta)}, ${Math.round(confidence! * 100)}% CI [${fmt(low)}, ${fmt(high)}]; ${bound}${ok ? '' : ' — inferiority not ruled out'}`);
+      const bound = lowerBetter
+        ? `upper bound ${fmt(high)} must be < ${margin}`
+        : `lower bound ${fmt(low)} must be > -${margin}`;
+      return decide(
+        ok,
+        `delta ${signed(comparison.delta)}, ${Math.round(confidence! * 100)}% CI [${fmt(low)}, ${fmt(high)}]; ${bound}${ok ? '' : ' — inferiority not ruled out'}`,
+      );
     }
   }
 }

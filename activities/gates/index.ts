@@ -16,11 +16,22 @@ export interface GateActivityDeps {
 export function createGateActivities(deps: GateActivityDeps) {
   const deciding = createDecideActivities(deps);
   return {
-    prepareGateCheck: createPrepareActivity({ pool: deps.pool, config: deps.runDefaults, decide: deciding.decideGateCheck }),
+    prepareGateCheck: createPrepareActivity({
+      pool: deps.pool,
+      config: deps.runDefaults,
+      decide: deciding.decideGateCheck,
+    }),
     ...deciding,
     ...createOverrideActivities(deps),
   };
 }
 
 export type GateActivities = ReturnType<typeof createGateActivities>;
-export { evaluateRules, ruleId, type GateRule, type RuleReason, type RuleEvaluationInput, type RuleEvaluation } from './evaluateRules';
+export {
+  evaluateRules,
+  ruleId,
+  type GateRule,
+  type RuleReason,
+  type RuleEvaluationInput,
+  type RuleEvaluation,
+} from './evaluateRules';

@@ -16,11 +16,26 @@ import { AppError } from '../../common/errors';
 import { findDecidingRun, insertRunRecord, resolveRunTarget, type RunRecord } from '../runs/createRun';
 import type { GateRule } from './evaluateRules';
 import {
-  activeFreezes, frozenReasons, loadCheckContext, recordDecision, type CheckContext, type CheckDataset, type CheckRuns, type ClosedReason, type GateReason,
+  activeFreezes,
+  frozenReasons,
+  loadCheckContext,
+  recordDecision,
+  type CheckContext,
+  type CheckDataset,
+  type CheckRuns,
+  type ClosedReason,
+  type GateReason,
 } from './store';
 
-export interface RunToStart { runId: string; workflowId: string; taskQueue: string }
-export interface GatePlan { decided?: { status: string; reasons: GateReason[] }; toStart: RunToStart[] }
+export interface RunToStart {
+  runId: string;
+  workflowId: string;
+  taskQueue: string;
+}
+export interface GatePlan {
+  decided?: { status: string; reasons: GateReason[] };
+  toStart: RunToStart[];
+}
 
 export interface PrepareDeps {
   pool: Pool;
@@ -37,7 +52,9 @@ const COMPARATIVE = new Set(['max_regression', 'non_inferiority']);
 
 /** Datasets the gate evaluates, primary first; a must_pass rule's dataset is evaluated too. */
 export function gateDatasetIds(datasetIds: string[], rules: GateRule[]): string[] {
-  return [...new Set([...datasetIds, ...rules.filter((r) => r.kind === 'must_pass' && r.datasetId).map((r) => r.datasetId!)])];
+  return [
+    ...new Set([...datasetIds, ...rules.filter((r) => r.kind === 'must_pass' && r.datasetId).map((r) => r.datasetId!)]),
+  ];
 }
 
 /** Datasets on which the baseline must run too: those with a rule other than must_pass. */
@@ -46,29 +63,50 @@ function baselineDatasets(primary: string, rules: GateRule[]): Set<string> {
 }
 
 async function suiteLatest(pool: Pool, suiteId: string) {
-  const { rows } = await pool.query<{ metric_suite_version_id: string; version: number; metrics: { name: string; metric: string }[]; purpose: string; name: string }>(
+  const { rows } = await pool.query<{
+    metric_suite_version_id: string;
+    version: number;
+    metrics: { name: string; metric: string }[];
+    purpose: string;
+    name: string;
+  }>(
     `SELECT sv.metric_suite_version_id, sv.version, sv.metrics, s.purpose, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id)
-      WHERE sv.metric_suite_id = $1 ORDER BY sv.version DESC LIMIT 1`, [suiteId]);
+      WHERE sv.metric_suite_id = $1 ORDER BY sv.version DESC LIMIT 1`,
+    [suiteId],
+  );
   return rows[0];
 }
 
 async function latestDatasetVersions(pool: Pool, datasetIds: string[]) {
-  const { rows } = await pool.query<{ dataset_id: string; name: string; dataset_version_id: string | null; version: number | null; row_count: string | null }>(
+  const { rows } = await pool.query<{
+    dataset_id: string;
+    name: string;
+    dataset_version_id: string | null;
+    version: number | null;
+    row_count: string | null;
+  }>(
     `SELECT d.dataset_id, d.name, v.dataset_version_id, v.version, v.row_count FROM datasets d
        LEFT JOIN LATERAL (SELECT * FROM dataset_versions WHERE dataset_id = d.dataset_id AND status = 'active' ORDER BY version DESC LIMIT 1) v ON true
-      WHERE d.dataset_id = ANY($1::uuid[])`, [datasetIds]);
+      WHERE d.dataset_id = ANY($1::uuid[])`,
+    [datasetIds],
+  );
   return new Map(rows.map((r) => [r.dataset_id, r]));
 }
 
 export async function resolveAlias(pool: Pool, modelId: string, alias: string) {
   const { rows } = await pool.query<{ model_version_id: string; model_version: string }>(
     `SELECT a.model_version_id, m.name || '@' || v.version AS model_version FROM model_aliases a
-       JOIN model_versions v USING (model_version_id) JOIN models m ON m.model_id = a.model_id WHERE a.model_id = $1 AND a.alias = $2`, [modelId, alias]);
+       JOIN model_versions v USING (model_version_id) JOIN models m ON m.model_id = a.model_id WHERE a.model_id = $1 AND a.alias = $2`,
+    [modelId, alias],
+  );
   return rows[0];
 }
 
 /** Metric ids of the rules' suite metrics, with the rule metrics (suite names) that use each. */
-export function ruleMetricIds(rules: GateRule[], suiteMetrics: { name: string; metric: string }[]): Map<string, string[]> {
+export function ruleMetricIds(
+  rules: GateRule[],
+  suiteMetrics: { name: string; metric: string }[],
+): Map<string, string[]> {
   const byName = new Map(suiteMetrics.map((m) => [m.name, m.metric]));
   const out = new Map<string, string[]>();
   for (const rule of rules) {
@@ -82,11 +120,27 @@ export function ruleMetricIds(rules: GateRule[], suiteMetrics: { name: string; m
 export function createPrepareActivity(deps: PrepareDeps) {
   const { pool } = deps;
 
-  async function decideNow(ctx: CheckContext, status: 'frozen' | 'error', reasons: ClosedReason[], runs?: Partial<CheckRuns>): Promise<GatePlan> {
+  async function decideNow(
+    ctx: CheckContext,
+    status: 'frozen' | 'error',
+    reasons: ClosedReason[],
+    runs?: Partial<CheckRuns>,
+  ): Promise<GatePlan> {
     await withTransaction(pool, async (tx) => {
-      if (runs) await tx.query('UPDATE gate_checks SET runs = $2 WHERE check_id = $1 AND status = $3', [ctx.check.check_id, JSON.stringify(runs), 'pending']);
+      if (runs)
+        await tx.query('UPDATE gate_checks SET runs = $2 WHERE check_id = $1 AND status = $3', [
+          ctx.check.check_id,
+          JSON.stringify(runs),
+          'pending',
+        ]);
       await recordDecision(tx, {
-        checkId: ctx.check.check_id, status, reasons, resultIds: [], runIds: [], cause: 'check', from: ['pending'],
+        checkId: ctx.check.check_id,
+        status,
+        reasons,
+        resultIds: [],
+        runIds: [],
+        cause: 'check',
+        from: ['pending'],
         audit: { action: 'gate_check.decide', detail: { gate: ctx.gate.name, candidate: ctx.candidate.modelVersion } },
       });
     });
@@ -95,13 +149,25 @@ export function createPrepareActivity(deps: PrepareDeps) {
   }
 
   /** A new release-mode run for this check, or the one an earlier attempt of this step recorded. */
-  async function recordRun(ctx: CheckContext, role: 'candidate' | 'baseline', modelVersionId: string, dataset: { dataset_id: string; version: number }, suiteVersion: number): Promise<RunRecord> {
+  async function recordRun(
+    ctx: CheckContext,
+    role: 'candidate' | 'baseline',
+    modelVersionId: string,
+    dataset: { dataset_id: string; version: number },
+    suiteVersion: number,
+  ): Promise<RunRecord> {
     const target = await resolveRunTarget(pool, {
-      modelVersion: { modelVersionId }, datasetId: dataset.dataset_id, datasetVersion: dataset.version,
-      metricSuiteId: ctx.version.metric_suite_id, metricSuiteVersion: suiteVersion, mode: 'release',
+      modelVersion: { modelVersionId },
+      datasetId: dataset.dataset_id,
+      datasetVersion: dataset.version,
+      metricSuiteId: ctx.version.metric_suite_id,
+      metricSuiteVersion: suiteVersion,
+      mode: 'release',
     });
     const { run } = await insertRunRecord(pool, target, {
-      idempotencyKey: `gateCheck:${ctx.check.check_id}:${role}:${dataset.dataset_id}`, createdBy: ctx.check.created_by, config: deps.config,
+      idempotencyKey: `gateCheck:${ctx.check.check_id}:${role}:${dataset.dataset_id}`,
+      createdBy: ctx.check.created_by,
+      config: deps.config,
     });
     return run;
   }
@@ -111,10 +177,17 @@ export function createPrepareActivity(deps: PrepareDeps) {
    * cover at most this many rows (the step then runs as a local activity and must stay
    * short); without it, decide at once whenever every run exists.
    */
-  return async function prepareGateCheck({ checkId, decideInlineUpToRows }: { checkId: string; decideInlineUpToRows?: number }): Promise<GatePlan> {
+  return async function prepareGateCheck({
+    checkId,
+    decideInlineUpToRows,
+  }: {
+    checkId: string;
+    decideInlineUpToRows?: number;
+  }): Promise<GatePlan> {
     const ctx = await loadCheckContext(pool, checkId);
     if (!ctx) throw new Error(`gate check ${checkId} does not exist`);
-    if (ctx.check.status !== 'pending') return { decided: { status: ctx.check.status, reasons: ctx.check.reasons }, toStart: [] };
+    if (ctx.check.status !== 'pending')
+      return { decided: { status: ctx.check.status, reasons: ctx.check.reasons }, toStart: [] };
     const { version } = ctx;
     const suite = await suiteLatest(pool, version.metric_suite_id);
     const metricIds = ruleMetricIds(version.rules, suite.metrics);
@@ -123,28 +196,54 @@ export function createPrepareActivity(deps: PrepareDeps) {
 
     const closed: ClosedReason[] = [];
     if (suite.purpose !== 'release_blocking') {
-      closed.push({ code: 'not_release_blocking', verdict: 'error', message: `suite ${suite.name} is ${suite.purpose}; only release-blocking suites can decide a gate` });
+      closed.push({
+        code: 'not_release_blocking',
+        verdict: 'error',
+        message: `suite ${suite.name} is ${suite.purpose}; only release-blocking suites can decide a gate`,
+      });
     }
     const suiteNames = new Set(suite.metrics.map((m) => m.name));
     for (const rule of version.rules) {
       if (!suiteNames.has(rule.metric)) {
-        closed.push({ code: 'rule_unknown_metric', verdict: 'error', metric: rule.metric, message: `rule on ${rule.metric}: suite ${suite.name} v${suite.version} has no metric named ${rule.metric}; publish a gate version that matches the suite` });
+        closed.push({
+          code: 'rule_unknown_metric',
+          verdict: 'error',
+          metric: rule.metric,
+          message: `rule on ${rule.metric}: suite ${suite.name} v${suite.version} has no metric named ${rule.metric}; publish a gate version that matches the suite`,
+        });
       }
     }
     const datasetIds = gateDatasetIds(version.dataset_ids, version.rules);
     const datasets = await latestDatasetVersions(pool, datasetIds);
     for (const id of datasetIds) {
       const d = datasets.get(id);
-      if (!d?.dataset_version_id) closed.push({ code: 'dataset_deprecated', verdict: 'error', datasetId: id, message: `dataset ${d?.name ?? id} has no active version (every version is deprecated); upload a new version` });
+      if (!d?.dataset_version_id)
+        closed.push({
+          code: 'dataset_deprecated',
+          verdict: 'error',
+          datasetId: id,
+          message: `dataset ${d?.name ?? id} has no active version (every version is deprecated); upload a new version`,
+        });
     }
     const needsBaseline = version.rules.some((r) => COMPARATIVE.has(r.kind));
     const baseline = await resolveAlias(pool, ctx.candidate.modelId, version.baseline_alias);
     if (!baseline && needsBaseline) {
-      closed.push({ code: 'no_baseline', verdict: 'error', message: `model ${ctx.candidate.modelName} has no '${version.baseline_alias}' alias to compare against; point the alias at the released version (PUT /v1/models/{modelId}/aliases/${version.baseline_alias})` });
+      closed.push({
+        code: 'no_baseline',
+        verdict: 'error',
+        message: `model ${ctx.candidate.modelName} has no '${version.baseline_alias}' alias to compare against; point the alias at the released version (PUT /v1/models/{modelId}/aliases/${version.baseline_alias})`,
+      });
     }
     const runs: CheckRuns = {
-      suiteVersionId: suite.metric_suite_version_id, suiteVersion: suite.version,
-      baseline: baseline ? { alias: version.baseline_alias, modelVersionId: baseline.model_version_id, modelVersion: baseline.model_version } : null,
+      suiteVersionId: suite.metric_suite_version_id,
+      suiteVersion: suite.version,
+      baseline: baseline
+        ? {
+            alias: version.baseline_alias,
+            modelVersionId: baseline.model_version_id,
+            modelVersion: baseline.model_version,
+          }
+        : null,
       datasets: [],
     };
     if (closed.length) return decideNow(ctx, 'error', closed, runs);
@@ -156,22 +255,31 @@ export function createPrepareActivity(deps: PrepareDeps) {
       const dv = { dataset_id: id, version: d.version!, dataset_version_id: d.dataset_version_id! };
       const key = { datasetVersionId: dv.dataset_version_id, suiteVersionId: suite.metric_suite_version_id };
       const entry: CheckDataset = {
-        datasetId: id, datasetName: d.name, datasetVersionId: dv.dataset_version_id, datasetVersion: dv.version, rowCount: Number(d.row_count),
-        candidateRunId: '', baselineRunId: null, started: [],
+        datasetId: id,
+        datasetName: d.name,
+        datasetVersionId: dv.dataset_version_id,
+        datasetVersion: dv.version,
+        rowCount: Number(d.row_count),
+        candidateRunId: '',
+        baselineRunId: null,
+        started: [],
       };
       const use = async (role: 'candidate' | 'baseline', modelVersionId: string): Promise<string> => {
         const existing = await findDecidingRun(pool, { modelVersionId, ...key });
         if (existing) return existing.run_id;
         const run = await recordRun(ctx, role, modelVersionId, dv, suite.version);
-        if (run.status === 'queued') toStart.push({ runId: run.run_id, workflowId: run.workflow_id, taskQueue: run.task_queue });
+        if (run.status === 'queued')
+          toStart.push({ runId: run.run_id, workflowId: run.workflow_id, taskQueue: run.task_queue });
         entry.started.push(run.run_id);
         return run.run_id;
       };
       try {
         entry.candidateRunId = await use('candidate', ctx.check.candidate_model_version_id);
         if (baseline && withBaseline.has(id)) {
-          if (baseline.model_version_id === ctx.check.candidate_model_version_id) entry.baselineRunId = entry.candidateRunId;
-          else if (version.baseline_runs === 'start_missing') entry.baselineRunId = await use('baseline', baseline.model_version_id);
+          if (baseline.model_version_id === ctx.check.candidate_model_version_id)
+            entry.baselineRunId = entry.candidateRunId;
+          else if (version.baseline_runs === 'start_missing')
+            entry.baselineRunId = await use('baseline', baseline.model_version_id);
           else {
             const found = await findDecidingRun(pool, { modelVersionId: baseline.model_version_id, ...key });
             if (!found) closed.push(await missingBaselineRun(pool, baseline, d.name, dv.version, suite.version, id));
@@ -180,14 +288,25 @@ export function createPrepareActivity(deps: PrepareDeps) {
         }
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        closed.push({ code: 'run_not_startable', verdict: 'error', datasetId: id, message: `a release run on ${d.name} v${dv.version} cannot be started: ${err.message}` });
+        closed.push({
+          code: 'run_not_startable',
+          verdict: 'error',
+          datasetId: id,
+          message: `a release run on ${d.name} v${dv.version} cannot be started: ${err.message}`,
+        });
       }
       runs.datasets.push(entry);
     }
     if (closed.length) return decideNow(ctx, 'error', closed, runs);
-    await pool.query('UPDATE gate_checks SET runs = $2, baseline_model_version_id = $3 WHERE check_id = $1',
-      [checkId, JSON.stringify(runs), baseline?.model_version_id ?? null]);
-    const compareRows = runs.datasets.reduce((n, d) => n + (d.baselineRunId && d.baselineRunId !== d.candidateRunId ? d.rowCount : 0), 0);
+    await pool.query('UPDATE gate_checks SET runs = $2, baseline_model_version_id = $3 WHERE check_id = $1', [
+      checkId,
+      JSON.stringify(runs),
+      baseline?.model_version_id ?? null,
+    ]);
+    const compareRows = runs.datasets.reduce(
+      (n, d) => n + (d.baselineRunId && d.baselineRunId !== d.candidateRunId ? d.rowCount : 0),
+      0,
+    );
     const cheap = decideInlineUpToRows === undefined || compareRows <= decideInlineUpToRows;
     if (!toStart.length && deps.decide && cheap) return { decided: await deps.decide({ checkId }), toStart };
     return { toStart };
@@ -195,19 +314,37 @@ export function createPrepareActivity(deps: PrepareDeps) {
 }
 
 /** With baseline runs required to exist: a stale one (older dataset or suite version) or none at all. */
-async function missingBaselineRun(pool: Pool, baseline: { model_version_id: string; model_version: string }, datasetName: string, datasetVersion: number, suiteVersion: number, datasetId: string): Promise<ClosedReason> {
+async function missingBaselineRun(
+  pool: Pool,
+  baseline: { model_version_id: string; model_version: string },
+  datasetName: string,
+  datasetVersion: number,
+  suiteVersion: number,
+  datasetId: string,
+): Promise<ClosedReason> {
   const { rows } = await pool.query<{ run_id: string; dataset_version: number; suite_version: number }>(
     `SELECT r.run_id, dv.version AS dataset_version, sv.version AS suite_version FROM eval_runs r
        JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id
       WHERE r.model_version_id = $1 AND dv.dataset_id = $2 AND r.mode = 'release' AND r.status = 'succeeded'
-      ORDER BY r.finished_at DESC NULLS LAST LIMIT 1`, [baseline.model_version_id, datasetId]);
+      ORDER BY r.finished_at DESC NULLS LAST LIMIT 1`,
+    [baseline.model_version_id, datasetId],
+  );
   const stale = rows[0];
   if (stale) {
     return {
-      code: 'stale_baseline', verdict: 'error', datasetId, runId: stale.run_id,
-      message: `the baseline ${baseline.model_version}'s latest release run ${stale.run_id} used ${datasetName} v${stale.dataset_version} and suite v${stale.suite_version}; `
-        + `the gate now needs v${datasetVersion} and suite v${suiteVersion}: run the baseline on the current versions (POST /v1/eval-runs, mode release)`,
+      code: 'stale_baseline',
+      verdict: 'error',
+      datasetId,
+      runId: stale.run_id,
+      message:
+        `the baseline ${baseline.model_version}'s latest release run ${stale.run_id} used ${datasetName} v${stale.dataset_version} and suite v${stale.suite_version}; ` +
+        `the gate now needs v${datasetVersion} and suite v${suiteVersion}: run the baseline on the current versions (POST /v1/eval-runs, mode release)`,
     };
   }
-  return { code: 'no_baseline', verdict: 'error', datasetId, message: `the baseline ${baseline.model_version} has no release run on ${datasetName}; run it in release mode first` };
+  return {
+    code: 'no_baseline',
+    verdict: 'error',
+    datasetId,
+    message: `the baseline ${baseline.model_version} has no release run on ${datasetName}; run it in release mode first`,
+  };
 }

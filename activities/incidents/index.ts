@@ -9,7 +9,9 @@ import { createRecomputeActivities } from './recompute';
 import { createRedecideActivities } from './redecide';
 
 export interface IncidentActivityDeps {
-  pool: Pool; storage: Storage; logger: Logger;
+  pool: Pool;
+  storage: Storage;
+  logger: Logger;
   /** Judge calls of a judge incident share the workers' model client (and each endpoint's limits). */
   models: JudgeChat;
   budgetBlockCalls?: number;

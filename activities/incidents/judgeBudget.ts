@@ -18,7 +18,9 @@ export async function ensureIncidentBudget(q: Queryable, incidentId: string, run
        SELECT $1, run_id, budget_max_calls, budget_max_cost_usd FROM limits
         WHERE budget_max_calls IS NOT NULL OR budget_max_cost_usd IS NOT NULL
        ON CONFLICT (incident_id, run_id) DO NOTHING)
-     SELECT (budget_max_calls IS NOT NULL OR budget_max_cost_usd IS NOT NULL) AS budgeted FROM limits`, [incidentId, runId]);
+     SELECT (budget_max_calls IS NOT NULL OR budget_max_cost_usd IS NOT NULL) AS budgeted FROM limits`,
+    [incidentId, runId],
+  );
   return rows[0]?.budgeted ?? false;
 }
 
@@ -44,19 +46,35 @@ const usd = (value: number) => value.toFixed(9);
 export function incidentBudgetStore(q: Queryable, incidentId: string): BudgetStore {
   return {
     async reserve(runId, calls, costPerCallUsd, deficitUsd) {
-      const { rows } = await q.query<{ calls: string }>(RESERVE_SQL, [incidentId, runId, calls, usd(costPerCallUsd), usd(deficitUsd)]);
+      const { rows } = await q.query<{ calls: string }>(RESERVE_SQL, [
+        incidentId,
+        runId,
+        calls,
+        usd(costPerCallUsd),
+        usd(deficitUsd),
+      ]);
       return rows[0] ? Number(rows[0].calls) : 0;
     },
     async giveBack(runId, calls, costUsd) {
       await q.query(
         `UPDATE incident_budgets SET reserved_calls = reserved_calls - $3, reserved_cost_usd = reserved_cost_usd - $4::numeric, updated_at = now()
-          WHERE incident_id = $1 AND run_id = $2`, [incidentId, runId, calls, usd(costUsd)]);
+          WHERE incident_id = $1 AND run_id = $2`,
+        [incidentId, runId, calls, usd(costUsd)],
+      );
     },
   };
 }
 
 /** A lease on re-judging the run, or null when its suite sets no budget. */
-export async function openIncidentLease(q: Queryable, incidentId: string, runId: string, blockCalls: number): Promise<BudgetLease | null> {
-  const { rows } = await q.query('SELECT 1 FROM incident_budgets WHERE incident_id = $1 AND run_id = $2', [incidentId, runId]);
+export async function openIncidentLease(
+  q: Queryable,
+  incidentId: string,
+  runId: string,
+  blockCalls: number,
+): Promise<BudgetLease | null> {
+  const { rows } = await q.query('SELECT 1 FROM incident_budgets WHERE incident_id = $1 AND run_id = $2', [
+    incidentId,
+    runId,
+  ]);
   return rows.length ? new BudgetLease(incidentBudgetStore(q, incidentId), runId, blockCalls) : null;
 }

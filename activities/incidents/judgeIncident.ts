@@ -17,7 +17,12 @@ import type { Storage } from '../../common/storage';
 import { releaseQuietly } from '../budget';
 import { resolveJudgeConfig, judgeStoredRecords, type JudgeConfig, type StoredItem, type StoredJudge } from '../judge';
 import { addJudgeRecord, emptyJudgeTotals, type JudgeTotals } from '../judge/shardJudging';
-import { createAccumulator, finalizeAccumulator, mergeAccumulatorStates, type AccumulatorState } from '../metrics/accumulator';
+import {
+  createAccumulator,
+  finalizeAccumulator,
+  mergeAccumulatorStates,
+  type AccumulatorState,
+} from '../metrics/accumulator';
 import { gatesWithRuleOnMetric } from '../lineage/queries';
 import { loadRunContext } from '../runs/context';
 import { toMetricExample } from '../runs/metricsBridge';
@@ -27,27 +32,62 @@ import { BUDGET_EXCEEDED, JUDGE_UNRELIABLE, RECORDS_UNAVAILABLE } from '../../co
 import { loadIncident, markIncidentRun, setIncidentStep } from './incidents';
 import { ensureIncidentBudget, openIncidentLease } from './judgeBudget';
 import { incidentKeys } from './keys';
-import { baseImplVersion, changesOf, listPartKeys, recomputeSpec, supersedeResult, type RecomputeMetric } from './recompute';
+import {
+  baseImplVersion,
+  changesOf,
+  listPartKeys,
+  recomputeSpec,
+  supersedeResult,
+  type RecomputeMetric,
+} from './recompute';
 import { buildReport, type IncidentReport } from './report';
 
-export interface JudgeIncidentDeps { pool: Pool; storage: Storage; logger: Logger; models: JudgeChat; budgetBlockCalls?: number }
+export interface JudgeIncidentDeps {
+  pool: Pool;
+  storage: Storage;
+  logger: Logger;
+  models: JudgeChat;
+  budgetBlockCalls?: number;
+}
 
 const JUDGED_METRIC = 'judge_score';
 const judgedVersion = (v: string, fingerprint: string) => `${baseImplVersion(v)}+judge.${fingerprint.slice(0, 16)}`;
 
-interface JudgedShard { state: AccumulatorState; totals: JudgeTotals }
+interface JudgedShard {
+  state: AccumulatorState;
+  totals: JudgeTotals;
+}
 
-function replacement(incident: { replacement_judge: Record<string, unknown> | null }): { record: StoredJudge; fingerprint: string } {
+function replacement(incident: { replacement_judge: Record<string, unknown> | null }): {
+  record: StoredJudge;
+  fingerprint: string;
+} {
   const r = incident.replacement_judge as { record?: StoredJudge; fingerprint?: string } | null;
-  if (!r?.record || !r.fingerprint) throw ApplicationFailure.create({ type: 'incident_kind', message: 'the judge incident has no replacement judge', nonRetryable: true });
+  if (!r?.record || !r.fingerprint)
+    throw ApplicationFailure.create({
+      type: 'incident_kind',
+      message: 'the judge incident has no replacement judge',
+      nonRetryable: true,
+    });
   return { record: r.record, fingerprint: r.fingerprint };
 }
 
 /** A shard's dataset rows by id: what the judge prompt renders ({{input}}, {{reference}}, {{rubric}}). */
-async function datasetRows(deps: JudgeIncidentDeps, runId: string, shardIndex: number): Promise<Map<string, Record<string, unknown>>> {
+async function datasetRows(
+  deps: JudgeIncidentDeps,
+  runId: string,
+  shardIndex: number,
+): Promise<Map<string, Record<string, unknown>>> {
   const { rows } = await deps.pool.query<{ object_key: string }>(
-    `SELECT s.object_key FROM eval_runs r JOIN dataset_shards s ON s.dataset_version_id = r.dataset_version_id WHERE r.run_id = $1 AND s.shard_index = $2`, [runId, shardIndex]);
-  if (!rows[0]) throw ApplicationFailure.create({ type: RECORDS_UNAVAILABLE, nonRetryable: true, message: `run ${runId} has no dataset shard ${shardIndex}` });
+    `SELECT s.object_key FROM eval_runs r JOIN dataset_shards s ON s.dataset_version_id = r.dataset_version_id WHERE r.run_id = $1 AND s.shard_index = $2`,
+    [runId, shardIndex],
+  );
+  if (!rows[0])
+    throw ApplicationFailure.create({
+      type: RECORDS_UNAVAILABLE,
+      nonRetryable: true,
+      message: `run ${runId} has no dataset shard ${shardIndex}`,
+    });
   const byId = new Map<string, Record<string, unknown>>();
   for (const line of (await deps.storage.getBuffer(rows[0].object_key)).toString('utf8').split('\n')) {
     if (!line) continue;
@@ -57,7 +97,12 @@ async function datasetRows(deps: JudgeIncidentDeps, runId: string, shardIndex: n
   return byId;
 }
 
-const parseRecords = (buffer: Buffer) => buffer.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ExampleRecord);
+const parseRecords = (buffer: Buffer) =>
+  buffer
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ExampleRecord);
 
 export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
   const { pool, storage } = deps;
@@ -73,11 +118,20 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
 
   return {
     /** Freezes judge_score (fail closed: any gate with a judged rule answers frozen meanwhile). */
-    async beginJudgeIncident({ incidentId }: { incidentId: string }): Promise<{ frozenGates: { gateId: string; name: string }[] }> {
+    async beginJudgeIncident({
+      incidentId,
+    }: {
+      incidentId: string;
+    }): Promise<{ frozenGates: { gateId: string; name: string }[] }> {
       await loadIncident(pool, incidentId, 'judge');
       await pool.query(
-        `INSERT INTO metric_freezes (metric, incident_id) VALUES ($1, $2) ON CONFLICT (metric, incident_id) DO UPDATE SET unfrozen_at = NULL`, [JUDGED_METRIC, incidentId]);
-      const frozenGates = (await gatesWithRuleOnMetric(pool, JUDGED_METRIC)).map((g) => ({ gateId: g.gate_id, name: g.name }));
+        `INSERT INTO metric_freezes (metric, incident_id) VALUES ($1, $2) ON CONFLICT (metric, incident_id) DO UPDATE SET unfrozen_at = NULL`,
+        [JUDGED_METRIC, incidentId],
+      );
+      const frozenGates = (await gatesWithRuleOnMetric(pool, JUDGED_METRIC)).map((g) => ({
+        gateId: g.gate_id,
+        name: g.name,
+      }));
       await setIncidentStep(pool, incidentId, 'freezing', { frozenGates });
       return { frozenGates };
     },
@@ -93,28 +147,49 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
         `SELECT DISTINCT r.run_id, r.status FROM eval_runs r JOIN metric_results mr USING (run_id)
           WHERE r.judge_fingerprint = $1 AND r.mode = 'release' AND r.status = 'succeeded'
             AND mr.metric_id = $2 AND mr.superseded_at IS NULL AND mr.incident_id IS DISTINCT FROM $3`,
-        [incident.judge_fingerprint, JUDGED_METRIC, incidentId]);
+        [incident.judge_fingerprint, JUDGED_METRIC, incidentId],
+      );
       await pool.query(
         `INSERT INTO incident_runs (incident_id, run_id, prior_status) SELECT $1, run_id, status FROM unnest($2::uuid[], $3::text[]) AS x(run_id, status)
-         ON CONFLICT DO NOTHING`, [incidentId, rows.map((r) => r.run_id), rows.map((r) => r.status)]);
+         ON CONFLICT DO NOTHING`,
+        [incidentId, rows.map((r) => r.run_id), rows.map((r) => r.status)],
+      );
       await pool.query(
         `UPDATE metric_results SET invalidated_by = $1 WHERE run_id = ANY($2::uuid[]) AND metric_id = $3 AND superseded_at IS NULL AND invalidated_by IS NULL`,
-        [incidentId, rows.map((r) => r.run_id), JUDGED_METRIC]);
+        [incidentId, rows.map((r) => r.run_id), JUDGED_METRIC],
+      );
       for (const r of rows) await ensureIncidentBudget(pool, incidentId, r.run_id);
-      const { rows: count } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_runs WHERE incident_id = $1', [incidentId]);
+      const { rows: count } = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM incident_runs WHERE incident_id = $1',
+        [incidentId],
+      );
       await setIncidentStep(pool, incidentId, 'rejudging');
       return { runs: count[0].n };
     },
 
     /** The run's judged metrics (at their own code version) and its shards; none when there is nothing left to re-judge. */
-    async planRejudge({ incidentId, runId }: { incidentId: string; runId: string }): Promise<{ metrics: RecomputeMetric[]; shards: number[] }> {
+    async planRejudge({
+      incidentId,
+      runId,
+    }: {
+      incidentId: string;
+      runId: string;
+    }): Promise<{ metrics: RecomputeMetric[]; shards: number[] }> {
       const ctx = await loadRunContext(pool, runId);
       const { rows } = await pool.query<{ metric_name: string; impl_version: string }>(
         `SELECT metric_name, impl_version FROM metric_results WHERE run_id = $1 AND metric_id = $2 AND superseded_at IS NULL AND incident_id IS DISTINCT FROM $3`,
-        [runId, JUDGED_METRIC, incidentId]);
+        [runId, JUDGED_METRIC, incidentId],
+      );
       const versions = new Map(rows.map((r) => [r.metric_name, baseImplVersion(r.impl_version)]));
-      const metrics = ctx.metrics.filter((m) => versions.has(m.name))
-        .map((m) => ({ name: m.name, metric: m.metric, params: m.params ?? {}, ...(m.slices ? { slices: m.slices } : {}), implVersion: versions.get(m.name)! }));
+      const metrics = ctx.metrics
+        .filter((m) => versions.has(m.name))
+        .map((m) => ({
+          name: m.name,
+          metric: m.metric,
+          params: m.params ?? {},
+          ...(m.slices ? { slices: m.slices } : {}),
+          implVersion: versions.get(m.name)!,
+        }));
       if (!metrics.length) {
         await markIncidentRun(pool, incidentId, runId, 'unchanged', 'no current judged result to replace');
         return { metrics: [], shards: [] };
@@ -127,14 +202,24 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
      * the run's incident budget. A part already re-judged by an earlier attempt is read back,
      * not judged again, so a retry spends no budget twice.
      */
-    async rejudgeShard(input: { incidentId: string; runId: string; shardIndex: number; metrics: RecomputeMetric[] }): Promise<{ examples: number; judgeCalls: number }> {
+    async rejudgeShard(input: {
+      incidentId: string;
+      runId: string;
+      shardIndex: number;
+      metrics: RecomputeMetric[];
+    }): Promise<{ examples: number; judgeCalls: number }> {
       const activity = Context.current();
       const { incidentId, runId, shardIndex } = input;
       const ctx = await loadRunContext(pool, runId);
       const judge = await judgeOf(incidentId);
       const rowsById = await datasetRows(deps, runId, shardIndex);
       const partKeys = await listPartKeys(storage, runId, shardIndex);
-      if (!partKeys.length) throw ApplicationFailure.create({ type: RECORDS_UNAVAILABLE, nonRetryable: true, message: `shard ${shardIndex} of run ${runId} has no stored records (retention?)` });
+      if (!partKeys.length)
+        throw ApplicationFailure.create({
+          type: RECORDS_UNAVAILABLE,
+          nonRetryable: true,
+          message: `shard ${shardIndex} of run ${runId} has no stored records (retention?)`,
+        });
       const accumulator = createAccumulator(recomputeSpec(ctx.seed, input.metrics));
       const totals = emptyJudgeTotals();
       const lease = await openIncidentLease(pool, incidentId, runId, deps.budgetBlockCalls ?? 16);
@@ -150,18 +235,36 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
             // The original, even if an interrupted promotion already replaced the run's part.
             const originalKey = incidentKeys.originalPart(incidentId, runId, shardIndex, part);
             const source = (await storage.exists(originalKey)) ? originalKey : partKeys[part];
-            const items: StoredItem[] = parseRecords(await storage.getBuffer(source)).map((record) => ({ record, row: rowsById.get(record.id) ?? { id: record.id } }));
-            const result = await judgeStoredRecords({ pool, storage, models: deps.models }, {
-              judge, items, lease, transcriptKey: incidentKeys.transcripts(incidentId, runId, shardIndex, part), expiresAt: retentionExpiry(ctx.classification),
-              signal: activity.cancellationSignal,
-            });
+            const items: StoredItem[] = parseRecords(await storage.getBuffer(source)).map((record) => ({
+              record,
+              row: rowsById.get(record.id) ?? { id: record.id },
+            }));
+            const result = await judgeStoredRecords(
+              { pool, storage, models: deps.models },
+              {
+                judge,
+                items,
+                lease,
+                transcriptKey: incidentKeys.transcripts(incidentId, runId, shardIndex, part),
+                expiresAt: retentionExpiry(ctx.classification),
+                signal: activity.cancellationSignal,
+              },
+            );
             if (lease) await lease.release();
             judgeCalls += result.totals.judgeCalls;
             if (result.budgetStopped) {
-              throw ApplicationFailure.create({ type: BUDGET_EXCEEDED, nonRetryable: true, message: `re-judging run ${runId} ran out of its budget (the suite's limits) in shard ${shardIndex}` });
+              throw ApplicationFailure.create({
+                type: BUDGET_EXCEEDED,
+                nonRetryable: true,
+                message: `re-judging run ${runId} ran out of its budget (the suite's limits) in shard ${shardIndex}`,
+              });
             }
             records = result.records;
-            await storage.put(judgedKey, records.map((r) => JSON.stringify(r)).join('\n') + '\n', 'application/x-ndjson');
+            await storage.put(
+              judgedKey,
+              records.map((r) => JSON.stringify(r)).join('\n') + '\n',
+              'application/x-ndjson',
+            );
           }
           for (const record of records) {
             examples += 1;
@@ -174,7 +277,11 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
         await releaseQuietly(lease);
       }
       const shard: JudgedShard = { state: accumulator.toJSON(), totals };
-      await storage.put(incidentKeys.judgedState(incidentId, runId, shardIndex), JSON.stringify(shard), 'application/json');
+      await storage.put(
+        incidentKeys.judgedState(incidentId, runId, shardIndex),
+        JSON.stringify(shard),
+        'application/json',
+      );
       return { examples, judgeCalls };
     },
 
@@ -183,17 +290,31 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
      * original beside them), and replaces the judged results: new rows at
      * `<version>+judge.<fingerprint>`, the old ones superseded.
      */
-    async finalizeRejudge(input: { incidentId: string; runId: string; metrics: RecomputeMetric[]; shards: number[] }): Promise<{ judged: number; judgeErrors: number }> {
+    async finalizeRejudge(input: {
+      incidentId: string;
+      runId: string;
+      metrics: RecomputeMetric[];
+      shards: number[];
+    }): Promise<{ judged: number; judgeErrors: number }> {
       const { incidentId, runId } = input;
       const ctx = await loadRunContext(pool, runId);
       const judge = await judgeOf(incidentId);
-      const shards = await Promise.all(input.shards.map((s) => storage.getJson<JudgedShard>(incidentKeys.judgedState(incidentId, runId, s))));
-      const totals = shards.reduce((t, s) => ({
-        judged: t.judged + s.totals.judged, errors: t.errors + s.totals.judgeErrors, calls: t.calls + s.totals.judgeCalls, cost: t.cost + s.totals.judgeCostUsd,
-      }), { judged: 0, errors: 0, calls: 0, cost: 0 });
+      const shards = await Promise.all(
+        input.shards.map((s) => storage.getJson<JudgedShard>(incidentKeys.judgedState(incidentId, runId, s))),
+      );
+      const totals = shards.reduce(
+        (t, s) => ({
+          judged: t.judged + s.totals.judged,
+          errors: t.errors + s.totals.judgeErrors,
+          calls: t.calls + s.totals.judgeCalls,
+          cost: t.cost + s.totals.judgeCostUsd,
+        }),
+        { judged: 0, errors: 0, calls: 0, cost: 0 },
+      );
       if (totals.judged > 0 && totals.errors / totals.judged > judge.errorRateLimit) {
         throw ApplicationFailure.create({
-          type: JUDGE_UNRELIABLE, nonRetryable: true,
+          type: JUDGE_UNRELIABLE,
+          nonRetryable: true,
           message: `the replacement judge failed ${totals.errors} of ${totals.judged} examples of run ${runId} (limit ${judge.errorRateLimit * 100}%)`,
         });
       }
@@ -201,25 +322,44 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
         const partKeys = await listPartKeys(storage, runId, shardIndex);
         for (let part = 0; part < partKeys.length; part++) {
           const original = incidentKeys.originalPart(incidentId, runId, shardIndex, part);
-          if (!(await storage.exists(original))) await storage.put(original, await storage.getBuffer(partKeys[part]), 'application/x-ndjson');
-          await storage.put(partKeys[part], await storage.getBuffer(incidentKeys.judgedPart(incidentId, runId, shardIndex, part)), 'application/x-ndjson');
+          if (!(await storage.exists(original)))
+            await storage.put(original, await storage.getBuffer(partKeys[part]), 'application/x-ndjson');
+          await storage.put(
+            partKeys[part],
+            await storage.getBuffer(incidentKeys.judgedPart(incidentId, runId, shardIndex, part)),
+            'application/x-ndjson',
+          );
         }
       }
       const spec = recomputeSpec(ctx.seed, input.metrics);
-      const results = finalizeAccumulator(spec, mergeAccumulatorStates(spec, shards.map((s) => s.state)));
+      const results = finalizeAccumulator(
+        spec,
+        mergeAccumulatorStates(
+          spec,
+          shards.map((s) => s.state),
+        ),
+      );
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         for (const m of input.metrics) {
           const r = results[m.name];
           await supersedeResult(client, incidentId, runId, m, {
-            value: r.value, ciLow: r.ciLow, ciHigh: r.ciHigh, n: r.n, reason: r.reason ?? null, slices: r.slices ?? {}, implVersion: judgedVersion(r.implVersion, judge.fingerprint),
+            value: r.value,
+            ciLow: r.ciLow,
+            ciHigh: r.ciHigh,
+            n: r.n,
+            reason: r.reason ?? null,
+            slices: r.slices ?? {},
+            implVersion: judgedVersion(r.implVersion, judge.fingerprint),
           });
         }
         const changes = await changesOf(client, incidentId, runId);
         await client.query(
           `UPDATE incident_runs SET state = 'recomputed', changes = $3, detail = NULL, judge_calls = $4, judge_cost_usd = $5, updated_at = now()
-            WHERE incident_id = $1 AND run_id = $2`, [incidentId, runId, JSON.stringify(changes), totals.calls, totals.cost.toFixed(9)]);
+            WHERE incident_id = $1 AND run_id = $2`,
+          [incidentId, runId, JSON.stringify(changes), totals.calls, totals.cost.toFixed(9)],
+        );
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -236,20 +376,36 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
      */
     async invalidateUnrejudgedRun(input: { incidentId: string; runId: string; reason: string }): Promise<void> {
       const incident = await loadIncident(pool, input.incidentId, 'judge');
-      const why = `judge ${incident.judge_fingerprint} was replaced by incident ${input.incidentId} and this run could not be re-judged: ${input.reason}`.slice(0, 2000);
+      const why =
+        `judge ${incident.judge_fingerprint} was replaced by incident ${input.incidentId} and this run could not be re-judged: ${input.reason}`.slice(
+          0,
+          2000,
+        );
       await markIncidentRun(pool, input.incidentId, input.runId, 'unrecoverable', input.reason.slice(0, 2000));
-      await pool.query(`UPDATE eval_runs SET status = 'invalid', invalid_reason = $2 WHERE run_id = $1 AND status <> 'invalid'`, [input.runId, why]);
+      await pool.query(
+        `UPDATE eval_runs SET status = 'invalid', invalid_reason = $2 WHERE run_id = $1 AND status <> 'invalid'`,
+        [input.runId, why],
+      );
     },
 
     /** Unfreezes judge_score, records the report with what re-judging cost, and resolves the incident. */
     async endJudgeIncident({ incidentId }: { incidentId: string }): Promise<IncidentReport> {
       const incident = await loadIncident(pool, incidentId, 'judge');
       await setIncidentStep(pool, incidentId, 'unfreezing');
-      await pool.query('UPDATE metric_freezes SET unfrozen_at = now() WHERE incident_id = $1 AND unfrozen_at IS NULL', [incidentId]);
+      await pool.query('UPDATE metric_freezes SET unfrozen_at = now() WHERE incident_id = $1 AND unfrozen_at IS NULL', [
+        incidentId,
+      ]);
       const { rows } = await pool.query<{ calls: string; cost: string }>(
-        'SELECT COALESCE(sum(judge_calls), 0) AS calls, COALESCE(sum(judge_cost_usd), 0) AS cost FROM incident_runs WHERE incident_id = $1', [incidentId]);
-      const report = await buildReport(pool, incident, { rejudging: { judgeCalls: Number(rows[0].calls), judgeCostUsd: Number(rows[0].cost) } });
-      await pool.query('UPDATE metric_incidents SET report = $2 WHERE incident_id = $1', [incidentId, JSON.stringify(report)]);
+        'SELECT COALESCE(sum(judge_calls), 0) AS calls, COALESCE(sum(judge_cost_usd), 0) AS cost FROM incident_runs WHERE incident_id = $1',
+        [incidentId],
+      );
+      const report = await buildReport(pool, incident, {
+        rejudging: { judgeCalls: Number(rows[0].calls), judgeCostUsd: Number(rows[0].cost) },
+      });
+      await pool.query('UPDATE metric_incidents SET report = $2 WHERE incident_id = $1', [
+        incidentId,
+        JSON.stringify(report),
+      ]);
       await setIncidentStep(pool, incidentId, 'done');
       return report;
     },

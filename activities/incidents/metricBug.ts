@@ -13,7 +13,10 @@ import { loadIncident, markIncidentRun, pendingRuns, setIncidentStep } from './i
 import type { RecomputeMetric } from './recompute';
 import { buildReport, type IncidentReport } from './report';
 
-export interface MetricBugDeps { pool: Pool; logger: Logger }
+export interface MetricBugDeps {
+  pool: Pool;
+  logger: Logger;
+}
 
 export function createMetricBugActivities(deps: MetricBugDeps) {
   const { pool } = deps;
@@ -22,16 +25,23 @@ export function createMetricBugActivities(deps: MetricBugDeps) {
      * Retracts the bad versions and freezes the metric: from now every gate with a rule on
      * it answers `frozen` until the incident ends. A rerun freezes again while it works.
      */
-    async beginMetricIncident({ incidentId }: { incidentId: string }): Promise<{ frozenGates: { gateId: string; name: string }[] }> {
+    async beginMetricIncident({
+      incidentId,
+    }: {
+      incidentId: string;
+    }): Promise<{ frozenGates: { gateId: string; name: string }[] }> {
       const incident = await loadIncident(pool, incidentId, 'metric_bug');
       const metric = incident.metric!;
       await pool.query(
         `INSERT INTO metric_impl_retractions (metric, impl_version, fixed_impl_version, incident_id)
          SELECT $1, v, $3, $4 FROM unnest($2::text[]) v ON CONFLICT DO NOTHING`,
-        [metric, incident.bad_impl_versions, incident.fixed_impl_version, incidentId]);
+        [metric, incident.bad_impl_versions, incident.fixed_impl_version, incidentId],
+      );
       await pool.query(
         `INSERT INTO metric_freezes (metric, incident_id) VALUES ($1, $2)
-         ON CONFLICT (metric, incident_id) DO UPDATE SET unfrozen_at = NULL`, [metric, incidentId]);
+         ON CONFLICT (metric, incident_id) DO UPDATE SET unfrozen_at = NULL`,
+        [metric, incidentId],
+      );
       const gates = await gatesWithRuleOnMetric(pool, metric);
       const frozenGates = gates.map((g) => ({ gateId: g.gate_id, name: g.name }));
       await setIncidentStep(pool, incidentId, 'freezing', { frozenGates });
@@ -42,11 +52,20 @@ export function createMetricBugActivities(deps: MetricBugDeps) {
     async collectAffectedRuns({ incidentId }: { incidentId: string }): Promise<{ runs: number; inFlight: string[] }> {
       const incident = await loadIncident(pool, incidentId, 'metric_bug');
       await setIncidentStep(pool, incidentId, 'finding_runs');
-      const { affected, inFlight } = await runsWithBadCurrentResults(pool, incident.metric!, incident.bad_impl_versions ?? []);
+      const { affected, inFlight } = await runsWithBadCurrentResults(
+        pool,
+        incident.metric!,
+        incident.bad_impl_versions ?? [],
+      );
       await pool.query(
         `INSERT INTO incident_runs (incident_id, run_id, prior_status)
-         SELECT $1, r.run_id, r.status FROM eval_runs r WHERE r.run_id = ANY($2::uuid[]) ON CONFLICT DO NOTHING`, [incidentId, affected]);
-      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_runs WHERE incident_id = $1', [incidentId]);
+         SELECT $1, r.run_id, r.status FROM eval_runs r WHERE r.run_id = ANY($2::uuid[]) ON CONFLICT DO NOTHING`,
+        [incidentId, affected],
+      );
+      const { rows } = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM incident_runs WHERE incident_id = $1',
+        [incidentId],
+      );
       await setIncidentStep(pool, incidentId, 'recomputing', { runsInFlight: inFlight });
       return { runs: rows[0].n, inFlight };
     },
@@ -60,20 +79,43 @@ export function createMetricBugActivities(deps: MetricBugDeps) {
      * current result used a bad version) with the fixed version, over which shards.
      * A run with nothing left to recompute is marked unchanged and gets no shards.
      */
-    async planRunRecompute({ incidentId, runId }: { incidentId: string; runId: string }): Promise<{ metrics: RecomputeMetric[]; shards: number[] }> {
+    async planRunRecompute({
+      incidentId,
+      runId,
+    }: {
+      incidentId: string;
+      runId: string;
+    }): Promise<{ metrics: RecomputeMetric[]; shards: number[] }> {
       const incident = await loadIncident(pool, incidentId, 'metric_bug');
       const ctx = await loadRunContext(pool, runId);
       const { rows } = await pool.query<{ metric_name: string }>(
         `SELECT metric_name FROM metric_results WHERE run_id = $1 AND metric_id = $2 AND impl_version = ANY($3::text[]) AND superseded_at IS NULL`,
-        [runId, incident.metric, incident.bad_impl_versions]);
+        [runId, incident.metric, incident.bad_impl_versions],
+      );
       const names = new Set(rows.map((r) => r.metric_name));
-      const metrics = ctx.metrics.filter((m) => names.has(m.name))
-        .map((m) => ({ name: m.name, metric: m.metric, params: m.params ?? {}, ...(m.slices ? { slices: m.slices } : {}), implVersion: incident.fixed_impl_version! }));
+      const metrics = ctx.metrics
+        .filter((m) => names.has(m.name))
+        .map((m) => ({
+          name: m.name,
+          metric: m.metric,
+          params: m.params ?? {},
+          ...(m.slices ? { slices: m.slices } : {}),
+          implVersion: incident.fixed_impl_version!,
+        }));
       if (!metrics.length) {
         // Already recomputed by an earlier attempt (or another incident): keep what is recorded.
         const { rows: done } = await pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM metric_results WHERE run_id = $1 AND incident_id = $2`, [runId, incidentId]);
-        if (!done[0].n) await markIncidentRun(pool, incidentId, runId, 'unchanged', 'no current result at a bad implementation version');
+          `SELECT count(*)::int AS n FROM metric_results WHERE run_id = $1 AND incident_id = $2`,
+          [runId, incidentId],
+        );
+        if (!done[0].n)
+          await markIncidentRun(
+            pool,
+            incidentId,
+            runId,
+            'unchanged',
+            'no current result at a bad implementation version',
+          );
         return { metrics: [], shards: [] };
       }
       return { metrics, shards: ctx.shards.map((s) => s.index) };
@@ -88,9 +130,14 @@ export function createMetricBugActivities(deps: MetricBugDeps) {
     async endMetricIncident({ incidentId }: { incidentId: string }): Promise<IncidentReport> {
       const incident = await loadIncident(pool, incidentId, 'metric_bug');
       await setIncidentStep(pool, incidentId, 'unfreezing');
-      await pool.query('UPDATE metric_freezes SET unfrozen_at = now() WHERE incident_id = $1 AND unfrozen_at IS NULL', [incidentId]);
+      await pool.query('UPDATE metric_freezes SET unfrozen_at = now() WHERE incident_id = $1 AND unfrozen_at IS NULL', [
+        incidentId,
+      ]);
       const report = await buildReport(pool, incident);
-      await pool.query('UPDATE metric_incidents SET report = $2 WHERE incident_id = $1', [incidentId, JSON.stringify(report)]);
+      await pool.query('UPDATE metric_incidents SET report = $2 WHERE incident_id = $1', [
+        incidentId,
+        JSON.stringify(report),
+      ]);
       await setIncidentStep(pool, incidentId, 'done');
       return report;
     },

@@ -9,7 +9,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
-import { createAccumulator, finalizeAccumulator, type AccumulatorSpec, type AccumulatorState } from '../metrics/accumulator';
+import {
+  createAccumulator,
+  finalizeAccumulator,
+  type AccumulatorSpec,
+  type AccumulatorState,
+} from '../metrics/accumulator';
 import type { MetricId } from '../metrics/types';
 import { loadRunContext } from '../runs/context';
 import { runKeys } from '../runs/keys';
@@ -19,21 +24,48 @@ import { RECORDS_UNAVAILABLE } from '../../common/incidentFailures';
 import { incidentKeys, PART_KEY } from './keys';
 
 /** One metric of the run to recompute, with the implementation version to use. */
-export interface RecomputeMetric { name: string; metric: string; params: Record<string, unknown>; slices?: string[]; implVersion: string }
-
-export interface RecomputeDeps { pool: Pool; storage: Storage; logger: Logger }
-
-export interface ResultChange {
-  metricName: string; metric: string; oldResultId: string; newResultId: string; oldImplVersion: string; newImplVersion: string;
-  oldValue: number | null; newValue: number | null; oldCi: [number | null, number | null]; newCi: [number | null, number | null]; n: number;
+export interface RecomputeMetric {
+  name: string;
+  metric: string;
+  params: Record<string, unknown>;
+  slices?: string[];
+  implVersion: string;
 }
 
+export interface RecomputeDeps {
+  pool: Pool;
+  storage: Storage;
+  logger: Logger;
+}
+
+export interface ResultChange {
+  metricName: string;
+  metric: string;
+  oldResultId: string;
+  newResultId: string;
+  oldImplVersion: string;
+  newImplVersion: string;
+  oldValue: number | null;
+  newValue: number | null;
+  oldCi: [number | null, number | null];
+  newCi: [number | null, number | null];
+  n: number;
+}
 
 /** The metric code's own version: a re-judged result's version carries its judge as SemVer build metadata (`1.0.0+judge.…`). */
 export const baseImplVersion = (version: string): string => version.split('+')[0];
 
 export function recomputeSpec(seed: string, metrics: RecomputeMetric[]): AccumulatorSpec {
-  return { seed, metrics: metrics.map((m) => ({ name: m.name, metric: m.metric as MetricId, params: m.params, slices: m.slices, implVersion: m.implVersion })) };
+  return {
+    seed,
+    metrics: metrics.map((m) => ({
+      name: m.name,
+      metric: m.metric as MetricId,
+      params: m.params,
+      slices: m.slices,
+      implVersion: m.implVersion,
+    })),
+  };
 }
 
 /** The keys of a shard's stored parts, in part order. */
@@ -66,15 +98,26 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
      * Checks first that the parts hold exactly the rows the shard recorded as done, so a
      * partly expired or never-finished shard fails loudly instead of giving a wrong number.
      */
-    async recomputeShard(input: { incidentId: string; runId: string; shardIndex: number; metrics: RecomputeMetric[] }): Promise<{ examples: number }> {
+    async recomputeShard(input: {
+      incidentId: string;
+      runId: string;
+      shardIndex: number;
+      metrics: RecomputeMetric[];
+    }): Promise<{ examples: number }> {
       const activity = Context.current();
       const ctx = await loadRunContext(deps.pool, input.runId);
       const { rows } = await deps.pool.query<{ rows_done: number; status: string }>(
-        'SELECT rows_done, status FROM eval_run_shards WHERE run_id = $1 AND shard_index = $2', [input.runId, input.shardIndex]);
+        'SELECT rows_done, status FROM eval_run_shards WHERE run_id = $1 AND shard_index = $2',
+        [input.runId, input.shardIndex],
+      );
       const shard = rows[0];
       // 'partial': a budget stopped the shard; its stored records are what its results were computed from.
       if (!shard || (shard.status !== 'done' && shard.status !== 'partial')) {
-        throw ApplicationFailure.create({ type: RECORDS_UNAVAILABLE, nonRetryable: true, message: `shard ${input.shardIndex} of run ${input.runId} never finished; its records are incomplete` });
+        throw ApplicationFailure.create({
+          type: RECORDS_UNAVAILABLE,
+          nonRetryable: true,
+          message: `shard ${input.shardIndex} of run ${input.runId} never finished; its records are incomplete`,
+        });
       }
       const keys = await listPartKeys(deps.storage, input.runId, input.shardIndex);
       const accumulator = createAccumulator(recomputeSpec(ctx.seed, input.metrics));
@@ -92,17 +135,26 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
         }
       } catch (err) {
         if ((err as { code?: string }).code === 'NoSuchKey' || (err as { code?: string }).code === 'NotFound') {
-          throw ApplicationFailure.create({ type: RECORDS_UNAVAILABLE, nonRetryable: true, message: `stored records of shard ${input.shardIndex} of run ${input.runId} are gone (retention?)` });
+          throw ApplicationFailure.create({
+            type: RECORDS_UNAVAILABLE,
+            nonRetryable: true,
+            message: `stored records of shard ${input.shardIndex} of run ${input.runId} are gone (retention?)`,
+          });
         }
         throw err;
       }
       if (examples !== shard.rows_done) {
         throw ApplicationFailure.create({
-          type: RECORDS_UNAVAILABLE, nonRetryable: true,
+          type: RECORDS_UNAVAILABLE,
+          nonRetryable: true,
           message: `shard ${input.shardIndex} of run ${input.runId} has ${examples} stored records but recorded ${shard.rows_done} rows; its stored outputs are incomplete (retention?)`,
         });
       }
-      await deps.storage.put(incidentKeys.shardState(input.incidentId, input.runId, input.shardIndex), JSON.stringify(accumulator.toJSON()), 'application/json');
+      await deps.storage.put(
+        incidentKeys.shardState(input.incidentId, input.runId, input.shardIndex),
+        JSON.stringify(accumulator.toJSON()),
+        'application/json',
+      );
       return { examples };
     },
 
@@ -111,24 +163,40 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
      * current one. Idempotent: a metric whose current result already comes from this
      * incident is left alone, and the changes are read back from the rows themselves.
      */
-    async finalizeRunRecompute(input: { incidentId: string; runId: string; metrics: RecomputeMetric[]; shards: number[] }): Promise<{ changes: ResultChange[] }> {
+    async finalizeRunRecompute(input: {
+      incidentId: string;
+      runId: string;
+      metrics: RecomputeMetric[];
+      shards: number[];
+    }): Promise<{ changes: ResultChange[] }> {
       const ctx = await loadRunContext(deps.pool, input.runId);
       const spec = recomputeSpec(ctx.seed, input.metrics);
       const keys = input.shards.map((s) => incidentKeys.shardState(input.incidentId, input.runId, s));
-      const results = finalizeAccumulator(spec, await mergeStoredStates(spec, keys, (key) => deps.storage.getJson<AccumulatorState>(key)));
+      const results = finalizeAccumulator(
+        spec,
+        await mergeStoredStates(spec, keys, (key) => deps.storage.getJson<AccumulatorState>(key)),
+      );
       const client = await deps.pool.connect();
       try {
         await client.query('BEGIN');
         for (const m of input.metrics) {
           const r = results[m.name];
           await supersedeResult(client, input.incidentId, input.runId, m, {
-            value: r.value, ciLow: r.ciLow, ciHigh: r.ciHigh, n: r.n, reason: r.reason ?? null, slices: r.slices ?? {}, implVersion: r.implVersion,
+            value: r.value,
+            ciLow: r.ciLow,
+            ciHigh: r.ciHigh,
+            n: r.n,
+            reason: r.reason ?? null,
+            slices: r.slices ?? {},
+            implVersion: r.implVersion,
           });
         }
         const changes = await changesOf(client, input.incidentId, input.runId);
         await client.query(
           `UPDATE incident_runs SET state = 'recomputed', changes = $3, detail = NULL, updated_at = now()
-            WHERE incident_id = $1 AND run_id = $2`, [input.incidentId, input.runId, JSON.stringify(changes)]);
+            WHERE incident_id = $1 AND run_id = $2`,
+          [input.incidentId, input.runId, JSON.stringify(changes)],
+        );
         await client.query('COMMIT');
         return { changes };
       } catch (err) {
@@ -141,30 +209,66 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
   };
 }
 
-interface NewResult { value: number | null; ciLow: number | null; ciHigh: number | null; n: number; reason: string | null; slices: unknown; implVersion: string }
+interface NewResult {
+  value: number | null;
+  ciLow: number | null;
+  ciHigh: number | null;
+  n: number;
+  reason: string | null;
+  slices: unknown;
+  implVersion: string;
+}
 
 /**
  * Replaces the current result of one metric of a run by a new row from this incident.
  * The old row is marked superseded first (only one current row per run and metric may
  * exist), then the new row is inserted and the old one pointed at it.
  */
-export async function supersedeResult(client: PoolClient, incidentId: string, runId: string, m: { name: string; metric: string }, r: NewResult): Promise<void> {
+export async function supersedeResult(
+  client: PoolClient,
+  incidentId: string,
+  runId: string,
+  m: { name: string; metric: string },
+  r: NewResult,
+): Promise<void> {
   const { rows } = await client.query<{ result_id: string; incident_id: string | null; partial: boolean }>(
-    'SELECT result_id, incident_id, partial FROM metric_results WHERE run_id = $1 AND metric_name = $2 AND superseded_at IS NULL FOR UPDATE', [runId, m.name]);
+    'SELECT result_id, incident_id, partial FROM metric_results WHERE run_id = $1 AND metric_name = $2 AND superseded_at IS NULL FOR UPDATE',
+    [runId, m.name],
+  );
   const current = rows[0];
   if (current?.incident_id === incidentId) return; // this incident already wrote it
-  if (current) await client.query('UPDATE metric_results SET superseded_at = now() WHERE result_id = $1', [current.result_id]);
+  if (current)
+    await client.query('UPDATE metric_results SET superseded_at = now() WHERE result_id = $1', [current.result_id]);
   const inserted = await client.query<{ result_id: string }>(
     `INSERT INTO metric_results (run_id, metric_name, metric_id, impl_version, value, ci_low, ci_high, n, reason, slices, incident_id, partial)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (run_id, metric_name, impl_version) DO NOTHING RETURNING result_id`,
-    [runId, m.name, m.metric, r.implVersion, r.value, r.ciLow, r.ciHigh, r.n, r.reason, JSON.stringify(r.slices), incidentId, current?.partial ?? false]);
+    [
+      runId,
+      m.name,
+      m.metric,
+      r.implVersion,
+      r.value,
+      r.ciLow,
+      r.ciHigh,
+      r.n,
+      r.reason,
+      JSON.stringify(r.slices),
+      incidentId,
+      current?.partial ?? false,
+    ],
+  );
   if (!inserted.rows[0]) {
     throw ApplicationFailure.create({
-      type: 'result_conflict', nonRetryable: true,
+      type: 'result_conflict',
+      nonRetryable: true,
       message: `run ${runId} already has a ${m.name} result at implementation version ${r.implVersion} that is not current; resolve it by hand`,
     });
   }
-  if (current) await client.query('UPDATE metric_results SET superseded_by = $2 WHERE result_id = $1', [current.result_id, inserted.rows[0].result_id]);
+  if (current)
+    await client.query('UPDATE metric_results SET superseded_by = $2 WHERE result_id = $1', [
+      current.result_id,
+      inserted.rows[0].result_id,
+    ]);
 }
 
 /** Every result of the run this incident wrote, with the row it replaced. */
@@ -173,10 +277,20 @@ export async function changesOf(q: PoolClient | Pool, incidentId: string, runId:
     `SELECT o.metric_name, o.metric_id, o.result_id AS old_id, n.result_id AS new_id, o.impl_version AS old_impl, n.impl_version AS new_impl,
             o.value AS old_value, n.value AS new_value, o.ci_low AS old_lo, o.ci_high AS old_hi, n.ci_low AS new_lo, n.ci_high AS new_hi, n.n
        FROM metric_results n JOIN metric_results o ON o.superseded_by = n.result_id
-      WHERE n.run_id = $1 AND n.incident_id = $2 ORDER BY o.metric_name`, [runId, incidentId]);
+      WHERE n.run_id = $1 AND n.incident_id = $2 ORDER BY o.metric_name`,
+    [runId, incidentId],
+  );
   return rows.map((r) => ({
-    metricName: r.metric_name, metric: r.metric_id, oldResultId: String(r.old_id), newResultId: String(r.new_id),
-    oldImplVersion: r.old_impl, newImplVersion: r.new_impl, oldValue: r.old_value, newValue: r.new_value,
-    oldCi: [r.old_lo, r.old_hi], newCi: [r.new_lo, r.new_hi], n: Number(r.n),
+    metricName: r.metric_name,
+    metric: r.metric_id,
+    oldResultId: String(r.old_id),
+    newResultId: String(r.new_id),
+    oldImplVersion: r.old_impl,
+    newImplVersion: r.new_impl,
+    oldValue: r.old_value,
+    newValue: r.new_value,
+    oldCi: [r.old_lo, r.old_hi],
+    newCi: [r.new_lo, r.new_hi],
+    n: Number(r.n),
   }));
 }

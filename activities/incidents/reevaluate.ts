@@ -8,18 +8,42 @@
  */
 import type { Pool } from 'pg';
 import type { Storage } from '../../common/storage';
-import { comparability, comparePairedRuns, loadComparableRun, type ComparableRun, type CurrentResult } from '../compare';
+import {
+  comparability,
+  comparePairedRuns,
+  loadComparableRun,
+  type ComparableRun,
+  type CurrentResult,
+} from '../compare';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence, type RuleReason } from '../gates/evaluateRules';
 import { loadCheckContext, type CheckRuns } from '../gates/store';
 import { baseImplVersion } from './recompute';
 
-export interface Reevaluation { status: 'pass' | 'fail' | 'error'; reasons: (RuleReason | { code: string; verdict: string; message: string })[]; resultIds: string[] }
+export interface Reevaluation {
+  status: 'pass' | 'fail' | 'error';
+  reasons: (RuleReason | { code: string; verdict: string; message: string })[];
+  resultIds: string[];
+}
 
 function resultEvidence(results: CurrentResult[]): Record<string, ResultEvidence> {
-  return Object.fromEntries(results.map((r) => [r.metricName, {
-    resultId: r.resultId, value: r.value, ciLow: r.ciLow, ciHigh: r.ciHigh, n: r.n,
-    slices: Object.fromEntries(Object.entries(r.slices).map(([tag, s]) => [tag, { value: s.value, ciLow: s.ciLow ?? null, ciHigh: s.ciHigh ?? null, n: s.n, reason: s.reason }])),
-  }]));
+  return Object.fromEntries(
+    results.map((r) => [
+      r.metricName,
+      {
+        resultId: r.resultId,
+        value: r.value,
+        ciLow: r.ciLow,
+        ciHigh: r.ciHigh,
+        n: r.n,
+        slices: Object.fromEntries(
+          Object.entries(r.slices).map(([tag, s]) => [
+            tag,
+            { value: s.value, ciLow: s.ciLow ?? null, ciHigh: s.ciHigh ?? null, n: s.n, reason: s.reason },
+          ]),
+        ),
+      },
+    ]),
+  );
 }
 
 /**
@@ -29,32 +53,60 @@ function resultEvidence(results: CurrentResult[]): Record<string, ResultEvidence
  */
 export function withCurrentImplVersions(run: ComparableRun): ComparableRun {
   const current = new Map(run.results.map((r) => [r.metricName, baseImplVersion(r.implVersion)]));
-  return { ...run, suiteMetrics: run.suiteMetrics.map((m) => ({ ...m, implVersion: current.get(m.name) ?? m.implVersion })) };
+  return {
+    ...run,
+    suiteMetrics: run.suiteMetrics.map((m) => ({ ...m, implVersion: current.get(m.name) ?? m.implVersion })),
+  };
 }
 
 export async function reevaluateCheck(deps: { pool: Pool; storage: Storage }, checkId: string): Promise<Reevaluation> {
   const ctx = await loadCheckContext(deps.pool, checkId);
   if (!ctx) throw new Error(`gate check ${checkId} does not exist`);
   const runs = ctx.check.runs as CheckRuns;
-  if (!runs?.datasets?.length) return { status: 'error', reasons: [{ code: 'internal', verdict: 'error', message: 'the check recorded no runs to re-evaluate' }], resultIds: [] };
-  const { rows } = await deps.pool.query<{ metrics: { name: string; metric: string }[] }>('SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1', [runs.suiteVersionId]);
+  if (!runs?.datasets?.length)
+    return {
+      status: 'error',
+      reasons: [{ code: 'internal', verdict: 'error', message: 'the check recorded no runs to re-evaluate' }],
+      resultIds: [],
+    };
+  const { rows } = await deps.pool.query<{ metrics: { name: string; metric: string }[] }>(
+    'SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1',
+    [runs.suiteVersionId],
+  );
   const metricIds = Object.fromEntries(rows[0].metrics.map((m) => [m.name, m.metric]));
-  const confidences = ctx.version.rules.filter((r) => r.kind === 'non_inferiority' && r.confidence !== undefined).map((r) => r.confidence!);
+  const confidences = ctx.version.rules
+    .filter((r) => r.kind === 'non_inferiority' && r.confidence !== undefined)
+    .map((r) => r.confidence!);
   const evidence: Record<string, DatasetEvidence> = {};
   const closed: { code: string; verdict: string; message: string }[] = [];
   for (const d of runs.datasets) {
     const candidate = withCurrentImplVersions((await loadComparableRun(deps.pool, d.candidateRunId))!);
-    const entry: DatasetEvidence = { datasetName: `${d.datasetName} v${d.datasetVersion}`, rowCount: d.rowCount, candidate: { runId: candidate.runId, results: resultEvidence(candidate.results) } };
+    const entry: DatasetEvidence = {
+      datasetName: `${d.datasetName} v${d.datasetVersion}`,
+      rowCount: d.rowCount,
+      candidate: { runId: candidate.runId, results: resultEvidence(candidate.results) },
+    };
     if (d.baselineRunId) {
       const baseline = withCurrentImplVersions((await loadComparableRun(deps.pool, d.baselineRunId))!);
       entry.baseline = { runId: baseline.runId, results: resultEvidence(baseline.results) };
       const check = comparability(candidate, baseline);
-      if (!check.comparable) closed.push({ code: 'not_comparable', verdict: 'error', message: `the candidate and baseline runs on ${d.datasetName} can no longer be compared: ${check.differences.join('; ')}` });
-      else if (baseline.runId !== candidate.runId) entry.comparison = (await comparePairedRuns(deps, candidate, baseline, confidences)).metrics;
+      if (!check.comparable)
+        closed.push({
+          code: 'not_comparable',
+          verdict: 'error',
+          message: `the candidate and baseline runs on ${d.datasetName} can no longer be compared: ${check.differences.join('; ')}`,
+        });
+      else if (baseline.runId !== candidate.runId)
+        entry.comparison = (await comparePairedRuns(deps, candidate, baseline, confidences)).metrics;
     }
     evidence[d.datasetId] = entry;
   }
-  const evaluation = evaluateRules({ rules: ctx.version.rules, primaryDatasetId: ctx.version.dataset_ids[0], metricIds, datasets: evidence });
+  const evaluation = evaluateRules({
+    rules: ctx.version.rules,
+    primaryDatasetId: ctx.version.dataset_ids[0],
+    metricIds,
+    datasets: evidence,
+  });
   const resultIds = [...new Set(evaluation.reasons.flatMap((r) => r.resultIds))];
   if (closed.length) return { status: 'error', reasons: [...closed, ...evaluation.reasons], resultIds };
   return { status: evaluation.status, reasons: evaluation.reasons, resultIds };
@@ -78,7 +130,13 @@ export function withPreviousValues(now: Reevaluation['reasons'], before: unknown
     const is = `${fmt(r.candidate)}${r.baseline !== null ? ` vs baseline ${fmt(r.baseline)}` : ''}`;
     return {
       ...r,
-      previous: { verdict: old.verdict, candidate: old.candidate, baseline: old.baseline, delta: old.delta, resultIds: old.resultIds },
+      previous: {
+        verdict: old.verdict,
+        candidate: old.candidate,
+        baseline: old.baseline,
+        delta: old.delta,
+        resultIds: old.resultIds,
+      },
       message: changed ? `${r.message} [was ${was} (${old.verdict}) when decided; recomputed ${is}]` : r.message,
     };
   });

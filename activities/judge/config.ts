@@ -81,7 +81,11 @@ export function judgeConfigFrom(stored: StoredJudge, model: JudgeModelVersionRow
     pinned: stored.pinned,
     errorRateLimit: stored.errorRateLimit ?? 0.02,
     canary: stored.canaryDatasetId
-      ? { datasetId: stored.canaryDatasetId, agreementFloor: stored.agreementFloor ?? null, maxAgreementDrop: stored.maxAgreementDrop ?? DEFAULT_MAX_AGREEMENT_DROP }
+      ? {
+          datasetId: stored.canaryDatasetId,
+          agreementFloor: stored.agreementFloor ?? null,
+          maxAgreementDrop: stored.maxAgreementDrop ?? DEFAULT_MAX_AGREEMENT_DROP,
+        }
       : null,
   };
 }
@@ -91,10 +95,22 @@ export function judgeConfigFrom(stored: StoredJudge, model: JudgeModelVersionRow
  * params, output schema and repeats. Runs with different fingerprints are not compared.
  */
 export function judgeFingerprint(j: {
-  modelVersionId: string; endpoint: unknown; modelParams: unknown; promptHash: string; params: Record<string, unknown>; output: unknown; repeats: number;
+  modelVersionId: string;
+  endpoint: unknown;
+  modelParams: unknown;
+  promptHash: string;
+  params: Record<string, unknown>;
+  output: unknown;
+  repeats: number;
 }): string {
   return hashCanonical({
-    modelVersionId: j.modelVersionId, endpoint: j.endpoint, modelParams: j.modelParams, promptHash: j.promptHash, params: j.params, output: j.output, repeats: j.repeats,
+    modelVersionId: j.modelVersionId,
+    endpoint: j.endpoint,
+    modelParams: j.modelParams,
+    promptHash: j.promptHash,
+    params: j.params,
+    output: j.output,
+    repeats: j.repeats,
   }).slice(0, 32);
 }
 
@@ -114,22 +130,41 @@ export async function judgeConfigFromDefinition(q: Queryable, def: JudgeDefiniti
   const at = def.modelVersion.lastIndexOf('@');
   const { rows } = await q.query<JudgeModelVersionRow>(
     `SELECT mv.model_version_id, m.name AS model_name, mv.version, mv.endpoint, mv.params, mv.pricing
-       FROM model_versions mv JOIN models m USING (model_id) WHERE m.name = $1 AND mv.version = $2`, [def.modelVersion.slice(0, at), def.modelVersion.slice(at + 1)]);
+       FROM model_versions mv JOIN models m USING (model_id) WHERE m.name = $1 AND mv.version = $2`,
+    [def.modelVersion.slice(0, at), def.modelVersion.slice(at + 1)],
+  );
   const model = rows[0];
   if (at <= 0 || !model) throw new Error(`judge model version ${def.modelVersion} is not registered`);
   const params = def.params ?? {};
   const stored: StoredJudge = {
-    modelVersion: def.modelVersion, modelVersionId: model.model_version_id, promptTemplate: def.promptTemplate, promptHash: sha256Hex(def.promptTemplate),
-    output: def.output, params, repeats: def.repeats ?? 1, pinned: def.pinned ?? false, errorRateLimit: def.errorRateLimit ?? 0.02,
+    modelVersion: def.modelVersion,
+    modelVersionId: model.model_version_id,
+    promptTemplate: def.promptTemplate,
+    promptHash: sha256Hex(def.promptTemplate),
+    output: def.output,
+    params,
+    repeats: def.repeats ?? 1,
+    pinned: def.pinned ?? false,
+    errorRateLimit: def.errorRateLimit ?? 0.02,
   };
-  const fingerprint = judgeFingerprint({ modelVersionId: model.model_version_id, endpoint: model.endpoint, modelParams: model.params, promptHash: stored.promptHash, params, output: def.output, repeats: stored.repeats });
+  const fingerprint = judgeFingerprint({
+    modelVersionId: model.model_version_id,
+    endpoint: model.endpoint,
+    modelParams: model.params,
+    promptHash: stored.promptHash,
+    params,
+    output: def.output,
+    repeats: stored.repeats,
+  });
   return judgeConfigFrom(stored, model, fingerprint);
 }
 
 export async function loadJudgeModelVersion(q: Queryable, modelVersionId: string): Promise<JudgeModelVersionRow> {
   const { rows } = await q.query<JudgeModelVersionRow>(
     `SELECT mv.model_version_id, m.name AS model_name, mv.version, mv.endpoint, mv.params, mv.pricing
-       FROM model_versions mv JOIN models m USING (model_id) WHERE mv.model_version_id = $1`, [modelVersionId]);
+       FROM model_versions mv JOIN models m USING (model_id) WHERE mv.model_version_id = $1`,
+    [modelVersionId],
+  );
   if (!rows[0]) throw new Error(`judge model version ${modelVersionId} does not exist`);
   return rows[0];
 }
@@ -142,10 +177,14 @@ export async function loadRunJudge(q: Queryable, runId: string): Promise<JudgeCo
   if (cache.has(runId)) return cache.get(runId)!;
   const { rows } = await q.query<{ judge: StoredJudge | null; judge_fingerprint: string | null }>(
     `SELECT sv.judge, sv.judge_fingerprint FROM eval_runs r
-       JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id WHERE r.run_id = $1`, [runId]);
+       JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id WHERE r.run_id = $1`,
+    [runId],
+  );
   if (!rows[0]) throw new Error(`eval run ${runId} does not exist`);
   const { judge, judge_fingerprint: fingerprint } = rows[0];
-  const config = judge ? judgeConfigFrom(judge, await loadJudgeModelVersion(q, judge.modelVersionId), fingerprint ?? '') : null;
+  const config = judge
+    ? judgeConfigFrom(judge, await loadJudgeModelVersion(q, judge.modelVersionId), fingerprint ?? '')
+    : null;
   if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
   cache.set(runId, config);
   return config;

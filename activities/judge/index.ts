@@ -4,9 +4,23 @@
  */
 import { createCanaryActivity, type CanaryDeps } from './canary';
 
-export { judgeStoredRecords, loadShardItems, resolveJudgeConfig, type JudgeStoredInput, type JudgeStoredResult, type StoredItem } from './rejudge';
 export {
-  judgeConfigFrom, judgeConfigFromDefinition, judgeFingerprint, loadRunJudge, DEFAULT_MAX_AGREEMENT_DROP, type JudgeConfig, type JudgeDefinition, type StoredJudge,
+  judgeStoredRecords,
+  loadShardItems,
+  resolveJudgeConfig,
+  type JudgeStoredInput,
+  type JudgeStoredResult,
+  type StoredItem,
+} from './rejudge';
+export {
+  judgeConfigFrom,
+  judgeConfigFromDefinition,
+  judgeFingerprint,
+  loadRunJudge,
+  DEFAULT_MAX_AGREEMENT_DROP,
+  type JudgeConfig,
+  type JudgeDefinition,
+  type StoredJudge,
 } from './config';
 export { judgeKeys } from './transcripts';
 export type { JudgeOutcome, JudgeTranscript } from './runner';

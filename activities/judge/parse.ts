@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import type { JudgeOutputSchema } from './config';
 
-export type ParsedJudgement = { ok: true; score: number; fields: Record<string, unknown> } | { ok: false; message: string };
+export type ParsedJudgement =
+  { ok: true; score: number; fields: Record<string, unknown> } | { ok: false; message: string };
 
 const FENCED = /```(?:json|JSON)?\s*\n?([\s\S]*?)```/;
 
@@ -38,10 +39,26 @@ function schemaFor(output: JudgeOutputSchema): z.ZodType<Record<string, unknown>
   let schema = schemas.get(key);
   if (!schema) {
     // Numbers sent as strings ("4") are accepted: common, and unambiguous.
-    const score = z.union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?$/).transform(Number)])
-      .pipe(z.number().finite().min(output.min, `below the scale minimum ${output.min}`).max(output.max, `above the scale maximum ${output.max}`));
+    const score = z
+      .union([
+        z.number(),
+        z
+          .string()
+          .trim()
+          .regex(/^-?\d+(\.\d+)?$/)
+          .transform(Number),
+      ])
+      .pipe(
+        z
+          .number()
+          .finite()
+          .min(output.min, `below the scale minimum ${output.min}`)
+          .max(output.max, `above the scale maximum ${output.max}`),
+      );
     const shape: Record<string, z.ZodType> = { [output.scoreField]: score };
-    for (const field of output.requiredFields ?? []) if (field !== output.scoreField) shape[field] = z.unknown().refine((v) => v !== undefined && v !== null, 'is required');
+    for (const field of output.requiredFields ?? [])
+      if (field !== output.scoreField)
+        shape[field] = z.unknown().refine((v) => v !== undefined && v !== null, 'is required');
     schema = z.looseObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
     if (schemas.size > 256) schemas.clear();
     schemas.set(key, schema);

@@ -25,15 +25,26 @@ export function paramsForRepeat(params: Record<string, unknown>, repeat: number)
 
 /** Hash of what the judge sees besides the candidate output: the row fields its template uses. */
 export function referenceHash(template: string, row: Record<string, unknown>): string {
-  const fields = templateFields(template).filter((f) => f !== 'output').sort();
+  const fields = templateFields(template)
+    .filter((f) => f !== 'output')
+    .sort();
   return hashCanonical(Object.fromEntries(fields.map((f) => [f, row[f] ?? null])));
 }
 
 export const outputHash = (output: string): string => sha256Hex(output);
 
-export interface JudgeCacheKeyParts { outputHash: string; referenceHash: string; repeat: number }
+export interface JudgeCacheKeyParts {
+  outputHash: string;
+  referenceHash: string;
+  repeat: number;
+}
 
 /** (judge version, prompt hash, params, candidate output hash, reference hash, repeat index), versioned, no secrets. */
-export function judgeCacheKey(judge: Pick<JudgeConfig, 'modelVersionId' | 'promptHash' | 'paramsHash'>, parts: JudgeCacheKeyParts): string {
-  return sha256Hex(`${KEY_VERSION}:${judge.modelVersionId}:${judge.promptHash}:${judge.paramsHash}:${parts.outputHash}:${parts.referenceHash}:${parts.repeat}`);
+export function judgeCacheKey(
+  judge: Pick<JudgeConfig, 'modelVersionId' | 'promptHash' | 'paramsHash'>,
+  parts: JudgeCacheKeyParts,
+): string {
+  return sha256Hex(
+    `${KEY_VERSION}:${judge.modelVersionId}:${judge.promptHash}:${judge.paramsHash}:${parts.outputHash}:${parts.referenceHash}:${parts.repeat}`,
+  );
 }

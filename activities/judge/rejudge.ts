@@ -21,7 +21,10 @@ import { createJudgeRunner, type JudgeChat, type JudgeTranscript } from './runne
 import { addJudgeRecord, emptyJudgeTotals, type JudgeTotals } from './shardJudging';
 import { writeTranscripts } from './transcripts';
 
-export interface StoredItem { record: ExampleRecord; row: Record<string, unknown> }
+export interface StoredItem {
+  record: ExampleRecord;
+  row: Record<string, unknown>;
+}
 
 export interface JudgeStoredInput {
   judge: JudgeConfig;
@@ -49,23 +52,32 @@ export async function resolveJudgeConfig(pool: Pool, stored: StoredJudge, finger
   return judgeConfigFrom(stored, await loadJudgeModelVersion(pool, stored.modelVersionId), fingerprint);
 }
 
-export async function judgeStoredRecords(deps: { pool: Pool; storage: Storage; models: JudgeChat }, input: JudgeStoredInput): Promise<JudgeStoredResult> {
+export async function judgeStoredRecords(
+  deps: { pool: Pool; storage: Storage; models: JudgeChat },
+  input: JudgeStoredInput,
+): Promise<JudgeStoredResult> {
   const lookup = input.useCache === false ? undefined : createBatchLoader((keys) => lookupJudgements(deps.pool, keys));
   const judgeOne = createJudgeRunner({ judge: input.judge, chat: deps.models, lookup, lease: input.lease ?? null });
   const transcripts: JudgeTranscript[] = [];
   const entries: NewJudgement[] = [];
   const totals = emptyJudgeTotals();
   let budgetStopped = false;
-  const records = await Promise.all(input.items.map(async ({ record, row }): Promise<ExampleRecord> => {
-    const output = record.prediction?.output;
-    if (output === undefined || record.error) return record;
-    const { judge: _old, judgeScore: _oldScore, ...rest } = record;
-    const result = await judgeOne({ id: record.id, row, output, signal: input.signal });
-    for (const t of result.transcripts) transcripts.push(t);
-    for (const e of result.newEntries) entries.push(e);
-    if (result.outcome.skipped) budgetStopped = true;
-    return { ...rest, judge: result.outcome, ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}) };
-  }));
+  const records = await Promise.all(
+    input.items.map(async ({ record, row }): Promise<ExampleRecord> => {
+      const output = record.prediction?.output;
+      if (output === undefined || record.error) return record;
+      const { judge: _old, judgeScore: _oldScore, ...rest } = record;
+      const result = await judgeOne({ id: record.id, row, output, signal: input.signal });
+      for (const t of result.transcripts) transcripts.push(t);
+      for (const e of result.newEntries) entries.push(e);
+      if (result.outcome.skipped) budgetStopped = true;
+      return {
+        ...rest,
+        judge: result.outcome,
+        ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}),
+      };
+    }),
+  );
   for (const record of records) addJudgeRecord(totals, record, input.judge.output);
   await writeTranscripts(deps.storage, input.transcriptKey, transcripts);
   await storeJudgements(deps.pool, input.judge.modelVersionId, input.expiresAt, entries);
@@ -73,10 +85,16 @@ export async function judgeStoredRecords(deps: { pool: Pool; storage: Storage; m
 }
 
 /** A run shard's stored records paired with their dataset rows (by id), part by part in order. */
-export async function loadShardItems(deps: { pool: Pool; storage: Storage }, runId: string, shardIndex: number): Promise<StoredItem[]> {
+export async function loadShardItems(
+  deps: { pool: Pool; storage: Storage },
+  runId: string,
+  shardIndex: number,
+): Promise<StoredItem[]> {
   const { rows } = await deps.pool.query<{ object_key: string }>(
     `SELECT s.object_key FROM eval_runs r JOIN dataset_shards s ON s.dataset_version_id = r.dataset_version_id
-      WHERE r.run_id = $1 AND s.shard_index = $2`, [runId, shardIndex]);
+      WHERE r.run_id = $1 AND s.shard_index = $2`,
+    [runId, shardIndex],
+  );
   if (!rows[0]) throw new Error(`run ${runId} has no dataset shard ${shardIndex}`);
   const datasetRows = new Map<string, Record<string, unknown>>();
   for (const line of (await deps.storage.getBuffer(rows[0].object_key)).toString('utf8').split('\n')) {
@@ -85,7 +103,9 @@ export async function loadShardItems(deps: { pool: Pool; storage: Storage }, run
     datasetRows.set(String(row.id), row);
   }
   const items: StoredItem[] = [];
-  const partKeys = (await deps.storage.list(runKeys.shardPrefix(runId, shardIndex))).filter((k) => /\/part-\d{4}\.jsonl$/.test(k)).sort();
+  const partKeys = (await deps.storage.list(runKeys.shardPrefix(runId, shardIndex)))
+    .filter((k) => /\/part-\d{4}\.jsonl$/.test(k))
+    .sort();
   for (const key of partKeys) {
     for (const line of (await deps.storage.getBuffer(key)).toString('utf8').split('\n')) {
       if (!line) continue;

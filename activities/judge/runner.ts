@@ -13,7 +13,9 @@ import type { JudgeConfig } from './config';
 import { normaliseScore, parseJudgeOutput } from './parse';
 import { judgeCacheKey, outputHash, paramsForRepeat, referenceHash, renderJudgePrompt } from './prompt';
 
-export interface JudgeChat { chat(input: ChatInput): Promise<ChatResult> }
+export interface JudgeChat {
+  chat(input: ChatInput): Promise<ChatResult>;
+}
 
 /** The judge's verdict on one example, as stored in its ExampleRecord. */
 export interface JudgeOutcome {
@@ -66,10 +68,7 @@ export interface JudgeRunnerDeps {
   lease: BudgetLease | null;
 }
 
-type RepeatOutcome =
-  | { kind: 'score'; score: number }
-  | { kind: 'error'; message: string }
-  | { kind: 'skipped' };
+type RepeatOutcome = { kind: 'score'; score: number } | { kind: 'error'; message: string } | { kind: 'skipped' };
 
 const ATTEMPTS_PER_REPEAT = 2;
 
@@ -77,18 +76,45 @@ export function createJudgeRunner(deps: JudgeRunnerDeps) {
   const { judge } = deps;
   const estimator = new CostEstimator(judge.pricing, judge.params);
 
-  return async function judgeOne(input: { id: string; row: Record<string, unknown>; output: string; signal?: AbortSignal }): Promise<JudgeResult> {
+  return async function judgeOne(input: {
+    id: string;
+    row: Record<string, unknown>;
+    output: string;
+    signal?: AbortSignal;
+  }): Promise<JudgeResult> {
     const prompt = renderJudgePrompt(judge.promptTemplate, input.row, input.output);
-    const keyParts = { outputHash: outputHash(input.output), referenceHash: referenceHash(judge.promptTemplate, input.row) };
+    const keyParts = {
+      outputHash: outputHash(input.output),
+      referenceHash: referenceHash(judge.promptTemplate, input.row),
+    };
     const transcripts: JudgeTranscript[] = [];
     const newEntries: NewJudgement[] = [];
     const outcome: JudgeOutcome = { scores: [], calls: 0, cachedRepeats: 0, costUsd: 0 };
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
 
-    const transcript = (repeat: number, attempt: number, params: Record<string, unknown>, t: Partial<JudgeTranscript>): JudgeTranscript => ({
-      exampleId: input.id, repeat, attempt, cached: false, judgeModelVersion: judge.modelVersion, judgeFingerprint: judge.fingerprint,
-      promptHash: judge.promptHash, params, prompt, rawOutput: null, parsedScore: null, normalisedScore: null, error: null, latencyMs: 0,
-      usage: null, costUsd: 0, ...t,
+    const transcript = (
+      repeat: number,
+      attempt: number,
+      params: Record<string, unknown>,
+      t: Partial<JudgeTranscript>,
+    ): JudgeTranscript => ({
+      exampleId: input.id,
+      repeat,
+      attempt,
+      cached: false,
+      judgeModelVersion: judge.modelVersion,
+      judgeFingerprint: judge.fingerprint,
+      promptHash: judge.promptHash,
+      params,
+      prompt,
+      rawOutput: null,
+      parsedScore: null,
+      normalisedScore: null,
+      error: null,
+      latencyMs: 0,
+      usage: null,
+      costUsd: 0,
+      ...t,
     });
 
     async function judgeRepeat(repeat: number): Promise<RepeatOutcome> {
@@ -97,9 +123,15 @@ export function createJudgeRunner(deps: JudgeRunnerDeps) {
       const hit = deps.lookup ? await deps.lookup(key) : undefined;
       if (hit) {
         outcome.cachedRepeats += 1;
-        transcripts.push(transcript(repeat, 0, params, {
-          cached: true, rawOutput: hit.rawOutput, parsedScore: hit.score, normalisedScore: normaliseScore(hit.score, judge.output), usage: hit.usage,
-        }));
+        transcripts.push(
+          transcript(repeat, 0, params, {
+            cached: true,
+            rawOutput: hit.rawOutput,
+            parsedScore: hit.score,
+            normalisedScore: normaliseScore(hit.score, judge.output),
+            usage: hit.usage,
+          }),
+        );
         return { kind: 'score', score: hit.score };
       }
       let lastError = 'no attempt made';
@@ -107,7 +139,12 @@ export function createJudgeRunner(deps: JudgeRunnerDeps) {
         const estimate = estimator.estimate(prompt.length);
         const permit = deps.lease ? await deps.lease.acquire(estimate) : null;
         if (deps.lease && !permit) return { kind: 'skipped' };
-        const reply = await deps.chat.chat({ endpoint: judge.endpoint, messages: [{ role: 'user', content: prompt }], params, signal: input.signal });
+        const reply = await deps.chat.chat({
+          endpoint: judge.endpoint,
+          messages: [{ role: 'user', content: prompt }],
+          params,
+          signal: input.signal,
+        });
         const callCost = reply.error && !reply.usage ? 0 : costOf(judge.pricing, reply.usage);
         if (permit) deps.lease!.settle(permit, callCost);
         estimator.observe(reply.usage);
@@ -126,10 +163,24 @@ export function createJudgeRunner(deps: JudgeRunnerDeps) {
         }
         const parsed = parseJudgeOutput(reply.content, judge.output);
         if (parsed.ok) {
-          transcripts.push(transcript(repeat, attempt, params, {
-            ...base, rawOutput: reply.content, parsedScore: parsed.score, normalisedScore: normaliseScore(parsed.score, judge.output),
-          }));
-          newEntries.push({ key, ...keyParts, repeat, promptHash: judge.promptHash, paramsHash: judge.paramsHash, score: parsed.score, rawOutput: reply.content, usage: reply.usage ?? null });
+          transcripts.push(
+            transcript(repeat, attempt, params, {
+              ...base,
+              rawOutput: reply.content,
+              parsedScore: parsed.score,
+              normalisedScore: normaliseScore(parsed.score, judge.output),
+            }),
+          );
+          newEntries.push({
+            key,
+            ...keyParts,
+            repeat,
+            promptHash: judge.promptHash,
+            paramsHash: judge.paramsHash,
+            score: parsed.score,
+            rawOutput: reply.content,
+            usage: reply.usage ?? null,
+          });
           return { kind: 'score', score: parsed.score };
         }
         lastError = `unparseable judge output: ${parsed.message}`;
@@ -141,9 +192,15 @@ export function createJudgeRunner(deps: JudgeRunnerDeps) {
     const repeats = await Promise.all(Array.from({ length: judge.repeats }, (_, r) => judgeRepeat(r)));
     if (usage.inputTokens || usage.outputTokens) outcome.usage = usage;
     transcripts.sort((a, b) => a.repeat - b.repeat || a.attempt - b.attempt);
-    if (repeats.some((r) => r.kind === 'skipped')) return { outcome: { ...outcome, skipped: 'budget_exceeded' }, transcripts, newEntries };
+    if (repeats.some((r) => r.kind === 'skipped'))
+      return { outcome: { ...outcome, skipped: 'budget_exceeded' }, transcripts, newEntries };
     const failed = repeats.find((r): r is Extract<RepeatOutcome, { kind: 'error' }> => r.kind === 'error');
-    if (failed) return { outcome: { ...outcome, error: { class: 'judge_error', message: failed.message } }, transcripts, newEntries };
+    if (failed)
+      return {
+        outcome: { ...outcome, error: { class: 'judge_error', message: failed.message } },
+        transcripts,
+        newEntries,
+      };
     const scores = repeats.map((r) => (r as Extract<RepeatOutcome, { kind: 'score' }>).score);
     const normalised = scores.map((s) => normaliseScore(s, judge.output));
     outcome.scores = scores;

@@ -26,7 +26,14 @@ export interface JudgeTotals {
 }
 
 export const emptyJudgeTotals = (): JudgeTotals => ({
-  judged: 0, judgeErrors: 0, judgeCalls: 0, judgeCacheHits: 0, judgeCostUsd: 0, judgeInputTokens: 0, judgeOutputTokens: 0, judgeStats: emptyJudgeStats(),
+  judged: 0,
+  judgeErrors: 0,
+  judgeCalls: 0,
+  judgeCacheHits: 0,
+  judgeCostUsd: 0,
+  judgeInputTokens: 0,
+  judgeOutputTokens: 0,
+  judgeStats: emptyJudgeStats(),
 });
 
 /** Adds one stored record's judge outcome (if any) to the totals. A budget-skipped example counts its calls but is not judged. */
@@ -54,11 +61,23 @@ export interface ShardJudging {
   config: JudgeConfig;
   judgeOne: JudgeOne;
   /** Writes a part's transcripts (beside the part) and stores its new judgements in the judge cache. */
-  persistPart(runId: string, shard: number, part: number, expiresAt: Date, transcripts: JudgeTranscript[], entries: NewJudgement[]): Promise<void>;
+  persistPart(
+    runId: string,
+    shard: number,
+    part: number,
+    expiresAt: Date,
+    transcripts: JudgeTranscript[],
+    entries: NewJudgement[],
+  ): Promise<void>;
 }
 
 /** The shard's judging, or null when the run's suite has no judge or the task is not generation. */
-export async function prepareShardJudging(deps: { pool: Pool; storage: Storage; models: JudgeChat }, runId: string, taskType: string, lease: BudgetLease | null): Promise<ShardJudging | null> {
+export async function prepareShardJudging(
+  deps: { pool: Pool; storage: Storage; models: JudgeChat },
+  runId: string,
+  taskType: string,
+  lease: BudgetLease | null,
+): Promise<ShardJudging | null> {
   if (taskType !== 'generation') return null;
   const config = await loadRunJudge(deps.pool, runId);
   if (!config) return null;
@@ -68,7 +87,9 @@ export async function prepareShardJudging(deps: { pool: Pool; storage: Storage; 
     judgeOne: createJudgeRunner({ judge: config, chat: deps.models, lookup, lease }),
     async persistPart(runIdOfPart, shard, part, expiresAt, transcripts, entries) {
       // Calls finish in any order; transcripts are stored in example, repeat, attempt order.
-      transcripts.sort((a, b) => (a.exampleId < b.exampleId ? -1 : a.exampleId > b.exampleId ? 1 : a.repeat - b.repeat || a.attempt - b.attempt));
+      transcripts.sort((a, b) =>
+        a.exampleId < b.exampleId ? -1 : a.exampleId > b.exampleId ? 1 : a.repeat - b.repeat || a.attempt - b.attempt,
+      );
       await writeTranscripts(deps.storage, judgeKeys.transcripts(runIdOfPart, shard, part), transcripts);
       await storeJudgements(deps.pool, config.modelVersionId, expiresAt, entries);
     },

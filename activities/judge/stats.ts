@@ -18,7 +18,14 @@ export interface JudgeStatsState {
   confusion: Record<string, number>;
 }
 
-export const emptyJudgeStats = (): JudgeStatsState => ({ judged: 0, errors: 0, repeatGroups: 0, varianceSum: 0, spreadSum: 0, confusion: {} });
+export const emptyJudgeStats = (): JudgeStatsState => ({
+  judged: 0,
+  errors: 0,
+  repeatGroups: 0,
+  varianceSum: 0,
+  spreadSum: 0,
+  confusion: {},
+});
 
 export interface JudgedExample {
   /** Normalised scores, one per repeat; empty on a judge error. */
@@ -58,7 +65,11 @@ export function mergeJudgeStats(into: JudgeStatsState, from: Partial<JudgeStatsS
   return into;
 }
 
-export interface Agreement { n: number; accuracy: number | null; kappa: number | null }
+export interface Agreement {
+  n: number;
+  accuracy: number | null;
+  kappa: number | null;
+}
 
 /** Accuracy and Cohen's kappa from `${a}|${b}` confusion counts. Kappa is null when chance agreement is total. */
 export function agreementOf(confusion: Record<string, number>): Agreement {

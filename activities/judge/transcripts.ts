@@ -10,8 +10,10 @@ import type { JudgeTranscript } from './runner';
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 export const judgeKeys = {
-  transcripts: (runId: string, shard: number, part: number) => `${runKeys.shardPrefix(runId, shard)}judge-part-${pad(part, 4)}.jsonl`,
-  canaryTranscripts: (runId: string, part: number) => `${runKeys.runPrefix(runId)}canary/judge-part-${pad(part, 4)}.jsonl`,
+  transcripts: (runId: string, shard: number, part: number) =>
+    `${runKeys.shardPrefix(runId, shard)}judge-part-${pad(part, 4)}.jsonl`,
+  canaryTranscripts: (runId: string, part: number) =>
+    `${runKeys.runPrefix(runId)}canary/judge-part-${pad(part, 4)}.jsonl`,
   canaryPrefix: (runId: string) => `${runKeys.runPrefix(runId)}canary/`,
 };
 

@@ -129,14 +129,22 @@ export interface ResolvedSpec {
 /** Validate a spec: metric ids, implementation versions and params (throws typed errors). */
 export function resolveSpec(spec: AccumulatorSpec): ResolvedSpec {
   const result = specSchema.safeParse(spec);
-  if (!result.success) throw new InvalidMetricSpecError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!result.success)
+    throw new InvalidMetricSpecError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const parsed = result.data;
   const metrics = parsed.metrics.map((m): ResolvedMetric => {
     if (!isMetricId(m.metric)) throw new UnknownMetricError(m.metric);
     const impl = getMetricImpl(m.metric, m.implVersion);
     const params = impl.params.safeParse(m.params ?? {});
-    if (!params.success) throw new InvalidMetricParamsError(m.name, params.error.issues.map((i) => i.message).join('; '));
-    return { name: m.name, metric: m.metric, impl, params: params.data, slices: m.slices ? [...new Set(m.slices)].sort() : null };
+    if (!params.success)
+      throw new InvalidMetricParamsError(m.name, params.error.issues.map((i) => i.message).join('; '));
+    return {
+      name: m.name,
+      metric: m.metric,
+      impl,
+      params: params.data,
+      slices: m.slices ? [...new Set(m.slices)].sort() : null,
+    };
   });
   return { seed: parsed.seed, replicates: parsed.replicates, metrics };
 }
@@ -167,7 +175,11 @@ class RunAccumulator implements MetricAccumulator {
   examples = 0;
   digest = 0;
 
-  constructor(readonly spec: ResolvedSpec, readonly plans: SetPlan[], readonly sets: SliceSet[]) {
+  constructor(
+    readonly spec: ResolvedSpec,
+    readonly plans: SetPlan[],
+    readonly sets: SliceSet[],
+  ) {
     this.weights = new Float64Array(spec.replicates + 1);
     this.seed = seedState(spec.seed);
   }
@@ -175,7 +187,18 @@ class RunAccumulator implements MetricAccumulator {
   static create(spec: ResolvedSpec): RunAccumulator {
     const plans = planSliceSets(spec);
     const width = spec.replicates + 1;
-    return new RunAccumulator(spec, plans, plans.map((p) => new SliceSet(p.metrics.map((m) => m.name), p.slices, width)));
+    return new RunAccumulator(
+      spec,
+      plans,
+      plans.map(
+        (p) =>
+          new SliceSet(
+            p.metrics.map((m) => m.name),
+            p.slices,
+            width,
+          ),
+      ),
+    );
   }
 
   add(ex: MetricExample): void {
@@ -199,7 +222,8 @@ class RunAccumulator implements MetricAccumulator {
 
   toJSON(): AccumulatorState {
     const metrics: Record<string, MetricIdentity> = {};
-    for (const m of this.spec.metrics) metrics[m.name] = { metric: m.metric, implVersion: m.impl.version, params: m.params };
+    for (const m of this.spec.metrics)
+      metrics[m.name] = { metric: m.metric, implVersion: m.impl.version, params: m.params };
     const { seed, replicates } = this.spec;
     return {
       format: ACCUMULATOR_FORMAT,
@@ -213,7 +237,8 @@ class RunAccumulator implements MetricAccumulator {
   }
 
   static fromJSON(spec: ResolvedSpec, state: AccumulatorState): RunAccumulator {
-    if (state.format !== ACCUMULATOR_FORMAT) throw new AccumulatorMismatchError(`unknown accumulator state format "${String(state.format)}"`);
+    if (state.format !== ACCUMULATOR_FORMAT)
+      throw new AccumulatorMismatchError(`unknown accumulator state format "${String(state.format)}"`);
     if (state.seed !== spec.seed || state.replicates !== spec.replicates) {
       throw new AccumulatorMismatchError('accumulator state was made with another seed or replicate count');
     }
@@ -221,17 +246,24 @@ class RunAccumulator implements MetricAccumulator {
       const recorded = state.metrics[m.name];
       if (!recorded) throw new AccumulatorMismatchError(`state has no metric "${m.name}"`);
       if (recorded.metric !== m.metric || recorded.implVersion !== m.impl.version) {
-        throw new AccumulatorMismatchError(`metric "${m.name}" is ${recorded.metric}@${recorded.implVersion} in the state, ${m.metric}@${m.impl.version} in the spec`);
+        throw new AccumulatorMismatchError(
+          `metric "${m.name}" is ${recorded.metric}@${recorded.implVersion} in the state, ${m.metric}@${m.impl.version} in the spec`,
+        );
       }
-      if (JSON.stringify(recorded.params) !== JSON.stringify(m.params)) throw new AccumulatorMismatchError(`metric "${m.name}" was accumulated with other params`);
+      if (JSON.stringify(recorded.params) !== JSON.stringify(m.params))
+        throw new AccumulatorMismatchError(`metric "${m.name}" was accumulated with other params`);
     }
     const plans = planSliceSets(spec);
     const width = spec.replicates + 1;
-    if (state.sliceSets.length !== plans.length) throw new AccumulatorMismatchError('state slice sets do not match the spec');
+    if (state.sliceSets.length !== plans.length)
+      throw new AccumulatorMismatchError('state slice sets do not match the spec');
     const sets = plans.map((plan, i) => {
       const names = plan.metrics.map((m) => m.name);
       const recorded = state.sliceSets[i];
-      if (JSON.stringify(recorded.metrics) !== JSON.stringify(names) || JSON.stringify(recorded.slices) !== JSON.stringify(plan.slices)) {
+      if (
+        JSON.stringify(recorded.metrics) !== JSON.stringify(names) ||
+        JSON.stringify(recorded.slices) !== JSON.stringify(plan.slices)
+      ) {
         throw new AccumulatorMismatchError('state slice sets do not match the spec');
       }
       return SliceSet.fromJSON(recorded, names, plan.slices, width);
@@ -249,7 +281,12 @@ class RunAccumulator implements MetricAccumulator {
   }
 
   /** Each metric's summed layers: overall and per reported slice tag. */
-  *metricViews(): Generator<{ metric: ResolvedMetric; overall: LayerView; slices: Map<string, LayerView>; truncated: boolean }> {
+  *metricViews(): Generator<{
+    metric: ResolvedMetric;
+    overall: LayerView;
+    slices: Map<string, LayerView>;
+    truncated: boolean;
+  }> {
     for (let s = 0; s < this.sets.length; s++) {
       const set = this.sets[s];
       const tags = set.sliceTags();
@@ -281,7 +318,10 @@ export function finalizeAccumulator(spec: AccumulatorSpec, state: AccumulatorSta
   const results: Record<string, MetricResult> = {};
   for (const { metric, overall, slices, truncated } of RunAccumulator.fromJSON(resolved, state).metricViews()) {
     const { impl, params } = metric;
-    const result: MetricResult = { ...sliceResult(impl, params, overall, resolved.replicates), implVersion: impl.version };
+    const result: MetricResult = {
+      ...sliceResult(impl, params, overall, resolved.replicates),
+      implVersion: impl.version,
+    };
     if (slices.size > 0) {
       result.slices = {};
       for (const [tag, view] of slices) result.slices[tag] = sliceResult(impl, params, view, resolved.replicates);

@@ -30,23 +30,41 @@ export interface MetricComparison extends SliceComparison {
   slices?: Record<string, SliceComparison>;
 }
 
-export function compareAccumulators(spec: AccumulatorSpec, candidate: AccumulatorState, baseline: AccumulatorState): Record<string, MetricComparison> {
+export function compareAccumulators(
+  spec: AccumulatorSpec,
+  candidate: AccumulatorState,
+  baseline: AccumulatorState,
+): Record<string, MetricComparison> {
   const resolved = resolveSpec(spec);
   const cand = loadAccumulatorViews(resolved, candidate);
   const base = loadAccumulatorViews(resolved, baseline);
   if (cand.examples !== base.examples || cand.digest !== base.digest) {
-    throw new AccumulatorMismatchError('candidate and baseline were accumulated over different example sets; a paired comparison needs the same examples');
+    throw new AccumulatorMismatchError(
+      'candidate and baseline were accumulated over different example sets; a paired comparison needs the same examples',
+    );
   }
   const out: Record<string, MetricComparison> = {};
   for (const metric of resolved.metrics) {
     const c = cand.views.get(metric.name) as NonNullable<ReturnType<typeof cand.views.get>>;
     const b = base.views.get(metric.name) as NonNullable<ReturnType<typeof base.views.get>>;
-    const result: MetricComparison = compareLayers(metric.impl, metric.params, c.overall, b.overall, resolved.replicates);
+    const result: MetricComparison = compareLayers(
+      metric.impl,
+      metric.params,
+      c.overall,
+      b.overall,
+      resolved.replicates,
+    );
     const shared = [...c.slices.keys()].filter((tag) => b.slices.has(tag));
     if (shared.length > 0) {
       result.slices = {};
       for (const tag of shared) {
-        result.slices[tag] = compareLayers(metric.impl, metric.params, c.slices.get(tag) as LayerView, b.slices.get(tag) as LayerView, resolved.replicates);
+        result.slices[tag] = compareLayers(
+          metric.impl,
+          metric.params,
+          c.slices.get(tag) as LayerView,
+          b.slices.get(tag) as LayerView,
+          resolved.replicates,
+        );
       }
     }
     out[metric.name] = result;
@@ -56,10 +74,23 @@ export function compareAccumulators(spec: AccumulatorSpec, candidate: Accumulato
 
 type LayerView = { layer: MetricLayer; all: Float64Array };
 
-function compareLayers(impl: AnyMetricImpl, params: unknown, candidate: LayerView, baseline: LayerView, replicates: number): SliceComparison {
+function compareLayers(
+  impl: AnyMetricImpl,
+  params: unknown,
+  candidate: LayerView,
+  baseline: LayerView,
+  replicates: number,
+): SliceComparison {
   const c = estimateLayer(impl, params, candidate.layer, candidate.all, replicates);
   const b = estimateLayer(impl, params, baseline.layer, baseline.all, replicates);
-  const result: SliceComparison = { candidate: c.value, baseline: b.value, delta: null, deltaCiLow: null, deltaCiHigh: null, pValue: null };
+  const result: SliceComparison = {
+    candidate: c.value,
+    baseline: b.value,
+    delta: null,
+    deltaCiLow: null,
+    deltaCiHigh: null,
+    pValue: null,
+  };
   if (c.value === null || b.value === null) {
     result.reason = c.value === null ? `candidate_${c.reason ?? 'undefined'}` : `baseline_${b.reason ?? 'undefined'}`;
     return result;
@@ -100,7 +131,8 @@ export function bootstrapPValue(deltas: ArrayLike<number>): number | null {
  * (p = min(1, 2 P(X <= min(b, c))), X ~ Binomial(b + c, 1/2)).
  */
 export function mcnemarExact(b: number, c: number): number {
-  if (!Number.isInteger(b) || !Number.isInteger(c) || b < 0 || c < 0) throw new RangeError('discordant counts must be integers >= 0');
+  if (!Number.isInteger(b) || !Number.isInteger(c) || b < 0 || c < 0)
+    throw new RangeError('discordant counts must be integers >= 0');
   const n = b + c;
   const k = Math.min(b, c);
   if (2 * k >= n) return 1;

@@ -24,7 +24,13 @@ export interface LayerEstimate {
   replicates: Float64Array;
 }
 
-export function estimateLayer(impl: AnyMetricImpl, params: unknown, layer: MetricLayer, all: Float64Array, replicates: number): LayerEstimate {
+export function estimateLayer(
+  impl: AnyMetricImpl,
+  params: unknown,
+  layer: MetricLayer,
+  all: Float64Array,
+  replicates: number,
+): LayerEstimate {
   const stats = new LayerStats(layer, all);
   const point = impl.compute(stats, params);
   const values = new Float64Array(point.value === null ? 0 : replicates).fill(NaN);

@@ -66,8 +66,14 @@ export class ColumnBatch {
     const width = w.length;
     let i = 0;
     for (; i + 4 <= n; i += 4) {
-      const c0 = cols[i], c1 = cols[i + 1], c2 = cols[i + 2], c3 = cols[i + 3];
-      const a0 = amounts[i], a1 = amounts[i + 1], a2 = amounts[i + 2], a3 = amounts[i + 3];
+      const c0 = cols[i],
+        c1 = cols[i + 1],
+        c2 = cols[i + 2],
+        c3 = cols[i + 3];
+      const a0 = amounts[i],
+        a1 = amounts[i + 1],
+        a2 = amounts[i + 2],
+        a3 = amounts[i + 3];
       for (let b = 0; b < width; b++) {
         const x = w[b];
         c0[b] += x * a0;
@@ -77,8 +83,10 @@ export class ColumnBatch {
       }
     }
     for (; i + 2 <= n; i += 2) {
-      const c0 = cols[i], c1 = cols[i + 1];
-      const a0 = amounts[i], a1 = amounts[i + 1];
+      const c0 = cols[i],
+        c1 = cols[i + 1];
+      const a0 = amounts[i],
+        a1 = amounts[i + 1];
       for (let b = 0; b < width; b++) {
         const x = w[b];
         c0[b] += x * a0;

@@ -20,7 +20,13 @@ export {
   type MetricResult,
   type SliceResult,
 } from './accumulator';
-export { compareAccumulators, mcnemarExact, bootstrapPValue, type MetricComparison, type SliceComparison } from './compare';
+export {
+  compareAccumulators,
+  mcnemarExact,
+  bootstrapPValue,
+  type MetricComparison,
+  type SliceComparison,
+} from './compare';
 export { HIST_BINS, type LayerState, type GroupState } from './layer';
 export type { SliceSetState } from './slices';
 export { normalizeAnswer } from './generation/text';

@@ -89,7 +89,8 @@ export class MetricLayer {
       return;
     }
     for (let i = 0; i < f.nCounts; i++) batch.push(column(this.counts, f.countKeys[i], width), f.countAmounts[i]);
-    for (let i = 0; i < f.nReals; i++) batch.push(column(this.realLimbs(f.realKeys[i]), f.realLimbs[i], width), f.realDigits[i]);
+    for (let i = 0; i < f.nReals; i++)
+      batch.push(column(this.realLimbs(f.realKeys[i]), f.realLimbs[i], width), f.realDigits[i]);
     for (let i = 0; i < f.nScores; i++) {
       const hist = this.hist(f.scoreKeys[i]);
       hist.exact.add(f.scores[i]);
@@ -146,7 +147,10 @@ export class MetricLayer {
     for (const [key, hist] of Object.entries(state.hists)) {
       const exact = new ScoreMultiset();
       exact.addSorted(hist.scores, hist.counts);
-      layer.hists.set(key, { exact, bins: new Map(Object.entries(hist.bins).map(([bin, values]) => [Number(bin), col(values)])) });
+      layer.hists.set(key, {
+        exact,
+        bins: new Map(Object.entries(hist.bins).map(([bin, values]) => [Number(bin), col(values)])),
+      });
     }
     return layer;
   }
@@ -164,7 +168,10 @@ export class Group {
   all: Float64Array;
   readonly layers: MetricLayer[];
 
-  constructor(readonly width: number, metrics: number) {
+  constructor(
+    readonly width: number,
+    metrics: number,
+  ) {
     this.all = new Float64Array(width);
     this.layers = Array.from({ length: metrics }, () => new MetricLayer(width));
   }
@@ -179,7 +186,8 @@ export class Group {
   }
 
   static fromJSON(state: GroupState, width: number, metrics: number): Group {
-    if (state.all.length !== width || state.metrics.length !== metrics) throw new RangeError('group state does not match the spec');
+    if (state.all.length !== width || state.metrics.length !== metrics)
+      throw new RangeError('group state does not match the spec');
     const group = new Group(width, 0);
     group.all = Float64Array.from(state.all);
     group.layers.push(...state.metrics.map((l) => MetricLayer.fromJSON(l, width)));
@@ -199,7 +207,10 @@ export class LayerStats implements MetricStats {
   private readonly realIndex = new Map<string, { limbs: number[]; cols: Float64Array[] }>();
   private readonly binIndex = new Map<string, { bins: number[]; cols: Float64Array[] }>();
 
-  constructor(private readonly layer: MetricLayer, private readonly all: Float64Array) {
+  constructor(
+    private readonly layer: MetricLayer,
+    private readonly all: Float64Array,
+  ) {
     this.sortedCounts = sortedKeys(layer.counts);
     this.sortedHists = sortedKeys(layer.hists);
     for (const [key, limbs] of layer.reals) {
@@ -224,7 +235,10 @@ export class LayerStats implements MetricStats {
   real(key: string): number {
     const index = this.realIndex.get(key);
     if (!index) return 0;
-    return limbsToReal(index.limbs, index.cols.map((c) => c[this.slot]));
+    return limbsToReal(
+      index.limbs,
+      index.cols.map((c) => c[this.slot]),
+    );
   }
 
   /** Keys with a non-zero total in this slot (a class absent from a replicate is absent). */

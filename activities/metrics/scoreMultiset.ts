@@ -13,7 +13,8 @@ export class ScoreMultiset {
   add(score: number): void {
     if (this.rawSize === this.raw.length) {
       this.compact();
-      if (this.raw.length < this.scores.length) this.raw = new Float64Array(2 ** Math.ceil(Math.log2(this.scores.length)));
+      if (this.raw.length < this.scores.length)
+        this.raw = new Float64Array(2 ** Math.ceil(Math.log2(this.scores.length)));
     }
     this.raw[this.rawSize++] = score;
   }

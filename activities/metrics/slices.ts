@@ -40,7 +40,11 @@ export class SliceSet {
   private largestKept: string | undefined;
   private readonly keptScratch: string[] = [];
 
-  constructor(readonly metricNames: readonly string[], readonly slices: readonly string[] | null, readonly width: number) {
+  constructor(
+    readonly metricNames: readonly string[],
+    readonly slices: readonly string[] | null,
+    readonly width: number,
+  ) {
     this.rest = new Group(width, metricNames.length);
     this.explicit = slices ? new Set(slices) : null;
   }
@@ -113,7 +117,8 @@ export class SliceSet {
 
   /** The summed layer and example-weight column of metric `position`, overall or for one tag. */
   view(position: number, tag?: string): { layer: MetricLayer; all: Float64Array } {
-    const parts = tag === undefined ? [this.rest, ...this.single.values()] : [this.single.get(tag), this.extra.get(tag)];
+    const parts =
+      tag === undefined ? [this.rest, ...this.single.values()] : [this.single.get(tag), this.extra.get(tag)];
     const layer = new MetricLayer(this.width);
     const all = new Float64Array(this.width);
     for (const g of parts) {
@@ -140,7 +145,12 @@ export class SliceSet {
     };
   }
 
-  static fromJSON(state: SliceSetState, metricNames: readonly string[], slices: readonly string[] | null, width: number): SliceSet {
+  static fromJSON(
+    state: SliceSetState,
+    metricNames: readonly string[],
+    slices: readonly string[] | null,
+    width: number,
+  ): SliceSet {
     const set = new SliceSet(metricNames, slices, width);
     const m = metricNames.length;
     set.rest = Group.fromJSON(state.rest, width, m);

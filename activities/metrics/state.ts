@@ -5,14 +5,25 @@
  * replicated state instead; both read the same summed features, so they agree exactly.
  */
 import { limbsToReal, splitReal } from './fixedPoint';
-import type { FeatureSink, MetricDefinition, MetricExample, MetricId, MetricImpl, MetricOutcome, MetricState, MetricStats, ScoreHistogram } from './types';
+import type {
+  FeatureSink,
+  MetricDefinition,
+  MetricExample,
+  MetricId,
+  MetricImpl,
+  MetricOutcome,
+  MetricState,
+  MetricStats,
+  ScoreHistogram,
+} from './types';
 
 export function defineMetric<P, const Id extends MetricId>(def: MetricDefinition<P, Id>): MetricImpl<P, Id> {
   return {
     ...def,
     init: () => emptyMetricState(),
     update(state, ex, params, weight) {
-      if (!Number.isInteger(weight) || weight < 0) throw new RangeError(`weight must be an integer >= 0, got ${weight}`);
+      if (!Number.isInteger(weight) || weight < 0)
+        throw new RangeError(`weight must be an integer >= 0, got ${weight}`);
       if (weight === 0) return;
       const probe = emptyMetricState();
       if (!def.observe(ex, params, new StateSink(probe, weight))) return;
@@ -45,7 +56,10 @@ const digits = new Float64Array(3);
 
 /** Writes weighted contributions straight into a MetricState. */
 class StateSink implements FeatureSink {
-  constructor(private readonly state: MetricState, private readonly weight: number) {}
+  constructor(
+    private readonly state: MetricState,
+    private readonly weight: number,
+  ) {}
 
   count(key: string, amount: number): void {
     if (amount !== 0) this.state.counts[key] = (this.state.counts[key] ?? 0) + amount * this.weight;
@@ -85,11 +99,16 @@ class StateStats implements MetricStats {
     const limbs = this.state.reals[key];
     if (!limbs) return 0;
     const entries = Object.entries(limbs);
-    return limbsToReal(entries.map(([limb]) => Number(limb)), entries.map(([, sum]) => sum));
+    return limbsToReal(
+      entries.map(([limb]) => Number(limb)),
+      entries.map(([, sum]) => sum),
+    );
   }
 
   countKeys(): readonly string[] {
-    return (this.sortedCountKeys ??= Object.keys(this.state.counts).filter((k) => this.state.counts[k] !== 0).sort());
+    return (this.sortedCountKeys ??= Object.keys(this.state.counts)
+      .filter((k) => this.state.counts[k] !== 0)
+      .sort());
   }
 
   histKeys(): readonly string[] {

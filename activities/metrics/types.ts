@@ -21,10 +21,27 @@ import type { z } from 'zod';
 export type TaskType = 'classification' | 'ranking' | 'retrieval' | 'generation' | 'regression';
 
 export const METRIC_IDS = [
-  'accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'log_loss', 'brier', 'ece',
-  'ndcg', 'mrr', 'recall_at_k', 'precision_at_k', 'map',
-  'exact_match', 'token_f1', 'rouge_l', 'bleu', 'judge_score',
-  'mae', 'rmse',
+  'accuracy',
+  'precision',
+  'recall',
+  'f1',
+  'roc_auc',
+  'pr_auc',
+  'log_loss',
+  'brier',
+  'ece',
+  'ndcg',
+  'mrr',
+  'recall_at_k',
+  'precision_at_k',
+  'map',
+  'exact_match',
+  'token_f1',
+  'rouge_l',
+  'bleu',
+  'judge_score',
+  'mae',
+  'rmse',
 ] as const;
 export type MetricId = (typeof METRIC_IDS)[number];
 
@@ -131,7 +148,10 @@ export type AnyMetricImpl<Id extends MetricId = MetricId> = MetricImpl<any, Id>;
 
 /** Base of the library's errors: a stable `code` the API maps to an error response. */
 export class MetricsError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -144,13 +164,23 @@ export class UnknownMetricError extends MetricsError {
 }
 
 export class UnknownMetricVersionError extends MetricsError {
-  constructor(readonly metric: MetricId, readonly version: string, readonly known: readonly string[]) {
-    super('unknown_metric_impl_version', `metric "${metric}" has no implementation version "${version}" (known: ${known.join(', ')})`);
+  constructor(
+    readonly metric: MetricId,
+    readonly version: string,
+    readonly known: readonly string[],
+  ) {
+    super(
+      'unknown_metric_impl_version',
+      `metric "${metric}" has no implementation version "${version}" (known: ${known.join(', ')})`,
+    );
   }
 }
 
 export class InvalidMetricParamsError extends MetricsError {
-  constructor(readonly metricName: string, detail: string) {
+  constructor(
+    readonly metricName: string,
+    detail: string,
+  ) {
     super('invalid_metric_params', `invalid params for metric "${metricName}": ${detail}`);
   }
 }

@@ -61,9 +61,13 @@ export interface ModelClient {
   stats(): ModelClientStats;
 }
 
-type SendResult = { body: unknown; attempts: number; error?: undefined } | { error: CallError; attempts: number; body?: undefined };
+type SendResult =
+  { body: unknown; attempts: number; error?: undefined } | { error: CallError; attempts: number; body?: undefined };
 
-const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', accept: 'application/json' });
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'application/json',
+  accept: 'application/json',
+});
 
 const byClass = (): Record<CallErrorClass, number> =>
   Object.fromEntries(CALL_ERROR_CLASSES.map((errorClass) => [errorClass, 0])) as Record<CallErrorClass, number>;
@@ -91,12 +95,20 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
    * queues its whole batch at once, and thousands of serialised ~2 KB bodies waiting
    * for a permit would double the batch's memory for nothing.
    */
-  async function send(endpoint: EndpointSpec, url: string, buildBody: () => string, signal: AbortSignal | undefined): Promise<SendResult> {
+  async function send(
+    endpoint: EndpointSpec,
+    url: string,
+    buildBody: () => string,
+    signal: AbortSignal | undefined,
+  ): Promise<SendResult> {
     const limiter = limiters.forEndpoint(endpoint, options.defaultMaxConcurrency);
     const headers = headersFor(endpoint);
-    const cancelled = (attempts: number): SendResult => ({ error: { class: 'cancelled', message: 'cancelled by the caller' }, attempts });
+    const cancelled = (attempts: number): SendResult => ({
+      error: { class: 'cancelled', message: 'cancelled by the caller' },
+      attempts,
+    });
     let body: string | undefined;
-    for (let attempts = 0; ; ) {
+    for (let attempts = 0; ;) {
       const admitted = limiter.admit(signal);
       if (admitted !== true && !(await admitted)) return cancelled(attempts);
       if (body === undefined) {
@@ -104,7 +116,10 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           body = buildBody();
         } catch (err) {
           limiter.release();
-          return { error: { class: 'client_error', message: `the request is not JSON: ${(err as Error).message}` }, attempts };
+          return {
+            error: { class: 'client_error', message: `the request is not JSON: ${(err as Error).message}` },
+            attempts,
+          };
         }
       }
       attempts++;
@@ -148,8 +163,18 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   }
 
   /** Messages are built lazily, like every body (see send). */
-  async function chatCall(endpoint: EndpointSpec, messages: () => ChatMessage[], params: Record<string, unknown>, signal: AbortSignal | undefined): Promise<Omit<ChatResult, 'latencyMs'>> {
-    const sent = await send(endpoint, chatCompletionsUrl(endpoint.url), () => chatBody(endpoint, messages(), params), signal);
+  async function chatCall(
+    endpoint: EndpointSpec,
+    messages: () => ChatMessage[],
+    params: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<Omit<ChatResult, 'latencyMs'>> {
+    const sent = await send(
+      endpoint,
+      chatCompletionsUrl(endpoint.url),
+      () => chatBody(endpoint, messages(), params),
+      signal,
+    );
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const content = parseChatCompletion(sent.body);
     if (!content.ok) return { error: { class: 'bad_response', message: content.message }, attempts: sent.attempts };
@@ -160,10 +185,16 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   }
 
   async function predictJson(input: PredictInput): Promise<Omit<ModelCallResult, 'latencyMs'>> {
-    const sent = await send(input.endpoint, input.endpoint.url, () => input.rowJson ?? JSON.stringify(input.row), input.signal);
+    const sent = await send(
+      input.endpoint,
+      input.endpoint.url,
+      () => input.rowJson ?? JSON.stringify(input.row),
+      input.signal,
+    );
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const prediction = parsePredictResponse(input.taskType, sent.body);
-    if (!prediction.ok) return { error: { class: 'bad_response', message: prediction.message }, attempts: sent.attempts };
+    if (!prediction.ok)
+      return { error: { class: 'bad_response', message: prediction.message }, attempts: sent.attempts };
     const result: Omit<ModelCallResult, 'latencyMs'> = { prediction: prediction.value, attempts: sent.attempts };
     const usage = parseUsage(sent.body);
     if (usage) result.usage = usage;
@@ -172,7 +203,14 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
 
   async function predictChat(input: PredictInput): Promise<Omit<ModelCallResult, 'latencyMs'>> {
     const { row } = input;
-    if (!row) return { error: { class: 'client_error', message: 'an openai-chat call needs the row to render its prompt, not only its JSON' }, attempts: 0 };
+    if (!row)
+      return {
+        error: {
+          class: 'client_error',
+          message: 'an openai-chat call needs the row to render its prompt, not only its JSON',
+        },
+        attempts: 0,
+      };
     const template = input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATES[input.taskType];
     const messages = (): ChatMessage[] => [{ role: 'user', content: renderTemplate(template, row) }];
     const reply = await chatCall(input.endpoint, messages, input.params, input.signal);
@@ -186,7 +224,10 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   }
 
   /** Counts the outcome and stamps the wall time. */
-  function finish<T extends { error?: CallError; attempts: number }>(result: T, started: number): T & { latencyMs: number } {
+  function finish<T extends { error?: CallError; attempts: number }>(
+    result: T,
+    started: number,
+  ): T & { latencyMs: number } {
     if (result.error) counters.failed[result.error.class]++;
     else counters.succeeded++;
     return Object.assign(result, { latencyMs: Math.round(performance.now() - started) });
@@ -204,7 +245,16 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       const started = performance.now();
       counters.calls++;
       if (input.endpoint.protocol !== 'openai-chat') {
-        return finish({ error: { class: 'client_error', message: `chat needs an openai-chat endpoint, not ${input.endpoint.protocol}` }, attempts: 0 }, started);
+        return finish(
+          {
+            error: {
+              class: 'client_error',
+              message: `chat needs an openai-chat endpoint, not ${input.endpoint.protocol}`,
+            },
+            attempts: 0,
+          },
+          started,
+        );
       }
       return finish(await chatCall(input.endpoint, () => input.messages, input.params, input.signal), started);
     },

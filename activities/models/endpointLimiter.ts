@@ -99,7 +99,10 @@ export class RatePacer {
   private interval: number;
   private tolerance: number;
 
-  constructor(public readonly ratePerSecond: number, burst: number = Math.max(1, Math.floor(ratePerSecond))) {
+  constructor(
+    public readonly ratePerSecond: number,
+    burst: number = Math.max(1, Math.floor(ratePerSecond)),
+  ) {
     this.interval = 1000 / ratePerSecond;
     this.tolerance = (burst - 1) * this.interval;
   }
@@ -125,7 +128,11 @@ export class EndpointLimiter {
   private rates = new Map<number, number>();
   private lastRecompute = Date.now();
 
-  constructor(readonly label: string, limit: number, maxRps: number | undefined) {
+  constructor(
+    readonly label: string,
+    limit: number,
+    maxRps: number | undefined,
+  ) {
     this.semaphore = new FairSemaphore(limit);
     this.pacer = maxRps ? new RatePacer(maxRps) : undefined;
     this.declare(limit, maxRps);
@@ -199,7 +206,12 @@ export class EndpointLimiter {
   }
 
   stats(): EndpointStats {
-    const stats: EndpointStats = { endpoint: this.label, limit: this.semaphore.limit, inFlight: this.semaphore.inFlight, queued: this.semaphore.queued };
+    const stats: EndpointStats = {
+      endpoint: this.label,
+      limit: this.semaphore.limit,
+      inFlight: this.semaphore.inFlight,
+      queued: this.semaphore.queued,
+    };
     if (this.pacer) stats.maxRps = this.pacer.ratePerSecond;
     return stats;
   }

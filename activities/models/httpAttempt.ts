@@ -22,7 +22,13 @@
  * for millions of calls; AbortSignal.timeout would also keep a timer alive per call for
  * the full timeout.
  */
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { onAbort } from './cancellation';
@@ -53,7 +59,13 @@ const MAX_ERROR_TEXT = 200;
 
 export function createHttpAgents(): HttpAgents {
   // `timeout` is the idle limit of a pooled socket; a server's Keep-Alive hint lowers it.
-  const options = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo' as const, timeout: 30_000 };
+  const options = {
+    keepAlive: true,
+    maxSockets: Infinity,
+    maxFreeSockets: 1024,
+    scheduling: 'lifo' as const,
+    timeout: 30_000,
+  };
   return { http: new HttpAgent(options), https: new HttpsAgent(options) };
 }
 
@@ -76,8 +88,15 @@ function target(url: string): Target | string {
   try {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') parsed = `unsupported scheme ${u.protocol}`;
-    else if (u.username || u.password) parsed = 'endpoint URLs may not hold credentials (they would end up in lineage); use headersFor';
-    else parsed = { https: u.protocol === 'https:', hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port, path: `${u.pathname}${u.search}` };
+    else if (u.username || u.password)
+      parsed = 'endpoint URLs may not hold credentials (they would end up in lineage); use headersFor';
+    else
+      parsed = {
+        https: u.protocol === 'https:',
+        hostname: u.hostname.replace(/^\[|\]$/g, ''),
+        port: u.port,
+        path: `${u.pathname}${u.search}`,
+      };
   } catch {
     parsed = 'the endpoint URL does not parse';
   }
@@ -132,7 +151,12 @@ function outcomeOf(response: IncomingMessage, raw: Buffer): AttemptOutcome {
   try {
     text = decode(raw, response.headers['content-encoding']);
   } catch (err) {
-    return { ok: false, class: 'bad_response', status, message: `HTTP ${status} with an undecodable body: ${(err as Error).message}` };
+    return {
+      ok: false,
+      class: 'bad_response',
+      status,
+      message: `HTTP ${status} with an undecodable body: ${(err as Error).message}`,
+    };
   }
   if (status >= 200 && status < 300) {
     try {
@@ -141,8 +165,14 @@ function outcomeOf(response: IncomingMessage, raw: Buffer): AttemptOutcome {
       return { ok: false, class: 'bad_response', status, message: `HTTP ${status} with a body that is not JSON` };
     }
   }
-  if (status >= 300 && status < 400) return { ok: false, class: 'client_error', status, message: `HTTP ${status}: redirects are not followed` };
-  const outcome: AttemptOutcome = { ok: false, class: classifyStatus(status), status, message: `HTTP ${status}${text ? `: ${errorText(text)}` : ''}` };
+  if (status >= 300 && status < 400)
+    return { ok: false, class: 'client_error', status, message: `HTTP ${status}: redirects are not followed` };
+  const outcome: AttemptOutcome = {
+    ok: false,
+    class: classifyStatus(status),
+    status,
+    message: `HTTP ${status}${text ? `: ${errorText(text)}` : ''}`,
+  };
   const retryAfterMs = parseRetryAfter(headerGetter(response.headers));
   if (retryAfterMs !== undefined) outcome.retryAfterMs = retryAfterMs;
   return outcome;
@@ -178,7 +208,8 @@ export function postJson(request: AttemptRequest): Promise<AttemptOutcome> {
     /** Any way the exchange ended without a complete answer; `ended` says if it was us. */
     const failed = (err: NodeJS.ErrnoException) => {
       if (ended === 'cancelled') return settle({ ok: false, class: 'cancelled', message: 'cancelled by the caller' });
-      if (ended === 'timeout') return settle({ ok: false, class: 'timeout', message: `no complete answer within ${request.timeoutMs} ms` });
+      if (ended === 'timeout')
+        return settle({ ok: false, class: 'timeout', message: `no complete answer within ${request.timeoutMs} ms` });
       settle({ ok: false, class: 'network', message: `connection failed: ${err.code ?? err.message}` });
     };
     const onResponse = (response: IncomingMessage) => {
@@ -189,7 +220,12 @@ export function postJson(request: AttemptRequest): Promise<AttemptOutcome> {
         if (bytes <= MAX_RESPONSE_BYTES) return false;
         ended = 'too_large';
         const status = response.statusCode;
-        settle({ ok: false, class: 'bad_response', status, message: `HTTP ${status} with an answer over the ${MAX_RESPONSE_BYTES}-byte limit` });
+        settle({
+          ok: false,
+          class: 'bad_response',
+          status,
+          message: `HTTP ${status} with an answer over the ${MAX_RESPONSE_BYTES}-byte limit`,
+        });
         req?.destroy();
         return true;
       };
@@ -198,7 +234,9 @@ export function postJson(request: AttemptRequest): Promise<AttemptOutcome> {
         size += chunk.length;
         if (!tooLarge(size)) chunks.push(chunk);
       });
-      response.on('end', () => settle(outcomeOf(response, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))));
+      response.on('end', () =>
+        settle(outcomeOf(response, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))),
+      );
       response.on('error', failed);
       response.on('close', () => {
         if (!response.complete) failed(Object.assign(new Error('answer cut short'), { code: 'ECONNRESET' }));
@@ -220,7 +258,11 @@ export function postJson(request: AttemptRequest): Promise<AttemptOutcome> {
       );
     } catch (err) {
       // Thrown before sending, e.g. a header value with control characters.
-      return settle({ ok: false, class: 'client_error', message: `the request could not be sent: ${(err as Error).message}` });
+      return settle({
+        ok: false,
+        class: 'client_error',
+        message: `the request could not be sent: ${(err as Error).message}`,
+      });
     }
     req.on('error', failed);
     // Destroyed before any answer (timeout, cancel) may end with 'close' alone.

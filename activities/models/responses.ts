@@ -50,14 +50,16 @@ function describe(error: z.ZodError): string {
   return `${issue.path.join('.') || 'response'}: ${issue.message}`;
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const isCount = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 0;
 
 export function parseUsage(body: unknown): Usage | undefined {
   if (typeof body !== 'object' || body === null || !('usage' in body)) return undefined;
   const usage = (body as { usage: unknown }).usage;
   // The common shape, checked by hand: every answer passes here (the schema below gives the same result).
-  if (isPlainObject(usage) && isCount(usage.inputTokens) && isCount(usage.outputTokens)) return { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens };
+  if (isPlainObject(usage) && isCount(usage.inputTokens) && isCount(usage.outputTokens))
+    return { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens };
   const parsed = usageSchema.safeParse(usage);
   if (!parsed.success) return undefined;
   return { inputTokens: parsed.data.inputTokens, outputTokens: parsed.data.outputTokens };
@@ -128,11 +130,18 @@ export function parseRankingText(text: string): Parsed<string[]> {
       return { ok: false, message: 'ranking: starts with [ but is not a JSON array' };
     }
     const parsed = ranking.safeParse(json);
-    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: `ranking: ${describe(parsed.error)}` };
+    return parsed.success
+      ? { ok: true, value: parsed.data }
+      : { ok: false, message: `ranking: ${describe(parsed.error)}` };
   }
   const ids = unfenced
     .split(/[,\n]/)
-    .map((id) => id.trim().replace(/^["']|["']$/g, '').trim())
+    .map((id) =>
+      id
+        .trim()
+        .replace(/^["']|["']$/g, '')
+        .trim(),
+    )
     .filter((id) => id.length > 0);
   return { ok: true, value: dedupe(ids) };
 }
@@ -147,7 +156,9 @@ export function parseChatPrediction(taskType: TaskType, content: string): Parsed
       return { ok: true, value: { output: text } };
     case 'regression': {
       const value = text === '' ? Number.NaN : Number(text);
-      return Number.isFinite(value) ? { ok: true, value: { value } } : { ok: false, message: 'regression: reply is not a finite number' };
+      return Number.isFinite(value)
+        ? { ok: true, value: { value } }
+        : { ok: false, message: 'regression: reply is not a finite number' };
     }
     case 'ranking':
     case 'retrieval': {

@@ -8,7 +8,12 @@
  */
 import type { CallErrorClass } from './types';
 
-export const RETRYABLE: ReadonlySet<CallErrorClass> = new Set<CallErrorClass>(['timeout', 'network', 'rate_limited', 'server_error']);
+export const RETRYABLE: ReadonlySet<CallErrorClass> = new Set<CallErrorClass>([
+  'timeout',
+  'network',
+  'rate_limited',
+  'server_error',
+]);
 
 /** The class of a non-2xx HTTP status. */
 export function classifyStatus(status: number): CallErrorClass {
@@ -47,13 +52,24 @@ export function parseRetryAfter(headers: HeaderSource, now: number = Date.now())
  * and Jitter"): uniform in [0, min(cap, base * 2^(attempt-1))), where `attempt` is
  * the number of attempts made so far (1 after the first failure).
  */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }
 
 /** Never earlier than the server asked; otherwise jittered exponential backoff. */
-export function retryDelay(attempt: number, retryAfterMs: number | undefined, baseMs: number, capMs: number, random?: () => number): number {
+export function retryDelay(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  baseMs: number,
+  capMs: number,
+  random?: () => number,
+): number {
   const backoff = backoffDelay(attempt, baseMs, capMs, random);
   return retryAfterMs === undefined ? backoff : Math.max(Math.ceil(retryAfterMs), backoff);
 }

@@ -33,10 +33,17 @@ export interface Usage {
   outputTokens: number;
 }
 
-export type CallErrorClass = 'timeout' | 'network' | 'rate_limited' | 'server_error' | 'client_error' | 'bad_response' | 'cancelled';
+export type CallErrorClass =
+  'timeout' | 'network' | 'rate_limited' | 'server_error' | 'client_error' | 'bad_response' | 'cancelled';
 
 export const CALL_ERROR_CLASSES: readonly CallErrorClass[] = [
-  'timeout', 'network', 'rate_limited', 'server_error', 'client_error', 'bad_response', 'cancelled',
+  'timeout',
+  'network',
+  'rate_limited',
+  'server_error',
+  'client_error',
+  'bad_response',
+  'cancelled',
 ];
 
 export interface CallError {
@@ -85,7 +92,8 @@ interface PredictCall {
  * already serialised (`rowJson`, the caller's canonical JSON of it, made for its input
  * hash), sent as the body instead of serialising the row again. openai-chat needs `row`.
  */
-export type PredictInput = PredictCall & ({ row: Record<string, unknown>; rowJson?: string } | { row?: undefined; rowJson: string });
+export type PredictInput = PredictCall &
+  ({ row: Record<string, unknown>; rowJson?: string } | { row?: undefined; rowJson: string });
 
 export interface ChatInput {
   endpoint: EndpointSpec;

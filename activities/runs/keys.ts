@@ -1,6 +1,7 @@
 /** Object keys of a run's outputs, derived from the run id and shard index so a retried writer overwrites. */
 export const runKeys = {
-  part: (runId: string, shard: number, part: number) => `runs/${runId}/shards/${String(shard).padStart(6, '0')}/part-${String(part).padStart(4, '0')}.jsonl`,
+  part: (runId: string, shard: number, part: number) =>
+    `runs/${runId}/shards/${String(shard).padStart(6, '0')}/part-${String(part).padStart(4, '0')}.jsonl`,
   shardState: (runId: string, shard: number) => `runs/${runId}/shards/${String(shard).padStart(6, '0')}/state.json`,
   shardPrefix: (runId: string, shard: number) => `runs/${runId}/shards/${String(shard).padStart(6, '0')}/`,
   runPrefix: (runId: string) => `runs/${runId}/`,
@@ -11,7 +12,8 @@ export const runKeys = {
  * order), stored beside the shard under the dataset's prefix: rows never change, so a
  * rerun on the shard looks predictions up without serialising and hashing every row again.
  */
-export const inputHashesKey = (shardObjectKey: string, taskType: string) => `${shardObjectKey}.input-hashes-v1-${taskType}`;
+export const inputHashesKey = (shardObjectKey: string, taskType: string) =>
+  `${shardObjectKey}.input-hashes-v1-${taskType}`;
 export const INPUT_HASH_BYTES = 32;
 
 /**

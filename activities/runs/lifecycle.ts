@@ -27,7 +27,10 @@ const TOTALS_SET = `progress_done = s.rows, calls_model = s.calls, cache_hits = 
 
 export type RunEndStatus = 'failed' | 'cancelled' | 'budget_exceeded';
 
-export interface LifecycleDeps { pool: Pool; storage: Storage }
+export interface LifecycleDeps {
+  pool: Pool;
+  storage: Storage;
+}
 
 export function createLifecycleActivities(deps: LifecycleDeps) {
   return {
@@ -35,14 +38,26 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
     async planRun({ runId }: { runId: string }): Promise<RunPlan> {
       const ctx = await loadRunContext(deps.pool, runId);
       const totalRows = ctx.shards.reduce((n, s) => n + s.rowCount, 0);
-      if (!ctx.shards.length) throw ApplicationFailure.create({ type: 'dataset_unreadable', message: 'the dataset version has no shards', nonRetryable: true });
+      if (!ctx.shards.length)
+        throw ApplicationFailure.create({
+          type: 'dataset_unreadable',
+          message: 'the dataset version has no shards',
+          nonRetryable: true,
+        });
       await ensureRunBudget(deps.pool, runId);
       const judge = ctx.taskType === 'generation' ? await loadRunJudge(deps.pool, runId) : null;
       await deps.pool.query(
         `UPDATE eval_runs SET status = 'running', progress_total = $2, started_at = COALESCE(started_at, now()),
                 queue_ms = COALESCE(queue_ms, (extract(epoch FROM now() - created_at) * 1000)::bigint)
-          WHERE run_id = $1 AND status IN ('queued', 'running')`, [runId, totalRows]);
-      return { runId, totalRows, shards: ctx.shards.map((s) => ({ index: s.index, rowCount: s.rowCount })), canary: ctx.mode === 'release' && Boolean(judge?.canary) };
+          WHERE run_id = $1 AND status IN ('queued', 'running')`,
+        [runId, totalRows],
+      );
+      return {
+        runId,
+        totalRows,
+        shards: ctx.shards.map((s) => ({ index: s.index, rowCount: s.rowCount })),
+        canary: ctx.mode === 'release' && Boolean(judge?.canary),
+      };
     },
 
     /**
@@ -55,7 +70,11 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       const judge = ctx.taskType === 'generation' ? await loadRunJudge(deps.pool, runId) : null;
       const judgeTotals = judge ? await loadRunJudgeTotals(deps.pool, runId) : null;
       if (judge && judgeTotals) assertJudgeReliable(judge, judgeTotals);
-      const results = await finalizeRunStates(ctx, ctx.shards.map((s) => runKeys.shardState(runId, s.index)), (key) => deps.storage.getJson(key));
+      const results = await finalizeRunStates(
+        ctx,
+        ctx.shards.map((s) => runKeys.shardState(runId, s.index)),
+        (key) => deps.storage.getJson(key),
+      );
       const client = await deps.pool.connect();
       try {
         await client.query('BEGIN');
@@ -65,7 +84,9 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
           `UPDATE eval_runs r SET status = 'succeeded', finished_at = now(),
                   run_ms = (extract(epoch FROM now() - r.started_at) * 1000)::bigint,
                   ${TOTALS_SET} FROM ${SHARD_TOTALS}
-            WHERE r.run_id = $1 AND r.status IN ('queued', 'running')`, [runId]);
+            WHERE r.run_id = $1 AND r.status IN ('queued', 'running')`,
+          [runId],
+        );
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
@@ -82,7 +103,17 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
      * stopped cleanly, marked partial (a gate never counts a budget_exceeded run), and a
      * judged run gets its judge aggregates whatever the ending, so judge errors show.
      */
-    async markRunEnded({ runId, status, errorClass, errorMessage }: { runId: string; status: RunEndStatus; errorClass?: string; errorMessage?: string }): Promise<void> {
+    async markRunEnded({
+      runId,
+      status,
+      errorClass,
+      errorMessage,
+    }: {
+      runId: string;
+      status: RunEndStatus;
+      errorClass?: string;
+      errorMessage?: string;
+    }): Promise<void> {
       const ctx = await loadRunContext(deps.pool, runId);
       const partial = status === 'budget_exceeded' ? await partialResults(deps, ctx) : [];
       const judge = ctx.taskType === 'generation' ? await loadRunJudge(deps.pool, runId) : null;
@@ -94,12 +125,22 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
                   run_ms = (extract(epoch FROM now() - COALESCE(r.started_at, r.created_at)) * 1000)::bigint,
                   ${TOTALS_SET} FROM ${SHARD_TOTALS}
             WHERE r.run_id = $1 AND r.status IN ('queued', 'running')`,
-          [runId, status, errorClass ?? null, errorMessage?.slice(0, 2000) ?? null]);
+          [runId, status, errorClass ?? null, errorMessage?.slice(0, 2000) ?? null],
+        );
         if (rowCount) {
           await insertResults(client, runId, partial, true);
           if (judge) {
-            const { rows } = await client.query<{ done: number }>(`SELECT count(*)::int AS done FROM eval_run_shards WHERE run_id = $1 AND status = 'done'`, [runId]);
-            await writeRunJudgeStats(client, runId, judge, await loadRunJudgeTotals(client, runId), rows[0].done < ctx.shards.length);
+            const { rows } = await client.query<{ done: number }>(
+              `SELECT count(*)::int AS done FROM eval_run_shards WHERE run_id = $1 AND status = 'done'`,
+              [runId],
+            );
+            await writeRunJudgeStats(
+              client,
+              runId,
+              judge,
+              await loadRunJudgeTotals(client, runId),
+              rows[0].done < ctx.shards.length,
+            );
           }
         }
         await client.query('COMMIT');
@@ -113,19 +154,43 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
   };
 }
 
-async function insertResults(client: PoolClient, runId: string, results: FinalMetric[], partial: boolean): Promise<void> {
+async function insertResults(
+  client: PoolClient,
+  runId: string,
+  results: FinalMetric[],
+  partial: boolean,
+): Promise<void> {
   for (const r of results) {
     await client.query(
       `INSERT INTO metric_results (run_id, metric_name, metric_id, impl_version, value, ci_low, ci_high, n, reason, slices, partial)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (run_id, metric_name, impl_version) DO NOTHING`,
-      [runId, r.name, r.metric, r.implVersion, r.value, r.ciLow, r.ciHigh, r.n, r.reason ?? null, JSON.stringify(r.slices ?? {}), partial]);
+      [
+        runId,
+        r.name,
+        r.metric,
+        r.implVersion,
+        r.value,
+        r.ciLow,
+        r.ciHigh,
+        r.n,
+        r.reason ?? null,
+        JSON.stringify(r.slices ?? {}),
+        partial,
+      ],
+    );
   }
 }
 
 /** Metrics over the shards that wrote a state (finished, or stopped by the budget); none when no shard did. */
 async function partialResults(deps: LifecycleDeps, ctx: RunContext): Promise<FinalMetric[]> {
   const { rows } = await deps.pool.query<{ shard_index: number }>(
-    `SELECT shard_index FROM eval_run_shards WHERE run_id = $1 AND status IN ('done', 'partial') ORDER BY shard_index`, [ctx.runId]);
+    `SELECT shard_index FROM eval_run_shards WHERE run_id = $1 AND status IN ('done', 'partial') ORDER BY shard_index`,
+    [ctx.runId],
+  );
   if (!rows.length) return [];
-  return finalizeRunStates(ctx, rows.map((r) => runKeys.shardState(ctx.runId, r.shard_index)), (key) => deps.storage.getJson(key));
+  return finalizeRunStates(
+    ctx,
+    rows.map((r) => runKeys.shardState(ctx.runId, r.shard_index)),
+    (key) => deps.storage.getJson(key),
+  );
 }

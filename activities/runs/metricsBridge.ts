@@ -2,7 +2,13 @@
  * Where the eval runner meets the metrics library: the suite's metric definitions become
  * an accumulator spec seeded from the run, and stored example records become metric examples.
  */
-import { createAccumulator, finalizeAccumulator, mergeAccumulatorStates, type AccumulatorSpec, type AccumulatorState } from '../metrics/accumulator';
+import {
+  createAccumulator,
+  finalizeAccumulator,
+  mergeAccumulatorStates,
+  type AccumulatorSpec,
+  type AccumulatorState,
+} from '../metrics/accumulator';
 import type { MetricExample, MetricId } from '../metrics/types';
 import type { RunContext } from './context';
 import type { ExampleRecord } from './records';
@@ -10,7 +16,13 @@ import type { ExampleRecord } from './records';
 export function accumulatorSpec(ctx: Pick<RunContext, 'metrics' | 'seed'>): AccumulatorSpec {
   return {
     seed: ctx.seed,
-    metrics: ctx.metrics.map((m) => ({ name: m.name, metric: m.metric as MetricId, params: m.params, slices: m.slices, implVersion: m.implVersion })),
+    metrics: ctx.metrics.map((m) => ({
+      name: m.name,
+      metric: m.metric as MetricId,
+      params: m.params,
+      slices: m.slices,
+      implVersion: m.implVersion,
+    })),
   };
 }
 
@@ -35,8 +47,15 @@ export function toMetricExample(record: ExampleRecord): MetricExample {
 }
 
 export interface FinalMetric {
-  name: string; metric: string; implVersion: string; value: number | null; ciLow: number | null; ciHigh: number | null; n: number;
-  reason?: string; slices?: Record<string, unknown>;
+  name: string;
+  metric: string;
+  implVersion: string;
+  value: number | null;
+  ciLow: number | null;
+  ciHigh: number | null;
+  n: number;
+  reason?: string;
+  slices?: Record<string, unknown>;
 }
 
 /** States fetched and merged at a time: a run of 200 shards never holds 200 states at once. */
@@ -47,7 +66,11 @@ const MERGE_BATCH = 8;
  * order-independent, so folding in batches gives the same bits as merging all at once,
  * while memory stays at a batch of states instead of every shard's.
  */
-export async function mergeStoredStates(spec: AccumulatorSpec, keys: string[], load: (key: string) => Promise<AccumulatorState>): Promise<AccumulatorState> {
+export async function mergeStoredStates(
+  spec: AccumulatorSpec,
+  keys: string[],
+  load: (key: string) => Promise<AccumulatorState>,
+): Promise<AccumulatorState> {
   let merged: AccumulatorState | undefined;
   for (let i = 0; i < keys.length; i += MERGE_BATCH) {
     const batch = await Promise.all(keys.slice(i, i + MERGE_BATCH).map(load));
@@ -58,11 +81,25 @@ export async function mergeStoredStates(spec: AccumulatorSpec, keys: string[], l
 }
 
 /** Merges the stored shard states of a run and finalises every metric of the suite. */
-export async function finalizeRunStates(ctx: Pick<RunContext, 'metrics' | 'seed'>, keys: string[], load: (key: string) => Promise<AccumulatorState>): Promise<FinalMetric[]> {
+export async function finalizeRunStates(
+  ctx: Pick<RunContext, 'metrics' | 'seed'>,
+  keys: string[],
+  load: (key: string) => Promise<AccumulatorState>,
+): Promise<FinalMetric[]> {
   const spec = accumulatorSpec(ctx);
   const results = finalizeAccumulator(spec, await mergeStoredStates(spec, keys, load));
   return ctx.metrics.map((m) => {
     const r = results[m.name];
-    return { name: m.name, metric: m.metric, implVersion: r.implVersion, value: r.value, ciLow: r.ciLow, ciHigh: r.ciHigh, n: r.n, reason: r.reason, slices: r.slices };
+    return {
+      name: m.name,
+      metric: m.metric,
+      implVersion: r.implVersion,
+      value: r.value,
+      ciLow: r.ciLow,
+      ciHigh: r.ciHigh,
+      n: r.n,
+      reason: r.reason,
+      slices: r.slices,
+    };
   });
 }

@@ -8,7 +8,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { canonicalJson, sha256Hex } from '../../common/canonical';
 import { CostEstimator, type BudgetLease } from '../budget';
-import { lookupPredictions, predictionCacheKey, type CachedPrediction, type NewCacheEntry } from '../cache/predictionCache';
+import {
+  lookupPredictions,
+  predictionCacheKey,
+  type CachedPrediction,
+  type NewCacheEntry,
+} from '../cache/predictionCache';
 import type { NewJudgement } from '../judge/cache';
 import type { JudgeTranscript } from '../judge/runner';
 import type { ShardJudging } from '../judge/shardJudging';
@@ -27,16 +32,25 @@ export interface Predictor {
  * The shard's input hashes (32 bytes per row, see keys.ts): `known` when stored by an
  * earlier run, else `record` collects the ones this run computes.
  */
-export interface InputHashes { known: Buffer | null; record: Buffer | null }
+export interface InputHashes {
+  known: Buffer | null;
+  record: Buffer | null;
+}
 
 /**
  * The shard's example truths (see keys.ts: each row's id, tags and truth, in row order):
  * `known` when stored by an earlier run, else `record` collects them.
  */
-export interface ExampleTruths { known: ExampleRecord[] | null; record: ExampleRecord[] | null }
+export interface ExampleTruths {
+  known: ExampleRecord[] | null;
+  record: ExampleRecord[] | null;
+}
 
 export interface PartDeps {
-  pool: Pool; models: Predictor; lease: BudgetLease | null; judging: ShardJudging | null;
+  pool: Pool;
+  models: Predictor;
+  lease: BudgetLease | null;
+  judging: ShardJudging | null;
   inputHashes?: InputHashes;
   truths?: ExampleTruths;
   /** Examples of the part in flight at once when the endpoint declares no concurrency limit (the worker's default limit). */
@@ -60,7 +74,11 @@ export const UNAVAILABLE = new Set(['network', 'timeout', 'server_error', 'rate_
 export class EndpointUnavailable extends Error {}
 
 /** Where a part's rows come from: a shard's rows parsed on demand. */
-export interface RowSource { readonly length: number; slice(from: number, to: number): Record<string, any>[]; row(i: number): Record<string, any> }
+export interface RowSource {
+  readonly length: number;
+  slice(from: number, to: number): Record<string, any>[];
+  row(i: number): Record<string, any>;
+}
 
 /** Lanes of a part when neither the endpoint nor the worker says how many calls it may have in flight. */
 const DEFAULT_LANES = 64;
@@ -108,13 +126,18 @@ interface Prepared {
 }
 
 export async function processPart(
-  deps: PartDeps, ctx: RunContext, rows: RowSource, range: { from: number; to: number }, control: PartControl,
+  deps: PartDeps,
+  ctx: RunContext,
+  rows: RowSource,
+  range: { from: number; to: number },
+  control: PartControl,
 ): Promise<PartOutcome> {
   const { stop, cancellation } = control;
   const { known: knownHashes, record: newHashes } = deps.inputHashes ?? { known: null, record: null };
   const { known: knownTruths, record: newTruths } = deps.truths ?? { known: null, record: null };
   const bodyIsEnough = ctx.endpoint.protocol === 'json-predict';
-  const hashAt = (i: number) => knownHashes?.toString('hex', (range.from + i) * INPUT_HASH_BYTES, (range.from + i + 1) * INPUT_HASH_BYTES);
+  const hashAt = (i: number) =>
+    knownHashes?.toString('hex', (range.from + i) * INPUT_HASH_BYTES, (range.from + i + 1) * INPUT_HASH_BYTES);
   /** Example i of the part, from its row. */
   const prepare = (row: Record<string, any>, i: number): Prepared => {
     const { modelInput, truth } = splitRow(ctx.taskType, row);
@@ -129,7 +152,10 @@ export async function processPart(
     const base: ExampleRecord = { id: row.id, ...(row.tags ? { tags: row.tags } : {}), ...truth };
     if (newTruths) newTruths[range.from + i] = base;
     return {
-      base, inputHash, key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash), body,
+      base,
+      inputHash,
+      key: predictionCacheKey(ctx.modelVersionId, inputHash, ctx.paramsHash),
+      body,
       modelInput: body !== undefined && bodyIsEnough ? undefined : modelInput,
       row: deps.judging ? row : undefined,
     };
@@ -138,7 +164,9 @@ export async function processPart(
   // nothing from its row: rows are parsed for the misses only.
   const count = Math.max(0, Math.min(range.to, rows.length) - range.from);
   const truthsOnly = knownHashes !== null && knownTruths !== null && !deps.judging;
-  const prepared: (Prepared | undefined)[] = truthsOnly ? new Array(count) : rows.slice(range.from, range.to).map(prepare);
+  const prepared: (Prepared | undefined)[] = truthsOnly
+    ? new Array(count)
+    : rows.slice(range.from, range.to).map(prepare);
   const keys = truthsOnly
     ? Array.from({ length: count }, (_, i) => predictionCacheKey(ctx.modelVersionId, hashAt(i)!, ctx.paramsHash))
     : prepared.map((p) => p!.key);
@@ -157,7 +185,11 @@ export async function processPart(
     for (const t of result.transcripts) outcome.transcripts.push(t);
     for (const e of result.newEntries) outcome.judgeEntries.push(e);
     if (result.outcome.skipped) budgetStopped = true;
-    return { ...record, judge: result.outcome, ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}) };
+    return {
+      ...record,
+      judge: result.outcome,
+      ...(result.judgeScore !== undefined ? { judgeScore: result.judgeScore } : {}),
+    };
   };
 
   const fromCache = (base: ExampleRecord, hit: CachedPrediction): ExampleRecord =>
@@ -168,29 +200,63 @@ export async function processPart(
     p.body = p.modelInput = p.row = undefined;
     const hit = cached.get(p.key);
     if (hit) return judged(fromCache(base, hit), row);
-    if (signal.aborted) return { ...base, error: { class: 'cancelled', message: 'not attempted: the shard was stopped' } };
+    if (signal.aborted)
+      return { ...base, error: { class: 'cancelled', message: 'not attempted: the shard was stopped' } };
     if (budgetStopped) return NOT_ATTEMPTED;
     // The budget estimates the call's prompt by the size of the input's JSON.
-    const permit = lease ? await lease.acquire(estimator.estimate((ctx.promptTemplate?.length ?? 0) + (body ?? canonicalJson(modelInput)).length)) : null;
+    const permit = lease
+      ? await lease.acquire(
+          estimator.estimate((ctx.promptTemplate?.length ?? 0) + (body ?? canonicalJson(modelInput)).length),
+        )
+      : null;
     if (lease && !permit) {
       budgetStopped = true;
       return NOT_ATTEMPTED;
     }
-    const call = { endpoint: ctx.endpoint, taskType: ctx.taskType, promptTemplate: ctx.promptTemplate, params: ctx.params, signal };
-    const result = await deps.models.predict(modelInput ? { ...call, row: modelInput, rowJson: body } : { ...call, rowJson: body! });
+    const call = {
+      endpoint: ctx.endpoint,
+      taskType: ctx.taskType,
+      promptTemplate: ctx.promptTemplate,
+      params: ctx.params,
+      signal,
+    };
+    const result = await deps.models.predict(
+      modelInput ? { ...call, row: modelInput, rowJson: body } : { ...call, rowJson: body! },
+    );
     const callCost = result.error || !result.prediction ? 0 : callCostUsd(ctx.pricing, result.usage);
     if (permit) lease!.settle(permit, callCost);
     estimator.observe(result.usage);
     if (result.error || !result.prediction) {
       const error = result.error ?? { class: 'bad_response' as const, message: 'no prediction in the response' };
-      if (UNAVAILABLE.has(error.class) && ++consecutiveUnavailable >= CONSECUTIVE_UNAVAILABLE_LIMIT && !signal.aborted) {
-        stop.abort(new EndpointUnavailable(`model endpoint ${ctx.endpoint.url} failed ${consecutiveUnavailable} calls in a row after retries (last: ${error.class}: ${error.message})`));
+      if (
+        UNAVAILABLE.has(error.class) &&
+        ++consecutiveUnavailable >= CONSECUTIVE_UNAVAILABLE_LIMIT &&
+        !signal.aborted
+      ) {
+        stop.abort(
+          new EndpointUnavailable(
+            `model endpoint ${ctx.endpoint.url} failed ${consecutiveUnavailable} calls in a row after retries (last: ${error.class}: ${error.message})`,
+          ),
+        );
       }
       return { ...base, error, ...(result.usage ? { usage: result.usage } : {}) };
     }
     consecutiveUnavailable = 0;
-    outcome.newEntries.push({ key: p.key, inputHash: p.inputHash, prediction: result.prediction, usage: result.usage ?? null });
-    return judged(withCorrectness({ ...base, prediction: result.prediction, ...(result.usage ? { usage: result.usage } : {}), costUsd: callCost }), row);
+    outcome.newEntries.push({
+      key: p.key,
+      inputHash: p.inputHash,
+      prediction: result.prediction,
+      usage: result.usage ?? null,
+    });
+    return judged(
+      withCorrectness({
+        ...base,
+        prediction: result.prediction,
+        ...(result.usage ? { usage: result.usage } : {}),
+        costUsd: callCost,
+      }),
+      row,
+    );
   };
 
   // Cache hits with nothing to judge are recorded at once. The rest go through a fixed
@@ -210,7 +276,10 @@ export async function processPart(
       pending.push(i);
     }
   }
-  const lanes = Math.min(pending.length, Math.max(1, ctx.endpoint.maxConcurrency ?? deps.defaultLanes ?? DEFAULT_LANES));
+  const lanes = Math.min(
+    pending.length,
+    Math.max(1, ctx.endpoint.maxConcurrency ?? deps.defaultLanes ?? DEFAULT_LANES),
+  );
   let next = 0;
   let dispatched = false;
   if (judging) {
@@ -226,17 +295,23 @@ export async function processPart(
     return k;
   };
   if (pending.length === 0) takeNext();
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let k = takeNext(); k < pending.length; k = takeNext()) examples[pending[k]] = await attempt(prepared[pending[k]]!);
-  }));
-  if (cancellation.aborted) throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
-  if (signal.reason instanceof EndpointUnavailable) throw ApplicationFailure.create({ type: 'model_unavailable', nonRetryable: true, message: signal.reason.message });
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let k = takeNext(); k < pending.length; k = takeNext())
+        examples[pending[k]] = await attempt(prepared[pending[k]]!);
+    }),
+  );
+  if (cancellation.aborted)
+    throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
+  if (signal.reason instanceof EndpointUnavailable)
+    throw ApplicationFailure.create({ type: 'model_unavailable', nonRetryable: true, message: signal.reason.message });
   outcome.records = examples.filter((r): r is ExampleRecord => r !== NOT_ATTEMPTED);
   outcome.budgetStopped = budgetStopped;
   return outcome;
 }
 
 function withCorrectness(record: ExampleRecord): ExampleRecord {
-  if (record.label !== undefined && record.prediction?.label !== undefined) record.correct = record.prediction.label === record.label;
+  if (record.label !== undefined && record.prediction?.label !== undefined)
+    record.correct = record.prediction.label === record.label;
   return record;
 }

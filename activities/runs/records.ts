@@ -29,7 +29,10 @@ export interface ExampleRecord {
 }
 
 /** Splits a dataset row into what the model may see and the truth it must not. */
-export function splitRow(taskType: TaskType, row: Record<string, any>): { modelInput: Record<string, unknown>; truth: Partial<ExampleRecord> } {
+export function splitRow(
+  taskType: TaskType,
+  row: Record<string, any>,
+): { modelInput: Record<string, unknown>; truth: Partial<ExampleRecord> } {
   const { tags: _tags, ...rest } = row;
   switch (taskType) {
     case 'classification': {
@@ -46,7 +49,10 @@ export function splitRow(taskType: TaskType, row: Record<string, any>): { modelI
       const { reference, rubric: _rubric, humanScore, ...modelInput } = rest;
       return {
         modelInput,
-        truth: { ...(reference === undefined ? {} : { reference }), ...(typeof humanScore === 'number' && Number.isFinite(humanScore) ? { humanScore } : {}) },
+        truth: {
+          ...(reference === undefined ? {} : { reference }),
+          ...(typeof humanScore === 'number' && Number.isFinite(humanScore) ? { humanScore } : {}),
+        },
       };
     }
     case 'regression': {
@@ -56,7 +62,14 @@ export function splitRow(taskType: TaskType, row: Record<string, any>): { modelI
   }
 }
 
-export function callCostUsd(pricing: { inputPer1kTokensUsd?: number; outputPer1kTokensUsd?: number; perCallUsd?: number }, usage?: { inputTokens: number; outputTokens: number }): number {
+export function callCostUsd(
+  pricing: { inputPer1kTokensUsd?: number; outputPer1kTokensUsd?: number; perCallUsd?: number },
+  usage?: { inputTokens: number; outputTokens: number },
+): number {
   const tokens = usage ?? { inputTokens: 0, outputTokens: 0 };
-  return (pricing.perCallUsd ?? 0) + (tokens.inputTokens / 1000) * (pricing.inputPer1kTokensUsd ?? 0) + (tokens.outputTokens / 1000) * (pricing.outputPer1kTokensUsd ?? 0);
+  return (
+    (pricing.perCallUsd ?? 0) +
+    (tokens.inputTokens / 1000) * (pricing.inputPer1kTokensUsd ?? 0) +
+    (tokens.outputTokens / 1000) * (pricing.outputPer1kTokensUsd ?? 0)
+  );
 }

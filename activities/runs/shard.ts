@@ -6,7 +6,13 @@ import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
 import { openRunLease, releaseQuietly } from '../budget';
 import { storePredictions } from '../cache/predictionCache';
-import { addJudgeRecord, emptyJudgeTotals, prepareShardJudging, type JudgeTotals, type ShardJudging } from '../judge/shardJudging';
+import {
+  addJudgeRecord,
+  emptyJudgeTotals,
+  prepareShardJudging,
+  type JudgeTotals,
+  type ShardJudging,
+} from '../judge/shardJudging';
 import { loadRunContext } from './context';
 import { exampleTruthsKey, INPUT_HASH_BYTES, inputHashesKey, runKeys } from './keys';
 import { createRunAccumulator, toMetricExample } from './metricsBridge';
@@ -16,22 +22,40 @@ import { ShardRows } from './shardRows';
 
 export type { Predictor } from './part';
 
-export interface ShardInput { runId: string; shardIndex: number }
+export interface ShardInput {
+  runId: string;
+  shardIndex: number;
+}
 export interface ShardSummary extends JudgeTotals {
-  shardIndex: number; rows: number; modelCalls: number; cacheHits: number; errors: number;
-  costUsd: number; inputTokens: number; outputTokens: number;
+  shardIndex: number;
+  rows: number;
+  modelCalls: number;
+  cacheHits: number;
+  errors: number;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
   /** The run's budget ran out: the shard stopped after writing what it had (status 'partial'). */
   budgetStopped?: boolean;
 }
-interface Checkpoint { offset: number; parts: number }
+interface Checkpoint {
+  offset: number;
+  parts: number;
+}
 interface InFlightPart {
-  index: number; end: number; result: Promise<PartOutcome>;
+  index: number;
+  end: number;
+  result: Promise<PartOutcome>;
   /** The part says the next one may start (PartControl.onDispatched), or it ended. */
   dispatched: Promise<void>;
 }
 
 export interface ShardDeps {
-  pool: Pool; storage: Storage; models: Predictor; logger: Logger; partRows?: number;
+  pool: Pool;
+  storage: Storage;
+  models: Predictor;
+  logger: Logger;
+  partRows?: number;
   /** Calls a shard reserves from its run's budget at a time (see activities/budget/lease.ts). */
   budgetBlockCalls?: number;
   /** The worker's concurrency limit for endpoints that declare none (EVALGATE_MODEL_MAX_CONCURRENCY): a part's lanes. */
@@ -45,7 +69,15 @@ const MIN_ROWS_FOR_RATE = 50;
 const HEARTBEAT_EVERY_MS = 1000;
 
 const emptySummary = (shardIndex: number): ShardSummary => ({
-  shardIndex, rows: 0, modelCalls: 0, cacheHits: 0, errors: 0, costUsd: 0, inputTokens: 0, outputTokens: 0, ...emptyJudgeTotals(),
+  shardIndex,
+  rows: 0,
+  modelCalls: 0,
+  cacheHits: 0,
+  errors: 0,
+  costUsd: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  ...emptyJudgeTotals(),
 });
 
 function addRecord(summary: ShardSummary, record: ExampleRecord, judging: ShardJudging | null): void {
@@ -78,7 +110,12 @@ export function createRunShard(deps: ShardDeps) {
     const activity = Context.current();
     const ctx = await loadRunContext(deps.pool, input.runId);
     const shard = ctx.shards[input.shardIndex];
-    if (!shard) throw ApplicationFailure.create({ type: 'dataset_unreadable', message: `run ${input.runId} has no shard ${input.shardIndex}`, nonRetryable: true });
+    if (!shard)
+      throw ApplicationFailure.create({
+        type: 'dataset_unreadable',
+        message: `run ${input.runId} has no shard ${input.shardIndex}`,
+        nonRetryable: true,
+      });
     const log = deps.logger.child({ runId: input.runId, shard: input.shardIndex });
     const accumulator = createRunAccumulator(ctx);
     const summary = emptySummary(input.shardIndex);
@@ -112,14 +149,29 @@ export function createRunShard(deps: ShardDeps) {
       readExampleTruths(deps.storage, truthsKey, rows.length, log),
     ]);
     const inputHashes = { known, record: known || offset > 0 ? null : Buffer.alloc(rows.length * INPUT_HASH_BYTES) };
-    const truths = { known: knownTruths, record: knownTruths || offset > 0 ? null : new Array<ExampleRecord>(rows.length) };
+    const truths = {
+      known: knownTruths,
+      record: knownTruths || offset > 0 ? null : new Array<ExampleRecord>(rows.length),
+    };
 
     const expiresAt = retentionExpiry(ctx.classification);
     const persist = async (index: number, outcome: PartOutcome) => {
       // Transcripts first: a part that exists always has its transcripts.
-      if (judging) await judging.persistPart(input.runId, input.shardIndex, index, expiresAt, outcome.transcripts, outcome.judgeEntries);
+      if (judging)
+        await judging.persistPart(
+          input.runId,
+          input.shardIndex,
+          index,
+          expiresAt,
+          outcome.transcripts,
+          outcome.judgeEntries,
+        );
       if (outcome.records.length) {
-        await deps.storage.put(runKeys.part(input.runId, input.shardIndex, index), outcome.records.map((r) => JSON.stringify(r)).join('\n') + '\n', 'application/x-ndjson');
+        await deps.storage.put(
+          runKeys.part(input.runId, input.shardIndex, index),
+          outcome.records.map((r) => JSON.stringify(r)).join('\n') + '\n',
+          'application/x-ndjson',
+        );
       }
       await storePredictions(deps.pool, ctx.modelVersionId, ctx.paramsHash, expiresAt, outcome.newEntries);
       for (const record of outcome.records) {
@@ -132,13 +184,30 @@ export function createRunShard(deps: ShardDeps) {
     setMaxListeners(0, stop.signal); // every in-flight call of the shard listens to it
     const onCancel = () => stop.abort(activity.cancellationSignal.reason);
     activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-    const beat = setInterval(() => activity.heartbeat({ offset, parts: part } satisfies Checkpoint), HEARTBEAT_EVERY_MS);
-    const partDeps = { pool: deps.pool, models: deps.models, lease, judging, defaultLanes: deps.modelConcurrency, inputHashes, truths };
+    const beat = setInterval(
+      () => activity.heartbeat({ offset, parts: part } satisfies Checkpoint),
+      HEARTBEAT_EVERY_MS,
+    );
+    const partDeps = {
+      pool: deps.pool,
+      models: deps.models,
+      lease,
+      judging,
+      defaultLanes: deps.modelConcurrency,
+      inputHashes,
+      truths,
+    };
     const launch = (from: number, index: number): InFlightPart => {
       const end = Math.min(from + partRows, rows.length);
       let onDispatched!: () => void;
       const dispatched = new Promise<void>((resolve) => (onDispatched = resolve));
-      const result = processPart(partDeps, ctx, rows, { from, to: end }, { stop, cancellation: activity.cancellationSignal, onDispatched });
+      const result = processPart(
+        partDeps,
+        ctx,
+        rows,
+        { from, to: end },
+        { stop, cancellation: activity.cancellationSignal, onDispatched },
+      );
       result.then(onDispatched, onDispatched); // awaited in order below; never an unhandled rejection
       return { index, end, result, dispatched };
     };
@@ -177,9 +246,19 @@ export function createRunShard(deps: ShardDeps) {
       await releaseQuietly(lease);
     }
 
-    await deps.storage.put(runKeys.shardState(input.runId, input.shardIndex), JSON.stringify(accumulator.toJSON()), 'application/json');
-    if (inputHashes.record) await deps.storage.put(hashesKey, inputHashes.record).catch((err: Error) => log.warn({ err: err.message }, 'input hashes not stored'));
-    if (truths.record) await deps.storage.put(truthsKey, JSON.stringify(truths.record), 'application/json').catch((err: Error) => log.warn({ err: err.message }, 'example truths not stored'));
+    await deps.storage.put(
+      runKeys.shardState(input.runId, input.shardIndex),
+      JSON.stringify(accumulator.toJSON()),
+      'application/json',
+    );
+    if (inputHashes.record)
+      await deps.storage
+        .put(hashesKey, inputHashes.record)
+        .catch((err: Error) => log.warn({ err: err.message }, 'input hashes not stored'));
+    if (truths.record)
+      await deps.storage
+        .put(truthsKey, JSON.stringify(truths.record), 'application/json')
+        .catch((err: Error) => log.warn({ err: err.message }, 'example truths not stored'));
     await recordShardProgress(deps.pool, input.runId, input.shardIndex, shard.rowCount, summary, 'done');
     return summary;
   };
@@ -190,14 +269,27 @@ export function createRunShard(deps: ShardDeps) {
  * the shard state their metrics, the progress row says 'partial'), and the run stops.
  */
 async function stopOnBudget(
-  deps: ShardDeps, input: ShardInput, rowCount: number, summary: ShardSummary, accumulator: ReturnType<typeof createRunAccumulator>, log: Logger,
+  deps: ShardDeps,
+  input: ShardInput,
+  rowCount: number,
+  summary: ShardSummary,
+  accumulator: ReturnType<typeof createRunAccumulator>,
+  log: Logger,
 ): Promise<never> {
   summary.budgetStopped = true;
-  await deps.storage.put(runKeys.shardState(input.runId, input.shardIndex), JSON.stringify(accumulator.toJSON()), 'application/json');
+  await deps.storage.put(
+    runKeys.shardState(input.runId, input.shardIndex),
+    JSON.stringify(accumulator.toJSON()),
+    'application/json',
+  );
   await recordShardProgress(deps.pool, input.runId, input.shardIndex, rowCount, summary, 'partial');
-  log.info({ rows: summary.rows, modelCalls: summary.modelCalls, judgeCalls: summary.judgeCalls }, 'shard stopped: run budget exhausted');
+  log.info(
+    { rows: summary.rows, modelCalls: summary.modelCalls, judgeCalls: summary.judgeCalls },
+    'shard stopped: run budget exhausted',
+  );
   throw ApplicationFailure.create({
-    type: 'budget_exceeded', nonRetryable: true,
+    type: 'budget_exceeded',
+    nonRetryable: true,
     message: `the run's budget is exhausted after ${summary.rows} examples of shard ${input.shardIndex}; partial results are kept`,
   });
 }
@@ -205,7 +297,8 @@ async function stopOnBudget(
 /** A stored derivative of a shard, or null when there is none or it cannot be read now (logged: the shard then works from its rows). */
 async function readDerived(storage: Storage, key: string, what: string, log: Logger): Promise<Buffer | null> {
   return storage.getBuffer(key).catch((err: Error & { code?: string }) => {
-    if (err.code !== 'NoSuchKey' && err.code !== 'NotFound') log.warn({ err: err.message, key }, `stored ${what} unreadable; reading the rows`);
+    if (err.code !== 'NoSuchKey' && err.code !== 'NotFound')
+      log.warn({ err: err.message, key }, `stored ${what} unreadable; reading the rows`);
     return null;
   });
 }
@@ -217,12 +310,18 @@ async function readInputHashes(storage: Storage, key: string, rowCount: number, 
 }
 
 /** The stored example truths of a shard, when there are some that fit its rows. */
-async function readExampleTruths(storage: Storage, key: string, rowCount: number, log: Logger): Promise<ExampleRecord[] | null> {
+async function readExampleTruths(
+  storage: Storage,
+  key: string,
+  rowCount: number,
+  log: Logger,
+): Promise<ExampleRecord[] | null> {
   const bytes = await readDerived(storage, key, 'example truths', log);
   if (!bytes) return null;
   try {
     const truths = JSON.parse(bytes.toString('utf8')) as unknown;
-    if (Array.isArray(truths) && truths.length === rowCount && truths.every((t) => typeof t?.id === 'string')) return truths as ExampleRecord[];
+    if (Array.isArray(truths) && truths.length === rowCount && truths.every((t) => typeof t?.id === 'string'))
+      return truths as ExampleRecord[];
   } catch {
     // not JSON: as if absent
   }
@@ -235,7 +334,11 @@ async function readShardRows(storage: Storage, key: string): Promise<ShardRows> 
   try {
     bytes = await storage.getBuffer(key);
   } catch (err) {
-    throw ApplicationFailure.create({ type: 'dataset_unreadable', message: `dataset shard ${key} could not be read: ${(err as Error).message}`, nonRetryable: false });
+    throw ApplicationFailure.create({
+      type: 'dataset_unreadable',
+      message: `dataset shard ${key} could not be read: ${(err as Error).message}`,
+      nonRetryable: false,
+    });
   }
   return new ShardRows(bytes, key);
 }
@@ -245,7 +348,8 @@ function failOnErrorRate(summary: ShardSummary, part: ExampleRecord[]): void {
   const sample = part.find((r) => r.error)?.error;
   const unavailable = sample && UNAVAILABLE.has(sample.class);
   throw ApplicationFailure.create({
-    type: unavailable ? 'model_unavailable' : 'model_errors', nonRetryable: true,
+    type: unavailable ? 'model_unavailable' : 'model_errors',
+    nonRetryable: true,
     message: `${summary.errors} of ${summary.rows} examples failed after retries (limit ${MAX_ERROR_RATE * 100}%); last: ${sample?.class}: ${sample?.message}`,
   });
 }
@@ -260,12 +364,20 @@ const JUDGE_FAIL_FAST_MIN_JUDGED = 200;
 function failOnJudgeErrorRate(summary: ShardSummary, limit: number): void {
   if (summary.judged < JUDGE_FAIL_FAST_MIN_JUDGED || summary.judgeErrors / summary.judged <= 2 * limit) return;
   throw ApplicationFailure.create({
-    type: 'judge_unreliable', nonRetryable: true,
+    type: 'judge_unreliable',
+    nonRetryable: true,
     message: `the judge failed on ${summary.judgeErrors} of ${summary.judged} examples (limit ${(limit * 100).toFixed(1)}%): unparseable or failed judge calls after one retry`,
   });
 }
 
-async function recordShardProgress(pool: Pool, runId: string, shardIndex: number, rowCount: number, s: ShardSummary, status: 'running' | 'done' | 'partial') {
+async function recordShardProgress(
+  pool: Pool,
+  runId: string,
+  shardIndex: number,
+  rowCount: number,
+  s: ShardSummary,
+  status: 'running' | 'done' | 'partial',
+) {
   await pool.query(
     `INSERT INTO eval_run_shards (run_id, shard_index, status, rows_done, row_count, calls_model, cache_hits, errors, cost_usd, input_tokens, output_tokens,
                                   calls_judge, judged, judge_errors, judge_cache_hits, judge_cost_usd, judge_input_tokens, judge_output_tokens, judge_stats, updated_at)
@@ -275,6 +387,26 @@ async function recordShardProgress(pool: Pool, runId: string, shardIndex: number
        input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens, calls_judge = EXCLUDED.calls_judge, judged = EXCLUDED.judged,
        judge_errors = EXCLUDED.judge_errors, judge_cache_hits = EXCLUDED.judge_cache_hits, judge_cost_usd = EXCLUDED.judge_cost_usd,
        judge_input_tokens = EXCLUDED.judge_input_tokens, judge_output_tokens = EXCLUDED.judge_output_tokens, judge_stats = EXCLUDED.judge_stats, updated_at = now()`,
-    [runId, shardIndex, status, s.rows, rowCount, s.modelCalls, s.cacheHits, s.errors, s.costUsd, s.inputTokens, s.outputTokens,
-      s.judgeCalls, s.judged, s.judgeErrors, s.judgeCacheHits, s.judgeCostUsd, s.judgeInputTokens, s.judgeOutputTokens, JSON.stringify(s.judgeStats)]);
+    [
+      runId,
+      shardIndex,
+      status,
+      s.rows,
+      rowCount,
+      s.modelCalls,
+      s.cacheHits,
+      s.errors,
+      s.costUsd,
+      s.inputTokens,
+      s.outputTokens,
+      s.judgeCalls,
+      s.judged,
+      s.judgeErrors,
+      s.judgeCacheHits,
+      s.judgeCostUsd,
+      s.judgeInputTokens,
+      s.judgeOutputTokens,
+      JSON.stringify(s.judgeStats),
+    ],
+  );
 }

@@ -14,8 +14,11 @@ export class ShardRows {
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
 
-  constructor(private readonly bytes: Buffer, private readonly objectKey: string) {
-    for (let start = 0; start < bytes.length; ) {
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly objectKey: string,
+  ) {
+    for (let start = 0; start < bytes.length;) {
       let end = bytes.indexOf(NEWLINE, start);
       if (end < 0) end = bytes.length;
       if (end > start) {
@@ -43,7 +46,8 @@ export class ShardRows {
       return JSON.parse(this.bytes.toString('utf8', this.starts[i], this.ends[i])) as Record<string, any>;
     } catch (err) {
       throw ApplicationFailure.create({
-        type: 'dataset_unreadable', nonRetryable: true,
+        type: 'dataset_unreadable',
+        nonRetryable: true,
         message: `dataset shard ${this.objectKey} row ${i + 1} is not JSON (${(err as Error).message}); the stored shard is damaged`,
       });
     }

@@ -3,9 +3,17 @@ import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import type { Storage } from '../../common/storage';
 
-export interface ReadinessProbe { name: string; check(): Promise<void> }
+export interface ReadinessProbe {
+  name: string;
+  check(): Promise<void>;
+}
 
-export function healthRouter(deps: { pool: Pool; storage: Storage; temporalHealth: () => Promise<void>; registry: Registry }): Router {
+export function healthRouter(deps: {
+  pool: Pool;
+  storage: Storage;
+  temporalHealth: () => Promise<void>;
+  registry: Registry;
+}): Router {
   const router = Router();
   const probes: ReadinessProbe[] = [
     { name: 'postgres', check: async () => void (await deps.pool.query('SELECT 1')) },
@@ -18,15 +26,17 @@ export function healthRouter(deps: { pool: Pool; storage: Storage; temporalHealt
   });
 
   router.get('/readyz', async (req, res) => {
-    const results = await Promise.all(probes.map(async (probe) => {
-      try {
-        await withTimeout(probe.check(), 2_000);
-        return [probe.name, 'ok'] as const;
-      } catch (err) {
-        req.log.warn({ err, probe: probe.name }, 'readiness probe failed');
-        return [probe.name, 'unreachable'] as const;
-      }
-    }));
+    const results = await Promise.all(
+      probes.map(async (probe) => {
+        try {
+          await withTimeout(probe.check(), 2_000);
+          return [probe.name, 'ok'] as const;
+        } catch (err) {
+          req.log.warn({ err, probe: probe.name }, 'readiness probe failed');
+          return [probe.name, 'unreachable'] as const;
+        }
+      }),
+    );
     const ready = results.every(([, state]) => state === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
   });
@@ -41,6 +51,15 @@ export function healthRouter(deps: { pool: Pool; storage: Storage; temporalHealt
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
   });
 }

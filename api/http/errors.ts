@@ -20,14 +20,16 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
   if (err instanceof AppError) {
     appError = err;
   } else if (isBodyParserError(err)) {
-    appError = err.type === 'entity.too.large'
-      ? new AppError(413, 'payload_too_large', 'request body is larger than the limit')
-      : new AppError(400, 'invalid_request', 'request body is not valid JSON');
+    appError =
+      err.type === 'entity.too.large'
+        ? new AppError(413, 'payload_too_large', 'request body is larger than the limit')
+        : new AppError(400, 'invalid_request', 'request body is not valid JSON');
   } else {
     (req.log ?? console).error({ err, requestId }, 'unhandled error');
     appError = new AppError(500, 'internal', `internal error; quote request id ${requestId} when reporting it`);
   }
-  if (appError.status < 500) req.log?.info({ code: appError.code, field: appError.field, status: appError.status }, appError.message);
+  if (appError.status < 500)
+    req.log?.info({ code: appError.code, field: appError.field, status: appError.status }, appError.message);
   if (res.headersSent) {
     res.end();
     return;
@@ -38,5 +40,10 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
 }
 
 function isBodyParserError(err: unknown): err is { type: string; status: number } {
-  return typeof err === 'object' && err !== null && typeof (err as { type?: unknown }).type === 'string' && typeof (err as { status?: unknown }).status === 'number';
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as { type?: unknown }).type === 'string' &&
+    typeof (err as { status?: unknown }).status === 'number'
+  );
 }

@@ -10,11 +10,17 @@ export function createMetricsRegistry(): Registry {
 
 export function httpMetrics(registry: Registry) {
   const requests = new Counter({
-    name: 'evalgate_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'], registers: [registry],
+    name: 'evalgate_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
   });
   const latency = new Histogram({
-    name: 'evalgate_http_request_duration_seconds', help: 'HTTP request latency by route and method', labelNames: ['route', 'method'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry],
+    name: 'evalgate_http_request_duration_seconds',
+    help: 'HTTP request latency by route and method',
+    labelNames: ['route', 'method'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
   });
   return (req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();

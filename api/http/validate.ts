@@ -4,7 +4,10 @@ import { AppError } from '../../common/errors';
 
 /** Renders a zod issue path as a JSON path: metrics[0].metric */
 export function jsonPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
+  return path.reduce<string>(
+    (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
+    '',
+  );
 }
 
 export function zodToAppError(error: z.ZodError, prefix?: string): AppError {
@@ -20,15 +23,27 @@ export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, prefi
   return parsed.data;
 }
 
-interface Schemas<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> { params?: P; query?: Q; body?: B }
+interface Schemas<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  params?: P;
+  query?: Q;
+  body?: B;
+}
 
-export interface Validated<P, Q, B> { params: P; query: Q; body: B }
+export interface Validated<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+}
 
 /**
  * One validation step for params, query and body. The parsed values are handed to the
  * handler; the raw request is never read by handlers for these parts.
  */
-export function validated<P extends z.ZodType = z.ZodUnknown, Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType = z.ZodUnknown>(
+export function validated<
+  P extends z.ZodType = z.ZodUnknown,
+  Q extends z.ZodType = z.ZodUnknown,
+  B extends z.ZodType = z.ZodUnknown,
+>(
   schemas: Schemas<P, Q, B>,
   handler: (input: Validated<z.infer<P>, z.infer<Q>, z.infer<B>>, req: Request, res: Response) => Promise<void> | void,
 ) {

@@ -9,7 +9,13 @@ import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
 
-export interface Proc { name: string; child: ChildProcess; peakRssMb(): number; cpuSeconds(): number; stop(): Promise<void> }
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  peakRssMb(): number;
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -55,13 +61,19 @@ export function cpuSnapshot(procs: Proc[], services = ['postgres', 'temporal', '
   const usage = process.cpuUsage();
   const snapshot = new Map<string, number>([['bench (this process)', (usage.user + usage.system) / 1e6]]);
   for (const proc of procs) snapshot.set(proc.name, proc.cpuSeconds());
-  for (const [name, pids] of pidsNamed(services)) snapshot.set(name, pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0));
+  for (const [name, pids] of pidsNamed(services))
+    snapshot.set(
+      name,
+      pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
+    );
   return snapshot;
 }
 
 /** CPU seconds per process between two snapshots, largest first. */
 export function cpuBetween(before: Map<string, number>, after: Map<string, number>): [string, number][] {
-  return [...after].map(([name, seconds]): [string, number] => [name, Math.max(0, seconds - (before.get(name) ?? 0))]).sort((a, b) => b[1] - a[1]);
+  return [...after]
+    .map(([name, seconds]): [string, number] => [name, Math.max(0, seconds - (before.get(name) ?? 0))])
+    .sort((a, b) => b[1] - a[1]);
 }
 
 export async function freePort(): Promise<number> {
@@ -79,15 +91,26 @@ export async function freePort(): Promise<number> {
  * Starts a Node process directly (a .js file, or a .ts file through `--import tsx`) so the
  * pid is the Node process whose memory we read.
  */
-export function startNode(name: string, script: string, env: Record<string, string>, args: string[] = [], nodeFlags: string[] = []): Proc {
+export function startNode(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  nodeFlags: string[] = [],
+): Proc {
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const child = spawn(process.execPath, [...nodeFlags, ...loader, script, ...args], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
   child.on('exit', (code, signal) => {
-    if (code !== 0 && code !== null && signal === null) process.stderr.write(`[bench] ${name} exited ${code}: ${stderr}\n`);
+    if (code !== 0 && code !== null && signal === null)
+      process.stderr.write(`[bench] ${name} exited ${code}: ${stderr}\n`);
   });
   return {
     name,
@@ -98,19 +121,23 @@ export function startNode(name: string, script: string, env: Record<string, stri
       return kb / 1024;
     },
     cpuSeconds: () => (child.pid === undefined ? 0 : processCpuSeconds(child.pid)),
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
   };
 }
 
 export async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));

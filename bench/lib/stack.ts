@@ -35,9 +35,26 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   const token = `bench-${randomBytes(12).toString('hex')}`;
   const common = { EVALGATE_LOG_LEVEL: 'warn', EVALGATE_TASK_QUEUE_PREFIX: `bench-${randomBytes(3).toString('hex')}` };
   const [apiPort, modelPort] = await Promise.all([freePort(), freePort()]);
-  const server = startNode('model-server', 'examples/modelServer/main.ts', { MODEL_SERVER_KNOBS: JSON.stringify(options.modelKnobs) }, [String(modelPort)]);
-  const api = startNode('api', 'dist/api/main.js', { ...common, ...options.apiEnv, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token }, [], options.apiNodeFlags);
-  const worker = startNode('worker', 'dist/workers/main.js', { ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', ...options.workerEnv }, [], options.workerNodeFlags);
+  const server = startNode(
+    'model-server',
+    'examples/modelServer/main.ts',
+    { MODEL_SERVER_KNOBS: JSON.stringify(options.modelKnobs) },
+    [String(modelPort)],
+  );
+  const api = startNode(
+    'api',
+    'dist/api/main.js',
+    { ...common, ...options.apiEnv, EVALGATE_API_PORT: String(apiPort), EVALGATE_BOOTSTRAP_TOKEN: token },
+    [],
+    options.apiNodeFlags,
+  );
+  const worker = startNode(
+    'worker',
+    'dist/workers/main.js',
+    { ...common, EVALGATE_WORKFLOW_BUNDLE_PATH: 'dist/workflow-bundle.js', ...options.workerEnv },
+    [],
+    options.workerNodeFlags,
+  );
   const procs = [server, api, worker];
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
@@ -47,8 +64,24 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   try {
     await Promise.all([waitHttp(`${modelUrl}/healthz`), waitHttp(`${baseUrl}/readyz`)]);
     const team = `bench-${randomBytes(3).toString('hex')}`;
-    const editorKey = (await apiClient(baseUrl, token).post('/v1/principals', { name: `bench-editor-${team}`, teams: [{ team, roles: ['editor'] }] })).apiKey as string;
-    return { procs, worker, api, modelUrl, baseUrl, token, team, editor: apiClient(baseUrl, editorKey), editorKey, stop };
+    const editorKey = (
+      await apiClient(baseUrl, token).post('/v1/principals', {
+        name: `bench-editor-${team}`,
+        teams: [{ team, roles: ['editor'] }],
+      })
+    ).apiKey as string;
+    return {
+      procs,
+      worker,
+      api,
+      modelUrl,
+      baseUrl,
+      token,
+      team,
+      editor: apiClient(baseUrl, editorKey),
+      editorKey,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

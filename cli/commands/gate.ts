@@ -34,7 +34,8 @@ export async function gateCheck(api: Api, args: ParsedArgs, out: Output): Promis
   try {
     const gateId = await resolveGate(api, gateRef);
     const started = await api.post<{ checkId: string }>(`/v1/gates/${gateId}/checks`, {
-      candidateModelVersion: candidate, ...(flags.string('idempotency-key') ? { idempotencyKey: flags.string('idempotency-key') } : {}),
+      candidateModelVersion: candidate,
+      ...(flags.string('idempotency-key') ? { idempotencyKey: flags.string('idempotency-key') } : {}),
       ...(flags.string('commit-sha') ? { commitSha: flags.string('commit-sha') } : {}),
     });
     let check = await api.get<CheckBody>(`/v1/gate-checks/${started.body.checkId}`);
@@ -43,9 +44,11 @@ export async function gateCheck(api: Api, args: ParsedArgs, out: Output): Promis
       check = await api.get<CheckBody>(`/v1/gate-checks/${check.checkId}?wait=${wait}`, (wait + 30) * 1000);
     }
     if (check.status === 'pending') {
-      out.err(flags.bool('wait')
-        ? `evalgate: check ${check.checkId} did not decide within ${flags.string('timeout') ?? '30m'}: timeout (not a pass)`
-        : `evalgate: check ${check.checkId} started; it has not decided yet (run with --wait to wait for the decision)`);
+      out.err(
+        flags.bool('wait')
+          ? `evalgate: check ${check.checkId} did not decide within ${flags.string('timeout') ?? '30m'}: timeout (not a pass)`
+          : `evalgate: check ${check.checkId} started; it has not decided yet (run with --wait to wait for the decision)`,
+      );
       if (format === 'json') out.log(JSON.stringify({ checkId: check.checkId, status: 'pending', exitCode: 2 }));
       return 2;
     }

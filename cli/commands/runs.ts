@@ -7,10 +7,14 @@ import type { Output } from '../main';
 export async function runsCompare(api: Api, args: ParsedArgs, out: Output): Promise<number> {
   const flags = flagReader(args, ['baseline', 'format']);
   const runId = args.positional[0];
-  if (!runId) throw new UsageError('runs compare needs a run id: evalgate runs compare <runId> --baseline alias:production');
+  if (!runId)
+    throw new UsageError('runs compare needs a run id: evalgate runs compare <runId> --baseline alias:production');
   const format = parseFormat(flags.string('format'), ['text', 'json', 'markdown']);
   const baseline = flags.required('baseline');
-  const body = await api.get<ComparisonBody>(`/v1/eval-runs/${encodeURIComponent(runId)}/comparison?baseline=${encodeURIComponent(baseline)}`, 300_000);
+  const body = await api.get<ComparisonBody>(
+    `/v1/eval-runs/${encodeURIComponent(runId)}/comparison?baseline=${encodeURIComponent(baseline)}`,
+    300_000,
+  );
   out.log(renderComparison(body, format));
   return 0;
 }
@@ -22,7 +26,18 @@ const DONE = new Set(['succeeded', 'failed', 'cancelled', 'budget_exceeded', 'in
  *  [--dataset-version n] [--suite-version n] [--mode exploratory|release] [--idempotency-key k] [--wait] [--timeout 30m] [--format text|json]`
  */
 export async function runsStart(api: Api, args: ParsedArgs, out: Output): Promise<number> {
-  const flags = flagReader(args, ['model', 'dataset', 'suite', 'dataset-version', 'suite-version', 'mode', 'idempotency-key', 'wait', 'timeout', 'format']);
+  const flags = flagReader(args, [
+    'model',
+    'dataset',
+    'suite',
+    'dataset-version',
+    'suite-version',
+    'mode',
+    'idempotency-key',
+    'wait',
+    'timeout',
+    'format',
+  ]);
   const format = parseFormat(flags.string('format'), ['text', 'json']);
   const int = (name: string) => {
     const v = flags.string(name);
@@ -33,7 +48,10 @@ export async function runsStart(api: Api, args: ParsedArgs, out: Output): Promis
   const mode = flags.string('mode') ?? 'exploratory';
   if (mode !== 'exploratory' && mode !== 'release') throw new UsageError('--mode must be exploratory or release');
   const started = await api.post<{ runId: string }>('/v1/eval-runs', {
-    modelVersion: flags.required('model'), datasetId: flags.required('dataset'), metricSuiteId: flags.required('suite'), mode,
+    modelVersion: flags.required('model'),
+    datasetId: flags.required('dataset'),
+    metricSuiteId: flags.required('suite'),
+    mode,
     ...(int('dataset-version') !== undefined ? { datasetVersion: int('dataset-version') } : {}),
     ...(int('suite-version') !== undefined ? { metricSuiteVersion: int('suite-version') } : {}),
     ...(flags.string('idempotency-key') ? { idempotencyKey: flags.string('idempotency-key') } : {}),
@@ -53,7 +71,9 @@ export async function runsStart(api: Api, args: ParsedArgs, out: Output): Promis
   else {
     out.log(`run ${runId}: ${run.status} (${run.progress.done}/${run.progress.total} examples)`);
     for (const [name, r] of Object.entries(run.results ?? {}) as [string, any][]) {
-      out.log(`  ${name.padEnd(16)} ${r.value === null ? '–' : r.value.toFixed(4)}  [${r.ciLow?.toFixed(4) ?? '–'}, ${r.ciHigh?.toFixed(4) ?? '–'}]  n=${r.n}`);
+      out.log(
+        `  ${name.padEnd(16)} ${r.value === null ? '–' : r.value.toFixed(4)}  [${r.ciLow?.toFixed(4) ?? '–'}, ${r.ciHigh?.toFixed(4) ?? '–'}]  n=${r.n}`,
+      );
     }
     if (run.error) out.log(`  error: ${run.error.class}: ${run.error.message}`);
   }

@@ -37,7 +37,14 @@ export function* canaryRows(options: CanaryOptions = {}): Generator<CanaryRow> {
   let i = 0;
   for (const row of generationRows(options)) {
     const kind = i++ % 4;
-    const output = kind === 0 ? lead.generate(row.input) : kind === 1 ? keywords.generate(row.input) : kind === 2 ? row.reference : halfRight(row.reference, lead.generate(row.input));
+    const output =
+      kind === 0
+        ? lead.generate(row.input)
+        : kind === 1
+          ? keywords.generate(row.input)
+          : kind === 2
+            ? row.reference
+            : halfRight(row.reference, lead.generate(row.input));
     let humanScore = scoreFromF1(tokenF1(output, row.reference));
     if (hashUniform(`human:${row.id}`) < disagreement) humanScore += hashUniform(`human-sign:${row.id}`) < 0.5 ? -1 : 1;
     humanScore = Math.min(JUDGE_MAX_SCORE, Math.max(JUDGE_MIN_SCORE, humanScore));

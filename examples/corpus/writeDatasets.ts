@@ -55,7 +55,9 @@ export function* classificationRows(options: RowOptions = {}): Generator<Classif
 
 /** Subject-line generation rows `{ id, input: body, reference: subject, tags }`, for emails with a subject and a body. */
 export function* generationRows(options: RowOptions = {}): Generator<GenerationRow> {
-  const usable = examplesOf(options.split ?? 'heldout').filter((example) => example.subject !== '' && example.body !== '');
+  const usable = examplesOf(options.split ?? 'heldout').filter(
+    (example) => example.subject !== '' && example.body !== '',
+  );
   for (const example of selected(usable, options)) {
     yield { id: example.id, input: example.body, reference: example.subject, tags: [example.tag] };
   }
@@ -84,7 +86,10 @@ export const DATASET_FILES: Record<DatasetKind, (split: string) => string> = {
   generation: (split) => `subjects-${split}.generation.jsonl`,
 };
 
-export function writeDatasets(outDir: string, split: Split | 'all' = 'heldout'): Record<DatasetKind, { path: string; rows: number }> {
+export function writeDatasets(
+  outDir: string,
+  split: Split | 'all' = 'heldout',
+): Record<DatasetKind, { path: string; rows: number }> {
   mkdirSync(outDir, { recursive: true });
   const written = {} as Record<DatasetKind, { path: string; rows: number }>;
   for (const kind of ['classification', 'generation'] as const) {

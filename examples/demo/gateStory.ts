@@ -33,16 +33,33 @@ export interface GateStoryContext {
   print?: (text: string) => void;
 }
 
-export interface StoryStep { title: string; args: string[]; as: string; exitCode: number | null; stdout: string; stderr: string }
+export interface StoryStep {
+  title: string;
+  args: string[];
+  as: string;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 const quote = (a: string) => (/^[\w@:./=,[\]-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-const indent = (text: string) => text.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `      ${l}`)
+    .join('\n');
 
-export async function runGateStory(ctx: GateStoryContext): Promise<{ checkIds: { pass: string; fail: string }; overrideId: string; steps: StoryStep[] }> {
+export async function runGateStory(
+  ctx: GateStoryContext,
+): Promise<{ checkIds: { pass: string; fail: string }; overrideId: string; steps: StoryStep[] }> {
   const print = ctx.print ?? ((text: string) => process.stdout.write(text));
   const suffix = Date.now().toString(36);
   const keyOf = async (name: string, roles: string[]) => {
-    const res = await ctx.admin.call('POST', '/v1/principals', { name: `${name}-${suffix}`, teams: [{ team: ctx.team, roles }] });
+    const res = await ctx.admin.call('POST', '/v1/principals', {
+      name: `${name}-${suffix}`,
+      teams: [{ team: ctx.team, roles }],
+    });
     if (res.status !== 201) throw new Error(`creating ${name}: ${JSON.stringify(res.body)}`);
     return { name: `${name}-${suffix}`, key: res.body.apiKey as string };
   };
@@ -66,7 +83,11 @@ export async function runGateStory(ctx: GateStoryContext): Promise<{ checkIds: {
 
   const gateName = `${ctx.team}-spam-filter-release`; // gate names are global; one per team
   const gate = await ctx.admin.call('POST', '/v1/gates', {
-    name: gateName, ownerTeam: ctx.team, metricSuiteId: ctx.metricSuiteId, datasetIds: [ctx.datasetId], baselineAlias: 'production',
+    name: gateName,
+    ownerTeam: ctx.team,
+    metricSuiteId: ctx.metricSuiteId,
+    datasetIds: [ctx.datasetId],
+    baselineAlias: 'production',
     description: 'What the spam filter must keep doing before a version replaces production',
     rules: [
       { metric: 'accuracy', kind: 'max_regression', threshold: 0.03 },
@@ -76,28 +97,89 @@ export async function runGateStory(ctx: GateStoryContext): Promise<{ checkIds: {
     ],
   });
   if (gate.status !== 201 && gate.status !== 200) throw new Error(`creating the gate: ${JSON.stringify(gate.body)}`);
-  print(`  - gate ${gateName} v${gate.body.version}: 4 rules against alias production; overrides need 2 approvers of team ${ctx.team}\n`);
+  print(
+    `  - gate ${gateName} v${gate.body.version}: 4 rules against alias production; overrides need 2 approvers of team ${ctx.team}\n`,
+  );
 
-  const check = (candidate: string, key: string) => ['gate', 'check', '--gate', gateName, '--candidate', candidate, '--wait', '--timeout', '10m', '--idempotency-key', key];
+  const check = (candidate: string, key: string) => [
+    'gate',
+    'check',
+    '--gate',
+    gateName,
+    '--candidate',
+    candidate,
+    '--wait',
+    '--timeout',
+    '10m',
+    '--idempotency-key',
+    key,
+  ];
   const passKey = `demo-${suffix}-better`;
   const failKey = `demo-${suffix}-regressed`;
-  await step('a better model: logistic regression (its missing release run is started by the check)', 'ci', check(ctx.versions['logreg-v1'], passKey));
-  const failed = await step('a regressed model: naive Bayes trained on 10% of the data', 'ci', check(ctx.versions['nb-small-v1'], failKey));
-  const failJson = await runCli(ctx.baseUrl, people.ci.key, [...check(ctx.versions['nb-small-v1'], failKey), '--format', 'json']);
-  const failedCheck = JSON.parse(failJson.stdout) as { checkId: string; reasons: { rule?: string; verdict: string; runId?: string }[] };
-  const passCheck = JSON.parse((await runCli(ctx.baseUrl, people.ci.key, [...check(ctx.versions['logreg-v1'], passKey), '--format', 'json'])).stdout) as { checkId: string };
-  const regressedRun = (await ctx.admin.get(`/v1/gate-checks/${failedCheck.checkId}`)).runs.datasets[0].candidateRunId as string;
-  await step('where it regressed: the paired comparison with production, per slice', 'ci', ['runs', 'compare', regressedRun, '--baseline', 'alias:production']);
-  if (failed.exitCode !== 1) throw new Error(`the regressed model was expected to fail (exit 1), got exit ${failed.exitCode}`);
+  await step(
+    'a better model: logistic regression (its missing release run is started by the check)',
+    'ci',
+    check(ctx.versions['logreg-v1'], passKey),
+  );
+  const failed = await step(
+    'a regressed model: naive Bayes trained on 10% of the data',
+    'ci',
+    check(ctx.versions['nb-small-v1'], failKey),
+  );
+  const failJson = await runCli(ctx.baseUrl, people.ci.key, [
+    ...check(ctx.versions['nb-small-v1'], failKey),
+    '--format',
+    'json',
+  ]);
+  const failedCheck = JSON.parse(failJson.stdout) as {
+    checkId: string;
+    reasons: { rule?: string; verdict: string; runId?: string }[];
+  };
+  const passCheck = JSON.parse(
+    (await runCli(ctx.baseUrl, people.ci.key, [...check(ctx.versions['logreg-v1'], passKey), '--format', 'json']))
+      .stdout,
+  ) as { checkId: string };
+  const regressedRun = (await ctx.admin.get(`/v1/gate-checks/${failedCheck.checkId}`)).runs.datasets[0]
+    .candidateRunId as string;
+  await step('where it regressed: the paired comparison with production, per slice', 'ci', [
+    'runs',
+    'compare',
+    regressedRun,
+    '--baseline',
+    'alias:production',
+  ]);
+  if (failed.exitCode !== 1)
+    throw new Error(`the regressed model was expected to fail (exit 1), got exit ${failed.exitCode}`);
 
   const requested = await step('the team asks to ship anyway, with a justification', 'engineer', [
-    'override', 'request', '--check', failedCheck.checkId, '--justification', 'Hard-ham regression accepted for the 2-week spam-wave mitigation; retraining on full data tracked in SPAM-142',
+    'override',
+    'request',
+    '--check',
+    failedCheck.checkId,
+    '--justification',
+    'Hard-ham regression accepted for the 2-week spam-wave mitigation; retraining on full data tracked in SPAM-142',
   ]);
   const overrideId = /^override (\S+) requested/.exec(requested.stdout)?.[1];
   if (!overrideId) throw new Error(`no override id in: ${requested.stdout}${requested.stderr}`);
-  await step('the requester tries to approve their own override', 'engineer', ['override', 'approve', '--override', overrideId]);
-  await step('the first release manager approves', 'approverA', ['override', 'approve', '--override', overrideId, '--comment', 'hard-ham examples reviewed: newsletters, low risk']);
+  await step('the requester tries to approve their own override', 'engineer', [
+    'override',
+    'approve',
+    '--override',
+    overrideId,
+  ]);
+  await step('the first release manager approves', 'approverA', [
+    'override',
+    'approve',
+    '--override',
+    overrideId,
+    '--comment',
+    'hard-ham examples reviewed: newsletters, low risk',
+  ]);
   await step('the second release manager approves', 'approverB', ['override', 'approve', '--override', overrideId]);
-  await step('CI asks again with the same key: the decision is now overridden', 'ci', check(ctx.versions['nb-small-v1'], failKey));
+  await step(
+    'CI asks again with the same key: the decision is now overridden',
+    'ci',
+    check(ctx.versions['nb-small-v1'], failKey),
+  );
   return { checkIds: { pass: passCheck.checkId, fail: failedCheck.checkId }, overrideId, steps };
 }

@@ -1,6 +1,7 @@
 /** Plain-text output for the demo: sections, steps and a metrics table with intervals. */
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '   n/a' : v.toFixed(4));
-const interval = (r: { value: number | null; ciLow: number | null; ciHigh: number | null }) => `${fmt(r.value)} [${fmt(r.ciLow)}, ${fmt(r.ciHigh)}]`;
+const interval = (r: { value: number | null; ciLow: number | null; ciHigh: number | null }) =>
+  `${fmt(r.value)} [${fmt(r.ciLow)}, ${fmt(r.ciHigh)}]`;
 
 export function section(title: string): void {
   process.stdout.write(`\n== ${title}\n`);

@@ -23,7 +23,10 @@ export interface ModelAppDeps {
 
 const predictBodySchema = z.looseObject({ id: z.union([z.string(), z.number()]).optional(), input: z.string() });
 
-const chatContentSchema = z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() }))]);
+const chatContentSchema = z.union([
+  z.string(),
+  z.array(z.looseObject({ type: z.string(), text: z.string().optional() })),
+]);
 const chatRequestSchema = z.looseObject({
   model: z.string().min(1),
   messages: z.array(z.looseObject({ role: z.string(), content: chatContentSchema.nullable().optional() })).min(1),
@@ -42,7 +45,10 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
  */
 function sendJson(res: Response, status: number, value: unknown): void {
   const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -166,7 +172,13 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
     const model = lookup(res, name);
     if (!model) return;
     if (model.task === 'judge') {
-      return sendError(res, 400, 'invalid_request_error', `${name} is a judge and speaks openai-chat only`, 'wrong_protocol');
+      return sendError(
+        res,
+        400,
+        'invalid_request_error',
+        `${name} is a judge and speaks openai-chat only`,
+        'wrong_protocol',
+      );
     }
     const fault = injected(res, name);
     if (fault === 'sent') return;
@@ -185,7 +197,12 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
     sendJson(res, 200, { ...output, usage });
   });
 
-  function chatAnswer(model: ServedModel, request: ChatRequest, prompt: string, malformed: boolean): string | undefined {
+  function chatAnswer(
+    model: ServedModel,
+    request: ChatRequest,
+    prompt: string,
+    malformed: boolean,
+  ): string | undefined {
     if (model.task === 'judge') {
       const conversation = request.messages.map((message) => contentText(message.content)).join('\n');
       const inputs = parseJudgePrompt(prompt) ?? parseJudgePrompt(conversation);
@@ -197,7 +214,8 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
       return JSON.stringify({ score: verdict.score, reason: verdict.reason });
     }
     const input = extractModelInput(prompt);
-    if (model.task === 'classification') return malformed ? 'Hard to say: it could be either.' : model.classify(input).label;
+    if (model.task === 'classification')
+      return malformed ? 'Hard to say: it could be either.' : model.classify(input).label;
     return malformed ? '' : model.generate(input);
   }
 
@@ -218,14 +236,23 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
     if (fault === 'sent') return;
     let content = chatAnswer(model, request, prompt, fault === 'malformed');
     if (content === undefined) {
-      return sendError(res, 400, 'invalid_request_error', `${name} needs <output>…</output> and <reference>…</reference> in the prompt`, 'judge_prompt');
+      return sendError(
+        res,
+        400,
+        'invalid_request_error',
+        `${name} needs <output>…</output> and <reference>…</reference> in the prompt`,
+        'judge_prompt',
+      );
     }
     let finishReason = 'stop';
     if (request.max_tokens !== undefined && estimateTokens(content) > request.max_tokens) {
       content = content.slice(0, request.max_tokens * 4);
       finishReason = 'length';
     }
-    const promptTokens = request.messages.reduce((sum, message) => sum + estimateTokens(contentText(message.content)), 0);
+    const promptTokens = request.messages.reduce(
+      (sum, message) => sum + estimateTokens(contentText(message.content)),
+      0,
+    );
     const completionTokens = estimateTokens(content);
     stats.tokens(promptTokens, completionTokens, name);
     sendJson(res, 200, {
@@ -234,7 +261,11 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
       created: Math.floor(Date.now() / 1000),
       model: name,
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
     });
   });
 

@@ -36,7 +36,11 @@ function parseArgs(argv: string[]): BenchOptions {
 }
 
 async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, join(__dirname, 'main.ts'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(require.resolve('tsx')).href, join(__dirname, 'main.ts'), '0'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   return new Promise((resolve, reject) => {
     let buffered = '';
     child.once('exit', (code) => reject(new Error(`model server exited with ${code}`)));
@@ -63,10 +67,18 @@ function getJson(url: string): Promise<unknown> {
 
 function post(agent: Agent, url: string, path: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      `${url}${path}`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.once('error', reject);
     req.end(body);
   });
@@ -80,7 +92,11 @@ async function main(): Promise<void> {
     .map((example) => classificationInput(example));
   const bodies = inputs.map((input, i) => ({
     predict: JSON.stringify({ id: String(i), input }),
-    chat: JSON.stringify({ model: options.model, messages: [{ role: 'user', content: `Classify this email as ham or spam:\n${input}` }], temperature: 0 }),
+    chat: JSON.stringify({
+      model: options.model,
+      messages: [{ role: 'user', content: `Classify this email as ham or spam:\n${input}` }],
+      temperature: 0,
+    }),
   }));
   await post(new Agent(), server.url, '/admin/knobs', JSON.stringify({ latencyMs: options.latencyMs }));
   await post(new Agent(), server.url, '/admin/stats/reset', '{}');
@@ -95,7 +111,12 @@ async function main(): Promise<void> {
       const body = bodies[i % bodies.length];
       const chat = options.route === 'chat' || (options.route === 'mixed' && i % 2 === 1);
       const t0 = process.hrtime.bigint();
-      const status = await post(agent, server.url, chat ? '/v1/chat/completions' : `/predict/${options.model}`, chat ? body.chat : body.predict);
+      const status = await post(
+        agent,
+        server.url,
+        chat ? '/v1/chat/completions' : `/predict/${options.model}`,
+        chat ? body.chat : body.predict,
+      );
       latencies[i] = Number(process.hrtime.bigint() - t0) / 1e6;
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
     }

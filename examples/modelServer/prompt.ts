@@ -19,8 +19,27 @@
  */
 
 export const INSTRUCTION_WORDS = [
-  'classify', 'label', 'categorize', 'categorise', 'decide', 'determine', 'is', 'does', 'answer', 'given', 'here',
-  'read', 'write', 'generate', 'suggest', 'propose', 'summarize', 'summarise', 'give', 'predict', 'please',
+  'classify',
+  'label',
+  'categorize',
+  'categorise',
+  'decide',
+  'determine',
+  'is',
+  'does',
+  'answer',
+  'given',
+  'here',
+  'read',
+  'write',
+  'generate',
+  'suggest',
+  'propose',
+  'summarize',
+  'summarise',
+  'give',
+  'predict',
+  'please',
 ] as const;
 
 const INSTRUCTION_LINE = new RegExp(`^(${INSTRUCTION_WORDS.join('|')})\\b`, 'i');

@@ -9,7 +9,15 @@
 import { startEvalWorld, waitForRun, type EvalWorld } from '../helpers/evalWorld';
 import { waitForIncident } from '../helpers/incidents';
 import { client } from '../helpers/stack';
-import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset, waitForCheck } from '../integration/gates/helpers';
+import {
+  createGate,
+  releaseSuite,
+  runCheck,
+  sliceRows,
+  spamModel,
+  uploadDataset,
+  waitForCheck,
+} from '../integration/gates/helpers';
 
 let world: EvalWorld;
 let model: Awaited<ReturnType<typeof spamModel>>;
@@ -23,7 +31,10 @@ beforeAll(async () => {
   suite = await releaseSuite(world, [{ name: 'accuracy', metric: 'accuracy' }]);
   model = await spamModel(world, 'nb-v1');
   gateId = await createGate(world.editor, {
-    ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds: [dataset.datasetId], baselineAlias: 'production',
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    baselineAlias: 'production',
     rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.1 }],
   });
 }, 180_000);
@@ -36,15 +47,26 @@ describe('a contaminated dataset version', () => {
   it('first lets a candidate pass against the production baseline, and the release happens', async () => {
     passed = await runCheck(world.editor, gateId, model.v('logreg-v1'));
     expect(passed.status).toBe('pass');
-    const moved = await world.editor.put(`/v1/models/${model.modelId}/aliases/production`, { modelVersion: model.v('logreg-v1'), gateCheckId: passed.checkId });
+    const moved = await world.editor.put(`/v1/models/${model.modelId}/aliases/production`, {
+      modelVersion: model.v('logreg-v1'),
+      gateCheckId: passed.checkId,
+    });
     expect(moved.status).toBe(200);
   });
 
   it('is deprecated by its owners: new runs on it are refused at once', async () => {
-    const res = await world.editor.post(`/v1/datasets/${dataset.datasetId}/versions/${dataset.version}/deprecate`, { reason: 'held-out emails were found in the training corpus' });
+    const res = await world.editor.post(`/v1/datasets/${dataset.datasetId}/versions/${dataset.version}/deprecate`, {
+      reason: 'held-out emails were found in the training corpus',
+    });
     expect(res.status).toBe(202);
     incidentId = res.body.incidentId;
-    const refused = await world.editor.post('/v1/eval-runs', { modelVersion: model.v('keywords-v1'), datasetId: dataset.datasetId, datasetVersion: dataset.version, metricSuiteId: suite.metricSuiteId, mode: 'release' });
+    const refused = await world.editor.post('/v1/eval-runs', {
+      modelVersion: model.v('keywords-v1'),
+      datasetId: dataset.datasetId,
+      datasetVersion: dataset.version,
+      metricSuiteId: suite.metricSuiteId,
+      mode: 'release',
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatchObject({ code: 'dataset_deprecated', field: 'datasetVersion' });
   });
@@ -63,8 +85,12 @@ describe('a contaminated dataset version', () => {
     expect(revoked.reasons[0]).toMatchObject({ code: 'revoked', incidentId });
     expect(incident.report.runs.invalidated).toBeGreaterThanOrEqual(2);
     expect(incident.report.decisions.revoked).toEqual([expect.objectContaining({ checkId: passed.checkId, gateId })]);
-    expect(incident.report.aliasMovesOnRevokedDecisions).toEqual([expect.objectContaining({ alias: 'production', modelVersion: model.v('logreg-v1') })]);
-    expect(incident.report.staleBaselines).toEqual([expect.objectContaining({ gateId, runs: [expect.objectContaining({ runId: baselineRunId })] })]);
+    expect(incident.report.aliasMovesOnRevokedDecisions).toEqual([
+      expect.objectContaining({ alias: 'production', modelVersion: model.v('logreg-v1') }),
+    ]);
+    expect(incident.report.staleBaselines).toEqual([
+      expect.objectContaining({ gateId, runs: [expect.objectContaining({ runId: baselineRunId })] }),
+    ]);
   });
 
   it('counts the gate in the stale-baseline gauge', async () => {

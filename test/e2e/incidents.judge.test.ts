@@ -11,7 +11,12 @@ import { startEvalWorld, waitForRun, type EvalWorld } from '../helpers/evalWorld
 import { operator, waitForIncident } from '../helpers/incidents';
 import { unique } from '../helpers/stack';
 import { createGate, runCheck, waitForCheck } from '../integration/gates/helpers';
-import { judgeDef, registerGenerationDataset, registerGenerator, registerJudgeModel } from '../integration/judge/judgeWorld';
+import {
+  judgeDef,
+  registerGenerationDataset,
+  registerGenerator,
+  registerJudgeModel,
+} from '../integration/judge/judgeWorld';
 
 let world: EvalWorld;
 let dataset: { datasetId: string; rowCount: number };
@@ -26,14 +31,28 @@ beforeAll(async () => {
   [generator] = await registerGenerator(world, ['lead-v1']);
   const judge = await registerJudgeModel(world);
   replacementJudge = await registerJudgeModel(world);
-  const suite = await world.editor.post('/v1/metric-suites', { name: unique('judged'), purpose: 'release_blocking', ownerTeam: world.team });
+  const suite = await world.editor.post('/v1/metric-suites', {
+    name: unique('judged'),
+    purpose: 'release_blocking',
+    ownerTeam: world.team,
+  });
   const version = await world.editor.post(`/v1/metric-suites/${suite.body.metricSuiteId}/versions`, {
-    metrics: [{ name: 'quality', metric: 'judge_score' }], judge: judgeDef(judge), budget: { maxCalls: 500 },
+    metrics: [{ name: 'quality', metric: 'judge_score' }],
+    judge: judgeDef(judge),
+    budget: { maxCalls: 500 },
   });
   expect(version.status).toBe(201);
-  const gate = { ownerTeam: world.team, metricSuiteId: suite.body.metricSuiteId, datasetIds: [dataset.datasetId], baselineAlias: 'production' };
+  const gate = {
+    ownerTeam: world.team,
+    metricSuiteId: suite.body.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    baselineAlias: 'production',
+  };
   gateId = await createGate(world.editor, { ...gate, rules: [{ metric: 'quality', kind: 'min', threshold: 0.9 }] });
-  judgedGateId = await createGate(world.editor, { ...gate, rules: [{ metric: 'quality', kind: 'min', threshold: 0.1 }] });
+  judgedGateId = await createGate(world.editor, {
+    ...gate,
+    rules: [{ metric: 'quality', kind: 'min', threshold: 0.1 }],
+  });
 }, 180_000);
 afterAll(() => world.close());
 afterEach(() => world.server.resetKnobs());
@@ -56,10 +75,14 @@ describe('a judge that drifted', () => {
     const run = await waitForRun(world.editor, runId);
     lock = await world.stack.pool.connect();
     await lock.query('BEGIN');
-    await lock.query(`SELECT 1 FROM metric_results WHERE run_id = $1 AND metric_name = 'quality' AND superseded_at IS NULL FOR UPDATE`, [runId]);
+    await lock.query(
+      `SELECT 1 FROM metric_results WHERE run_id = $1 AND metric_name = 'quality' AND superseded_at IS NULL FOR UPDATE`,
+      [runId],
+    );
     world.server.resetStats();
     const res = await operator(world).post('/v1/judge-incidents', {
-      judgeFingerprint: run.lineage.judge.fingerprint, replacementJudge: { ...judgeDef(replacementJudge), params: { temperature: 0, seed: 21 } },
+      judgeFingerprint: run.lineage.judge.fingerprint,
+      replacementJudge: { ...judgeDef(replacementJudge), params: { temperature: 0, seed: 21 } },
       note: 'the judge endpoint started answering 5 to everything after an upgrade',
     });
     expect(res.status).toBe(202);
@@ -67,7 +90,9 @@ describe('a judge that drifted', () => {
     await waitForIncident(world, incidentId, 60_000, (b) => b.progress.step === 'finding_runs');
     const frozen = await runCheck(world.editor, judgedGateId, generator);
     expect(frozen.status).toBe('frozen');
-    expect(frozen.reasons).toEqual([expect.objectContaining({ code: 'metric_frozen', metric: 'judge_score', incidentId })]);
+    expect(frozen.reasons).toEqual([
+      expect.objectContaining({ code: 'metric_frozen', metric: 'judge_score', incidentId }),
+    ]);
   });
 
   it('re-judges the stored outputs (judge calls only, budgeted) and revokes the pass with the old and new values', async () => {
@@ -77,7 +102,10 @@ describe('a judge that drifted', () => {
     expect(incident.status).toBe('resolved');
     expect(world.server.stats().requests.byModel).toEqual({ 'judge-v1': dataset.rowCount });
     expect(incident.report.rejudging.judgeCalls).toBe(dataset.rowCount);
-    const { rows } = await world.stack.pool.query('SELECT max_calls::int, reserved_calls::int FROM incident_budgets WHERE incident_id = $1 AND run_id = $2', [incidentId, runId]);
+    const { rows } = await world.stack.pool.query(
+      'SELECT max_calls::int, reserved_calls::int FROM incident_budgets WHERE incident_id = $1 AND run_id = $2',
+      [incidentId, runId],
+    );
     expect(rows[0]).toEqual({ max_calls: 500, reserved_calls: dataset.rowCount });
 
     const revoked = await waitForCheck(world.editor, passed.checkId);
@@ -86,7 +114,11 @@ describe('a judge that drifted', () => {
     expect(rule).toMatchObject({ verdict: 'fail', previous: { candidate: 1 } });
     expect(rule.candidate).toBeLessThan(0.9);
     expect(rule.message).toContain('was 1 (pass) when decided');
-    expect(incident.report.valuesChanged.listed).toEqual(expect.arrayContaining([expect.objectContaining({ runId, metricName: 'quality', oldValue: 1, newValue: rule.candidate })]));
+    expect(incident.report.valuesChanged.listed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ runId, metricName: 'quality', oldValue: 1, newValue: rule.candidate }),
+      ]),
+    );
   });
 
   it('unfreezes: a new check of the same candidate fails on the honest scores, without calling anything', async () => {

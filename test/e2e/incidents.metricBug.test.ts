@@ -27,7 +27,10 @@ beforeAll(async () => {
   ]);
   model = await spamModel(world, 'nb-v1');
   gateId = await createGate(world.editor, {
-    ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds: [dataset.datasetId], baselineAlias: 'production',
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    baselineAlias: 'production',
     rules: [{ metric: 'recall_spam', kind: 'min', threshold: THRESHOLD }],
   });
 }, 180_000);
@@ -47,7 +50,10 @@ describe('a gate passed on a buggy metric', () => {
     expect(recallReason(passed).candidate).toBeGreaterThanOrEqual(THRESHOLD);
     candidateRunId = passed.runs.datasets[0].candidateRunId;
     // The release happens on the strength of that pass.
-    const moved = await world.editor.put(`/v1/models/${model.modelId}/aliases/production`, { modelVersion: model.v('keywords-v1'), gateCheckId: passed.checkId });
+    const moved = await world.editor.put(`/v1/models/${model.modelId}/aliases/production`, {
+      modelVersion: model.v('keywords-v1'),
+      gateCheckId: passed.checkId,
+    });
     expect(moved.status).toBe(200);
     expect(moved.body.history.at(-1)).toMatchObject({ version: 'keywords-v1', gateCheckId: passed.checkId });
   });
@@ -56,9 +62,17 @@ describe('a gate passed on a buggy metric', () => {
     // Hold the row the recompute must replace, so the incident stays in progress while we look.
     lock = await world.stack.pool.connect();
     await lock.query('BEGIN');
-    await lock.query(`SELECT 1 FROM metric_results WHERE run_id = $1 AND metric_name = 'recall_spam' AND superseded_at IS NULL FOR UPDATE`, [candidateRunId]);
+    await lock.query(
+      `SELECT 1 FROM metric_results WHERE run_id = $1 AND metric_name = 'recall_spam' AND superseded_at IS NULL FOR UPDATE`,
+      [candidateRunId],
+    );
     world.server.resetStats();
-    incidentId = await declareMetricIncident(world, { metric: 'recall', badImplVersions: ['0.9.0'], fixedImplVersion: '1.0.0', note: 'recall@0.9.0 divides by predicted positives: it is precision' });
+    incidentId = await declareMetricIncident(world, {
+      metric: 'recall',
+      badImplVersions: ['0.9.0'],
+      fixedImplVersion: '1.0.0',
+      note: 'recall@0.9.0 divides by predicted positives: it is precision',
+    });
     const working = await waitForIncident(world, incidentId, 60_000, (b) => b.progress.step === 'recomputing');
     expect(working.status).toBe('recomputing');
     expect(working.progress.frozenGates).toEqual(expect.arrayContaining([expect.objectContaining({ gateId })]));
@@ -68,8 +82,11 @@ describe('a gate passed on a buggy metric', () => {
     expect(frozen.reasons).toEqual([expect.objectContaining({ code: 'metric_frozen', metric: 'recall', incidentId })]);
     // CI sees it through the CLI: frozen fails closed with exit code 2.
     const lines: string[] = [];
-    const exit = await cli(['gate', 'check', '--gate', gateId, '--candidate', model.v('keywords-v1'), '--wait', '--format', 'json'],
-      { EVALGATE_URL: world.stack.baseUrl, EVALGATE_TOKEN: world.stack.adminToken }, { log: (l) => lines.push(l), err: (l) => lines.push(l) });
+    const exit = await cli(
+      ['gate', 'check', '--gate', gateId, '--candidate', model.v('keywords-v1'), '--wait', '--format', 'json'],
+      { EVALGATE_URL: world.stack.baseUrl, EVALGATE_TOKEN: world.stack.adminToken },
+      { log: (l) => lines.push(l), err: (l) => lines.push(l) },
+    );
     expect(exit).toBe(2);
     expect(JSON.parse(lines.join('\n'))).toMatchObject({ status: 'frozen', exitCode: 2 });
     // Not yet re-decided: the old pass stands until the recompute is done.
@@ -94,13 +111,26 @@ describe('a gate passed on a buggy metric', () => {
     expect(rule.message).toContain(`was ${short(rule.previous.candidate)}`);
     expect(rule.message).toContain(`(pass) when decided; recomputed ${short(rule.candidate)}`);
 
-    const change = incident.report.valuesChanged.listed.find((c: any) => c.runId === candidateRunId && c.metricName === 'recall_spam');
-    expect(change).toMatchObject({ oldImplVersion: '0.9.0', newImplVersion: '1.0.0', oldValue: recallReason(passed).candidate, newValue: rule.candidate });
-    expect(incident.report.decisions.revoked).toEqual(expect.arrayContaining([expect.objectContaining({ checkId: passed.checkId, gateId })]));
-    expect(incident.report.aliasMovesOnRevokedDecisions).toEqual(expect.arrayContaining([
-      expect.objectContaining({ checkId: passed.checkId, alias: 'production', modelVersion: model.v('keywords-v1') }),
-    ]));
-    expect(incident.report.frozen).toEqual([expect.objectContaining({ metric: 'recall', unfrozenAt: expect.any(String) })]);
+    const change = incident.report.valuesChanged.listed.find(
+      (c: any) => c.runId === candidateRunId && c.metricName === 'recall_spam',
+    );
+    expect(change).toMatchObject({
+      oldImplVersion: '0.9.0',
+      newImplVersion: '1.0.0',
+      oldValue: recallReason(passed).candidate,
+      newValue: rule.candidate,
+    });
+    expect(incident.report.decisions.revoked).toEqual(
+      expect.arrayContaining([expect.objectContaining({ checkId: passed.checkId, gateId })]),
+    );
+    expect(incident.report.aliasMovesOnRevokedDecisions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ checkId: passed.checkId, alias: 'production', modelVersion: model.v('keywords-v1') }),
+      ]),
+    );
+    expect(incident.report.frozen).toEqual([
+      expect.objectContaining({ metric: 'recall', unfrozenAt: expect.any(String) }),
+    ]);
   });
 
   it('unfreezes: a new check of the same candidate now fails on the true recall', async () => {
@@ -123,6 +153,8 @@ describe('a gate passed on a buggy metric', () => {
     expect(ids).toContain(`incident:${incidentId}`);
     const revocation = res.body.edges.find((e: any) => e.from === `incident:${incidentId}` && e.relation === 'revoked');
     expect(revocation).toBeDefined();
-    expect(res.body.edges).toEqual(expect.arrayContaining([expect.objectContaining({ from: `gate_check:${passed.checkId}`, relation: 'allowed' })]));
+    expect(res.body.edges).toEqual(
+      expect.arrayContaining([expect.objectContaining({ from: `gate_check:${passed.checkId}`, relation: 'allowed' })]),
+    );
   });
 });

@@ -29,7 +29,11 @@ export interface TestStack {
 
 export async function startTestStack(overrides: Partial<Record<keyof Config, string>> = {}): Promise<TestStack> {
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
-  const config = { ...loadConfig(), EVALGATE_LOG_LEVEL: process.env.EVALGATE_LOG_LEVEL ?? 'silent', ...overrides } as Config;
+  const config = {
+    ...loadConfig(),
+    EVALGATE_LOG_LEVEL: process.env.EVALGATE_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  } as Config;
   const logger = createLogger(config, 'evalgate-test');
   const pool = createPool(config, logger);
   await migrate(pool);
@@ -44,7 +48,15 @@ export async function startTestStack(overrides: Partial<Record<keyof Config, str
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    config, pool, storage, temporal, connection, logger, api, baseUrl, adminToken,
+    config,
+    pool,
+    storage,
+    temporal,
+    connection,
+    logger,
+    api,
+    baseUrl,
+    adminToken,
     async close() {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -54,12 +66,24 @@ export async function startTestStack(overrides: Partial<Record<keyof Config, str
   };
 }
 
-export interface HttpResult<T = any> { status: number; body: T; headers: Headers }
+export interface HttpResult<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
 
 /** A tiny client for the API under test: JSON in and out, bearer auth. */
 export function client(baseUrl: string, token?: string) {
-  const call = async <T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> => {
-    const init: RequestInit = { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } };
+  const call = async <T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<HttpResult<T>> => {
+    const init: RequestInit = {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    };
     if (body !== undefined) {
       if (typeof body === 'string' || body instanceof Uint8Array) {
         init.body = body as string;
@@ -71,15 +95,22 @@ export function client(baseUrl: string, token?: string) {
     const res = await fetch(`${baseUrl}${path}`, init);
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
     return { status: res.status, body: parsed as T, headers: res.headers };
   };
   return {
     get: <T = any>(path: string) => call<T>('GET', path),
-    post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => call<T>('POST', path, body ?? {}, headers),
+    post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      call<T>('POST', path, body ?? {}, headers),
     put: <T = any>(path: string, body?: unknown) => call<T>('PUT', path, body ?? {}),
     ndjson: <T = any>(path: string, rows: unknown[] | string) =>
-      call<T>('POST', path, typeof rows === 'string' ? rows : rows.map((r) => JSON.stringify(r)).join('\n') + '\n', { 'content-type': 'application/x-ndjson' }),
+      call<T>('POST', path, typeof rows === 'string' ? rows : rows.map((r) => JSON.stringify(r)).join('\n') + '\n', {
+        'content-type': 'application/x-ndjson',
+      }),
   };
 }
 
@@ -89,7 +120,11 @@ export type ApiClient = ReturnType<typeof client>;
 export const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 /** Creates a principal with the given team roles and returns a client authenticated as it. */
-export async function principal(stack: TestStack, name: string, teams: { team: string; roles: string[] }[]): Promise<ApiClient & { principalId: string }> {
+export async function principal(
+  stack: TestStack,
+  name: string,
+  teams: { team: string; roles: string[] }[],
+): Promise<ApiClient & { principalId: string }> {
   const admin = client(stack.baseUrl, stack.adminToken);
   const res = await admin.post('/v1/principals', { name: unique(name), teams });
   if (res.status !== 201) throw new Error(`creating principal failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -23,7 +23,12 @@ export const f1Ratio: ClassRatio = (t) => [2 * t.tp, 2 * t.tp + t.fp + t.fn];
 const EMPTY: ClassTally = { tp: 0, fp: 0, fn: 0, support: 0 };
 const safeRatio = ([num, den]: readonly [number, number]): number => (den === 0 ? 0 : num / den);
 
-export function averagedRatio(stats: MetricStats, params: AverageParams, ratio: ClassRatio, binaryUndefinedReason: string): MetricOutcome {
+export function averagedRatio(
+  stats: MetricStats,
+  params: AverageParams,
+  ratio: ClassRatio,
+  binaryUndefinedReason: string,
+): MetricOutcome {
   const { classes, tallies, total } = confusionTallies(stats);
   if (total === 0) return undefinedOutcome(NO_EXAMPLES, 0);
   switch (params.average) {

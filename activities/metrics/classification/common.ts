@@ -26,8 +26,13 @@ export type Average = (typeof AVERAGES)[number];
 export const averageParams = z
   .object({ average: z.enum(AVERAGES).optional(), positiveLabel: z.string().min(1).optional() })
   .strict()
-  .transform((p) => ({ average: p.average ?? (p.positiveLabel !== undefined ? 'binary' : 'macro'), positiveLabel: p.positiveLabel }))
-  .refine((p) => p.average !== 'binary' || p.positiveLabel !== undefined, { message: 'average "binary" needs a positiveLabel' });
+  .transform((p) => ({
+    average: p.average ?? (p.positiveLabel !== undefined ? 'binary' : 'macro'),
+    positiveLabel: p.positiveLabel,
+  }))
+  .refine((p) => p.average !== 'binary' || p.positiveLabel !== undefined, {
+    message: 'average "binary" needs a positiveLabel',
+  });
 export type AverageParams = z.infer<typeof averageParams>;
 
 export function argmaxLabel(scores: Record<string, number>): string | undefined {
@@ -79,7 +84,8 @@ function hasSingleKey(scores: Record<string, number>): boolean {
 }
 
 export const LOG_LOSS_EPS = 1e-15;
-export const clipProbability = (p: number): number => (p < LOG_LOSS_EPS ? LOG_LOSS_EPS : p > 1 - LOG_LOSS_EPS ? 1 - LOG_LOSS_EPS : p);
+export const clipProbability = (p: number): number =>
+  p < LOG_LOSS_EPS ? LOG_LOSS_EPS : p > 1 - LOG_LOSS_EPS ? 1 - LOG_LOSS_EPS : p;
 
 const SEP = '\u0000';
 export const confusionKey = (truth: string, predicted: string): string => truth + SEP + predicted;
@@ -95,7 +101,11 @@ export interface ClassTally {
 }
 
 /** Per-class tallies from confusion counters; classes = union of true and predicted labels, sorted. */
-export function confusionTallies(stats: MetricStats): { classes: string[]; tallies: Map<string, ClassTally>; total: number } {
+export function confusionTallies(stats: MetricStats): {
+  classes: string[];
+  tallies: Map<string, ClassTally>;
+  total: number;
+} {
   const tallies = new Map<string, ClassTally>();
   const tally = (label: string): ClassTally => {
     let t = tallies.get(label);

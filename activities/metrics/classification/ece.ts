@@ -12,7 +12,8 @@ import { argmaxLabel, scoreTotal } from './common';
 
 const eceParams = z.object({ bins: z.number().int().min(1).max(1000).default(10) }).strict();
 
-const binKeys = (prefix: string): string[] => Array.from({ length: 1000 }, (_, b) => `${prefix}${String(b).padStart(4, '0')}`);
+const binKeys = (prefix: string): string[] =>
+  Array.from({ length: 1000 }, (_, b) => `${prefix}${String(b).padStart(4, '0')}`);
 const N_KEYS = binKeys('n:');
 const HIT_KEYS = binKeys('hit:');
 const CONF_KEYS = binKeys('conf:');

@@ -8,7 +8,10 @@ import { defineMetric, NO_EXAMPLES, outcome, undefinedOutcome } from '../state';
 import type { MetricId } from '../types';
 
 export function defineMeanReferenceScore<const Id extends MetricId>(def: {
-  id: Id; version: string; feature: string; score: (output: string, reference: string) => number;
+  id: Id;
+  version: string;
+  feature: string;
+  score: (output: string, reference: string) => number;
 }) {
   return defineMetric({
     id: def.id,

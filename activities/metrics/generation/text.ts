@@ -32,11 +32,12 @@ export function whitespaceTokens(s: string): string[] {
 export function lcsLength(a: readonly string[], b: readonly string[]): number {
   if (a.length === 0 || b.length === 0) return 0;
   const ids = new Map<string, number>();
-  const toIds = (tokens: readonly string[]): Int32Array => Int32Array.from(tokens, (t) => {
-    let id = ids.get(t);
-    if (id === undefined) ids.set(t, (id = ids.size));
-    return id;
-  });
+  const toIds = (tokens: readonly string[]): Int32Array =>
+    Int32Array.from(tokens, (t) => {
+      let id = ids.get(t);
+      if (id === undefined) ids.set(t, (id = ids.size));
+      return id;
+    });
   const x = toIds(a);
   const y = toIds(b);
   let prev = new Int32Array(y.length + 1);

@@ -28,4 +28,9 @@ export function tokenF1Score(output: string, reference: string): number {
   return (2 * p * r) / (p + r);
 }
 
-export const tokenF1 = defineMeanReferenceScore({ id: 'token_f1', version: '1.0.0', feature: 'f1', score: tokenF1Score });
+export const tokenF1 = defineMeanReferenceScore({
+  id: 'token_f1',
+  version: '1.0.0',
+  feature: 'f1',
+  score: tokenF1Score,
+});

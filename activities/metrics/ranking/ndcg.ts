@@ -11,7 +11,10 @@ import { defineMetric, NO_EXAMPLES, outcome, undefinedOutcome } from '../state';
 import { judgeRanking } from './common';
 
 const ndcgParams = z
-  .object({ k: z.number().int().min(1).max(100000).optional(), gain: z.enum(['exponential', 'linear']).default('exponential') })
+  .object({
+    k: z.number().int().min(1).max(100000).optional(),
+    gain: z.enum(['exponential', 'linear']).default('exponential'),
+  })
   .strict();
 
 export const ndcg = defineMetric({
@@ -25,8 +28,11 @@ export const ndcg = defineMetric({
     if (!judged || !ex.relevance) return false;
     const gain = params.gain === 'linear' ? (g: number) => g : (g: number) => 2 ** g - 1;
     let dcg = 0;
-    for (let i = 0; i < judged.grades.length; i++) if (judged.grades[i] > 0) dcg += gain(judged.grades[i]) / Math.log2(i + 2);
-    const ideal = Object.values(ex.relevance).filter((g) => g > 0).sort((a, b) => b - a);
+    for (let i = 0; i < judged.grades.length; i++)
+      if (judged.grades[i] > 0) dcg += gain(judged.grades[i]) / Math.log2(i + 2);
+    const ideal = Object.values(ex.relevance)
+      .filter((g) => g > 0)
+      .sort((a, b) => b - a);
     let idcg = 0;
     for (let i = 0; i < Math.min(k, ideal.length); i++) idcg += gain(ideal[i]) / Math.log2(i + 2);
     const value = idcg > 0 ? dcg / idcg : 0;

@@ -13,7 +13,8 @@ export const mae = defineMetric({
   params: z.object({}).strict(),
   observe(ex, _params, out) {
     const value = ex.prediction.value;
-    if (value === undefined || ex.target === undefined || !Number.isFinite(value) || !Number.isFinite(ex.target)) return false;
+    if (value === undefined || ex.target === undefined || !Number.isFinite(value) || !Number.isFinite(ex.target))
+      return false;
     const error = Math.abs(value - ex.target);
     if (!Number.isFinite(error)) return false;
     out.real('abs', error);

@@ -13,7 +13,8 @@ export const rmse = defineMetric({
   params: z.object({}).strict(),
   observe(ex, _params, out) {
     const value = ex.prediction.value;
-    if (value === undefined || ex.target === undefined || !Number.isFinite(value) || !Number.isFinite(ex.target)) return false;
+    if (value === undefined || ex.target === undefined || !Number.isFinite(value) || !Number.isFinite(ex.target))
+      return false;
     const error = value - ex.target;
     if (!Number.isFinite(error * error)) return false;
     out.real('sq', error * error);

@@ -7,7 +7,11 @@
  */
 import type { Pool } from 'pg';
 import {
-  comparability, comparePairedRuns, listChangedExamples, loadComparableRun, type ComparableRun,
+  comparability,
+  comparePairedRuns,
+  listChangedExamples,
+  loadComparableRun,
+  type ComparableRun,
 } from '../../../activities/compare';
 import { resolveAlias } from '../../../activities/gates/prepare';
 import { baselineStaleness } from '../../../activities/lineage/staleness';
@@ -20,7 +24,10 @@ import { versionAccess, type VersionAccess } from '../datasets/service';
 const RESULTS_STATUSES = new Set(['succeeded', 'invalid']);
 
 export class ComparisonService {
-  constructor(private readonly pool: Pool, private readonly storage: Storage) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly storage: Storage,
+  ) {}
 
   private access(principal: Principal, run: ComparableRun): VersionAccess {
     return versionAccess(
@@ -32,20 +39,34 @@ export class ComparisonService {
 
   private async visibleRun(runId: string, principal: Principal, what: string, field?: string): Promise<ComparableRun> {
     const run = await loadComparableRun(this.pool, runId);
-    if (!run || this.access(principal, run) === 'none') throw new AppError(404, 'not_found', `${what} ${runId} was not found`, field);
+    if (!run || this.access(principal, run) === 'none')
+      throw new AppError(404, 'not_found', `${what} ${runId} was not found`, field);
     return run;
   }
 
   /** `alias:<name>` resolves on the candidate's model to the latest valid release-mode run on the same dataset and suite versions. */
-  private async baselineOf(candidate: ComparableRun, ref: string, principal: Principal): Promise<{ run: ComparableRun; via: string }> {
-    if (!ref.startsWith('alias:')) return { run: await this.visibleRun(ref, principal, 'baseline run', 'baseline'), via: 'run' };
+  private async baselineOf(
+    candidate: ComparableRun,
+    ref: string,
+    principal: Principal,
+  ): Promise<{ run: ComparableRun; via: string }> {
+    if (!ref.startsWith('alias:'))
+      return { run: await this.visibleRun(ref, principal, 'baseline run', 'baseline'), via: 'run' };
     const alias = ref.slice('alias:'.length);
     const target = await resolveAlias(this.pool, candidate.modelId, alias);
     if (!target) throw conflict('no_baseline', `model ${candidate.modelName} has no alias '${alias}'`, 'baseline');
-    const run = await findDecidingRun(this.pool, { modelVersionId: target.model_version_id, datasetVersionId: candidate.datasetVersionId, suiteVersionId: candidate.suiteVersionId });
+    const run = await findDecidingRun(this.pool, {
+      modelVersionId: target.model_version_id,
+      datasetVersionId: candidate.datasetVersionId,
+      suiteVersionId: candidate.suiteVersionId,
+    });
     if (!run) {
-      throw conflict('no_baseline', `${alias} is ${target.model_version}, which has no valid release-mode run on ${candidate.datasetName} v${candidate.datasetVersion} `
-        + `with suite ${candidate.suiteName} v${candidate.suiteVersion}; start one (POST /v1/eval-runs with mode release)`, 'baseline');
+      throw conflict(
+        'no_baseline',
+        `${alias} is ${target.model_version}, which has no valid release-mode run on ${candidate.datasetName} v${candidate.datasetVersion} ` +
+          `with suite ${candidate.suiteName} v${candidate.suiteVersion}; start one (POST /v1/eval-runs with mode release)`,
+        'baseline',
+      );
     }
     return { run: await this.visibleRun(run.run_id, principal, 'baseline run', 'baseline'), via: `alias:${alias}` };
   }
@@ -53,39 +74,76 @@ export class ComparisonService {
   private async pair(runId: string, baselineRef: string, principal: Principal) {
     const candidate = await this.visibleRun(runId, principal, 'eval run');
     const { run: baseline, via } = await this.baselineOf(candidate, baselineRef, principal);
-    for (const [role, run] of [['candidate', candidate], ['baseline', baseline]] as const) {
-      if (!RESULTS_STATUSES.has(run.status)) throw conflict('run_not_finished', `the ${role} run ${run.runId} is ${run.status}; only finished runs with results can be compared`, role === 'baseline' ? 'baseline' : undefined);
+    for (const [role, run] of [
+      ['candidate', candidate],
+      ['baseline', baseline],
+    ] as const) {
+      if (!RESULTS_STATUSES.has(run.status))
+        throw conflict(
+          'run_not_finished',
+          `the ${role} run ${run.runId} is ${run.status}; only finished runs with results can be compared`,
+          role === 'baseline' ? 'baseline' : undefined,
+        );
     }
     const check = comparability(candidate, baseline);
-    if (!check.comparable) throw conflict('not_comparable', `the runs cannot be compared: ${check.differences.join('; ')}`, 'baseline');
+    if (!check.comparable)
+      throw conflict('not_comparable', `the runs cannot be compared: ${check.differences.join('; ')}`, 'baseline');
     // A stale baseline is named (activities/lineage/staleness.ts): still comparable, but no longer what it measured.
     const staleBaseline = (await baselineStaleness(this.pool, [baseline.runId])).flatMap((s) => s.reasons);
-    return { candidate, baseline, via, warnings: [...check.warnings, ...staleBaseline.map((r) => `stale baseline: ${r}`)], staleBaseline };
+    return {
+      candidate,
+      baseline,
+      via,
+      warnings: [...check.warnings, ...staleBaseline.map((r) => `stale baseline: ${r}`)],
+      staleBaseline,
+    };
   }
 
   async compare(runId: string, baselineRef: string, principal: Principal) {
     const { candidate, baseline, via, warnings, staleBaseline } = await this.pair(runId, baselineRef, principal);
     const comparison = await comparePairedRuns({ pool: this.pool, storage: this.storage }, candidate, baseline);
     const summary = (run: ComparableRun) => ({
-      runId: run.runId, modelVersion: run.modelVersion, status: run.status, mode: run.mode,
-      dataset: { datasetId: run.datasetId, name: run.datasetName, version: run.datasetVersion }, metricSuite: { metricSuiteId: run.suiteId, version: run.suiteVersion },
+      runId: run.runId,
+      modelVersion: run.modelVersion,
+      status: run.status,
+      mode: run.mode,
+      dataset: { datasetId: run.datasetId, name: run.datasetName, version: run.datasetVersion },
+      metricSuite: { metricSuiteId: run.suiteId, version: run.suiteVersion },
     });
     const { paired, candidateOnly, baselineOnly, errored } = comparison.examples;
-    if (candidateOnly || baselineOnly || errored) warnings.push(`${paired} examples compared; left out: ${errored} with an error in either run, ${candidateOnly + baselineOnly} present in one run only`);
+    if (candidateOnly || baselineOnly || errored)
+      warnings.push(
+        `${paired} examples compared; left out: ${errored} with an error in either run, ${candidateOnly + baselineOnly} present in one run only`,
+      );
     return {
-      comparable: true, warnings, staleBaseline, candidate: summary(candidate), baseline: { ...summary(baseline), via },
-      seed: comparison.seed, examples: { paired, candidateOnly, baselineOnly, errored }, metrics: comparison.metrics,
+      comparable: true,
+      warnings,
+      staleBaseline,
+      candidate: summary(candidate),
+      baseline: { ...summary(baseline), via },
+      seed: comparison.seed,
+      examples: { paired, candidateOnly, baselineOnly, errored },
+      metrics: comparison.metrics,
     };
   }
 
-  async examples(runId: string, query: { baseline: string; change: 'regressed' | 'improved'; slice?: string; limit: number; cursor?: string }, principal: Principal) {
+  async examples(
+    runId: string,
+    query: { baseline: string; change: 'regressed' | 'improved'; slice?: string; limit: number; cursor?: string },
+    principal: Principal,
+  ) {
     const { candidate, baseline } = await this.pair(runId, query.baseline, principal);
     for (const run of [candidate, baseline]) {
-      if (this.access(principal, run) !== 'rows') throw new AppError(403, 'forbidden', `examples of ${run.datasetName} v${run.datasetVersion} are restricted to its allowed teams`);
+      if (this.access(principal, run) !== 'rows')
+        throw new AppError(
+          403,
+          'forbidden',
+          `examples of ${run.datasetName} v${run.datasetVersion} are restricted to its allowed teams`,
+        );
     }
     const page = await listChangedExamples({ pool: this.pool, storage: this.storage }, candidate, baseline, query);
-    if ('invalidCursor' in page) throw new AppError(400, 'invalid_request', 'cursor: not a cursor this endpoint returned', 'cursor');
+    if ('invalidCursor' in page)
+      throw new AppError(400, 'invalid_request', 'cursor: not a cursor this endpoint returned', 'cursor');
     return page;
   }
 }
-

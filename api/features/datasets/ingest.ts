@@ -6,7 +6,13 @@ import type { Storage } from '../../../common/storage';
 import { jsonPath } from '../../http/validate';
 import { ndjsonLines } from './ndjson';
 
-export interface IngestedShard { objectKey: string; rowCount: number; firstRow: number; byteCount: number; contentHash: string }
+export interface IngestedShard {
+  objectKey: string;
+  rowCount: number;
+  firstRow: number;
+  byteCount: number;
+  contentHash: string;
+}
 
 export interface IngestResult {
   contentHash: string;
@@ -58,8 +64,13 @@ class ShardBuffer {
  * so far is removed before the error propagates.
  */
 export async function ingestRows(opts: {
-  storage: Storage; datasetId: string; taskType: TaskType; body: AsyncIterable<Buffer | string>;
-  rowsPerShard: number; maxRowBytes: number; maxUploadBytes?: number;
+  storage: Storage;
+  datasetId: string;
+  taskType: TaskType;
+  body: AsyncIterable<Buffer | string>;
+  rowsPerShard: number;
+  maxRowBytes: number;
+  maxUploadBytes?: number;
 }): Promise<IngestResult> {
   const prefix = `datasets/${opts.datasetId}/uploads/${randomUUID()}/`;
   const schema = rowSchemas[opts.taskType];
@@ -78,7 +89,13 @@ export async function ingestRows(opts: {
     const key = `${prefix}shard-${String(shards.length).padStart(6, '0')}.jsonl`;
     written.push(key);
     await opts.storage.put(key, body, 'application/x-ndjson');
-    shards.push({ objectKey: key, rowCount: shard.rows, firstRow: rowCount - shard.rows, byteCount: shard.length, contentHash: createHash('sha256').update(body).digest('hex') });
+    shards.push({
+      objectKey: key,
+      rowCount: shard.rows,
+      firstRow: rowCount - shard.rows,
+      byteCount: shard.length,
+      contentHash: createHash('sha256').update(body).digest('hex'),
+    });
     shard.reset();
   };
 
@@ -96,10 +113,21 @@ export async function ingestRows(opts: {
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const path = jsonPath(issue.path);
-        throw new AppError(400, 'invalid_request', `line ${lineNo}: ${path || 'row'}: ${issue.message}`, path ? `${at}.${path}` : at);
+        throw new AppError(
+          400,
+          'invalid_request',
+          `line ${lineNo}: ${path || 'row'}: ${issue.message}`,
+          path ? `${at}.${path}` : at,
+        );
       }
       const row = parsed.data as { id: string; tags?: string[] };
-      if (seenIds.has(row.id)) throw new AppError(400, 'invalid_request', `line ${lineNo}: duplicate row id ${JSON.stringify(row.id)}`, `${at}.id`);
+      if (seenIds.has(row.id))
+        throw new AppError(
+          400,
+          'invalid_request',
+          `line ${lineNo}: duplicate row id ${JSON.stringify(row.id)}`,
+          `${at}.id`,
+        );
       seenIds.add(row.id);
       for (const tag of row.tags ?? []) {
         if (tag in tagCounts) tagCounts[tag] += 1;
@@ -112,7 +140,8 @@ export async function ingestRows(opts: {
       if (shard.rows >= opts.rowsPerShard) await flush();
     }
     await flush();
-    if (rowCount === 0) throw new AppError(400, 'invalid_request', 'the upload has no rows; send one JSON object per line', 'body');
+    if (rowCount === 0)
+      throw new AppError(400, 'invalid_request', 'the upload has no rows; send one JSON object per line', 'body');
     return { contentHash: contentHash.digest('hex'), rowCount, byteCount, shards, tagCounts };
   } catch (err) {
     await removeQuietly(opts.storage, written);

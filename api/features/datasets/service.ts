@@ -45,7 +45,11 @@ export type VersionAccess = 'rows' | 'metadata' | 'none';
  * rows are readable by its allowed teams; the owning team sees that it exists and its
  * aggregates (403 on rows); anyone else does not learn it exists (404).
  */
-export function versionAccess(principal: Principal, dataset: dal.DatasetRecord, version: dal.DatasetVersionRecord): VersionAccess {
+export function versionAccess(
+  principal: Principal,
+  dataset: dal.DatasetRecord,
+  version: dal.DatasetVersionRecord,
+): VersionAccess {
   if (version.visibility !== 'restricted' || hasRole(principal, '*', 'admin')) return 'rows';
   if (version.allowed_teams.some((team) => isMember(principal, team))) return 'rows';
   return isMember(principal, dataset.owner_team) ? 'metadata' : 'none';
@@ -53,20 +57,40 @@ export function versionAccess(principal: Principal, dataset: dal.DatasetRecord, 
 
 export class DatasetService {
   /** `temporal` starts the contamination workflow of a deprecation; without it deprecation is refused. */
-  constructor(private readonly pool: Pool, private readonly storage: Storage, private readonly config: Config, private readonly temporal?: Client) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly storage: Storage,
+    private readonly config: Config,
+    private readonly temporal?: Client,
+  ) {}
 
-  async create(input: { name: string; taskType: TaskType; ownerTeam: string; description?: string }, principal: Principal, requestId: string) {
+  async create(
+    input: { name: string; taskType: TaskType; ownerTeam: string; description?: string },
+    principal: Principal,
+    requestId: string,
+  ) {
     requireRole(principal, input.ownerTeam, 'editor');
     return withTransaction(this.pool, async (tx) => {
       await ensureTeams(tx, [input.ownerTeam]); // a team exists once anything names it
       const inserted = await dal.insertDataset(tx, { ...input, createdBy: principal.principalId });
       if (inserted) {
-        await recordAudit(tx, { principalId: principal.principalId, action: 'dataset.create', entityKind: 'dataset', entityId: inserted.dataset_id, detail: input, requestId });
+        await recordAudit(tx, {
+          principalId: principal.principalId,
+          action: 'dataset.create',
+          entityKind: 'dataset',
+          entityId: inserted.dataset_id,
+          detail: input,
+          requestId,
+        });
         return { dataset: inserted, created: true };
       }
       const existing = (await dal.findDatasetByName(tx, input.ownerTeam, input.name))!;
       if (existing.task_type !== input.taskType || (existing.description ?? undefined) !== input.description) {
-        throw conflict('already_exists', `team ${input.ownerTeam} already has a dataset named ${input.name} with a different definition`, 'name');
+        throw conflict(
+          'already_exists',
+          `team ${input.ownerTeam} already has a dataset named ${input.name} with a different definition`,
+          'name',
+        );
       }
       return { dataset: existing, created: false };
     });
@@ -75,7 +99,9 @@ export class DatasetService {
   async get(datasetId: string, principal: Principal) {
     const dataset = await dal.findDataset(this.pool, datasetId);
     if (!dataset) throw notFound(`dataset ${datasetId}`);
-    const versions = (await dal.listVersions(this.pool, datasetId)).filter((v) => versionAccess(principal, dataset, v) !== 'none');
+    const versions = (await dal.listVersions(this.pool, datasetId)).filter(
+      (v) => versionAccess(principal, dataset, v) !== 'none',
+    );
     return { dataset, versions };
   }
 
@@ -89,7 +115,13 @@ export class DatasetService {
     return { dataset, version: record, access };
   }
 
-  async addVersion(datasetId: string, options: VersionOptions, body: AsyncIterable<Buffer>, principal: Principal, requestId: string) {
+  async addVersion(
+    datasetId: string,
+    options: VersionOptions,
+    body: AsyncIterable<Buffer>,
+    principal: Principal,
+    requestId: string,
+  ) {
     const dataset = await dal.findDataset(this.pool, datasetId);
     if (!dataset) throw notFound(`dataset ${datasetId}`);
     requireRole(principal, dataset.owner_team, 'editor');
@@ -97,8 +129,13 @@ export class DatasetService {
       throw new AppError(400, 'invalid_request', 'a restricted version cannot be classified public', 'classification');
     }
     const ingested = await ingestRows({
-      storage: this.storage, datasetId, taskType: dataset.task_type, body,
-      rowsPerShard: this.config.EVALGATE_ROWS_PER_SHARD, maxRowBytes: this.config.EVALGATE_MAX_ROW_BYTES, maxUploadBytes: this.config.EVALGATE_MAX_UPLOAD_BYTES,
+      storage: this.storage,
+      datasetId,
+      taskType: dataset.task_type,
+      body,
+      rowsPerShard: this.config.EVALGATE_ROWS_PER_SHARD,
+      maxRowBytes: this.config.EVALGATE_MAX_ROW_BYTES,
+      maxUploadBytes: this.config.EVALGATE_MAX_UPLOAD_BYTES,
     });
     const ownKeys = ingested.shards.map((s) => s.objectKey);
     try {
@@ -107,17 +144,37 @@ export class DatasetService {
         const existing = await dal.findVersionByHash(tx, datasetId, ingested.contentHash);
         if (existing) return { version: existing, created: false };
         // A restricted version with no teams named is readable by its owning team only.
-        const named = options.teams.length ? options.teams : options.visibility === 'restricted' ? [dataset.owner_team] : [];
+        const named = options.teams.length
+          ? options.teams
+          : options.visibility === 'restricted'
+            ? [dataset.owner_team]
+            : [];
         const teams = [...new Set(named)].sort();
         const version = await dal.insertVersion(tx, {
-          datasetId, contentHash: ingested.contentHash, rowCount: ingested.rowCount, byteCount: ingested.byteCount,
-          labelPolicy: options.labelPolicy, visibility: options.visibility, allowedTeams: teams,
-          classification: options.classification, tagCounts: ingested.tagCounts, createdBy: principal.principalId,
+          datasetId,
+          contentHash: ingested.contentHash,
+          rowCount: ingested.rowCount,
+          byteCount: ingested.byteCount,
+          labelPolicy: options.labelPolicy,
+          visibility: options.visibility,
+          allowedTeams: teams,
+          classification: options.classification,
+          tagCounts: ingested.tagCounts,
+          createdBy: principal.principalId,
         });
         await dal.insertShards(tx, version.dataset_version_id, ingested.shards);
         await recordAudit(tx, {
-          principalId: principal.principalId, action: 'dataset_version.create', entityKind: 'dataset_version', entityId: version.dataset_version_id,
-          detail: { datasetId, version: version.version, contentHash: version.content_hash, rowCount: ingested.rowCount }, requestId,
+          principalId: principal.principalId,
+          action: 'dataset_version.create',
+          entityKind: 'dataset_version',
+          entityId: version.dataset_version_id,
+          detail: {
+            datasetId,
+            version: version.version,
+            contentHash: version.content_hash,
+            rowCount: ingested.rowCount,
+          },
+          requestId,
         });
         return { version, created: true };
       });
@@ -137,7 +194,12 @@ export class DatasetService {
     const found = await this.getVersion(datasetId, version, principal);
     requireRole(principal, found.dataset.owner_team, 'editor');
     if (!this.temporal) throw new AppError(503, 'unavailable', 'this API process cannot start incident workflows');
-    const { incident, created } = await deprecateVersion({ pool: this.pool, temporal: this.temporal, config: this.config }, { datasetVersionId: found.version.dataset_version_id, reason }, principal, requestId);
+    const { incident, created } = await deprecateVersion(
+      { pool: this.pool, temporal: this.temporal, config: this.config },
+      { datasetVersionId: found.version.dataset_version_id, reason },
+      principal,
+      requestId,
+    );
     return { incident, created, version: (await dal.findVersion(this.pool, datasetId, version))! };
   }
 
@@ -146,14 +208,20 @@ export class DatasetService {
     const found = await this.getVersion(datasetId, version, principal);
     requireRole(principal, found.dataset.owner_team, 'editor');
     if (!this.temporal) throw new AppError(503, 'unavailable', 'this API process cannot record incidents');
-    const { incident } = await reinstateVersion({ pool: this.pool, temporal: this.temporal, config: this.config }, { datasetVersionId: found.version.dataset_version_id, reason }, principal, requestId);
+    const { incident } = await reinstateVersion(
+      { pool: this.pool, temporal: this.temporal, config: this.config },
+      { datasetVersionId: found.version.dataset_version_id, reason },
+      principal,
+      requestId,
+    );
     return { incident, version: (await dal.findVersion(this.pool, datasetId, version))! };
   }
 
   /** Rows of a version, paginated by row offset; access-checked by getVersion. */
   async rows(datasetId: string, version: number, principal: Principal, limit: number, cursor: number) {
     const { version: record, access } = await this.getVersion(datasetId, version, principal);
-    if (access !== 'rows') throw forbidden(`rows of this restricted version are readable only by teams ${record.allowed_teams.join(', ')}`);
+    if (access !== 'rows')
+      throw forbidden(`rows of this restricted version are readable only by teams ${record.allowed_teams.join(', ')}`);
     const shards = await dal.listShards(this.pool, record.dataset_version_id);
     const items: unknown[] = [];
     let offset = cursor;

@@ -3,7 +3,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { parseModelVersionRef } from '../../../activities/runs/createRun';
-import { loadCheckContext, type CheckContext, type GateCheckRecord, type GateReason } from '../../../activities/gates/store';
+import {
+  loadCheckContext,
+  type CheckContext,
+  type GateCheckRecord,
+  type GateReason,
+} from '../../../activities/gates/store';
 import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
@@ -13,41 +18,81 @@ import type { releaseGateWorkflow } from '../../../workflows/releaseGate';
 import { hasRole, type Principal } from '../../http/context';
 import * as dal from './dal';
 
-export interface NewCheck { candidateModelVersion: string; idempotencyKey?: string; commitSha?: string }
+export interface NewCheck {
+  candidateModelVersion: string;
+  idempotencyKey?: string;
+  commitSha?: string;
+}
 
 /** Incidents record plain-text reasons; present every reason as an object. */
 export function normalizeReasons(reasons: unknown[], status: string): GateReason[] {
-  return reasons.map((r) => (typeof r === 'string' ? { code: 'note', verdict: status, message: r } as unknown as GateReason : r as GateReason));
+  return reasons.map((r) =>
+    typeof r === 'string'
+      ? ({ code: 'note', verdict: status, message: r } as unknown as GateReason)
+      : (r as GateReason),
+  );
 }
 
 export class CheckService {
-  constructor(private readonly pool: Pool, private readonly temporal: Client, private readonly config: Config) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly temporal: Client,
+    private readonly config: Config,
+  ) {}
 
   /**
    * Starts a check, or answers the one it repeats: the same idempotency key for the same
    * gate version and candidate is the same check; without a key, a check already pending
    * for that candidate is shared (so concurrent CI jobs run one workflow).
    */
-  async start(gateId: string, input: NewCheck, principal: Principal, requestId: string): Promise<{ check: GateCheckRecord; created: boolean }> {
+  async start(
+    gateId: string,
+    input: NewCheck,
+    principal: Principal,
+    requestId: string,
+  ): Promise<{ check: GateCheckRecord; created: boolean }> {
     const gate = await dal.findGate(this.pool, gateId);
     if (!gate) throw notFound(`gate ${gateId}`);
     const version = await dal.latestVersion(this.pool, gateId);
     const ref = parseModelVersionRef(input.candidateModelVersion);
-    if (!ref) throw new AppError(400, 'invalid_request', 'candidateModelVersion must look like <model name>@<version>', 'candidateModelVersion');
+    if (!ref)
+      throw new AppError(
+        400,
+        'invalid_request',
+        'candidateModelVersion must look like <model name>@<version>',
+        'candidateModelVersion',
+      );
     const { rows } = await this.pool.query<{ model_version_id: string; owner_team: string }>(
-      'SELECT v.model_version_id, m.owner_team FROM models m JOIN model_versions v USING (model_id) WHERE m.name = $1 AND v.version = $2', [ref.modelName, ref.version]);
+      'SELECT v.model_version_id, m.owner_team FROM models m JOIN model_versions v USING (model_id) WHERE m.name = $1 AND v.version = $2',
+      [ref.modelName, ref.version],
+    );
     const candidate = rows[0];
-    if (!candidate) throw new AppError(404, 'not_found', `model version ${input.candidateModelVersion} is not registered`, 'candidateModelVersion');
+    if (!candidate)
+      throw new AppError(
+        404,
+        'not_found',
+        `model version ${input.candidateModelVersion} is not registered`,
+        'candidateModelVersion',
+      );
     if (!hasRole(principal, gate.owner_team, 'editor') && !hasRole(principal, candidate.owner_team, 'editor')) {
-      throw new AppError(403, 'forbidden', `starting a gate check needs the editor role on team ${gate.owner_team} (the gate's) or ${candidate.owner_team} (the model's)`);
+      throw new AppError(
+        403,
+        'forbidden',
+        `starting a gate check needs the editor role on team ${gate.owner_team} (the gate's) or ${candidate.owner_team} (the model's)`,
+      );
     }
     const result = await withTransaction(this.pool, async (tx) => {
       const key = { gateVersionId: version.gate_version_id, candidateId: candidate.model_version_id };
       if (!input.idempotencyKey) {
         // Without a key, find-or-create must not race: serialise it per (gate version, candidate).
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gateCheck:${key.gateVersionId}:${key.candidateId}`]);
-        const pending = await tx.query<GateCheckRecord>(`SELECT * FROM gate_checks WHERE gate_version_id = $1 AND candidate_model_version_id = $2 AND status = 'pending'
-                                                          ORDER BY created_at LIMIT 1`, [key.gateVersionId, key.candidateId]);
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+          `gateCheck:${key.gateVersionId}:${key.candidateId}`,
+        ]);
+        const pending = await tx.query<GateCheckRecord>(
+          `SELECT * FROM gate_checks WHERE gate_version_id = $1 AND candidate_model_version_id = $2 AND status = 'pending'
+                                                          ORDER BY created_at LIMIT 1`,
+          [key.gateVersionId, key.candidateId],
+        );
         if (pending.rows[0]) return { check: pending.rows[0], created: false };
       }
       // With a key, the unique (gate version, candidate, key) decides who created it: no lock needed.
@@ -56,16 +101,36 @@ export class CheckService {
         `INSERT INTO gate_checks (check_id, gate_version_id, candidate_model_version_id, idempotency_key, commit_sha, workflow_id, created_by, request_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (gate_version_id, candidate_model_version_id, idempotency_key) DO NOTHING RETURNING *`,
-        [checkId, key.gateVersionId, key.candidateId, input.idempotencyKey ?? `auto:${checkId}`, input.commitSha ?? null,
-          releaseGateWorkflowId(checkId), principal.principalId, requestId]);
+        [
+          checkId,
+          key.gateVersionId,
+          key.candidateId,
+          input.idempotencyKey ?? `auto:${checkId}`,
+          input.commitSha ?? null,
+          releaseGateWorkflowId(checkId),
+          principal.principalId,
+          requestId,
+        ],
+      );
       if (!inserted.rows[0]) {
-        const existing = await tx.query<GateCheckRecord>('SELECT * FROM gate_checks WHERE gate_version_id = $1 AND candidate_model_version_id = $2 AND idempotency_key = $3',
-          [key.gateVersionId, key.candidateId, input.idempotencyKey]);
+        const existing = await tx.query<GateCheckRecord>(
+          'SELECT * FROM gate_checks WHERE gate_version_id = $1 AND candidate_model_version_id = $2 AND idempotency_key = $3',
+          [key.gateVersionId, key.candidateId, input.idempotencyKey],
+        );
         return { check: existing.rows[0], created: false };
       }
       await recordAudit(tx, {
-        principalId: principal.principalId, action: 'gate_check.create', entityKind: 'gate_check', entityId: checkId,
-        detail: { gate: gate.name, gateVersion: version.version, candidate: input.candidateModelVersion, commitSha: input.commitSha ?? null }, requestId,
+        principalId: principal.principalId,
+        action: 'gate_check.create',
+        entityKind: 'gate_check',
+        entityId: checkId,
+        detail: {
+          gate: gate.name,
+          gateVersion: version.version,
+          candidate: input.candidateModelVersion,
+          commitSha: input.commitSha ?? null,
+        },
+        requestId,
       });
       return { check: inserted.rows[0], created: true };
     });
@@ -80,12 +145,18 @@ export class CheckService {
       await this.temporal.workflow.start<typeof releaseGateWorkflow>('releaseGateWorkflow', {
         workflowId: check.workflow_id,
         taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
-        args: [{
-          checkId: check.check_id,
-          checkTimeoutMs: config.EVALGATE_GATE_CHECK_TIMEOUT_SECONDS * 1000,
-          overrideWindowMs: config.EVALGATE_OVERRIDE_WINDOW_SECONDS * 1000,
-          evalRun: { shardParallelism: config.EVALGATE_SHARD_PARALLELISM, blockSize: config.EVALGATE_SHARD_BLOCK_SIZE, heartbeatTimeoutMs: config.EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS },
-        }],
+        args: [
+          {
+            checkId: check.check_id,
+            checkTimeoutMs: config.EVALGATE_GATE_CHECK_TIMEOUT_SECONDS * 1000,
+            overrideWindowMs: config.EVALGATE_OVERRIDE_WINDOW_SECONDS * 1000,
+            evalRun: {
+              shardParallelism: config.EVALGATE_SHARD_PARALLELISM,
+              blockSize: config.EVALGATE_SHARD_BLOCK_SIZE,
+              heartbeatTimeoutMs: config.EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS,
+            },
+          },
+        ],
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -95,7 +166,11 @@ export class CheckService {
   /** The check's context if the principal may see it: members of the gate's or the candidate model's team. */
   async visible(checkId: string, principal: Principal): Promise<CheckContext> {
     const ctx = await loadCheckContext(this.pool, checkId);
-    if (!ctx || (!hasRole(principal, ctx.gate.owner_team, 'viewer') && !hasRole(principal, ctx.candidate.ownerTeam, 'viewer'))) throw notFound(`gate check ${checkId}`);
+    if (
+      !ctx ||
+      (!hasRole(principal, ctx.gate.owner_team, 'viewer') && !hasRole(principal, ctx.candidate.ownerTeam, 'viewer'))
+    )
+      throw notFound(`gate check ${checkId}`);
     return ctx;
   }
 
@@ -112,7 +187,9 @@ export class CheckService {
       await delay(Math.min(interval, Math.max(1, deadline - Date.now())));
       // 20 ms for the first second (a check whose runs exist decides in well under one), then backing off to 250 ms.
       if (Date.now() - started > 1000) interval = Math.min(interval * 1.5, 250);
-      const { rows } = await this.pool.query<{ status: string }>('SELECT status FROM gate_checks WHERE check_id = $1', [checkId]);
+      const { rows } = await this.pool.query<{ status: string }>('SELECT status FROM gate_checks WHERE check_id = $1', [
+        checkId,
+      ]);
       if (rows[0].status !== 'pending') ctx = (await loadCheckContext(this.pool, checkId))!;
     }
     return ctx;
@@ -123,20 +200,33 @@ export class CheckService {
       `SELECT o.*, p.name AS requested_by_name,
               COALESCE((SELECT json_agg(json_build_object('approver', ap.name, 'approverId', a.approver_id, 'approvedAt', a.approved_at, 'comment', a.comment, 'refusedReason', a.refused_reason) ORDER BY a.approved_at)
                           FROM override_approvals a JOIN principals ap ON ap.principal_id = a.approver_id WHERE a.override_id = o.override_id), '[]') AS approvals
-         FROM overrides o JOIN principals p ON p.principal_id = o.requested_by WHERE o.check_id = $1 ORDER BY o.requested_at`, [checkId]);
+         FROM overrides o JOIN principals p ON p.principal_id = o.requested_by WHERE o.check_id = $1 ORDER BY o.requested_at`,
+      [checkId],
+    );
     return rows;
   }
 }
 
 export function overrideView(o: Record<string, any>) {
   return {
-    overrideId: o.override_id, checkId: o.check_id, status: o.status, justification: o.justification, rules: o.rules,
-    requiredApprovals: o.required_approvals, requestedBy: o.requested_by_name ?? o.requested_by, requestedAt: new Date(o.requested_at).toISOString(),
-    requestExpiresAt: new Date(o.request_expires_at).toISOString(), grantedAt: o.granted_at ? new Date(o.granted_at).toISOString() : null,
-    expiresAt: o.expires_at ? new Date(o.expires_at).toISOString() : null, endedReason: o.ended_reason ?? null,
+    overrideId: o.override_id,
+    checkId: o.check_id,
+    status: o.status,
+    justification: o.justification,
+    rules: o.rules,
+    requiredApprovals: o.required_approvals,
+    requestedBy: o.requested_by_name ?? o.requested_by,
+    requestedAt: new Date(o.requested_at).toISOString(),
+    requestExpiresAt: new Date(o.request_expires_at).toISOString(),
+    grantedAt: o.granted_at ? new Date(o.granted_at).toISOString() : null,
+    expiresAt: o.expires_at ? new Date(o.expires_at).toISOString() : null,
+    endedReason: o.ended_reason ?? null,
     approvals: (o.approvals ?? []).map((a: Record<string, any>) => ({
-      approver: a.approver, approvedAt: new Date(a.approvedAt).toISOString(), ...(a.comment ? { comment: a.comment } : {}),
-      counted: !a.refusedReason, ...(a.refusedReason ? { refusedReason: a.refusedReason } : {}),
+      approver: a.approver,
+      approvedAt: new Date(a.approvedAt).toISOString(),
+      ...(a.comment ? { comment: a.comment } : {}),
+      counted: !a.refusedReason,
+      ...(a.refusedReason ? { refusedReason: a.refusedReason } : {}),
     })),
   };
 }
@@ -145,18 +235,31 @@ export function checkView(ctx: CheckContext, overrides: Record<string, any>[]) {
   const { check } = ctx;
   const runs = check.runs as Partial<import('../../../activities/gates/store').CheckRuns>;
   return {
-    checkId: check.check_id, status: check.status,
-    gate: { gateId: ctx.gate.gate_id, name: ctx.gate.name, version: ctx.version.version, ownerTeam: ctx.gate.owner_team },
-    candidate: ctx.candidate.modelVersion, commitSha: check.commit_sha,
+    checkId: check.check_id,
+    status: check.status,
+    gate: {
+      gateId: ctx.gate.gate_id,
+      name: ctx.gate.name,
+      version: ctx.version.version,
+      ownerTeam: ctx.gate.owner_team,
+    },
+    candidate: ctx.candidate.modelVersion,
+    commitSha: check.commit_sha,
     baseline: runs.baseline ? { alias: runs.baseline.alias, modelVersion: runs.baseline.modelVersion } : null,
     reasons: normalizeReasons(check.reasons, check.status),
     runs: {
       suiteVersion: runs.suiteVersion ?? null,
       datasets: (runs.datasets ?? []).map((d) => ({
-        datasetId: d.datasetId, name: d.datasetName, version: d.datasetVersion, candidateRunId: d.candidateRunId, baselineRunId: d.baselineRunId, started: d.started,
+        datasetId: d.datasetId,
+        name: d.datasetName,
+        version: d.datasetVersion,
+        candidateRunId: d.candidateRunId,
+        baselineRunId: d.baselineRunId,
+        started: d.started,
       })),
     },
     overrides: overrides.map(overrideView),
-    createdAt: check.created_at.toISOString(), decidedAt: check.decided_at?.toISOString() ?? null,
+    createdAt: check.created_at.toISOString(),
+    decidedAt: check.decided_at?.toISOString() ?? null,
   };
 }

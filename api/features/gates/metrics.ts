@@ -9,18 +9,32 @@ import type { OverrideEvent } from './overrides';
  */
 export function gateMetrics(registry: Registry, pool: Pool): { overrideEvent: (event: OverrideEvent) => void } {
   const events = new Counter({
-    name: 'evalgate_override_events_total', help: 'Override requests, approvals and refused approvals handled by this API process',
-    labelNames: ['event'], registers: [registry],
+    name: 'evalgate_override_events_total',
+    help: 'Override requests, approvals and refused approvals handled by this API process',
+    labelNames: ['event'],
+    registers: [registry],
   });
-  const byStatus = (name: string, help: string, sql: string) => new Gauge({
-    name, help, labelNames: ['status'], registers: [registry],
-    async collect() {
-      const { rows } = await pool.query<{ status: string; n: number }>(sql);
-      this.reset();
-      for (const r of rows) this.set({ status: r.status }, r.n);
-    },
-  });
-  byStatus('evalgate_overrides', 'Overrides by status (requested, granted, expired, refused, revoked)', 'SELECT status, count(*)::int AS n FROM overrides GROUP BY status');
-  byStatus('evalgate_gate_checks', 'Gate checks by status', 'SELECT status, count(*)::int AS n FROM gate_checks GROUP BY status');
+  const byStatus = (name: string, help: string, sql: string) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const { rows } = await pool.query<{ status: string; n: number }>(sql);
+        this.reset();
+        for (const r of rows) this.set({ status: r.status }, r.n);
+      },
+    });
+  byStatus(
+    'evalgate_overrides',
+    'Overrides by status (requested, granted, expired, refused, revoked)',
+    'SELECT status, count(*)::int AS n FROM overrides GROUP BY status',
+  );
+  byStatus(
+    'evalgate_gate_checks',
+    'Gate checks by status',
+    'SELECT status, count(*)::int AS n FROM gate_checks GROUP BY status',
+  );
   return { overrideEvent: (event) => events.inc({ event }) };
 }

@@ -5,64 +5,121 @@ import { send, validated } from '../../http/validate';
 import { checkView, overrideView, type CheckService } from './checks';
 import type { OverrideService } from './overrides';
 import {
-  approvalBody, checkBody, checkParams, gateBody, gateParams, listQuery, overrideParams, overrideRequestBody, waitQuery,
+  approvalBody,
+  checkBody,
+  checkParams,
+  gateBody,
+  gateParams,
+  listQuery,
+  overrideParams,
+  overrideRequestBody,
+  waitQuery,
 } from './schemas';
 import { gateVersionView, type GateService } from './service';
 
 export function gatesRouter(gates: GateService, checks: CheckService, overrides: OverrideService): Router {
   const router = Router();
 
-  router.post('/v1/gates', validated({ body: gateBody }, async ({ body }, req, res) => {
-    const { gate, version, created } = await gates.create(body, principalOf(req), req.requestId);
-    send(res, created ? 201 : 200, z.object({ gateId: z.string(), name: z.string(), version: z.number() }), { gateId: gate.gate_id, name: gate.name, version: version.version });
-  }));
+  router.post(
+    '/v1/gates',
+    validated({ body: gateBody }, async ({ body }, req, res) => {
+      const { gate, version, created } = await gates.create(body, principalOf(req), req.requestId);
+      send(res, created ? 201 : 200, z.object({ gateId: z.string(), name: z.string(), version: z.number() }), {
+        gateId: gate.gate_id,
+        name: gate.name,
+        version: version.version,
+      });
+    }),
+  );
 
-  router.get('/v1/gates', validated({ query: listQuery }, async ({ query }, req, res) => {
-    principalOf(req);
-    const { items, nextCursor } = await gates.list(query);
-    res.json({ items: items.map((g) => ({ gateId: g.gate_id, name: g.name, ownerTeam: g.owner_team, createdAt: g.created_at.toISOString() })), nextCursor });
-  }));
+  router.get(
+    '/v1/gates',
+    validated({ query: listQuery }, async ({ query }, req, res) => {
+      principalOf(req);
+      const { items, nextCursor } = await gates.list(query);
+      res.json({
+        items: items.map((g) => ({
+          gateId: g.gate_id,
+          name: g.name,
+          ownerTeam: g.owner_team,
+          createdAt: g.created_at.toISOString(),
+        })),
+        nextCursor,
+      });
+    }),
+  );
 
-  router.get('/v1/gates/:gateId', validated({ params: gateParams }, async ({ params }, req, res) => {
-    principalOf(req);
-    const { gate, versions } = await gates.get(params.gateId);
-    res.json({
-      gateId: gate.gate_id, name: gate.name, ownerTeam: gate.owner_team, createdAt: gate.created_at.toISOString(),
-      latest: gateVersionView(versions[versions.length - 1]), versions: versions.map(gateVersionView),
-    });
-  }));
+  router.get(
+    '/v1/gates/:gateId',
+    validated({ params: gateParams }, async ({ params }, req, res) => {
+      principalOf(req);
+      const { gate, versions } = await gates.get(params.gateId);
+      res.json({
+        gateId: gate.gate_id,
+        name: gate.name,
+        ownerTeam: gate.owner_team,
+        createdAt: gate.created_at.toISOString(),
+        latest: gateVersionView(versions[versions.length - 1]),
+        versions: versions.map(gateVersionView),
+      });
+    }),
+  );
 
-  router.post('/v1/gates/:gateId/checks', validated({ params: gateParams, body: checkBody }, async ({ params, body }, req, res) => {
-    const { check, created } = await checks.start(params.gateId, body, principalOf(req), req.requestId);
-    send(res, created ? 202 : 200, z.object({ checkId: z.string(), status: z.string() }), { checkId: check.check_id, status: check.status });
-  }));
+  router.post(
+    '/v1/gates/:gateId/checks',
+    validated({ params: gateParams, body: checkBody }, async ({ params, body }, req, res) => {
+      const { check, created } = await checks.start(params.gateId, body, principalOf(req), req.requestId);
+      send(res, created ? 202 : 200, z.object({ checkId: z.string(), status: z.string() }), {
+        checkId: check.check_id,
+        status: check.status,
+      });
+    }),
+  );
 
-  router.get('/v1/gate-checks/:checkId', validated({ params: checkParams, query: waitQuery }, async ({ params, query }, req, res) => {
-    const gone = new AbortController();
-    res.on('close', () => gone.abort());
-    const ctx = await checks.get(params.checkId, principalOf(req), query.wait ?? 0, gone.signal);
-    res.json(checkView(ctx, await checks.overridesOf(params.checkId)));
-  }));
+  router.get(
+    '/v1/gate-checks/:checkId',
+    validated({ params: checkParams, query: waitQuery }, async ({ params, query }, req, res) => {
+      const gone = new AbortController();
+      res.on('close', () => gone.abort());
+      const ctx = await checks.get(params.checkId, principalOf(req), query.wait ?? 0, gone.signal);
+      res.json(checkView(ctx, await checks.overridesOf(params.checkId)));
+    }),
+  );
 
-  router.post('/v1/gate-checks/:checkId/override-requests', validated({ params: checkParams, body: overrideRequestBody }, async ({ params, body }, req, res) => {
-    const created = await overrides.request(params.checkId, body, principalOf(req), req.requestId);
-    res.status(202).json({
-      overrideId: created.overrideId, status: 'requested', rules: created.rules, requiredApprovals: created.requiredApprovals,
-      requestExpiresAt: created.requestExpiresAt.toISOString(),
-    });
-  }));
+  router.post(
+    '/v1/gate-checks/:checkId/override-requests',
+    validated({ params: checkParams, body: overrideRequestBody }, async ({ params, body }, req, res) => {
+      const created = await overrides.request(params.checkId, body, principalOf(req), req.requestId);
+      res.status(202).json({
+        overrideId: created.overrideId,
+        status: 'requested',
+        rules: created.rules,
+        requiredApprovals: created.requiredApprovals,
+        requestExpiresAt: created.requestExpiresAt.toISOString(),
+      });
+    }),
+  );
 
-  router.get('/v1/overrides/:overrideId', validated({ params: overrideParams }, async ({ params }, req, res) => {
-    const { ctx } = await overrides.find(params.overrideId, principalOf(req));
-    const all = await checks.overridesOf(ctx.check.check_id);
-    res.json({ ...overrideView(all.find((o) => o.override_id === params.overrideId)!), checkStatus: (await checks.get(ctx.check.check_id, principalOf(req))).check.status });
-  }));
+  router.get(
+    '/v1/overrides/:overrideId',
+    validated({ params: overrideParams }, async ({ params }, req, res) => {
+      const { ctx } = await overrides.find(params.overrideId, principalOf(req));
+      const all = await checks.overridesOf(ctx.check.check_id);
+      res.json({
+        ...overrideView(all.find((o) => o.override_id === params.overrideId)!),
+        checkStatus: (await checks.get(ctx.check.check_id, principalOf(req))).check.status,
+      });
+    }),
+  );
 
-  router.post('/v1/overrides/:overrideId/approvals', validated({ params: overrideParams, body: approvalBody }, async ({ params, body }, req, res) => {
-    const override = await overrides.approve(params.overrideId, body, principalOf(req), req.requestId);
-    const { check } = await checks.get(override.check_id, principalOf(req));
-    res.status(202).json({ ...overrideView(override), checkStatus: check.status });
-  }));
+  router.post(
+    '/v1/overrides/:overrideId/approvals',
+    validated({ params: overrideParams, body: approvalBody }, async ({ params, body }, req, res) => {
+      const override = await overrides.approve(params.overrideId, body, principalOf(req), req.requestId);
+      const { check } = await checks.get(override.check_id, principalOf(req));
+      res.status(202).json({ ...overrideView(override), checkStatus: check.status });
+    }),
+  );
 
   return router;
 }

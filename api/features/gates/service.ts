@@ -20,10 +20,17 @@ export const DEFAULT_OVERRIDE_TTL_HOURS = 24;
 
 export function gateVersionView(v: dal.GateVersionRecord) {
   return {
-    version: v.version, metricSuiteId: v.metric_suite_id, datasetIds: v.dataset_ids, baselineAlias: v.baseline_alias,
-    rules: v.rules.map((r) => ({ ...r, id: ruleId(r) })), requiredApprovals: v.required_approvals,
-    overrideTtlHours: (v.override_ttl_seconds ?? v.override_ttl_hours * 3600) / 3600, baselineRuns: v.baseline_runs,
-    description: v.description, contentHash: v.content_hash, createdAt: v.created_at.toISOString(),
+    version: v.version,
+    metricSuiteId: v.metric_suite_id,
+    datasetIds: v.dataset_ids,
+    baselineAlias: v.baseline_alias,
+    rules: v.rules.map((r) => ({ ...r, id: ruleId(r) })),
+    requiredApprovals: v.required_approvals,
+    overrideTtlHours: (v.override_ttl_seconds ?? v.override_ttl_hours * 3600) / 3600,
+    baselineRuns: v.baseline_runs,
+    description: v.description,
+    contentHash: v.content_hash,
+    createdAt: v.created_at.toISOString(),
   };
 }
 
@@ -40,16 +47,42 @@ export class GateService {
     const definition = await this.validate(body);
     const contentHash = hashCanonical(definition);
     return withTransaction(this.pool, async (tx) => {
-      const inserted = await dal.insertGate(tx, { name: body.name, ownerTeam: body.ownerTeam, createdBy: principal.principalId });
+      const inserted = await dal.insertGate(tx, {
+        name: body.name,
+        ownerTeam: body.ownerTeam,
+        createdBy: principal.principalId,
+      });
       const gate = inserted ?? (await dal.findGateByName(tx, body.name, true))!;
-      if (gate.owner_team !== body.ownerTeam) throw conflict('already_exists', `a gate named ${body.name} already exists (owned by team ${gate.owner_team})`, 'name');
-      if (inserted) await recordAudit(tx, { principalId: principal.principalId, action: 'gate.create', entityKind: 'gate', entityId: gate.gate_id, detail: { name: gate.name }, requestId });
+      if (gate.owner_team !== body.ownerTeam)
+        throw conflict(
+          'already_exists',
+          `a gate named ${body.name} already exists (owned by team ${gate.owner_team})`,
+          'name',
+        );
+      if (inserted)
+        await recordAudit(tx, {
+          principalId: principal.principalId,
+          action: 'gate.create',
+          entityKind: 'gate',
+          entityId: gate.gate_id,
+          detail: { name: gate.name },
+          requestId,
+        });
       const latest = await dal.latestVersion(tx, gate.gate_id);
       if (latest?.content_hash === contentHash) return { gate, version: latest, created: false };
-      const version = await dal.insertVersion(tx, { gateId: gate.gate_id, ...definition, contentHash, createdBy: principal.principalId });
+      const version = await dal.insertVersion(tx, {
+        gateId: gate.gate_id,
+        ...definition,
+        contentHash,
+        createdBy: principal.principalId,
+      });
       await recordAudit(tx, {
-        principalId: principal.principalId, action: 'gate_version.create', entityKind: 'gate_version', entityId: version.gate_version_id,
-        detail: { gate: gate.name, version: version.version, contentHash, rules: definition.rules.map(ruleId) }, requestId,
+        principalId: principal.principalId,
+        action: 'gate_version.create',
+        entityKind: 'gate_version',
+        entityId: version.gate_version_id,
+        detail: { gate: gate.name, version: version.version, contentHash, rules: definition.rules.map(ruleId) },
+        requestId,
       });
       return { gate, version, created: true };
     });
@@ -58,10 +91,20 @@ export class GateService {
   /** Checks the rules against the suite's current metrics and the datasets; returns the definition to store. */
   private async validate(body: GateBody) {
     const suite = await suitesDal.findSuite(this.pool, body.metricSuiteId);
-    if (!suite) throw new AppError(404, 'not_found', `metric suite ${body.metricSuiteId} was not found`, 'metricSuiteId');
-    if (suite.purpose !== 'release_blocking') throw bad(`metricSuiteId: suite ${suite.name} is ${suite.purpose}; only a release-blocking suite can gate a release`, 'metricSuiteId');
+    if (!suite)
+      throw new AppError(404, 'not_found', `metric suite ${body.metricSuiteId} was not found`, 'metricSuiteId');
+    if (suite.purpose !== 'release_blocking')
+      throw bad(
+        `metricSuiteId: suite ${suite.name} is ${suite.purpose}; only a release-blocking suite can gate a release`,
+        'metricSuiteId',
+      );
     const suiteVersion = await suitesDal.findVersion(this.pool, suite.metric_suite_id);
-    if (!suiteVersion) throw conflict('suite_has_no_versions', `suite ${suite.name} has no versions yet; publish one first`, 'metricSuiteId');
+    if (!suiteVersion)
+      throw conflict(
+        'suite_has_no_versions',
+        `suite ${suite.name} has no versions yet; publish one first`,
+        'metricSuiteId',
+      );
     const metrics = new Map(suiteVersion.metrics.map((m) => [m.name, m]));
     const taskTypes = new Set<string>();
     for (const m of suiteVersion.metrics) {
@@ -71,7 +114,11 @@ export class GateService {
     const checkDataset = async (id: string, field: string) => {
       const dataset = await datasetsDal.findDataset(this.pool, id);
       if (!dataset) throw new AppError(404, 'not_found', `dataset ${id} was not found`, field);
-      if (!taskTypes.has(dataset.task_type)) throw bad(`${field}: dataset ${dataset.name} is ${dataset.task_type}; suite ${suite.name}'s metrics do not apply to it`, field);
+      if (!taskTypes.has(dataset.task_type))
+        throw bad(
+          `${field}: dataset ${dataset.name} is ${dataset.task_type}; suite ${suite.name}'s metrics do not apply to it`,
+          field,
+        );
     };
     const datasetIds = [...new Set(body.datasetIds)];
     for (const [i, id] of datasetIds.entries()) await checkDataset(id, `datasetIds[${i}]`);
@@ -79,23 +126,35 @@ export class GateService {
     for (const [i, rule] of body.rules.entries()) {
       const at = `rules[${i}]`;
       const metric = metrics.get(rule.metric);
-      if (!metric) throw bad(`${at}.metric: suite ${suite.name} v${suiteVersion.version} has no metric named ${rule.metric} (it has ${[...metrics.keys()].join(', ')})`, `${at}.metric`);
+      if (!metric)
+        throw bad(
+          `${at}.metric: suite ${suite.name} v${suiteVersion.version} has no metric named ${rule.metric} (it has ${[...metrics.keys()].join(', ')})`,
+          `${at}.metric`,
+        );
       if (rule.slice && metric.slices?.length && !metric.slices.includes(rule.slice)) {
-        throw bad(`${at}.slice: metric ${rule.metric} reports only the slices ${metric.slices.join(', ')}`, `${at}.slice`);
+        throw bad(
+          `${at}.slice: metric ${rule.metric} reports only the slices ${metric.slices.join(', ')}`,
+          `${at}.slice`,
+        );
       }
       if (rule.datasetId && rule.kind !== 'must_pass' && !datasetIds.includes(rule.datasetId)) {
         throw bad(`${at}.datasetId: a ${rule.kind} rule may only name one of the gate's datasetIds`, `${at}.datasetId`);
       }
-      if (rule.kind === 'must_pass' && !datasetIds.includes(rule.datasetId!)) await checkDataset(rule.datasetId!, `${at}.datasetId`);
+      if (rule.kind === 'must_pass' && !datasetIds.includes(rule.datasetId!))
+        await checkDataset(rule.datasetId!, `${at}.datasetId`);
       const id = ruleId(rule);
       if (ids.has(id)) throw bad(`${at}: rule ${id} appears twice; give one of them a name`, `${at}.name`);
       ids.add(id);
     }
     return {
-      suiteId: suite.metric_suite_id, datasetIds, baselineAlias: body.baselineAlias, rules: body.rules,
+      suiteId: suite.metric_suite_id,
+      datasetIds,
+      baselineAlias: body.baselineAlias,
+      rules: body.rules,
       requiredApprovals: body.requiredApprovals ?? DEFAULT_REQUIRED_APPROVALS,
       overrideTtlSeconds: Math.max(1, Math.round((body.overrideTtlHours ?? DEFAULT_OVERRIDE_TTL_HOURS) * 3600)),
-      baselineRuns: body.baselineRuns, description: body.description ?? null,
+      baselineRuns: body.baselineRuns,
+      description: body.description ?? null,
     };
   }
 
@@ -113,7 +172,8 @@ export class GateService {
     let after: { createdAt: string; gateId: string } | null = null;
     if (query.cursor) {
       const [createdAt, gateId] = Buffer.from(query.cursor, 'base64url').toString('utf8').split('|');
-      if (!createdAt || !gateId || Number.isNaN(Date.parse(createdAt))) throw bad('cursor: not a cursor this endpoint returned', 'cursor');
+      if (!createdAt || !gateId || Number.isNaN(Date.parse(createdAt)))
+        throw bad('cursor: not a cursor this endpoint returned', 'cursor');
       after = { createdAt, gateId };
     }
     const rows = await dal.listGates(this.pool, after, query.limit + 1);
@@ -121,7 +181,10 @@ export class GateService {
     const last = items[items.length - 1];
     return {
       items,
-      nextCursor: rows.length > query.limit ? Buffer.from(`${last.created_at.toISOString()}|${last.gate_id}`).toString('base64url') : null,
+      nextCursor:
+        rows.length > query.limit
+          ? Buffer.from(`${last.created_at.toISOString()}|${last.gate_id}`).toString('base64url')
+          : null,
     };
   }
 }

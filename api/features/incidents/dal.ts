@@ -3,15 +3,38 @@ import type { Queryable } from '../../../common/db';
 export type IncidentKind = 'metric_bug' | 'dataset_contamination' | 'judge' | 'dataset_reinstatement';
 
 export interface IncidentRow {
-  incident_id: string; kind: IncidentKind; metric: string | null; bad_impl_versions: string[] | null; fixed_impl_version: string | null;
-  dataset_version_id: string | null; judge_fingerprint: string | null; replacement_judge: Record<string, unknown> | null; note: string;
-  status: 'open' | 'recomputing' | 'resolved' | 'failed'; progress: Record<string, unknown>; report: Record<string, unknown> | null;
-  workflow_id: string; idempotency_key: string | null; created_by: string; created_at: Date; resolved_at: Date | null;
+  incident_id: string;
+  kind: IncidentKind;
+  metric: string | null;
+  bad_impl_versions: string[] | null;
+  fixed_impl_version: string | null;
+  dataset_version_id: string | null;
+  judge_fingerprint: string | null;
+  replacement_judge: Record<string, unknown> | null;
+  note: string;
+  status: 'open' | 'recomputing' | 'resolved' | 'failed';
+  progress: Record<string, unknown>;
+  report: Record<string, unknown> | null;
+  workflow_id: string;
+  idempotency_key: string | null;
+  created_by: string;
+  created_at: Date;
+  resolved_at: Date | null;
 }
 
 export interface NewIncident {
-  incidentId: string; kind: IncidentKind; metric?: string; badImplVersions?: string[]; fixedImplVersion?: string; datasetVersionId?: string;
-  judgeFingerprint?: string; replacementJudge?: unknown; note: string; workflowId: string; idempotencyKey?: string; createdBy: string;
+  incidentId: string;
+  kind: IncidentKind;
+  metric?: string;
+  badImplVersions?: string[];
+  fixedImplVersion?: string;
+  datasetVersionId?: string;
+  judgeFingerprint?: string;
+  replacementJudge?: unknown;
+  note: string;
+  workflowId: string;
+  idempotencyKey?: string;
+  createdBy: string;
   status?: 'open' | 'resolved';
 }
 
@@ -22,9 +45,22 @@ export async function insertIncident(q: Queryable, i: NewIncident): Promise<Inci
                                    replacement_judge, note, workflow_id, idempotency_key, created_by, status, resolved_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $13 = 'resolved' THEN now() END)
      ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
-    [i.incidentId, i.kind, i.metric ?? null, i.badImplVersions ?? null, i.fixedImplVersion ?? null, i.datasetVersionId ?? null,
-      i.judgeFingerprint ?? null, i.replacementJudge === undefined ? null : JSON.stringify(i.replacementJudge), i.note, i.workflowId,
-      i.idempotencyKey ?? null, i.createdBy, i.status ?? 'open']);
+    [
+      i.incidentId,
+      i.kind,
+      i.metric ?? null,
+      i.badImplVersions ?? null,
+      i.fixedImplVersion ?? null,
+      i.datasetVersionId ?? null,
+      i.judgeFingerprint ?? null,
+      i.replacementJudge === undefined ? null : JSON.stringify(i.replacementJudge),
+      i.note,
+      i.workflowId,
+      i.idempotencyKey ?? null,
+      i.createdBy,
+      i.status ?? 'open',
+    ],
+  );
   return rows[0];
 }
 
@@ -33,34 +69,63 @@ export async function findIncident(q: Queryable, incidentId: string): Promise<In
   return rows[0];
 }
 
-export async function findByIdempotencyKey(q: Queryable, createdBy: string, key: string): Promise<IncidentRow | undefined> {
-  const { rows } = await q.query<IncidentRow>('SELECT * FROM metric_incidents WHERE created_by = $1 AND idempotency_key = $2', [createdBy, key]);
+export async function findByIdempotencyKey(
+  q: Queryable,
+  createdBy: string,
+  key: string,
+): Promise<IncidentRow | undefined> {
+  const { rows } = await q.query<IncidentRow>(
+    'SELECT * FROM metric_incidents WHERE created_by = $1 AND idempotency_key = $2',
+    [createdBy, key],
+  );
   return rows[0];
 }
 
 /** An unresolved metric-bug incident on the same metric naming one of the same bad versions. */
-export async function findOpenMetricIncident(q: Queryable, metric: string, badVersions: string[]): Promise<IncidentRow | undefined> {
+export async function findOpenMetricIncident(
+  q: Queryable,
+  metric: string,
+  badVersions: string[],
+): Promise<IncidentRow | undefined> {
   const { rows } = await q.query<IncidentRow>(
     `SELECT * FROM metric_incidents WHERE kind = 'metric_bug' AND metric = $1 AND bad_impl_versions && $2::text[]
-        AND status IN ('open', 'recomputing') ORDER BY created_at LIMIT 1`, [metric, badVersions]);
+        AND status IN ('open', 'recomputing') ORDER BY created_at LIMIT 1`,
+    [metric, badVersions],
+  );
   return rows[0];
 }
 
 /** An unresolved judge incident on the same judge. */
 export async function findOpenJudgeIncident(q: Queryable, fingerprint: string): Promise<IncidentRow | undefined> {
   const { rows } = await q.query<IncidentRow>(
-    `SELECT * FROM metric_incidents WHERE kind = 'judge' AND judge_fingerprint = $1 AND status IN ('open', 'recomputing') ORDER BY created_at LIMIT 1`, [fingerprint]);
+    `SELECT * FROM metric_incidents WHERE kind = 'judge' AND judge_fingerprint = $1 AND status IN ('open', 'recomputing') ORDER BY created_at LIMIT 1`,
+    [fingerprint],
+  );
   return rows[0];
 }
 
 /** The latest incident of a kind on a dataset version (deprecations and reinstatements). */
-export async function latestDatasetIncident(q: Queryable, datasetVersionId: string, kind: IncidentKind): Promise<IncidentRow | undefined> {
+export async function latestDatasetIncident(
+  q: Queryable,
+  datasetVersionId: string,
+  kind: IncidentKind,
+): Promise<IncidentRow | undefined> {
   const { rows } = await q.query<IncidentRow>(
-    'SELECT * FROM metric_incidents WHERE dataset_version_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1', [datasetVersionId, kind]);
+    'SELECT * FROM metric_incidents WHERE dataset_version_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1',
+    [datasetVersionId, kind],
+  );
   return rows[0];
 }
 
-export interface IncidentCounts { runs_total: number; runs_done: number; runs_recomputed: number; runs_unrecoverable: number; runs_invalidated: number; decisions_reevaluated: number; decisions_revoked: number }
+export interface IncidentCounts {
+  runs_total: number;
+  runs_done: number;
+  runs_recomputed: number;
+  runs_unrecoverable: number;
+  runs_invalidated: number;
+  decisions_reevaluated: number;
+  decisions_revoked: number;
+}
 
 /** Live progress from what the incident has recorded so far. */
 export async function incidentCounts(q: Queryable, incidentId: string): Promise<IncidentCounts> {
@@ -71,16 +136,24 @@ export async function incidentCounts(q: Queryable, incidentId: string): Promise<
             (SELECT count(*)::int FROM incident_runs WHERE incident_id = $1 AND state = 'unrecoverable') AS runs_unrecoverable,
             (SELECT count(*)::int FROM incident_runs WHERE incident_id = $1 AND state = 'invalidated') AS runs_invalidated,
             (SELECT count(*)::int FROM incident_decisions WHERE incident_id = $1) AS decisions_reevaluated,
-            (SELECT count(*)::int FROM incident_decisions WHERE incident_id = $1 AND outcome = 'revoked') AS decisions_revoked`, [incidentId]);
+            (SELECT count(*)::int FROM incident_decisions WHERE incident_id = $1 AND outcome = 'revoked') AS decisions_revoked`,
+    [incidentId],
+  );
   return rows[0];
 }
 
 /** Incidents newest first, paginated by (created_at, incident_id). */
-export async function listIncidents(q: Queryable, kind: IncidentKind | undefined, limit: number, cursor?: { createdAt: string; incidentId: string }) {
+export async function listIncidents(
+  q: Queryable,
+  kind: IncidentKind | undefined,
+  limit: number,
+  cursor?: { createdAt: string; incidentId: string },
+) {
   const { rows } = await q.query<IncidentRow>(
     `SELECT * FROM metric_incidents WHERE ($1::text IS NULL OR kind = $1)
         AND ($2::timestamptz IS NULL OR (created_at, incident_id) < ($2::timestamptz, $3::uuid))
       ORDER BY created_at DESC, incident_id DESC LIMIT $4`,
-    [kind ?? null, cursor?.createdAt ?? null, cursor?.incidentId ?? null, limit]);
+    [kind ?? null, cursor?.createdAt ?? null, cursor?.incidentId ?? null, limit],
+  );
   return rows;
 }

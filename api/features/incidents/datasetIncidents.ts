@@ -17,11 +17,17 @@ import type { Principal } from '../../http/context';
 import * as dal from './dal';
 import { ensureIncidentWorkflow } from './service';
 
-export interface DatasetIncidentDeps { pool: Pool; temporal: Client; config: Config }
+export interface DatasetIncidentDeps {
+  pool: Pool;
+  temporal: Client;
+  config: Config;
+}
 
 async function lockVersion(tx: PoolClient, datasetVersionId: string) {
   const { rows } = await tx.query<{ status: string; deprecated_reason: string | null }>(
-    'SELECT status, deprecated_reason FROM dataset_versions WHERE dataset_version_id = $1 FOR UPDATE', [datasetVersionId]);
+    'SELECT status, deprecated_reason FROM dataset_versions WHERE dataset_version_id = $1 FOR UPDATE',
+    [datasetVersionId],
+  );
   return rows[0];
 }
 
@@ -29,7 +35,12 @@ async function lockVersion(tx: PoolClient, datasetVersionId: string) {
  * Deprecates the version and starts its contamination workflow. Deprecating a version that
  * already is deprecated answers the incident that did it (created: false).
  */
-export async function deprecateVersion(deps: DatasetIncidentDeps, input: { datasetVersionId: string; reason: string }, principal: Principal, requestId: string) {
+export async function deprecateVersion(
+  deps: DatasetIncidentDeps,
+  input: { datasetVersionId: string; reason: string },
+  principal: Principal,
+  requestId: string,
+) {
   const outcome = await withTransaction(deps.pool, async (tx) => {
     const version = await lockVersion(tx, input.datasetVersionId);
     if (version.status === 'deprecated') {
@@ -38,15 +49,24 @@ export async function deprecateVersion(deps: DatasetIncidentDeps, input: { datas
     }
     await tx.query(
       `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = $2, deprecated_at = now(), deprecated_by = $3 WHERE dataset_version_id = $1`,
-      [input.datasetVersionId, input.reason, principal.principalId]);
+      [input.datasetVersionId, input.reason, principal.principalId],
+    );
     const incidentId = randomUUID();
     const incident = (await dal.insertIncident(tx, {
-      incidentId, kind: 'dataset_contamination', datasetVersionId: input.datasetVersionId, note: input.reason,
-      workflowId: datasetDeprecationWorkflowId(input.datasetVersionId), createdBy: principal.principalId,
+      incidentId,
+      kind: 'dataset_contamination',
+      datasetVersionId: input.datasetVersionId,
+      note: input.reason,
+      workflowId: datasetDeprecationWorkflowId(input.datasetVersionId),
+      createdBy: principal.principalId,
     }))!;
     await recordAudit(tx, {
-      principalId: principal.principalId, action: 'dataset_version.deprecate', entityKind: 'dataset_version', entityId: input.datasetVersionId,
-      detail: { incidentId, reason: input.reason }, requestId,
+      principalId: principal.principalId,
+      action: 'dataset_version.deprecate',
+      entityKind: 'dataset_version',
+      entityId: input.datasetVersionId,
+      detail: { incidentId, reason: input.reason },
+      requestId,
     });
     return { incident, created: true };
   });
@@ -60,34 +80,67 @@ export async function deprecateVersion(deps: DatasetIncidentDeps, input: { datas
  * invalidated stay invalid and revoked decisions stay revoked (they are history); owners
  * rerun them, which cached predictions make free of model calls.
  */
-export async function reinstateVersion(deps: DatasetIncidentDeps, input: { datasetVersionId: string; reason: string }, principal: Principal, requestId: string) {
+export async function reinstateVersion(
+  deps: DatasetIncidentDeps,
+  input: { datasetVersionId: string; reason: string },
+  principal: Principal,
+  requestId: string,
+) {
   return withTransaction(deps.pool, async (tx) => {
     const version = await lockVersion(tx, input.datasetVersionId);
-    if (version.status !== 'deprecated') throw conflict('not_deprecated', 'this dataset version is not deprecated; there is nothing to reinstate', 'version');
+    if (version.status !== 'deprecated')
+      throw conflict(
+        'not_deprecated',
+        'this dataset version is not deprecated; there is nothing to reinstate',
+        'version',
+      );
     const deprecation = await dal.latestDatasetIncident(tx, input.datasetVersionId, 'dataset_contamination');
     if (deprecation && (deprecation.status === 'open' || deprecation.status === 'recomputing')) {
-      throw conflict('incident_open', `deprecation incident ${deprecation.incident_id} is still running; reinstate the version once it has finished`, 'version');
+      throw conflict(
+        'incident_open',
+        `deprecation incident ${deprecation.incident_id} is still running; reinstate the version once it has finished`,
+        'version',
+      );
     }
     const counts = await tx.query<{ runs: number; decisions: number }>(
       `SELECT (SELECT count(*)::int FROM incident_runs WHERE incident_id = $1 AND state = 'invalidated') AS runs,
-              (SELECT count(*)::int FROM incident_decisions WHERE incident_id = $1 AND outcome = 'revoked') AS decisions`, [deprecation?.incident_id ?? null]);
+              (SELECT count(*)::int FROM incident_decisions WHERE incident_id = $1 AND outcome = 'revoked') AS decisions`,
+      [deprecation?.incident_id ?? null],
+    );
     await tx.query(
       `UPDATE dataset_versions SET status = 'active', deprecated_reason = NULL, deprecated_at = NULL, deprecated_by = NULL WHERE dataset_version_id = $1`,
-      [input.datasetVersionId]);
+      [input.datasetVersionId],
+    );
     const incidentId = randomUUID();
     const report = {
-      reverses: deprecation ? { incidentId: deprecation.incident_id, reason: deprecation.note } : { incidentId: null, reason: version.deprecated_reason },
-      runsStillInvalid: counts.rows[0].runs, decisionsStillRevoked: counts.rows[0].decisions,
-      nextSteps: 'Runs invalidated by the deprecation stay invalid and revoked decisions stay revoked: rerun the affected gate checks (cached predictions are reused) to decide again.',
+      reverses: deprecation
+        ? { incidentId: deprecation.incident_id, reason: deprecation.note }
+        : { incidentId: null, reason: version.deprecated_reason },
+      runsStillInvalid: counts.rows[0].runs,
+      decisionsStillRevoked: counts.rows[0].decisions,
+      nextSteps:
+        'Runs invalidated by the deprecation stay invalid and revoked decisions stay revoked: rerun the affected gate checks (cached predictions are reused) to decide again.',
     };
     const incident = (await dal.insertIncident(tx, {
-      incidentId, kind: 'dataset_reinstatement', datasetVersionId: input.datasetVersionId, note: input.reason,
-      workflowId: `none:${incidentId}`, createdBy: principal.principalId, status: 'resolved',
+      incidentId,
+      kind: 'dataset_reinstatement',
+      datasetVersionId: input.datasetVersionId,
+      note: input.reason,
+      workflowId: `none:${incidentId}`,
+      createdBy: principal.principalId,
+      status: 'resolved',
     }))!;
-    await tx.query(`UPDATE metric_incidents SET report = $2, progress = '{"step": "done"}' WHERE incident_id = $1`, [incidentId, JSON.stringify(report)]);
+    await tx.query(`UPDATE metric_incidents SET report = $2, progress = '{"step": "done"}' WHERE incident_id = $1`, [
+      incidentId,
+      JSON.stringify(report),
+    ]);
     await recordAudit(tx, {
-      principalId: principal.principalId, action: 'dataset_version.reinstate', entityKind: 'dataset_version', entityId: input.datasetVersionId,
-      detail: { incidentId, reason: input.reason, reverses: report.reverses.incidentId }, requestId,
+      principalId: principal.principalId,
+      action: 'dataset_version.reinstate',
+      entityKind: 'dataset_version',
+      entityId: input.datasetVersionId,
+      detail: { incidentId, reason: input.reason, reverses: report.reverses.incidentId },
+      requestId,
     });
     return { incident: { ...incident, report, progress: { step: 'done' } } };
   });

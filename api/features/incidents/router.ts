@@ -15,7 +15,9 @@ const metricIncidentBody = z.strictObject({
   idempotencyKey: z.string().min(1).max(256).optional(),
 });
 const judgeIncidentBody = z.strictObject({
-  judgeFingerprint: z.string().regex(/^[0-9a-f]{8,64}$/, 'must be a judge fingerprint (hex), as runs and suite versions report it'),
+  judgeFingerprint: z
+    .string()
+    .regex(/^[0-9a-f]{8,64}$/, 'must be a judge fingerprint (hex), as runs and suite versions report it'),
   replacementJudge: judgeDef,
   note: z.string().trim().min(1, 'say what is wrong with the judge').max(4000),
   idempotencyKey: z.string().min(1).max(256).optional(),
@@ -43,15 +45,30 @@ export function incidentView(incident: IncidentRow, counts?: IncidentCounts) {
     kind: incident.kind,
     status: incident.status,
     note: incident.note,
-    ...(incident.metric ? { metric: incident.metric, badImplVersions: incident.bad_impl_versions ?? [], fixedImplVersion: incident.fixed_impl_version } : {}),
+    ...(incident.metric
+      ? {
+          metric: incident.metric,
+          badImplVersions: incident.bad_impl_versions ?? [],
+          fixedImplVersion: incident.fixed_impl_version,
+        }
+      : {}),
     ...(incident.dataset_version_id ? { datasetVersionId: incident.dataset_version_id } : {}),
-    ...(incident.judge_fingerprint ? { judgeFingerprint: incident.judge_fingerprint, replacementJudge: replacementView(incident.replacement_judge) } : {}),
+    ...(incident.judge_fingerprint
+      ? { judgeFingerprint: incident.judge_fingerprint, replacementJudge: replacementView(incident.replacement_judge) }
+      : {}),
     progress: {
       step: (progress.step as string | undefined) ?? (incident.status === 'open' ? 'queued' : incident.status),
-      ...(counts ? {
-        runsTotal: counts.runs_total, runsDone: counts.runs_done, runsRecomputed: counts.runs_recomputed, runsInvalidated: counts.runs_invalidated,
-        runsUnrecoverable: counts.runs_unrecoverable, decisionsReevaluated: counts.decisions_reevaluated, decisionsRevoked: counts.decisions_revoked,
-      } : {}),
+      ...(counts
+        ? {
+            runsTotal: counts.runs_total,
+            runsDone: counts.runs_done,
+            runsRecomputed: counts.runs_recomputed,
+            runsInvalidated: counts.runs_invalidated,
+            runsUnrecoverable: counts.runs_unrecoverable,
+            decisionsReevaluated: counts.decisions_reevaluated,
+            decisionsRevoked: counts.decisions_revoked,
+          }
+        : {}),
       ...(progress.frozenGates ? { frozenGates: progress.frozenGates } : {}),
       ...(progress.runsInFlight ? { runsInFlight: progress.runsInFlight } : {}),
       ...(progress.error ? { error: progress.error } : {}),
@@ -68,30 +85,48 @@ export function incidentsRouter(incidents: IncidentService): Router {
   const router = Router();
   const created = z.object({ incidentId: z.string(), status: z.string(), workflowId: z.string() });
 
-  router.post('/v1/metric-incidents', validated({ body: metricIncidentBody }, async ({ body }, req, res) => {
-    const { incident, created: isNew } = await incidents.createMetricIncident(body, principalOf(req), req.requestId);
-    send(res, isNew ? 202 : 200, created, { incidentId: incident.incident_id, status: incident.status, workflowId: incident.workflow_id });
-  }));
+  router.post(
+    '/v1/metric-incidents',
+    validated({ body: metricIncidentBody }, async ({ body }, req, res) => {
+      const { incident, created: isNew } = await incidents.createMetricIncident(body, principalOf(req), req.requestId);
+      send(res, isNew ? 202 : 200, created, {
+        incidentId: incident.incident_id,
+        status: incident.status,
+        workflowId: incident.workflow_id,
+      });
+    }),
+  );
 
-  router.post('/v1/judge-incidents', validated({ body: judgeIncidentBody }, async ({ body }, req, res) => {
-    const { incident, created: isNew } = await incidents.createJudgeIncident(body, principalOf(req), req.requestId);
-    send(res, isNew ? 202 : 200, created, { incidentId: incident.incident_id, status: incident.status, workflowId: incident.workflow_id });
-  }));
+  router.post(
+    '/v1/judge-incidents',
+    validated({ body: judgeIncidentBody }, async ({ body }, req, res) => {
+      const { incident, created: isNew } = await incidents.createJudgeIncident(body, principalOf(req), req.requestId);
+      send(res, isNew ? 202 : 200, created, {
+        incidentId: incident.incident_id,
+        status: incident.status,
+        workflowId: incident.workflow_id,
+      });
+    }),
+  );
 
-  const getOne = (kind?: IncidentKind) => validated({ params: incidentParams }, async ({ params }, req, res) => {
-    principalOf(req);
-    const { incident, counts } = await incidents.get(params.incidentId, kind);
-    res.json(incidentView(incident, counts));
-  });
+  const getOne = (kind?: IncidentKind) =>
+    validated({ params: incidentParams }, async ({ params }, req, res) => {
+      principalOf(req);
+      const { incident, counts } = await incidents.get(params.incidentId, kind);
+      res.json(incidentView(incident, counts));
+    });
   router.get('/v1/metric-incidents/:incidentId', getOne('metric_bug'));
   router.get('/v1/judge-incidents/:incidentId', getOne('judge'));
   router.get('/v1/incidents/:incidentId', getOne());
 
-  router.get('/v1/incidents', validated({ query: listQuery }, async ({ query }, req, res) => {
-    principalOf(req);
-    const page = await incidents.list(query.kind, query.limit, query.cursor);
-    res.json({ items: page.items.map((i) => incidentView(i)), nextCursor: page.nextCursor });
-  }));
+  router.get(
+    '/v1/incidents',
+    validated({ query: listQuery }, async ({ query }, req, res) => {
+      principalOf(req);
+      const page = await incidents.list(query.kind, query.limit, query.cursor);
+      res.json({ items: page.items.map((i) => incidentView(i)), nextCursor: page.nextCursor });
+    }),
+  );
 
   return router;
 }

@@ -27,11 +27,16 @@ const WORKFLOW_TYPES: Record<dal.IncidentKind, string | null> = {
 };
 
 export function requireOperator(principal: Principal): void {
-  if (!hasRole(principal, '*', 'admin')) throw new AppError(403, 'forbidden', 'declaring an incident needs the admin role on every team (an operator key)');
+  if (!hasRole(principal, '*', 'admin'))
+    throw new AppError(403, 'forbidden', 'declaring an incident needs the admin role on every team (an operator key)');
 }
 
 /** Starts the incident's workflow unless it already runs (safe on every idempotent retry). Incident workflows run on the release queue. */
-export async function ensureIncidentWorkflow(temporal: Client, config: Config, incident: dal.IncidentRow): Promise<void> {
+export async function ensureIncidentWorkflow(
+  temporal: Client,
+  config: Config,
+  incident: dal.IncidentRow,
+): Promise<void> {
   const workflowType = WORKFLOW_TYPES[incident.kind];
   if (!workflowType || incident.status === 'resolved') return;
   const input: IncidentWorkflowInput = {
@@ -42,14 +47,21 @@ export async function ensureIncidentWorkflow(temporal: Client, config: Config, i
   };
   try {
     await temporal.workflow.start(workflowType, {
-      workflowId: incident.workflow_id, taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, 'release'), args: [input],
+      workflowId: incident.workflow_id,
+      taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
+      args: [input],
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 }
 
-export interface NewJudgeIncident { judgeFingerprint: string; replacementJudge: JudgeDef; note: string; idempotencyKey?: string }
+export interface NewJudgeIncident {
+  judgeFingerprint: string;
+  replacementJudge: JudgeDef;
+  note: string;
+  idempotencyKey?: string;
+}
 
 /** The suite validator names fields `judge.*`; here the judge is `replacementJudge`. */
 function asReplacementError(err: unknown): unknown {
@@ -58,48 +70,103 @@ function asReplacementError(err: unknown): unknown {
   return new AppError(err.status, err.code, rename(err.message), rename(err.field));
 }
 
-export interface NewMetricIncident { metric: string; badImplVersions: string[]; fixedImplVersion: string; note: string; idempotencyKey?: string }
+export interface NewMetricIncident {
+  metric: string;
+  badImplVersions: string[];
+  fixedImplVersion: string;
+  note: string;
+  idempotencyKey?: string;
+}
 
 export class IncidentService {
-  constructor(private readonly pool: Pool, private readonly temporal: Client, private readonly config: Config) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly temporal: Client,
+    private readonly config: Config,
+  ) {}
 
   /** Declares a metric bug: validates the versions against the metrics library, records the incident and starts its recompute. */
-  async createMetricIncident(input: NewMetricIncident, principal: Principal, requestId: string): Promise<{ incident: dal.IncidentRow; created: boolean }> {
+  async createMetricIncident(
+    input: NewMetricIncident,
+    principal: Principal,
+    requestId: string,
+  ): Promise<{ incident: dal.IncidentRow; created: boolean }> {
     requireOperator(principal);
     if (input.idempotencyKey) {
       const existing = await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey);
       if (existing) return { incident: existing, created: false };
     }
-    if (!isMetricId(input.metric)) throw new AppError(400, 'invalid_request', `unknown metric id ${JSON.stringify(input.metric)}; see the metric ids in the API reference`, 'metric');
+    if (!isMetricId(input.metric))
+      throw new AppError(
+        400,
+        'invalid_request',
+        `unknown metric id ${JSON.stringify(input.metric)}; see the metric ids in the API reference`,
+        'metric',
+      );
     const known = Object.keys(metricVersions[input.metric]);
     input.badImplVersions.forEach((v, i) => {
-      if (!known.includes(v)) throw new AppError(400, 'invalid_request', `metric ${input.metric} has no implementation version ${v} (known: ${known.join(', ')})`, `badImplVersions[${i}]`);
+      if (!known.includes(v))
+        throw new AppError(
+          400,
+          'invalid_request',
+          `metric ${input.metric} has no implementation version ${v} (known: ${known.join(', ')})`,
+          `badImplVersions[${i}]`,
+        );
     });
     if (!known.includes(input.fixedImplVersion)) {
-      throw new AppError(400, 'invalid_request', `metric ${input.metric} has no implementation version ${input.fixedImplVersion} (known: ${known.join(', ')})`, 'fixedImplVersion');
+      throw new AppError(
+        400,
+        'invalid_request',
+        `metric ${input.metric} has no implementation version ${input.fixedImplVersion} (known: ${known.join(', ')})`,
+        'fixedImplVersion',
+      );
     }
     if (input.badImplVersions.includes(input.fixedImplVersion)) {
-      throw new AppError(400, 'invalid_request', 'fixedImplVersion must not be one of badImplVersions', 'fixedImplVersion');
+      throw new AppError(
+        400,
+        'invalid_request',
+        'fixedImplVersion must not be one of badImplVersions',
+        'fixedImplVersion',
+      );
     }
     const open = await dal.findOpenMetricIncident(this.pool, input.metric, input.badImplVersions);
     if (open) {
       await ensureIncidentWorkflow(this.temporal, this.config, open);
-      throw conflict('incident_open', `incident ${open.incident_id} is already handling ${input.metric}@${open.bad_impl_versions?.join(',')}; watch it with GET /v1/metric-incidents/${open.incident_id}`, 'metric');
+      throw conflict(
+        'incident_open',
+        `incident ${open.incident_id} is already handling ${input.metric}@${open.bad_impl_versions?.join(',')}; watch it with GET /v1/metric-incidents/${open.incident_id}`,
+        'metric',
+      );
     }
     const incidentId = randomUUID();
     const badImplVersions = [...new Set(input.badImplVersions)].sort();
     const incident = await withTransaction(this.pool, async (tx) => {
       const inserted = await dal.insertIncident(tx, {
-        incidentId, kind: 'metric_bug', metric: input.metric, badImplVersions, fixedImplVersion: input.fixedImplVersion, note: input.note,
-        workflowId: metricRecomputeWorkflowId(incidentId), idempotencyKey: input.idempotencyKey, createdBy: principal.principalId,
+        incidentId,
+        kind: 'metric_bug',
+        metric: input.metric,
+        badImplVersions,
+        fixedImplVersion: input.fixedImplVersion,
+        note: input.note,
+        workflowId: metricRecomputeWorkflowId(incidentId),
+        idempotencyKey: input.idempotencyKey,
+        createdBy: principal.principalId,
       });
       if (inserted) {
-        await recordAudit(tx, { principalId: principal.principalId, action: 'metric_incident.create', entityKind: 'metric_incident', entityId: incidentId, detail: { ...input, badImplVersions }, requestId });
+        await recordAudit(tx, {
+          principalId: principal.principalId,
+          action: 'metric_incident.create',
+          entityKind: 'metric_incident',
+          entityId: incidentId,
+          detail: { ...input, badImplVersions },
+          requestId,
+        });
       }
       return inserted;
     });
     // A concurrent request with the same key won the insert: answer its incident.
-    const record = incident ?? (await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey!))!;
+    const record =
+      incident ?? (await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey!))!;
     await ensureIncidentWorkflow(this.temporal, this.config, record);
     return { incident: record, created: Boolean(incident) };
   }
@@ -109,43 +176,83 @@ export class IncidentService {
    * for a release-blocking suite) is validated and fingerprinted now; the workflow re-judges
    * the release runs the bad judge scored.
    */
-  async createJudgeIncident(input: NewJudgeIncident, principal: Principal, requestId: string): Promise<{ incident: dal.IncidentRow; created: boolean }> {
+  async createJudgeIncident(
+    input: NewJudgeIncident,
+    principal: Principal,
+    requestId: string,
+  ): Promise<{ incident: dal.IncidentRow; created: boolean }> {
     requireOperator(principal);
     if (input.idempotencyKey) {
       const existing = await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey);
       if (existing) return { incident: existing, created: false };
     }
-    const known = await this.pool.query('SELECT 1 FROM metric_suite_versions WHERE judge_fingerprint = $1 LIMIT 1', [input.judgeFingerprint]);
-    if (!known.rows.length) throw new AppError(404, 'not_found', `no metric suite version uses judge ${input.judgeFingerprint}`, 'judgeFingerprint');
+    const known = await this.pool.query('SELECT 1 FROM metric_suite_versions WHERE judge_fingerprint = $1 LIMIT 1', [
+      input.judgeFingerprint,
+    ]);
+    if (!known.rows.length)
+      throw new AppError(
+        404,
+        'not_found',
+        `no metric suite version uses judge ${input.judgeFingerprint}`,
+        'judgeFingerprint',
+      );
     let resolved: Awaited<ReturnType<typeof resolveJudge>>;
     try {
-      resolved = await resolveJudge(this.pool, input.replacementJudge, { purpose: 'release_blocking', taskTypes: ['generation'], principal });
+      resolved = await resolveJudge(this.pool, input.replacementJudge, {
+        purpose: 'release_blocking',
+        taskTypes: ['generation'],
+        principal,
+      });
     } catch (err) {
       throw asReplacementError(err);
     }
     if (resolved.fingerprint === input.judgeFingerprint) {
-      throw new AppError(400, 'invalid_request', 'replacementJudge is the same judge (same fingerprint); change the model version, prompt or params', 'replacementJudge');
+      throw new AppError(
+        400,
+        'invalid_request',
+        'replacementJudge is the same judge (same fingerprint); change the model version, prompt or params',
+        'replacementJudge',
+      );
     }
     const open = await dal.findOpenJudgeIncident(this.pool, input.judgeFingerprint);
     if (open) {
       await ensureIncidentWorkflow(this.temporal, this.config, open);
-      throw conflict('incident_open', `incident ${open.incident_id} is already replacing judge ${input.judgeFingerprint}; watch it with GET /v1/judge-incidents/${open.incident_id}`, 'judgeFingerprint');
+      throw conflict(
+        'incident_open',
+        `incident ${open.incident_id} is already replacing judge ${input.judgeFingerprint}; watch it with GET /v1/judge-incidents/${open.incident_id}`,
+        'judgeFingerprint',
+      );
     }
     const incidentId = randomUUID();
     const incident = await withTransaction(this.pool, async (tx) => {
       const inserted = await dal.insertIncident(tx, {
-        incidentId, kind: 'judge', judgeFingerprint: input.judgeFingerprint, replacementJudge: resolved, note: input.note,
-        workflowId: judgeIncidentWorkflowId(incidentId), idempotencyKey: input.idempotencyKey, createdBy: principal.principalId,
+        incidentId,
+        kind: 'judge',
+        judgeFingerprint: input.judgeFingerprint,
+        replacementJudge: resolved,
+        note: input.note,
+        workflowId: judgeIncidentWorkflowId(incidentId),
+        idempotencyKey: input.idempotencyKey,
+        createdBy: principal.principalId,
       });
       if (inserted) {
         await recordAudit(tx, {
-          principalId: principal.principalId, action: 'judge_incident.create', entityKind: 'judge_incident', entityId: incidentId,
-          detail: { judgeFingerprint: input.judgeFingerprint, replacementFingerprint: resolved.fingerprint, note: input.note }, requestId,
+          principalId: principal.principalId,
+          action: 'judge_incident.create',
+          entityKind: 'judge_incident',
+          entityId: incidentId,
+          detail: {
+            judgeFingerprint: input.judgeFingerprint,
+            replacementFingerprint: resolved.fingerprint,
+            note: input.note,
+          },
+          requestId,
         });
       }
       return inserted;
     });
-    const record = incident ?? (await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey!))!;
+    const record =
+      incident ?? (await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey!))!;
     await ensureIncidentWorkflow(this.temporal, this.config, record);
     return { incident: record, created: Boolean(incident) };
   }
@@ -167,7 +274,8 @@ export class IncidentService {
   }
 }
 
-const encodeCursor = (row: dal.IncidentRow) => Buffer.from(JSON.stringify([row.created_at.toISOString(), row.incident_id])).toString('base64url');
+const encodeCursor = (row: dal.IncidentRow) =>
+  Buffer.from(JSON.stringify([row.created_at.toISOString(), row.incident_id])).toString('base64url');
 
 function decodeCursor(cursor: string): { createdAt: string; incidentId: string } {
   try {

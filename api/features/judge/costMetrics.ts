@@ -16,7 +16,14 @@ const RUN_WINDOW = '24 hours';
 const MAX_RUN_SERIES = 500;
 
 interface Snapshot {
-  suites: { metric_suite_id: string; name: string; model_usd: number; judge_usd: number; model_calls: string; judge_calls: string }[];
+  suites: {
+    metric_suite_id: string;
+    name: string;
+    model_usd: number;
+    judge_usd: number;
+    model_calls: string;
+    judge_calls: string;
+  }[];
   runs: { run_id: string; metric_suite_id: string; model_usd: number; judge_usd: number }[];
 }
 
@@ -29,7 +36,10 @@ export function registerCostMetrics(registry: Registry, pool: Pool): void {
   };
 
   new Gauge({
-    name: 'evalgate_suite_cost_usd', help: 'Model and judge spend of all eval runs of a metric suite, in USD', labelNames: ['metric_suite_id', 'suite', 'kind'], registers: [registry],
+    name: 'evalgate_suite_cost_usd',
+    help: 'Model and judge spend of all eval runs of a metric suite, in USD',
+    labelNames: ['metric_suite_id', 'suite', 'kind'],
+    registers: [registry],
     async collect() {
       const { suites } = await snapshot();
       this.reset();
@@ -40,7 +50,10 @@ export function registerCostMetrics(registry: Registry, pool: Pool): void {
     },
   });
   new Gauge({
-    name: 'evalgate_suite_calls', help: 'Model and judge calls of all eval runs of a metric suite', labelNames: ['metric_suite_id', 'suite', 'kind'], registers: [registry],
+    name: 'evalgate_suite_calls',
+    help: 'Model and judge calls of all eval runs of a metric suite',
+    labelNames: ['metric_suite_id', 'suite', 'kind'],
+    registers: [registry],
     async collect() {
       const { suites } = await snapshot();
       this.reset();
@@ -51,7 +64,10 @@ export function registerCostMetrics(registry: Registry, pool: Pool): void {
     },
   });
   new Gauge({
-    name: 'evalgate_run_cost_usd', help: `Model and judge spend of the ${MAX_RUN_SERIES} most recent eval runs of the last ${RUN_WINDOW}, in USD`, labelNames: ['run_id', 'metric_suite_id', 'kind'], registers: [registry],
+    name: 'evalgate_run_cost_usd',
+    help: `Model and judge spend of the ${MAX_RUN_SERIES} most recent eval runs of the last ${RUN_WINDOW}, in USD`,
+    labelNames: ['run_id', 'metric_suite_id', 'kind'],
+    registers: [registry],
     async collect() {
       const { runs } = await snapshot();
       this.reset();
@@ -69,11 +85,13 @@ async function load(pool: Pool): Promise<Snapshot> {
       `SELECT s.metric_suite_id, s.name, COALESCE(SUM(r.cost_model_usd), 0)::float8 AS model_usd, COALESCE(SUM(r.cost_judge_usd), 0)::float8 AS judge_usd,
               COALESCE(SUM(r.calls_model), 0) AS model_calls, COALESCE(SUM(r.calls_judge), 0) AS judge_calls
          FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id) JOIN metric_suites s ON s.metric_suite_id = sv.metric_suite_id
-        GROUP BY s.metric_suite_id, s.name`),
+        GROUP BY s.metric_suite_id, s.name`,
+    ),
     pool.query<Snapshot['runs'][number]>(
       `SELECT r.run_id, sv.metric_suite_id, r.cost_model_usd::float8 AS model_usd, r.cost_judge_usd::float8 AS judge_usd
          FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id)
-        WHERE r.created_at > now() - interval '${RUN_WINDOW}' ORDER BY r.created_at DESC LIMIT ${MAX_RUN_SERIES}`),
+        WHERE r.created_at > now() - interval '${RUN_WINDOW}' ORDER BY r.created_at DESC LIMIT ${MAX_RUN_SERIES}`,
+    ),
   ]);
   return { suites: suites.rows, runs: runs.rows };
 }

@@ -7,7 +7,10 @@ import type { Principal } from '../../http/context';
 import type * as datasetsDal from '../datasets/dal';
 import { versionAccess } from '../datasets/service';
 
-interface Cursor { key: number; line: number }
+interface Cursor {
+  key: number;
+  line: number;
+}
 
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
 function decodeCursor(cursor: string | undefined): Cursor {
@@ -15,7 +18,9 @@ function decodeCursor(cursor: string | undefined): Cursor {
   try {
     const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor;
     if (Number.isInteger(c.key) && Number.isInteger(c.line) && c.key >= 0 && c.line >= 0) return c;
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   throw new AppError(400, 'invalid_request', 'cursor: not a cursor this endpoint returned', 'cursor');
 }
 
@@ -24,23 +29,40 @@ function decodeCursor(cursor: string | undefined): Cursor {
  * under the dataset version's access policy: only principals who may read its rows.
  */
 export class JudgeTranscriptService {
-  constructor(private readonly pool: Pool, private readonly storage: Storage) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly storage: Storage,
+  ) {}
 
   async list(runId: string, principal: Principal, page: { limit: number; cursor?: string }) {
     const { rows } = await this.pool.query<datasetsDal.DatasetVersionRecord & { owner_team: string }>(
       `SELECT v.*, d.owner_team FROM eval_runs r JOIN dataset_versions v USING (dataset_version_id) JOIN datasets d ON d.dataset_id = v.dataset_id
-        WHERE r.run_id = $1`, [runId]);
+        WHERE r.run_id = $1`,
+      [runId],
+    );
     const version = rows[0];
-    const access = version ? versionAccess(principal, { dataset_id: version.dataset_id, owner_team: version.owner_team } as datasetsDal.DatasetRecord, version) : 'none';
+    const access = version
+      ? versionAccess(
+          principal,
+          { dataset_id: version.dataset_id, owner_team: version.owner_team } as datasetsDal.DatasetRecord,
+          version,
+        )
+      : 'none';
     if (access === 'none') throw notFound(`eval run ${runId}`);
-    if (access !== 'rows') throw new AppError(403, 'forbidden', 'judge transcripts contain the dataset\'s examples; reading them needs access to its rows');
+    if (access !== 'rows')
+      throw new AppError(
+        403,
+        'forbidden',
+        "judge transcripts contain the dataset's examples; reading them needs access to its rows",
+      );
 
     const keys = (await this.storage.list(runKeys.runPrefix(runId))).filter(isTranscriptKey).sort();
     let { key, line } = decodeCursor(page.cursor);
     const items: unknown[] = [];
     while (key < keys.length && items.length < page.limit) {
       const lines = (await this.storage.getBuffer(keys[key])).toString('utf8').split('\n').filter(Boolean);
-      for (; line < lines.length && items.length < page.limit; line++) items.push({ object: keys[key], ...JSON.parse(lines[line]) });
+      for (; line < lines.length && items.length < page.limit; line++)
+        items.push({ object: keys[key], ...JSON.parse(lines[line]) });
       if (line >= lines.length) {
         key += 1;
         line = 0;

@@ -6,11 +6,27 @@ import type { Queryable } from '../../../common/db';
 import { implVersionPredicate } from '../../../activities/lineage/queries';
 
 export interface RunRow {
-  run_id: string; status: string; mode: string; created_at: Date; invalid_reason: string | null;
-  model_version_id: string; model_version: string; dataset_version_id: string; dataset_id: string; dataset_name: string; dataset_version: number;
-  dataset_status: string; visibility: 'public' | 'internal' | 'restricted'; allowed_teams: string[]; owner_team: string;
-  metric_suite_version_id: string; suite_id: string; suite_name: string; suite_version: number;
-  judge_fingerprint: string | null; metric_impl_versions: Record<string, string>;
+  run_id: string;
+  status: string;
+  mode: string;
+  created_at: Date;
+  invalid_reason: string | null;
+  model_version_id: string;
+  model_version: string;
+  dataset_version_id: string;
+  dataset_id: string;
+  dataset_name: string;
+  dataset_version: number;
+  dataset_status: string;
+  visibility: 'public' | 'internal' | 'restricted';
+  allowed_teams: string[];
+  owner_team: string;
+  metric_suite_version_id: string;
+  suite_id: string;
+  suite_name: string;
+  suite_version: number;
+  judge_fingerprint: string | null;
+  metric_impl_versions: Record<string, string>;
 }
 
 const RUN_COLUMNS = `r.run_id, r.status, r.mode, r.created_at, r.invalid_reason, r.model_version_id, r.dataset_version_id,
@@ -28,7 +44,19 @@ const RUN_FILTER: Record<Exclude<RunSelector['by'], 'metric_impl'>, string> = {
   run: 'r.run_id = ANY($1::uuid[])',
 };
 
-type CoreRun = Pick<RunRow, 'run_id' | 'status' | 'mode' | 'created_at' | 'invalid_reason' | 'model_version_id' | 'dataset_version_id' | 'metric_suite_version_id' | 'judge_fingerprint' | 'metric_impl_versions'>;
+type CoreRun = Pick<
+  RunRow,
+  | 'run_id'
+  | 'status'
+  | 'mode'
+  | 'created_at'
+  | 'invalid_reason'
+  | 'model_version_id'
+  | 'dataset_version_id'
+  | 'metric_suite_version_id'
+  | 'judge_fingerprint'
+  | 'metric_impl_versions'
+>;
 
 /**
  * Runs by what they used, newest first. For a metric implementation: the version a run
@@ -40,14 +68,21 @@ export async function runs(q: Queryable, selector: RunSelector, limit: number): 
   let core: CoreRun[];
   if (selector.by === 'metric_impl') {
     const predicate = implVersionPredicate('r.metric_impl_versions', selector.metric, [selector.version], 4);
-    core = (await q.query<CoreRun>(
-      `WITH used AS (SELECT run_id FROM eval_runs r WHERE ${predicate.sql}
+    core = (
+      await q.query<CoreRun>(
+        `WITH used AS (SELECT run_id FROM eval_runs r WHERE ${predicate.sql}
                      UNION SELECT run_id FROM metric_results WHERE metric_id = $1 AND impl_version = $2)
        SELECT ${RUN_COLUMNS} FROM used JOIN eval_runs r USING (run_id) ORDER BY r.created_at DESC, r.run_id LIMIT $3`,
-      [selector.metric, selector.version, limit, ...predicate.params])).rows;
+        [selector.metric, selector.version, limit, ...predicate.params],
+      )
+    ).rows;
   } else {
-    core = (await q.query<CoreRun>(
-      `SELECT ${RUN_COLUMNS} FROM eval_runs r WHERE ${RUN_FILTER[selector.by]} ORDER BY r.created_at DESC, r.run_id LIMIT $2`, [selector.ids, limit])).rows;
+    core = (
+      await q.query<CoreRun>(
+        `SELECT ${RUN_COLUMNS} FROM eval_runs r WHERE ${RUN_FILTER[selector.by]} ORDER BY r.created_at DESC, r.run_id LIMIT $2`,
+        [selector.ids, limit],
+      )
+    ).rows;
   }
   return withRunLabels(q, core);
 }
@@ -59,24 +94,45 @@ async function withRunLabels(q: Queryable, core: CoreRun[]): Promise<RunRow[]> {
     q.query<Record<string, any>>(
       `SELECT dv.dataset_version_id, d.dataset_id, d.name AS dataset_name, dv.version AS dataset_version, dv.status AS dataset_status,
               dv.visibility, dv.allowed_teams, d.owner_team
-         FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE dv.dataset_version_id = ANY($1::uuid[])`, [distinct('dataset_version_id')]),
+         FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE dv.dataset_version_id = ANY($1::uuid[])`,
+      [distinct('dataset_version_id')],
+    ),
     q.query<Record<string, any>>(
       `SELECT mv.model_version_id, m.name || '@' || mv.version AS model_version FROM model_versions mv JOIN models m USING (model_id)
-        WHERE mv.model_version_id = ANY($1::uuid[])`, [distinct('model_version_id')]),
+        WHERE mv.model_version_id = ANY($1::uuid[])`,
+      [distinct('model_version_id')],
+    ),
     q.query<Record<string, any>>(
       `SELECT sv.metric_suite_version_id, s.metric_suite_id AS suite_id, s.name AS suite_name, sv.version AS suite_version
-         FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE sv.metric_suite_version_id = ANY($1::uuid[])`, [distinct('metric_suite_version_id')]),
+         FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE sv.metric_suite_version_id = ANY($1::uuid[])`,
+      [distinct('metric_suite_version_id')],
+    ),
   ]);
   const byId = (rows: Record<string, any>[], key: string) => new Map(rows.map((r) => [r[key] as string, r]));
   const dvs = byId(datasets.rows, 'dataset_version_id');
   const mvs = byId(models.rows, 'model_version_id');
   const svs = byId(suites.rows, 'metric_suite_version_id');
-  return core.map((r) => ({ ...r, ...dvs.get(r.dataset_version_id), ...mvs.get(r.model_version_id), ...svs.get(r.metric_suite_version_id) }) as RunRow);
+  return core.map(
+    (r) =>
+      ({
+        ...r,
+        ...dvs.get(r.dataset_version_id),
+        ...mvs.get(r.model_version_id),
+        ...svs.get(r.metric_suite_version_id),
+      }) as RunRow,
+  );
 }
 
 export interface ResultRow {
-  result_id: string; run_id: string; metric_name: string; metric_id: string; impl_version: string; value: number | null;
-  superseded_by: string | null; superseded_at: Date | null; incident_id: string | null;
+  result_id: string;
+  run_id: string;
+  metric_name: string;
+  metric_id: string;
+  impl_version: string;
+  value: number | null;
+  superseded_by: string | null;
+  superseded_at: Date | null;
+  incident_id: string | null;
 }
 
 /** Results of runs, every computation (current and superseded); optionally only one metric's. */
@@ -85,7 +141,8 @@ export async function results(q: Queryable, runIds: string[], metricId?: string)
   const { rows } = await q.query<ResultRow>(
     `SELECT result_id::text, run_id, metric_name, metric_id, impl_version, value, superseded_by::text, superseded_at, incident_id
        FROM metric_results WHERE run_id = ANY($1::uuid[]) AND ($2::text IS NULL OR metric_id = $2) ORDER BY run_id, metric_name, result_id`,
-    [runIds, metricId ?? null]);
+    [runIds, metricId ?? null],
+  );
   return rows;
 }
 
@@ -93,65 +150,109 @@ export async function resultsById(q: Queryable, resultIds: string[]): Promise<Re
   if (!resultIds.length) return [];
   const { rows } = await q.query<ResultRow>(
     `SELECT result_id::text, run_id, metric_name, metric_id, impl_version, value, superseded_by::text, superseded_at, incident_id
-       FROM metric_results WHERE result_id = ANY($1::bigint[]) ORDER BY result_id`, [resultIds]);
+       FROM metric_results WHERE result_id = ANY($1::bigint[]) ORDER BY result_id`,
+    [resultIds],
+  );
   return rows;
 }
 
 export interface DecisionRow {
-  decision_id: string; check_id: string; status: string; cause: string; incident_id: string | null; decided_at: Date;
-  result_ids: string[]; run_ids: string[];
+  decision_id: string;
+  check_id: string;
+  status: string;
+  cause: string;
+  incident_id: string | null;
+  decided_at: Date;
+  result_ids: string[];
+  run_ids: string[];
 }
 
-const DECISION_COLUMNS = 'decision_id::text, check_id, status, cause, incident_id, decided_at, result_ids::text[] AS result_ids, run_ids::text[] AS run_ids';
+const DECISION_COLUMNS =
+  'decision_id::text, check_id, status, cause, incident_id, decided_at, result_ids::text[] AS result_ids, run_ids::text[] AS run_ids';
 
 /** Decisions that used any of the results, or any of the runs when they recorded no results. */
 export async function decisionsUsing(q: Queryable, resultIds: string[], runIds: string[]): Promise<DecisionRow[]> {
   if (!resultIds.length && !runIds.length) return [];
   const { rows } = await q.query<DecisionRow>(
     `SELECT ${DECISION_COLUMNS} FROM gate_decisions
-      WHERE result_ids && $1::bigint[] OR (run_ids && $2::uuid[] AND cardinality(result_ids) = 0) ORDER BY decision_id`, [resultIds, runIds]);
+      WHERE result_ids && $1::bigint[] OR (run_ids && $2::uuid[] AND cardinality(result_ids) = 0) ORDER BY decision_id`,
+    [resultIds, runIds],
+  );
   return rows;
 }
 
 export async function decisionsOfChecks(q: Queryable, checkIds: string[]): Promise<DecisionRow[]> {
   if (!checkIds.length) return [];
-  const { rows } = await q.query<DecisionRow>(`SELECT ${DECISION_COLUMNS} FROM gate_decisions WHERE check_id = ANY($1::uuid[]) ORDER BY decision_id`, [checkIds]);
+  const { rows } = await q.query<DecisionRow>(
+    `SELECT ${DECISION_COLUMNS} FROM gate_decisions WHERE check_id = ANY($1::uuid[]) ORDER BY decision_id`,
+    [checkIds],
+  );
   return rows;
 }
 
 export interface CheckRow {
-  check_id: string; status: string; gate_id: string; gate_name: string; gate_version: number; candidate_model_version_id: string;
-  candidate: string; created_at: Date;
+  check_id: string;
+  status: string;
+  gate_id: string;
+  gate_name: string;
+  gate_version: number;
+  candidate_model_version_id: string;
+  candidate: string;
+  created_at: Date;
 }
 
-export async function checks(q: Queryable, by: { checkIds?: string[]; candidateModelVersionIds?: string[] }): Promise<CheckRow[]> {
+export async function checks(
+  q: Queryable,
+  by: { checkIds?: string[]; candidateModelVersionIds?: string[] },
+): Promise<CheckRow[]> {
   const { rows } = await q.query<CheckRow>(
     `SELECT c.check_id, c.status, g.gate_id, g.name AS gate_name, gv.version AS gate_version, c.candidate_model_version_id,
             m.name || '@' || mv.version AS candidate, c.created_at
        FROM gate_checks c JOIN gate_versions gv USING (gate_version_id) JOIN gates g ON g.gate_id = gv.gate_id
        JOIN model_versions mv ON mv.model_version_id = c.candidate_model_version_id JOIN models m ON m.model_id = mv.model_id
       WHERE c.check_id = ANY($1::uuid[]) OR c.candidate_model_version_id = ANY($2::uuid[]) ORDER BY c.created_at, c.check_id`,
-    [by.checkIds ?? [], by.candidateModelVersionIds ?? []]);
+    [by.checkIds ?? [], by.candidateModelVersionIds ?? []],
+  );
   return rows;
 }
 
-export interface AliasMoveRow { history_id: string; gate_check_id: string | null; model: string; alias: string; model_version_id: string; model_version: string; changed_at: Date }
+export interface AliasMoveRow {
+  history_id: string;
+  gate_check_id: string | null;
+  model: string;
+  alias: string;
+  model_version_id: string;
+  model_version: string;
+  changed_at: Date;
+}
 
 /** Alias moves made on the strength of gate checks, or to given model versions. */
-export async function aliasMoves(q: Queryable, by: { checkIds?: string[]; modelVersionIds?: string[] }): Promise<AliasMoveRow[]> {
+export async function aliasMoves(
+  q: Queryable,
+  by: { checkIds?: string[]; modelVersionIds?: string[] },
+): Promise<AliasMoveRow[]> {
   const { rows } = await q.query<AliasMoveRow>(
     `SELECT h.history_id::text, h.gate_check_id, m.name AS model, h.alias, h.model_version_id, m.name || '@' || v.version AS model_version, h.changed_at
        FROM model_alias_history h JOIN models m USING (model_id) JOIN model_versions v ON v.model_version_id = h.model_version_id
       WHERE h.gate_check_id = ANY($1::uuid[]) OR h.model_version_id = ANY($2::uuid[]) ORDER BY h.history_id`,
-    [by.checkIds ?? [], by.modelVersionIds ?? []]);
+    [by.checkIds ?? [], by.modelVersionIds ?? []],
+  );
   return rows;
 }
 
-export interface IncidentRow { incident_id: string; kind: string; status: string; note: string }
+export interface IncidentRow {
+  incident_id: string;
+  kind: string;
+  status: string;
+  note: string;
+}
 
 export async function incidents(q: Queryable, incidentIds: string[]): Promise<IncidentRow[]> {
   if (!incidentIds.length) return [];
-  const { rows } = await q.query<IncidentRow>('SELECT incident_id, kind, status, note FROM metric_incidents WHERE incident_id = ANY($1::uuid[])', [incidentIds]);
+  const { rows } = await q.query<IncidentRow>(
+    'SELECT incident_id, kind, status, note FROM metric_incidents WHERE incident_id = ANY($1::uuid[])',
+    [incidentIds],
+  );
   return rows;
 }
 
@@ -163,23 +264,49 @@ export async function resolveRoot(q: Queryable, kind: string, id: string): Promi
   const one = async (sql: string, params: unknown[]) => (await q.query(sql, params)).rows[0] ?? null;
   switch (kind) {
     case 'dataset_version':
-      if (uuid.test(id)) return one('SELECT dv.*, d.owner_team, d.name FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE dv.dataset_version_id = $1', [id]);
-      if (uuid.test(head) && /^\d{1,9}$/.test(tail)) return one('SELECT dv.*, d.owner_team, d.name FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE dv.dataset_id = $1 AND dv.version = $2', [head, Number(tail)]);
+      if (uuid.test(id))
+        return one(
+          'SELECT dv.*, d.owner_team, d.name FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE dv.dataset_version_id = $1',
+          [id],
+        );
+      if (uuid.test(head) && /^\d{1,9}$/.test(tail))
+        return one(
+          'SELECT dv.*, d.owner_team, d.name FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE dv.dataset_id = $1 AND dv.version = $2',
+          [head, Number(tail)],
+        );
       return null;
     case 'metric_suite_version':
-      if (uuid.test(id)) return one('SELECT sv.*, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE sv.metric_suite_version_id = $1', [id]);
-      if (uuid.test(head) && /^\d{1,9}$/.test(tail)) return one('SELECT sv.*, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE sv.metric_suite_id = $1 AND sv.version = $2', [head, Number(tail)]);
+      if (uuid.test(id))
+        return one(
+          'SELECT sv.*, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE sv.metric_suite_version_id = $1',
+          [id],
+        );
+      if (uuid.test(head) && /^\d{1,9}$/.test(tail))
+        return one(
+          'SELECT sv.*, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE sv.metric_suite_id = $1 AND sv.version = $2',
+          [head, Number(tail)],
+        );
       return null;
     case 'model_version':
-      if (uuid.test(id)) return one(`SELECT mv.*, m.name || '@' || mv.version AS label FROM model_versions mv JOIN models m USING (model_id) WHERE mv.model_version_id = $1`, [id]);
-      if (tail) return one(`SELECT mv.*, m.name || '@' || mv.version AS label FROM model_versions mv JOIN models m USING (model_id) WHERE m.name = $1 AND mv.version = $2`, [head, tail]);
+      if (uuid.test(id))
+        return one(
+          `SELECT mv.*, m.name || '@' || mv.version AS label FROM model_versions mv JOIN models m USING (model_id) WHERE mv.model_version_id = $1`,
+          [id],
+        );
+      if (tail)
+        return one(
+          `SELECT mv.*, m.name || '@' || mv.version AS label FROM model_versions mv JOIN models m USING (model_id) WHERE m.name = $1 AND mv.version = $2`,
+          [head, tail],
+        );
       return null;
     case 'eval_run':
       return uuid.test(id) ? one('SELECT run_id FROM eval_runs WHERE run_id = $1', [id]) : null;
     case 'gate_check':
       return uuid.test(id) ? one('SELECT check_id FROM gate_checks WHERE check_id = $1', [id]) : null;
     case 'judge':
-      return /^[0-9a-f]{8,64}$/.test(id) ? one('SELECT judge_fingerprint, judge FROM metric_suite_versions WHERE judge_fingerprint = $1 LIMIT 1', [id]) : null;
+      return /^[0-9a-f]{8,64}$/.test(id)
+        ? one('SELECT judge_fingerprint, judge FROM metric_suite_versions WHERE judge_fingerprint = $1 LIMIT 1', [id])
+        : null;
     case 'metric_impl':
       return head && tail ? { metric: head, version: tail } : null;
     default:

@@ -6,11 +6,34 @@
  */
 
 export type NodeKind =
-  | 'dataset' | 'dataset_version' | 'model' | 'model_version' | 'metric_suite' | 'metric_suite_version' | 'metric_impl' | 'judge'
-  | 'eval_run' | 'metric_result' | 'gate' | 'gate_decision' | 'gate_check' | 'alias_move' | 'incident';
+  | 'dataset'
+  | 'dataset_version'
+  | 'model'
+  | 'model_version'
+  | 'metric_suite'
+  | 'metric_suite_version'
+  | 'metric_impl'
+  | 'judge'
+  | 'eval_run'
+  | 'metric_result'
+  | 'gate'
+  | 'gate_decision'
+  | 'gate_check'
+  | 'alias_move'
+  | 'incident';
 
-export interface LineageNode { id: string; kind: NodeKind; key: string; label: string; attrs: Record<string, unknown> }
-export interface LineageEdge { from: string; to: string; relation: string }
+export interface LineageNode {
+  id: string;
+  kind: NodeKind;
+  key: string;
+  label: string;
+  attrs: Record<string, unknown>;
+}
+export interface LineageEdge {
+  from: string;
+  to: string;
+  relation: string;
+}
 
 export const nodeId = (kind: NodeKind, key: string) => `${kind}:${key}`;
 
@@ -44,6 +67,12 @@ export class LineageGraph {
   }
 
   toJSON(root: string, direction: string) {
-    return { root, direction, nodes: [...this.nodes.values()], edges: [...this.edges.values()], truncated: this.truncated };
+    return {
+      root,
+      direction,
+      nodes: [...this.nodes.values()],
+      edges: [...this.edges.values()],
+      truncated: this.truncated,
+    };
   }
 }

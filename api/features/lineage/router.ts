@@ -22,8 +22,11 @@ const query = z.object({
  */
 export function lineageRouter(lineage: LineageService): Router {
   const router = Router();
-  router.get('/v1/lineage/:kind/:id', validated({ params, query }, async ({ params: p, query: q }, req, res) => {
-    res.json(await lineage.graph(p.kind, p.id, q.direction, principalOf(req), q.limit));
-  }));
+  router.get(
+    '/v1/lineage/:kind/:id',
+    validated({ params, query }, async ({ params: p, query: q }, req, res) => {
+      res.json(await lineage.graph(p.kind, p.id, q.direction, principalOf(req), q.limit));
+    }),
+  );
   return router;
 }

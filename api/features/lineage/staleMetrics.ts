@@ -13,24 +13,35 @@ import { gatesWithStaleBaselines } from '../../../activities/lineage/staleness';
 
 export function registerLineageMetrics(registry: Registry, pool: Pool): void {
   new Gauge({
-    name: 'evalgate_gates_stale_baseline', help: 'Gates whose latest check compared against a baseline that is now stale', registers: [registry],
+    name: 'evalgate_gates_stale_baseline',
+    help: 'Gates whose latest check compared against a baseline that is now stale',
+    registers: [registry],
     async collect() {
       this.set((await gatesWithStaleBaselines(pool)).length);
     },
   });
   new Gauge({
-    name: 'evalgate_incidents_open', help: 'Incidents whose workflow has not finished (failed ones included: they keep their freeze)', labelNames: ['kind'], registers: [registry],
+    name: 'evalgate_incidents_open',
+    help: 'Incidents whose workflow has not finished (failed ones included: they keep their freeze)',
+    labelNames: ['kind'],
+    registers: [registry],
     async collect() {
       const { rows } = await pool.query<{ kind: string; n: number }>(
-        `SELECT kind, count(*)::int AS n FROM metric_incidents WHERE status IN ('open', 'recomputing', 'failed') GROUP BY kind`);
+        `SELECT kind, count(*)::int AS n FROM metric_incidents WHERE status IN ('open', 'recomputing', 'failed') GROUP BY kind`,
+      );
       this.reset();
-      for (const kind of ['metric_bug', 'dataset_contamination', 'judge']) this.set({ kind }, rows.find((r) => r.kind === kind)?.n ?? 0);
+      for (const kind of ['metric_bug', 'dataset_contamination', 'judge'])
+        this.set({ kind }, rows.find((r) => r.kind === kind)?.n ?? 0);
     },
   });
   new Gauge({
-    name: 'evalgate_metric_freezes_active', help: 'Metrics frozen by an incident right now (gates with a rule on them answer frozen)', registers: [registry],
+    name: 'evalgate_metric_freezes_active',
+    help: 'Metrics frozen by an incident right now (gates with a rule on them answer frozen)',
+    registers: [registry],
     async collect() {
-      const { rows } = await pool.query<{ n: number }>('SELECT count(DISTINCT metric)::int AS n FROM metric_freezes WHERE unfrozen_at IS NULL');
+      const { rows } = await pool.query<{ n: number }>(
+        'SELECT count(DISTINCT metric)::int AS n FROM metric_freezes WHERE unfrozen_at IS NULL',
+      );
       this.set(rows[0].n);
     },
   });

@@ -5,18 +5,24 @@ import { principalOf } from '../../http/auth';
 import { send, validated } from '../../http/validate';
 import { modelVersionName, type ModelService } from './service';
 
-const httpUrl = z.string().max(2048).refine((s) => {
-  try {
-    const u = new URL(s);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
-  } catch {
-    return false;
-  }
-}, 'must be an http(s) URL without credentials');
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL without credentials');
 const usd = z.number().min(0).max(1000);
 const modelParams = z.object({ modelId: z.uuid('must be a model id (uuid)') });
 const versionBody = z.strictObject({
-  version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be letters, digits, . _ - (no @ or /)').optional(),
+  version: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be letters, digits, . _ - (no @ or /)')
+    .optional(),
   endpoint: z.strictObject({
     protocol: z.enum(['openai-chat', 'json-predict']),
     url: httpUrl,
@@ -26,53 +32,126 @@ const versionBody = z.strictObject({
   }),
   promptTemplate: z.string().min(1).max(100_000).optional(),
   params: z.record(z.string(), z.unknown()).optional(),
-  pricing: z.strictObject({ inputPer1kTokensUsd: usd.optional(), outputPer1kTokensUsd: usd.optional(), perCallUsd: usd.optional() }).optional(),
+  pricing: z
+    .strictObject({
+      inputPer1kTokensUsd: usd.optional(),
+      outputPer1kTokensUsd: usd.optional(),
+      perCallUsd: usd.optional(),
+    })
+    .optional(),
   idempotencyKey: z.string().max(256).optional(),
 });
 const versionView = z.object({
-  modelVersion: z.string(), version: z.string(), protocol: z.string(), endpoint: z.unknown(), promptTemplate: z.string().nullable(),
-  promptTemplateHash: z.string().nullable(), params: z.unknown(), pricing: z.unknown(), createdAt: z.string(),
+  modelVersion: z.string(),
+  version: z.string(),
+  protocol: z.string(),
+  endpoint: z.unknown(),
+  promptTemplate: z.string().nullable(),
+  promptTemplateHash: z.string().nullable(),
+  params: z.unknown(),
+  pricing: z.unknown(),
+  createdAt: z.string(),
 });
 
 export function modelsRouter(models: ModelService): Router {
   const router = Router();
 
-  router.post('/v1/models', validated({ body: z.strictObject({ name: recordName.refine((s) => !s.includes('@'), 'must not contain @'), ownerTeam: teamName }) }, async ({ body }, req, res) => {
-    const { model, created } = await models.create(body, principalOf(req), req.requestId);
-    send(res, created ? 201 : 200, z.object({ modelId: z.string() }), { modelId: model.model_id });
-  }));
+  router.post(
+    '/v1/models',
+    validated(
+      {
+        body: z.strictObject({
+          name: recordName.refine((s) => !s.includes('@'), 'must not contain @'),
+          ownerTeam: teamName,
+        }),
+      },
+      async ({ body }, req, res) => {
+        const { model, created } = await models.create(body, principalOf(req), req.requestId);
+        send(res, created ? 201 : 200, z.object({ modelId: z.string() }), { modelId: model.model_id });
+      },
+    ),
+  );
 
-  router.get('/v1/models/:modelId', validated({ params: modelParams }, async ({ params }, req, res) => {
-    principalOf(req);
-    const { model, versions, aliases } = await models.get(params.modelId);
-    res.json({
-      modelId: model.model_id, name: model.name, ownerTeam: model.owner_team, createdAt: model.created_at.toISOString(),
-      versions: versions.map((v) => versionView.parse({
-        modelVersion: modelVersionName(model.name, v.version), version: v.version, protocol: v.protocol, endpoint: v.endpoint,
-        promptTemplate: v.prompt_template, promptTemplateHash: v.prompt_template_hash, params: v.params, pricing: v.pricing, createdAt: v.created_at.toISOString(),
-      })),
-      aliases: Object.fromEntries(aliases.map((a) => [a.alias, modelVersionName(model.name, a.version)])),
-    });
-  }));
+  router.get(
+    '/v1/models/:modelId',
+    validated({ params: modelParams }, async ({ params }, req, res) => {
+      principalOf(req);
+      const { model, versions, aliases } = await models.get(params.modelId);
+      res.json({
+        modelId: model.model_id,
+        name: model.name,
+        ownerTeam: model.owner_team,
+        createdAt: model.created_at.toISOString(),
+        versions: versions.map((v) =>
+          versionView.parse({
+            modelVersion: modelVersionName(model.name, v.version),
+            version: v.version,
+            protocol: v.protocol,
+            endpoint: v.endpoint,
+            promptTemplate: v.prompt_template,
+            promptTemplateHash: v.prompt_template_hash,
+            params: v.params,
+            pricing: v.pricing,
+            createdAt: v.created_at.toISOString(),
+          }),
+        ),
+        aliases: Object.fromEntries(aliases.map((a) => [a.alias, modelVersionName(model.name, a.version)])),
+      });
+    }),
+  );
 
-  router.post('/v1/models/:modelId/versions', validated({ params: modelParams, body: versionBody }, async ({ params, body }, req, res) => {
-    const { idempotencyKey: _key, ...definition } = body;
-    const { model, version, created } = await models.addVersion(params.modelId, definition, principalOf(req), req.requestId);
-    send(res, created ? 201 : 200, z.object({ modelVersion: z.string(), version: z.string() }), {
-      modelVersion: modelVersionName(model.name, version.version), version: version.version,
-    });
-  }));
+  router.post(
+    '/v1/models/:modelId/versions',
+    validated({ params: modelParams, body: versionBody }, async ({ params, body }, req, res) => {
+      const { idempotencyKey: _key, ...definition } = body;
+      const { model, version, created } = await models.addVersion(
+        params.modelId,
+        definition,
+        principalOf(req),
+        req.requestId,
+      );
+      send(res, created ? 201 : 200, z.object({ modelVersion: z.string(), version: z.string() }), {
+        modelVersion: modelVersionName(model.name, version.version),
+        version: version.version,
+      });
+    }),
+  );
 
-  router.put('/v1/models/:modelId/aliases/:alias', validated({
-    params: modelParams.extend({ alias: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be letters, digits, _ . -') }),
-    body: z.strictObject({ modelVersion: z.string().min(3), gateCheckId: z.uuid('must be a gate check id (uuid)').optional() }),
-  }, async ({ params, body }, req, res) => {
-    const moved = await models.setAlias(params.modelId, params.alias, body.modelVersion, principalOf(req), req.requestId, body.gateCheckId);
-    res.status(200).json({
-      alias: moved.alias, modelVersion: moved.modelVersion,
-      history: moved.history.map((h) => ({ version: h.version, previous: h.previous, changedAt: h.changed_at.toISOString(), changedBy: h.changed_by, gateCheckId: h.gate_check_id })),
-    });
-  }));
+  router.put(
+    '/v1/models/:modelId/aliases/:alias',
+    validated(
+      {
+        params: modelParams.extend({
+          alias: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be letters, digits, _ . -'),
+        }),
+        body: z.strictObject({
+          modelVersion: z.string().min(3),
+          gateCheckId: z.uuid('must be a gate check id (uuid)').optional(),
+        }),
+      },
+      async ({ params, body }, req, res) => {
+        const moved = await models.setAlias(
+          params.modelId,
+          params.alias,
+          body.modelVersion,
+          principalOf(req),
+          req.requestId,
+          body.gateCheckId,
+        );
+        res.status(200).json({
+          alias: moved.alias,
+          modelVersion: moved.modelVersion,
+          history: moved.history.map((h) => ({
+            version: h.version,
+            previous: h.previous,
+            changedAt: h.changed_at.toISOString(),
+            changedBy: h.changed_by,
+            gateCheckId: h.gate_check_id,
+          })),
+        });
+      },
+    ),
+  );
 
   return router;
 }

@@ -10,7 +10,13 @@ import * as dal from './dal';
 
 export interface NewModelVersion {
   version?: string;
-  endpoint: { protocol: 'openai-chat' | 'json-predict'; url: string; model?: string; maxConcurrency?: number; maxRps?: number };
+  endpoint: {
+    protocol: 'openai-chat' | 'json-predict';
+    url: string;
+    model?: string;
+    maxConcurrency?: number;
+    maxRps?: number;
+  };
   promptTemplate?: string;
   params?: Record<string, unknown>;
   pricing?: dal.Pricing;
@@ -48,11 +54,19 @@ export class ModelService {
       await ensureTeams(tx, [input.ownerTeam]); // a team exists once anything names it
       const inserted = await dal.insertModel(tx, { ...input, createdBy: principal.principalId });
       if (inserted) {
-        await recordAudit(tx, { principalId: principal.principalId, action: 'model.create', entityKind: 'model', entityId: inserted.model_id, detail: input, requestId });
+        await recordAudit(tx, {
+          principalId: principal.principalId,
+          action: 'model.create',
+          entityKind: 'model',
+          entityId: inserted.model_id,
+          detail: input,
+          requestId,
+        });
         return { model: inserted, created: true };
       }
       const existing = (await dal.findModelByName(tx, input.name))!;
-      if (existing.owner_team !== input.ownerTeam) throw conflict('already_exists', `a model named ${input.name} already exists`, 'name');
+      if (existing.owner_team !== input.ownerTeam)
+        throw conflict('already_exists', `a model named ${input.name} already exists`, 'name');
       return { model: existing, created: false };
     });
   }
@@ -60,7 +74,10 @@ export class ModelService {
   async get(modelId: string) {
     const model = await dal.findModel(this.pool, modelId);
     if (!model) throw notFound(`model ${modelId}`);
-    const [versions, aliases] = await Promise.all([dal.listVersions(this.pool, modelId), dal.listAliases(this.pool, modelId)]);
+    const [versions, aliases] = await Promise.all([
+      dal.listVersions(this.pool, modelId),
+      dal.listAliases(this.pool, modelId),
+    ]);
     return { model, versions, aliases };
   }
 
@@ -81,24 +98,44 @@ export class ModelService {
           const existing = await dal.findVersion(tx, modelId, input.version);
           if (existing) {
             if (canonicalJson(definitionOf(existing)) !== canonicalJson(definition)) {
-              throw conflict('already_exists', `version ${input.version} of ${model.name} exists with a different definition; versions are immutable, register a new one`, 'version');
+              throw conflict(
+                'already_exists',
+                `version ${input.version} of ${model.name} exists with a different definition; versions are immutable, register a new one`,
+                'version',
+              );
             }
             return { model, version: existing, created: false };
           }
         }
         const version = await dal.insertVersion(tx, {
-          modelId, version: input.version ?? null, protocol: endpoint.protocol, endpoint, promptTemplate,
-          promptTemplateHash: promptTemplate === null ? null : sha256Hex(promptTemplate), params, paramsHash: hashCanonical(params), pricing,
+          modelId,
+          version: input.version ?? null,
+          protocol: endpoint.protocol,
+          endpoint,
+          promptTemplate,
+          promptTemplateHash: promptTemplate === null ? null : sha256Hex(promptTemplate),
+          params,
+          paramsHash: hashCanonical(params),
+          pricing,
           createdBy: principal.principalId,
         });
         await recordAudit(tx, {
-          principalId: principal.principalId, action: 'model_version.create', entityKind: 'model_version', entityId: version.model_version_id,
-          detail: { model: model.name, version: version.version, ...definition }, requestId,
+          principalId: principal.principalId,
+          action: 'model_version.create',
+          entityKind: 'model_version',
+          entityId: version.model_version_id,
+          detail: { model: model.name, version: version.version, ...definition },
+          requestId,
         });
         return { model, version, created: true };
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('already_exists', `that version of ${model.name} was registered concurrently; retry to get it`, 'version');
+      if (isUniqueViolation(err))
+        throw conflict(
+          'already_exists',
+          `that version of ${model.name} was registered concurrently; retry to get it`,
+          'version',
+        );
       throw err;
     }
   }
@@ -108,24 +145,61 @@ export class ModelService {
    * passed (or been overridden) for this very version, and lineage then links the move to
    * the check, so an incident that revokes the check reports the move.
    */
-  async setAlias(modelId: string, alias: string, ref: string, principal: Principal, requestId: string, gateCheckId?: string) {
+  async setAlias(
+    modelId: string,
+    alias: string,
+    ref: string,
+    principal: Principal,
+    requestId: string,
+    gateCheckId?: string,
+  ) {
     const model = await dal.findModel(this.pool, modelId);
     if (!model) throw notFound(`model ${modelId}`);
     requireRole(principal, model.owner_team, 'editor');
     const parsed = parseModelVersion(ref);
-    const version = parsed && parsed.modelName === model.name ? await dal.findVersion(this.pool, modelId, parsed.version) : undefined;
-    if (!version) throw new AppError(400, 'invalid_request', `modelVersion must be a registered version of ${model.name}, like ${model.name}@1`, 'modelVersion');
+    const version =
+      parsed && parsed.modelName === model.name ? await dal.findVersion(this.pool, modelId, parsed.version) : undefined;
+    if (!version)
+      throw new AppError(
+        400,
+        'invalid_request',
+        `modelVersion must be a registered version of ${model.name}, like ${model.name}@1`,
+        'modelVersion',
+      );
     if (gateCheckId) {
-      const { rows } = await this.pool.query<{ status: string; candidate_model_version_id: string }>('SELECT status, candidate_model_version_id FROM gate_checks WHERE check_id = $1', [gateCheckId]);
+      const { rows } = await this.pool.query<{ status: string; candidate_model_version_id: string }>(
+        'SELECT status, candidate_model_version_id FROM gate_checks WHERE check_id = $1',
+        [gateCheckId],
+      );
       if (!rows[0]) throw new AppError(404, 'not_found', `gate check ${gateCheckId} was not found`, 'gateCheckId');
-      if (rows[0].candidate_model_version_id !== version.model_version_id) throw conflict('check_mismatch', `gate check ${gateCheckId} checked another model version, not ${ref}`, 'gateCheckId');
-      if (!['pass', 'overridden'].includes(rows[0].status)) throw conflict('check_not_passing', `gate check ${gateCheckId} is ${rows[0].status}; only a passing or overridden check allows a release`, 'gateCheckId');
+      if (rows[0].candidate_model_version_id !== version.model_version_id)
+        throw conflict(
+          'check_mismatch',
+          `gate check ${gateCheckId} checked another model version, not ${ref}`,
+          'gateCheckId',
+        );
+      if (!['pass', 'overridden'].includes(rows[0].status))
+        throw conflict(
+          'check_not_passing',
+          `gate check ${gateCheckId} is ${rows[0].status}; only a passing or overridden check allows a release`,
+          'gateCheckId',
+        );
     }
     return withTransaction(this.pool, async (tx) => {
-      const previous = await dal.moveAlias(tx, { modelId, alias, modelVersionId: version.model_version_id, changedBy: principal.principalId, gateCheckId });
+      const previous = await dal.moveAlias(tx, {
+        modelId,
+        alias,
+        modelVersionId: version.model_version_id,
+        changedBy: principal.principalId,
+        gateCheckId,
+      });
       await recordAudit(tx, {
-        principalId: principal.principalId, action: 'model_alias.move', entityKind: 'model_alias', entityId: `${modelId}:${alias}`,
-        detail: { alias, to: ref, previousModelVersionId: previous, ...(gateCheckId ? { gateCheckId } : {}) }, requestId,
+        principalId: principal.principalId,
+        action: 'model_alias.move',
+        entityKind: 'model_alias',
+        entityId: `${modelId}:${alias}`,
+        detail: { alias, to: ref, previousModelVersionId: previous, ...(gateCheckId ? { gateCheckId } : {}) },
+        requestId,
       });
       return { alias, modelVersion: ref, history: await dal.aliasHistory(tx, modelId, alias) };
     });

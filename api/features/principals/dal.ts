@@ -1,13 +1,21 @@
 import type { Queryable } from '../../../common/db';
 import type { Role } from '../../http/context';
 
-export interface PrincipalRow { principal_id: string; name: string }
-export interface RoleRow { team: string; role: Role }
+export interface PrincipalRow {
+  principal_id: string;
+  name: string;
+}
+export interface RoleRow {
+  team: string;
+  role: Role;
+}
 
 export async function findPrincipalByKeyHash(q: Queryable, keyHash: string): Promise<PrincipalRow | undefined> {
   const { rows } = await q.query<PrincipalRow>(
     `SELECT p.principal_id, p.name FROM api_keys k JOIN principals p USING (principal_id)
-      WHERE k.key_hash = $1 AND k.revoked_at IS NULL`, [keyHash]);
+      WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
+    [keyHash],
+  );
   return rows[0];
 }
 
@@ -17,13 +25,18 @@ export async function findPrincipalByName(q: Queryable, name: string): Promise<P
 }
 
 export async function listRoles(q: Queryable, principalId: string): Promise<RoleRow[]> {
-  const { rows } = await q.query<RoleRow>('SELECT team, role FROM principal_roles WHERE principal_id = $1 ORDER BY team, role', [principalId]);
+  const { rows } = await q.query<RoleRow>(
+    'SELECT team, role FROM principal_roles WHERE principal_id = $1 ORDER BY team, role',
+    [principalId],
+  );
   return rows;
 }
 
 export async function insertPrincipal(q: Queryable, name: string, createdBy: string | null): Promise<PrincipalRow> {
   const { rows } = await q.query<PrincipalRow>(
-    'INSERT INTO principals (name, created_by) VALUES ($1, $2) RETURNING principal_id, name', [name, createdBy]);
+    'INSERT INTO principals (name, created_by) VALUES ($1, $2) RETURNING principal_id, name',
+    [name, createdBy],
+  );
   return rows[0];
 }
 
@@ -35,10 +48,18 @@ export async function insertRoles(q: Queryable, principalId: string, roles: Role
   await q.query(
     `INSERT INTO principal_roles (principal_id, team, role)
      SELECT $1, t, r FROM unnest($2::text[], $3::text[]) AS x(t, r) ON CONFLICT DO NOTHING`,
-    [principalId, roles.map((r) => r.team), roles.map((r) => r.role)]);
+    [principalId, roles.map((r) => r.team), roles.map((r) => r.role)],
+  );
 }
 
-export async function insertApiKey(q: Queryable, principalId: string, keyHash: string, keyPrefix: string): Promise<void> {
-  await q.query('INSERT INTO api_keys (principal_id, key_hash, key_prefix) VALUES ($1, $2, $3) ON CONFLICT (key_hash) DO NOTHING',
-    [principalId, keyHash, keyPrefix]);
+export async function insertApiKey(
+  q: Queryable,
+  principalId: string,
+  keyHash: string,
+  keyPrefix: string,
+): Promise<void> {
+  await q.query(
+    'INSERT INTO api_keys (principal_id, key_hash, key_prefix) VALUES ($1, $2, $3) ON CONFLICT (key_hash) DO NOTHING',
+    [principalId, keyHash, keyPrefix],
+  );
 }

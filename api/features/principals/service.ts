@@ -7,7 +7,10 @@ import { conflict } from '../../../common/errors';
 import type { Principal, Role } from '../../http/context';
 import * as dal from './dal';
 
-export interface NewPrincipal { name: string; teams: { team: string; roles: Role[] }[] }
+export interface NewPrincipal {
+  name: string;
+  teams: { team: string; roles: Role[] }[];
+}
 
 const KEY_CACHE_MS = 5_000;
 
@@ -31,20 +34,35 @@ export class PrincipalService {
     return principal;
   }
 
-  async create(input: NewPrincipal, createdBy: string | null, requestId?: string): Promise<{ principalId: string; apiKey: string }> {
+  async create(
+    input: NewPrincipal,
+    createdBy: string | null,
+    requestId?: string,
+  ): Promise<{ principalId: string; apiKey: string }> {
     const apiKey = `egk_${randomBytes(32).toString('base64url')}`;
     try {
       return await withTransaction(this.pool, async (tx) => {
         const principal = await dal.insertPrincipal(tx, input.name, createdBy);
         const roles = input.teams.flatMap((t) => t.roles.map((role) => ({ team: t.team, role })));
-        await dal.ensureTeams(tx, input.teams.map((t) => t.team));
+        await dal.ensureTeams(
+          tx,
+          input.teams.map((t) => t.team),
+        );
         await dal.insertRoles(tx, principal.principal_id, roles);
         await dal.insertApiKey(tx, principal.principal_id, PrincipalService.hashKey(apiKey), apiKey.slice(0, 8));
-        await recordAudit(tx, { principalId: createdBy, action: 'principal.create', entityKind: 'principal', entityId: principal.principal_id, detail: { name: input.name, roles }, requestId });
+        await recordAudit(tx, {
+          principalId: createdBy,
+          action: 'principal.create',
+          entityKind: 'principal',
+          entityId: principal.principal_id,
+          detail: { name: input.name, roles },
+          requestId,
+        });
         return { principalId: principal.principal_id, apiKey };
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('already_exists', `a principal named ${input.name} already exists`, 'name');
+      if (isUniqueViolation(err))
+        throw conflict('already_exists', `a principal named ${input.name} already exists`, 'name');
       throw err;
     }
   }
@@ -55,7 +73,12 @@ export class PrincipalService {
       let principal = await dal.findPrincipalByName(tx, 'bootstrap-admin');
       if (!principal) {
         principal = await dal.insertPrincipal(tx, 'bootstrap-admin', null);
-        await recordAudit(tx, { principalId: null, action: 'principal.bootstrap', entityKind: 'principal', entityId: principal.principal_id });
+        await recordAudit(tx, {
+          principalId: null,
+          action: 'principal.bootstrap',
+          entityKind: 'principal',
+          entityId: principal.principal_id,
+        });
       }
       await dal.insertRoles(tx, principal.principal_id, [{ team: '*', role: 'admin' }]);
       await dal.insertApiKey(tx, principal.principal_id, PrincipalService.hashKey(token), token.slice(0, 8));

@@ -19,7 +19,12 @@ const runParams = z.object({ runId: z.uuid('must be a run id (uuid)') });
 
 const num = (v: string | number | null) => (v === null ? null : Number(v));
 
-export function runView(run: RunRecord, results: ResultRecord[], live?: { done: string; calls: string; hits: string; errors: string; cost: number }, judging: JudgeSections = {}) {
+export function runView(
+  run: RunRecord,
+  results: ResultRecord[],
+  live?: { done: string; calls: string; hits: string; errors: string; cost: number },
+  judging: JudgeSections = {},
+) {
   const active = run.status === 'queued' || run.status === 'running';
   const modelUsd = active && live ? Number(live.cost) : Number(run.cost_model_usd);
   const judgeUsd = active && judging.live ? judging.live.costUsd : Number(run.cost_judge_usd);
@@ -28,20 +33,44 @@ export function runView(run: RunRecord, results: ResultRecord[], live?: { done: 
     runId: run.run_id,
     status: run.status,
     mode: run.mode,
-    progress: { done: active && live ? Number(live.done) : Number(run.progress_done), total: Number(run.progress_total) },
-    results: Object.fromEntries(results.map((r) => [r.metric_name, {
-      metric: r.metric_id, value: r.value, ciLow: r.ci_low, ciHigh: r.ci_high, n: Number(r.n), implVersion: r.impl_version,
-      ...(r.reason ? { reason: r.reason } : {}), ...(r.partial ? { partial: true } : {}), slices: r.slices,
-    }])),
+    progress: {
+      done: active && live ? Number(live.done) : Number(run.progress_done),
+      total: Number(run.progress_total),
+    },
+    results: Object.fromEntries(
+      results.map((r) => [
+        r.metric_name,
+        {
+          metric: r.metric_id,
+          value: r.value,
+          ciLow: r.ci_low,
+          ciHigh: r.ci_high,
+          n: Number(r.n),
+          implVersion: r.impl_version,
+          ...(r.reason ? { reason: r.reason } : {}),
+          ...(r.partial ? { partial: true } : {}),
+          slices: r.slices,
+        },
+      ]),
+    ),
     cost: {
-      totalUsd: modelUsd + judgeUsd, modelUsd, judgeUsd,
+      totalUsd: modelUsd + judgeUsd,
+      modelUsd,
+      judgeUsd,
       calls: (active && live ? Number(live.calls) : Number(run.calls_model)) + judgeCalls,
-      modelCalls: active && live ? Number(live.calls) : Number(run.calls_model), judgeCalls,
+      modelCalls: active && live ? Number(live.calls) : Number(run.calls_model),
+      judgeCalls,
       cacheHits: active && live ? Number(live.hits) : Number(run.cache_hits),
     },
     errors: active && live ? Number(live.errors) : Number(run.errors),
     lineage: run.lineage,
-    timing: { createdAt: run.created_at.toISOString(), startedAt: run.started_at?.toISOString() ?? null, finishedAt: run.finished_at?.toISOString() ?? null, queueMs: num(run.queue_ms), runMs: num(run.run_ms) },
+    timing: {
+      createdAt: run.created_at.toISOString(),
+      startedAt: run.started_at?.toISOString() ?? null,
+      finishedAt: run.finished_at?.toISOString() ?? null,
+      queueMs: num(run.queue_ms),
+      runMs: num(run.run_ms),
+    },
     ...(run.error_class ? { error: { class: run.error_class, message: run.error_message ?? '' } } : {}),
     ...(run.invalid_reason ? { invalidReason: run.invalid_reason } : {}),
     ...(judging.judge ? { judge: judging.judge } : {}),
@@ -52,20 +81,29 @@ export function runView(run: RunRecord, results: ResultRecord[], live?: { done: 
 export function runsRouter(runs: RunService): Router {
   const router = Router();
 
-  router.post('/v1/eval-runs', validated({ body: createBody }, async ({ body }, req, res) => {
-    const run = await runs.create(body, principalOf(req), req.requestId);
-    send(res, 202, z.object({ runId: z.string(), status: z.string() }), { runId: run.run_id, status: run.status });
-  }));
+  router.post(
+    '/v1/eval-runs',
+    validated({ body: createBody }, async ({ body }, req, res) => {
+      const run = await runs.create(body, principalOf(req), req.requestId);
+      send(res, 202, z.object({ runId: z.string(), status: z.string() }), { runId: run.run_id, status: run.status });
+    }),
+  );
 
-  router.get('/v1/eval-runs/:runId', validated({ params: runParams }, async ({ params }, req, res) => {
-    const { run, results, live, judging } = await runs.get(params.runId, principalOf(req));
-    res.json(runView(run, results, live, judging));
-  }));
+  router.get(
+    '/v1/eval-runs/:runId',
+    validated({ params: runParams }, async ({ params }, req, res) => {
+      const { run, results, live, judging } = await runs.get(params.runId, principalOf(req));
+      res.json(runView(run, results, live, judging));
+    }),
+  );
 
-  router.post('/v1/eval-runs/:runId/cancel', validated({ params: runParams }, async ({ params }, req, res) => {
-    const run = await runs.cancel(params.runId, principalOf(req), req.requestId);
-    res.status(202).json({ runId: run.run_id, status: 'cancelling' });
-  }));
+  router.post(
+    '/v1/eval-runs/:runId/cancel',
+    validated({ params: runParams }, async ({ params }, req, res) => {
+      const run = await runs.cancel(params.runId, principalOf(req), req.requestId);
+      res.status(202).json({ runId: run.run_id, status: 'cancelling' });
+    }),
+  );
 
   return router;
 }

@@ -13,12 +13,21 @@ import { runJudgeSections } from '../judge/view';
 import * as dal from './dal';
 
 export interface NewRun {
-  modelVersion: string; datasetId: string; datasetVersion?: number; metricSuiteId: string; metricSuiteVersion?: number;
-  mode: RunMode; idempotencyKey?: string;
+  modelVersion: string;
+  datasetId: string;
+  datasetVersion?: number;
+  metricSuiteId: string;
+  metricSuiteVersion?: number;
+  mode: RunMode;
+  idempotencyKey?: string;
 }
 
 export class RunService {
-  constructor(private readonly pool: Pool, private readonly temporal: Client, private readonly config: Config) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly temporal: Client,
+    private readonly config: Config,
+  ) {}
 
   /**
    * Records a run with its full lineage and starts its workflow. The workflow id is derived
@@ -32,20 +41,51 @@ export class RunService {
     }
     const target = await resolveRunTarget(this.pool, input, {
       datasetVersion: (dataset, version) => {
-        const access = versionAccess(principal, dataset as datasetsDal.DatasetRecord, version as datasetsDal.DatasetVersionRecord);
-        if (access === 'none') throw new AppError(404, 'not_found', `dataset ${dataset.name} has no ${input.datasetVersion === undefined ? 'active version' : `version ${input.datasetVersion}`}`, 'datasetVersion');
-        if (access !== 'rows') throw new AppError(403, 'forbidden', 'evaluating a restricted dataset version needs read access to its rows', 'datasetId');
+        const access = versionAccess(
+          principal,
+          dataset as datasetsDal.DatasetRecord,
+          version as datasetsDal.DatasetVersionRecord,
+        );
+        if (access === 'none')
+          throw new AppError(
+            404,
+            'not_found',
+            `dataset ${dataset.name} has no ${input.datasetVersion === undefined ? 'active version' : `version ${input.datasetVersion}`}`,
+            'datasetVersion',
+          );
+        if (access !== 'rows')
+          throw new AppError(
+            403,
+            'forbidden',
+            'evaluating a restricted dataset version needs read access to its rows',
+            'datasetId',
+          );
       },
       modelAndSuite: (model, suite) => {
         if (!hasRole(principal, model.owner_team, 'editor') && !hasRole(principal, suite.owner_team, 'editor')) {
-          throw new AppError(403, 'forbidden', `starting a run needs the editor role on team ${model.owner_team} (the model's) or ${suite.owner_team} (the suite's)`);
+          throw new AppError(
+            403,
+            'forbidden',
+            `starting a run needs the editor role on team ${model.owner_team} (the model's) or ${suite.owner_team} (the suite's)`,
+          );
         }
       },
     });
-    const { run, created } = await insertRunRecord(this.pool, target, { idempotencyKey: input.idempotencyKey ?? null, createdBy: principal.principalId, config: this.config });
+    const { run, created } = await insertRunRecord(this.pool, target, {
+      idempotencyKey: input.idempotencyKey ?? null,
+      createdBy: principal.principalId,
+      config: this.config,
+    });
     // A concurrent request with the same key won the insert: answer its run.
     if (created) {
-      await recordAudit(this.pool, { principalId: principal.principalId, action: 'eval_run.create', entityKind: 'eval_run', entityId: run.run_id, detail: { ...input }, requestId });
+      await recordAudit(this.pool, {
+        principalId: principal.principalId,
+        action: 'eval_run.create',
+        entityKind: 'eval_run',
+        entityId: run.run_id,
+        detail: { ...input },
+        requestId,
+      });
     }
     return this.ensureStarted(run);
   }
@@ -56,10 +96,14 @@ export class RunService {
       await this.temporal.workflow.start<typeof evalRunWorkflow>('evalRunWorkflow', {
         workflowId: run.workflow_id,
         taskQueue: run.task_queue,
-        args: [{
-          runId: run.run_id, shardParallelism: this.config.EVALGATE_SHARD_PARALLELISM, blockSize: this.config.EVALGATE_SHARD_BLOCK_SIZE,
-          heartbeatTimeoutMs: this.config.EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS,
-        }],
+        args: [
+          {
+            runId: run.run_id,
+            shardParallelism: this.config.EVALGATE_SHARD_PARALLELISM,
+            blockSize: this.config.EVALGATE_SHARD_BLOCK_SIZE,
+            heartbeatTimeoutMs: this.config.EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS,
+          },
+        ],
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -71,25 +115,41 @@ export class RunService {
   async get(runId: string, principal: Principal) {
     const run = await dal.findRun(this.pool, runId);
     if (!run) throw notFound(`eval run ${runId}`);
-    const { rows } = await this.pool.query<datasetsDal.DatasetVersionRecord & { owner_team: string; name: string; task_type: string }>(
-      `SELECT v.*, d.owner_team, d.name, d.task_type FROM dataset_versions v JOIN datasets d USING (dataset_id) WHERE v.dataset_version_id = $1`, [run.dataset_version_id]);
+    const { rows } = await this.pool.query<
+      datasetsDal.DatasetVersionRecord & { owner_team: string; name: string; task_type: string }
+    >(
+      `SELECT v.*, d.owner_team, d.name, d.task_type FROM dataset_versions v JOIN datasets d USING (dataset_id) WHERE v.dataset_version_id = $1`,
+      [run.dataset_version_id],
+    );
     const version = rows[0];
     const dataset = { dataset_id: version.dataset_id, owner_team: version.owner_team } as datasetsDal.DatasetRecord;
     if (versionAccess(principal, dataset, version) === 'none') throw notFound(`eval run ${runId}`);
-    const [results, live, judging] = await Promise.all([dal.currentResults(this.pool, runId), dal.shardProgress(this.pool, runId), runJudgeSections(this.pool, run)]);
+    const [results, live, judging] = await Promise.all([
+      dal.currentResults(this.pool, runId),
+      dal.shardProgress(this.pool, runId),
+      runJudgeSections(this.pool, run),
+    ]);
     return { run, results, live, judging };
   }
 
   async cancel(runId: string, principal: Principal, requestId: string) {
     const { run } = await this.get(runId, principal);
-    if (!['queued', 'running'].includes(run.status)) throw conflict('already_finished', `run ${runId} already ended as ${run.status}`);
+    if (!['queued', 'running'].includes(run.status))
+      throw conflict('already_finished', `run ${runId} already ended as ${run.status}`);
     try {
       await this.temporal.workflow.getHandle(run.workflow_id).signal(CANCEL_EVAL_RUN_SIGNAL);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw conflict('already_finished', `run ${runId} has no running workflow`);
+      if (err instanceof WorkflowNotFoundError)
+        throw conflict('already_finished', `run ${runId} has no running workflow`);
       throw err;
     }
-    await recordAudit(this.pool, { principalId: principal.principalId, action: 'eval_run.cancel', entityKind: 'eval_run', entityId: runId, requestId });
+    await recordAudit(this.pool, {
+      principalId: principal.principalId,
+      action: 'eval_run.cancel',
+      entityKind: 'eval_run',
+      entityId: runId,
+      requestId,
+    });
     return run;
   }
 }

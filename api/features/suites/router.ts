@@ -11,35 +11,65 @@ const suiteParams = z.object({ metricSuiteId: z.uuid('must be a metric suite id 
 
 export function suiteVersionView(v: SuiteVersionRecord) {
   return {
-    version: v.version, metrics: v.metrics, judge: v.judge, judgeFingerprint: v.judge_fingerprint,
-    budget: { maxCostUsd: v.budget_max_cost_usd === null ? null : Number(v.budget_max_cost_usd), maxCalls: v.budget_max_calls === null ? null : Number(v.budget_max_calls) },
-    requireHumanLabels: v.require_human_labels, contentHash: v.content_hash, createdAt: v.created_at.toISOString(),
+    version: v.version,
+    metrics: v.metrics,
+    judge: v.judge,
+    judgeFingerprint: v.judge_fingerprint,
+    budget: {
+      maxCostUsd: v.budget_max_cost_usd === null ? null : Number(v.budget_max_cost_usd),
+      maxCalls: v.budget_max_calls === null ? null : Number(v.budget_max_calls),
+    },
+    requireHumanLabels: v.require_human_labels,
+    contentHash: v.content_hash,
+    createdAt: v.created_at.toISOString(),
   };
 }
 
 export function suitesRouter(suites: SuiteService): Router {
   const router = Router();
 
-  router.post('/v1/metric-suites', validated({
-    body: z.strictObject({ name: recordName, purpose: z.enum(['exploratory', 'release_blocking']), ownerTeam: teamName }),
-  }, async ({ body }, req, res) => {
-    const { suite, created } = await suites.create(body, principalOf(req), req.requestId);
-    send(res, created ? 201 : 200, z.object({ metricSuiteId: z.string() }), { metricSuiteId: suite.metric_suite_id });
-  }));
+  router.post(
+    '/v1/metric-suites',
+    validated(
+      {
+        body: z.strictObject({
+          name: recordName,
+          purpose: z.enum(['exploratory', 'release_blocking']),
+          ownerTeam: teamName,
+        }),
+      },
+      async ({ body }, req, res) => {
+        const { suite, created } = await suites.create(body, principalOf(req), req.requestId);
+        send(res, created ? 201 : 200, z.object({ metricSuiteId: z.string() }), {
+          metricSuiteId: suite.metric_suite_id,
+        });
+      },
+    ),
+  );
 
-  router.get('/v1/metric-suites/:metricSuiteId', validated({ params: suiteParams }, async ({ params }, req, res) => {
-    principalOf(req);
-    const { suite, versions } = await suites.get(params.metricSuiteId);
-    res.json({
-      metricSuiteId: suite.metric_suite_id, name: suite.name, purpose: suite.purpose, ownerTeam: suite.owner_team,
-      createdAt: suite.created_at.toISOString(), versions: versions.map(suiteVersionView),
-    });
-  }));
+  router.get(
+    '/v1/metric-suites/:metricSuiteId',
+    validated({ params: suiteParams }, async ({ params }, req, res) => {
+      principalOf(req);
+      const { suite, versions } = await suites.get(params.metricSuiteId);
+      res.json({
+        metricSuiteId: suite.metric_suite_id,
+        name: suite.name,
+        purpose: suite.purpose,
+        ownerTeam: suite.owner_team,
+        createdAt: suite.created_at.toISOString(),
+        versions: versions.map(suiteVersionView),
+      });
+    }),
+  );
 
-  router.post('/v1/metric-suites/:metricSuiteId/versions', validated({ params: suiteParams, body: suiteVersionBody }, async ({ params, body }, req, res) => {
-    const { version, created } = await suites.addVersion(params.metricSuiteId, body, principalOf(req), req.requestId);
-    res.status(created ? 201 : 200).json(suiteVersionView(version));
-  }));
+  router.post(
+    '/v1/metric-suites/:metricSuiteId/versions',
+    validated({ params: suiteParams, body: suiteVersionBody }, async ({ params, body }, req, res) => {
+      const { version, created } = await suites.addVersion(params.metricSuiteId, body, principalOf(req), req.requestId);
+      res.status(created ? 201 : 200).json(suiteVersionView(version));
+    }),
+  );
 
   return router;
 }

@@ -11,11 +11,15 @@ export const metricDef = z.strictObject({
 export const judgeDef = z.strictObject({
   modelVersion: z.string().min(3),
   promptTemplate: z.string().min(1).max(100_000),
-  output: z.strictObject({
-    format: z.literal('json'), scoreField: z.string().min(1).max(64), min: z.number(), max: z.number(),
-    /** Fields the judge's JSON must carry besides the score, e.g. ["reason"]; a reply without them is unparseable. */
-    requiredFields: z.array(z.string().min(1).max(64)).max(20).optional(),
-  })
+  output: z
+    .strictObject({
+      format: z.literal('json'),
+      scoreField: z.string().min(1).max(64),
+      min: z.number(),
+      max: z.number(),
+      /** Fields the judge's JSON must carry besides the score, e.g. ["reason"]; a reply without them is unparseable. */
+      requiredFields: z.array(z.string().min(1).max(64)).max(20).optional(),
+    })
     .refine((o) => o.max > o.min, { message: 'max must be greater than min', path: ['max'] }),
   params: z.record(z.string(), z.unknown()).optional(),
   repeats: z.number().int().min(1).max(10).default(1),
@@ -29,7 +33,12 @@ export const judgeDef = z.strictObject({
 export const suiteVersionBody = z.strictObject({
   metrics: z.array(metricDef).min(1, 'a suite needs at least one metric').max(100),
   judge: judgeDef.optional(),
-  budget: z.strictObject({ maxCostUsd: z.number().positive().max(1e7).optional(), maxCalls: z.number().int().positive().optional() }).optional(),
+  budget: z
+    .strictObject({
+      maxCostUsd: z.number().positive().max(1e7).optional(),
+      maxCalls: z.number().int().positive().optional(),
+    })
+    .optional(),
   requireHumanLabels: z.boolean().default(false),
   idempotencyKey: z.string().max(256).optional(),
 });

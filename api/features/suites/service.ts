@@ -20,7 +20,10 @@ const bad = (message: string, field: string) => new AppError(400, 'invalid_reque
  * the implementation, implementation version pinned (latest unless named). All metrics of
  * one suite must share a task type.
  */
-export function resolveMetrics(defs: SuiteVersionBody['metrics'], hasJudge: boolean): { metrics: MetricDef[]; taskTypes: TaskType[] } {
+export function resolveMetrics(
+  defs: SuiteVersionBody['metrics'],
+  hasJudge: boolean,
+): { metrics: MetricDef[]; taskTypes: TaskType[] } {
   const names = new Set<string>();
   let taskTypes: TaskType[] | null = null;
   const metrics = defs.map((def, i) => {
@@ -28,15 +31,34 @@ export function resolveMetrics(defs: SuiteVersionBody['metrics'], hasJudge: bool
     if (names.has(def.name)) throw bad(`${at}.name: metric name ${def.name} is used twice in this suite`, `${at}.name`);
     names.add(def.name);
     const found = findMetric(def.metric, def.implVersion);
-    if (found === 'unknown_metric') throw bad(`${at}.metric: unknown metric id ${JSON.stringify(def.metric)}; see the metric ids in the API reference`, `${at}.metric`);
-    if (found === 'unknown_version') throw bad(`${at}.implVersion: metric ${def.metric} has no implementation version ${def.implVersion}`, `${at}.implVersion`);
+    if (found === 'unknown_metric')
+      throw bad(
+        `${at}.metric: unknown metric id ${JSON.stringify(def.metric)}; see the metric ids in the API reference`,
+        `${at}.metric`,
+      );
+    if (found === 'unknown_version')
+      throw bad(
+        `${at}.implVersion: metric ${def.metric} has no implementation version ${def.implVersion}`,
+        `${at}.implVersion`,
+      );
     const params = found.params.safeParse(def.params ?? {});
     if (!params.success) throw zodToAppError(params.error, `${at}.params`);
-    if (def.metric === 'judge_score' && !hasJudge) throw bad(`${at}.metric: judge_score needs the suite to configure a judge`, `${at}.metric`);
+    if (def.metric === 'judge_score' && !hasJudge)
+      throw bad(`${at}.metric: judge_score needs the suite to configure a judge`, `${at}.metric`);
     const fits = taskTypes === null ? [...found.taskTypes] : taskTypes.filter((t) => found.taskTypes.includes(t));
-    if (!fits.length) throw bad(`${at}.metric: ${def.metric} does not fit the task type of the suite's other metrics (${taskTypes!.join(', ')})`, `${at}.metric`);
+    if (!fits.length)
+      throw bad(
+        `${at}.metric: ${def.metric} does not fit the task type of the suite's other metrics (${taskTypes!.join(', ')})`,
+        `${at}.metric`,
+      );
     taskTypes = fits;
-    return { name: def.name, metric: def.metric, params: (def.params ?? {}) as Record<string, unknown>, slices: def.slices, implVersion: found.version };
+    return {
+      name: def.name,
+      metric: def.metric,
+      params: (def.params ?? {}) as Record<string, unknown>,
+      slices: def.slices,
+      implVersion: found.version,
+    };
   });
   return { metrics, taskTypes: taskTypes ?? [] };
 }
@@ -44,17 +66,33 @@ export function resolveMetrics(defs: SuiteVersionBody['metrics'], hasJudge: bool
 export class SuiteService {
   constructor(private readonly pool: Pool) {}
 
-  async create(input: { name: string; purpose: 'exploratory' | 'release_blocking'; ownerTeam: string }, principal: Principal, requestId: string) {
+  async create(
+    input: { name: string; purpose: 'exploratory' | 'release_blocking'; ownerTeam: string },
+    principal: Principal,
+    requestId: string,
+  ) {
     requireRole(principal, input.ownerTeam, 'editor');
     return withTransaction(this.pool, async (tx) => {
       await ensureTeams(tx, [input.ownerTeam]); // a team exists once anything names it
       const inserted = await dal.insertSuite(tx, { ...input, createdBy: principal.principalId });
       if (inserted) {
-        await recordAudit(tx, { principalId: principal.principalId, action: 'metric_suite.create', entityKind: 'metric_suite', entityId: inserted.metric_suite_id, detail: input, requestId });
+        await recordAudit(tx, {
+          principalId: principal.principalId,
+          action: 'metric_suite.create',
+          entityKind: 'metric_suite',
+          entityId: inserted.metric_suite_id,
+          detail: input,
+          requestId,
+        });
         return { suite: inserted, created: true };
       }
       const existing = (await dal.findSuiteByName(tx, input.ownerTeam, input.name))!;
-      if (existing.purpose !== input.purpose) throw conflict('already_exists', `team ${input.ownerTeam} already has a suite named ${input.name} with purpose ${existing.purpose}`, 'name');
+      if (existing.purpose !== input.purpose)
+        throw conflict(
+          'already_exists',
+          `team ${input.ownerTeam} already has a suite named ${input.name} with purpose ${existing.purpose}`,
+          'name',
+        );
       return { suite: existing, created: false };
     });
   }
@@ -71,9 +109,14 @@ export class SuiteService {
     if (!suite) throw notFound(`metric suite ${suiteId}`);
     requireRole(principal, suite.owner_team, 'editor');
     const { metrics, taskTypes } = resolveMetrics(body.metrics, body.judge !== undefined);
-    const judge = body.judge ? await resolveJudge(this.pool, body.judge, { purpose: suite.purpose, taskTypes, principal }) : null;
+    const judge = body.judge
+      ? await resolveJudge(this.pool, body.judge, { purpose: suite.purpose, taskTypes, principal })
+      : null;
     const definition = {
-      metrics, judge: judge?.record ?? null, budget: body.budget ?? null, requireHumanLabels: body.requireHumanLabels,
+      metrics,
+      judge: judge?.record ?? null,
+      budget: body.budget ?? null,
+      requireHumanLabels: body.requireHumanLabels,
     };
     const contentHash = hashCanonical(definition);
     return withTransaction(this.pool, async (tx) => {
@@ -81,13 +124,23 @@ export class SuiteService {
       const latest = await dal.findVersion(tx, suiteId);
       if (latest && latest.content_hash === contentHash) return { suite, version: latest, created: false };
       const version = await dal.insertVersion(tx, {
-        suiteId, metrics, judge: judge?.record ?? null, judgeFingerprint: judge?.fingerprint ?? null,
-        maxCostUsd: body.budget?.maxCostUsd ?? null, maxCalls: body.budget?.maxCalls ?? null,
-        requireHumanLabels: body.requireHumanLabels, contentHash, createdBy: principal.principalId,
+        suiteId,
+        metrics,
+        judge: judge?.record ?? null,
+        judgeFingerprint: judge?.fingerprint ?? null,
+        maxCostUsd: body.budget?.maxCostUsd ?? null,
+        maxCalls: body.budget?.maxCalls ?? null,
+        requireHumanLabels: body.requireHumanLabels,
+        contentHash,
+        createdBy: principal.principalId,
       });
       await recordAudit(tx, {
-        principalId: principal.principalId, action: 'metric_suite_version.create', entityKind: 'metric_suite_version',
-        entityId: version.metric_suite_version_id, detail: { suiteId, version: version.version, contentHash }, requestId,
+        principalId: principal.principalId,
+        action: 'metric_suite_version.create',
+        entityKind: 'metric_suite_version',
+        entityId: version.metric_suite_version_id,
+        detail: { suiteId, version: version.version, contentHash },
+        requestId,
       });
       return { suite, version, created: true };
     });

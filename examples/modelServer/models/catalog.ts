@@ -70,13 +70,20 @@ export function naiveBayesFeatures(tokens: readonly string[]): string[] {
 }
 
 /** Naive Bayes with a temperature fitted on 2-fold out-of-fold log-odds of its own training data. */
-function naiveBayesClassifier(name: string, description: string, tokenized: readonly TokenizedExample[]): ClassifierModel {
+function naiveBayesClassifier(
+  name: string,
+  description: string,
+  tokenized: readonly TokenizedExample[],
+): ClassifierModel {
   const docs = tokenized.map((d) => ({ ...d, tokens: naiveBayesFeatures(d.tokens) }));
   const options = { alpha: NAIVE_BAYES_ALPHA };
   const folds = [docs.filter((d) => hash32(d.id) % 2 === 0), docs.filter((d) => hash32(d.id) % 2 === 1)];
   const outOfFold: number[] = [];
   const positives: boolean[] = [];
-  for (const [fit, score] of [[folds[0], folds[1]], [folds[1], folds[0]]]) {
+  for (const [fit, score] of [
+    [folds[0], folds[1]],
+    [folds[1], folds[0]],
+  ]) {
     const foldModel = trainNaiveBayes(fit, LABELS, options);
     for (const doc of score) {
       outOfFold.push(foldModel.logOdds(doc.tokens));
@@ -104,14 +111,22 @@ export function inSmallSample(example: Pick<SpamExample, 'id'>): boolean {
 
 export function trainModelCatalog(train: readonly SpamExample[] = trainExamples()): ModelCatalog {
   const started = Date.now();
-  const docs: TokenizedExample[] = train.map((e) => ({ id: e.id, label: e.label, tokens: tokenize(classificationInput(e)) }));
+  const docs: TokenizedExample[] = train.map((e) => ({
+    id: e.id,
+    label: e.label,
+    tokens: tokenize(classificationInput(e)),
+  }));
   const logisticRegression = trainLogisticRegression(
     docs.map((d) => ({ tokens: d.tokens, positive: d.label === 'spam' })),
     { seed: 7 },
   );
   const tfIdf = trainTfIdfGenerator(train.map((e) => e.body));
   const served: ServedModel[] = [
-    naiveBayesClassifier('nb-v1', 'multinomial naive Bayes on per-email word counts clipped at 1, add-0.1 smoothing', docs),
+    naiveBayesClassifier(
+      'nb-v1',
+      'multinomial naive Bayes on per-email word counts clipped at 1, add-0.1 smoothing',
+      docs,
+    ),
     {
       task: 'classification',
       name: 'logreg-v1',
@@ -129,8 +144,18 @@ export function trainModelCatalog(train: readonly SpamExample[] = trainExamples(
       'multinomial naive Bayes trained on a 10% sample of the train split',
       docs.filter((d) => inSmallSample(d)),
     ),
-    { task: 'generation', name: 'lead-v1', description: 'first sentence of the body, cut to ~60 characters', generate: leadSubject },
-    { task: 'generation', name: 'keywords-gen-v1', description: 'top tf-idf words of the body', generate: (input) => tfIdf.generate(input) },
+    {
+      task: 'generation',
+      name: 'lead-v1',
+      description: 'first sentence of the body, cut to ~60 characters',
+      generate: leadSubject,
+    },
+    {
+      task: 'generation',
+      name: 'keywords-gen-v1',
+      description: 'top tf-idf words of the body',
+      generate: (input) => tfIdf.generate(input),
+    },
     { task: 'judge', name: 'judge-v1', description: 'token-F1 judge: <output> vs <reference> mapped to a 1-5 score' },
   ];
   return {

@@ -66,7 +66,10 @@ export function trainTfIdfGenerator(bodies: readonly string[], keywordCount = KE
     documentCount,
     idf,
     generate(body) {
-      const scored = [...countTokens(contentWords(visibleText(body)))].map(([word, count]) => ({ word, score: count * idf(word) }));
+      const scored = [...countTokens(contentWords(visibleText(body)))].map(([word, count]) => ({
+        word,
+        score: count * idf(word),
+      }));
       // Ties broken alphabetically so the output never depends on Map order.
       scored.sort((a, b) => b.score - a.score || (a.word < b.word ? -1 : 1));
       return scored

@@ -58,7 +58,10 @@ export interface JudgeVerdict {
   reason: string;
 }
 
-export function judge(inputs: JudgeInputs, perturbation: JudgePerturbation = { noise: 0, bias: 0, seedKey: '' }): JudgeVerdict {
+export function judge(
+  inputs: JudgeInputs,
+  perturbation: JudgePerturbation = { noise: 0, bias: 0, seedKey: '' },
+): JudgeVerdict {
   const f1 = tokenF1(inputs.output, inputs.reference);
   let score = scoreFromF1(f1);
   if (perturbation.noise > 0) {

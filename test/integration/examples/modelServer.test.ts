@@ -19,7 +19,11 @@ beforeEach(() => {
 });
 
 async function postJson(url: string, body: unknown): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
@@ -41,14 +45,28 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 describe('reference model server protocols', () => {
   it('answers health and lists its models in the OpenAI shape', async () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ ok: true, models: 7 });
-    const list = (await (await fetch(`${server.openaiBaseUrl}/models`)).json()) as { object: string; data: { id: string; object: string }[] };
+    const list = (await (await fetch(`${server.openaiBaseUrl}/models`)).json()) as {
+      object: string;
+      data: { id: string; object: string }[];
+    };
     expect(list.object).toBe('list');
-    expect(list.data.map((m) => m.id)).toEqual(['nb-v1', 'logreg-v1', 'keywords-v1', 'nb-small-v1', 'lead-v1', 'keywords-gen-v1', 'judge-v1']);
+    expect(list.data.map((m) => m.id)).toEqual([
+      'nb-v1',
+      'logreg-v1',
+      'keywords-v1',
+      'nb-small-v1',
+      'lead-v1',
+      'keywords-gen-v1',
+      'judge-v1',
+    ]);
     expect(list.data[0]).toMatchObject({ object: 'model', owned_by: 'evalgate-examples', created: expect.any(Number) });
   });
 
   it('json-predict: a classifier answers a label, probabilities summing to 1, and usage', async () => {
-    const res = await postJson(server.predictUrl('nb-v1'), { id: 'r1', input: 'Subject: FREE money\n\nClick here to claim your cash prize now!!!' });
+    const res = await postJson(server.predictUrl('nb-v1'), {
+      id: 'r1',
+      input: 'Subject: FREE money\n\nClick here to claim your cash prize now!!!',
+    });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['label', 'scores', 'usage']);
     expect(res.body.label).toBe('spam');
@@ -58,14 +76,20 @@ describe('reference model server protocols', () => {
   });
 
   it('json-predict: a generator answers { output }', async () => {
-    const res = await postJson(server.predictUrl('lead-v1'), { id: 'g1', input: 'The build is broken again. Please look.' });
+    const res = await postJson(server.predictUrl('lead-v1'), {
+      id: 'g1',
+      input: 'The build is broken again. Please look.',
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ output: 'The build is broken again.', usage: { inputTokens: 10, outputTokens: 7 } });
   });
 
   it('openai-chat: answers the real chat.completion shape with the label as content', async () => {
     const [row] = classificationRows({ tags: ['easy-ham'], limit: 1 });
-    const res = await chat('logreg-v1', `Classify this email as ham or spam:\n${row.input}`, { temperature: 0, seed: 1 });
+    const res = await chat('logreg-v1', `Classify this email as ham or spam:\n${row.input}`, {
+      temperature: 0,
+      seed: 1,
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       id: expect.stringMatching(/^chatcmpl-/),
@@ -81,31 +105,59 @@ describe('reference model server protocols', () => {
   it('openai-chat answers exactly what json-predict answers once the instruction is stripped', async () => {
     const rows = [...classificationRows({ limit: 40 })];
     for (const model of ['nb-v1', 'keywords-v1']) {
-      const viaPredict = await mapLimit(rows, 8, async (row) => (await postJson(server.predictUrl(model), { id: row.id, input: row.input })).body.label);
-      const viaChat = await mapLimit(rows, 8, async (row) => (await chat(model, `Classify this email as ham or spam.\n\n${row.input}`)).body.choices[0].message.content);
+      const viaPredict = await mapLimit(
+        rows,
+        8,
+        async (row) => (await postJson(server.predictUrl(model), { id: row.id, input: row.input })).body.label,
+      );
+      const viaChat = await mapLimit(
+        rows,
+        8,
+        async (row) =>
+          (await chat(model, `Classify this email as ham or spam.\n\n${row.input}`)).body.choices[0].message.content,
+      );
       expect(viaChat).toEqual(viaPredict);
     }
   });
 
   it('openai-chat: a generator answers a subject line and honours max_tokens', async () => {
-    const res = await chat('keywords-gen-v1', 'Write a subject line for this email:\nThe kernel build of the linux kernel fails on alpha.');
+    const res = await chat(
+      'keywords-gen-v1',
+      'Write a subject line for this email:\nThe kernel build of the linux kernel fails on alpha.',
+    );
     expect(res.body.choices[0].message.content).toBe('kernel alpha fails build linux');
-    const cut = await chat('keywords-gen-v1', 'Write a subject line for this email:\nThe kernel build of the linux kernel fails on alpha.', { max_tokens: 2 });
+    const cut = await chat(
+      'keywords-gen-v1',
+      'Write a subject line for this email:\nThe kernel build of the linux kernel fails on alpha.',
+      { max_tokens: 2 },
+    );
     expect(cut.body.choices[0]).toMatchObject({ message: { content: 'kernel a' }, finish_reason: 'length' });
   });
 
   it('judge-v1 answers {"score", "reason"} JSON from <output> and <reference>', async () => {
-    const res = await chat('judge-v1', 'Score the subject line from 1 to 5.\n<output>cheap linux pcs</output>\n<reference>RE: [ILUG] cheap linux PCs</reference>');
+    const res = await chat(
+      'judge-v1',
+      'Score the subject line from 1 to 5.\n<output>cheap linux pcs</output>\n<reference>RE: [ILUG] cheap linux PCs</reference>',
+    );
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.body.choices[0].message.content)).toEqual({ score: 4, reason: 'token F1 0.75 between output and reference' });
+    expect(JSON.parse(res.body.choices[0].message.content)).toEqual({
+      score: 4,
+      reason: 'token F1 0.75 between output and reference',
+    });
   });
 
   it('rejects unknown models, bad bodies and judge prompts without the tags', async () => {
-    expect((await postJson(server.predictUrl('nope'), { input: 'x' })).body.error).toMatchObject({ code: 'model_not_found' });
+    expect((await postJson(server.predictUrl('nope'), { input: 'x' })).body.error).toMatchObject({
+      code: 'model_not_found',
+    });
     expect((await postJson(server.predictUrl('nb-v1'), { text: 'x' })).status).toBe(400);
     expect((await postJson(server.predictUrl('judge-v1'), { input: 'x' })).status).toBe(400);
     expect((await chat('judge-v1', 'Output: a\nReference: b')).body.error).toMatchObject({ code: 'judge_prompt' });
-    const badJson = await fetch(`${server.openaiBaseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
+    const badJson = await fetch(`${server.openaiBaseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{oops',
+    });
     expect(badJson.status).toBe(400);
   });
 });
@@ -117,7 +169,12 @@ describe('reference model quality on the held-out split', () => {
   beforeAll(async () => {
     rows = [...classificationRows({ split: 'heldout' })];
     for (const model of ['nb-v1', 'nb-small-v1', 'keywords-v1']) {
-      const labels = await mapLimit(rows, 16, async (row) => (await postJson(server.predictUrl(model), { id: row.id, input: row.input })).body.label as string);
+      const labels = await mapLimit(
+        rows,
+        16,
+        async (row) =>
+          (await postJson(server.predictUrl(model), { id: row.id, input: row.input })).body.label as string,
+      );
       const correct: Record<string, [number, number]> = {};
       rows.forEach((row, i) => {
         for (const slice of ['all', row.tags[0]]) {

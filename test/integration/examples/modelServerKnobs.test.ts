@@ -15,7 +15,11 @@ beforeEach(() => {
 });
 
 const predict = (model = 'nb-v1', input = 'Subject: hi\n\nhello') =>
-  fetch(server.predictUrl(model), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'x', input }) });
+  fetch(server.predictUrl(model), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'x', input }),
+  });
 
 const chat = (model: string, content: string, extra: Record<string, unknown> = {}) =>
   fetch(`${server.openaiBaseUrl}/chat/completions`, {
@@ -35,7 +39,11 @@ const JUDGE_CASES = [
 async function judgeScores(extra: Record<string, unknown> = {}): Promise<number[]> {
   const scores: number[] = [];
   for (const [output, reference] of JUDGE_CASES) {
-    const res = await chat('judge-v1', `Rate it.\n<output>${output}</output>\n<reference>${reference}</reference>`, extra);
+    const res = await chat(
+      'judge-v1',
+      `Rate it.\n<output>${output}</output>\n<reference>${reference}</reference>`,
+      extra,
+    );
     const body = (await res.json()) as { choices: { message: { content: string } }[] };
     scores.push((JSON.parse(body.choices[0].message.content) as { score: number }).score);
   }
@@ -45,7 +53,9 @@ async function judgeScores(extra: Record<string, unknown> = {}): Promise<number[
 describe('reference model server knobs', () => {
   it('errorRate 1 answers every model call with 500', async () => {
     server.setKnobs({ errorRate: 1 });
-    const statuses = await Promise.all(Array.from({ length: 10 }, async (_, i) => (i % 2 ? await predict() : await chat('nb-v1', 'x')).status));
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => (i % 2 ? await predict() : await chat('nb-v1', 'x')).status),
+    );
     expect(statuses).toEqual(Array(10).fill(500));
     expect(server.stats().requests.byStatus).toEqual({ '500': 10 });
   });
@@ -105,9 +115,13 @@ describe('reference model server knobs', () => {
     const predicted = await predict();
     expect(predicted.status).toBe(200);
     await expect(predicted.json()).rejects.toThrow();
-    const label = (await (await chat('nb-v1', 'Classify this email:\nhello')).json()) as { choices: { message: { content: string } }[] };
+    const label = (await (await chat('nb-v1', 'Classify this email:\nhello')).json()) as {
+      choices: { message: { content: string } }[];
+    };
     expect(['ham', 'spam']).not.toContain(label.choices[0].message.content);
-    const verdict = (await (await chat('judge-v1', '<output>a</output><reference>a</reference>')).json()) as { choices: { message: { content: string } }[] };
+    const verdict = (await (await chat('judge-v1', '<output>a</output><reference>a</reference>')).json()) as {
+      choices: { message: { content: string } }[];
+    };
     expect(() => JSON.parse(verdict.choices[0].message.content)).toThrow();
   });
 
@@ -129,9 +143,17 @@ describe('reference model server knobs', () => {
   });
 
   it('takes knobs over HTTP, validates them, and resets them', async () => {
-    const set = await fetch(`${server.url}/admin/knobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latencyMs: 5, judgeBias: 1 }) });
+    const set = await fetch(`${server.url}/admin/knobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 5, judgeBias: 1 }),
+    });
     expect(await set.json()).toMatchObject({ latencyMs: 5, judgeBias: 1, errorRate: 0 });
-    const bad = await fetch(`${server.url}/admin/knobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorRate: 3 }) });
+    const bad = await fetch(`${server.url}/admin/knobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ errorRate: 3 }),
+    });
     expect(bad.status).toBe(400);
     expect(server.knobs().latencyMs).toBe(5);
     await fetch(`${server.url}/admin/knobs/reset`, { method: 'POST' });

@@ -20,11 +20,18 @@ let candidate: any;
 let baseline: any;
 
 const run = async (as: ApiClient, modelVersion: string, extra: Record<string, unknown> = {}) => {
-  const started = await as.post('/v1/eval-runs', { modelVersion, datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, mode: 'release', ...extra });
+  const started = await as.post('/v1/eval-runs', {
+    modelVersion,
+    datasetId: dataset.datasetId,
+    metricSuiteId: suite.metricSuiteId,
+    mode: 'release',
+    ...extra,
+  });
   if (started.status !== 202) throw new Error(JSON.stringify(started.body));
   return waitForRun(as, started.body.runId);
 };
-const compare = (runId: string, baselineRef: string, as: ApiClient = world.editor) => as.get(`/v1/eval-runs/${runId}/comparison?baseline=${baselineRef}`);
+const compare = (runId: string, baselineRef: string, as: ApiClient = world.editor) =>
+  as.get(`/v1/eval-runs/${runId}/comparison?baseline=${baselineRef}`);
 
 beforeAll(async () => {
   world = await startEvalWorld({ EVALGATE_ROWS_PER_SHARD: '50' });
@@ -32,7 +39,10 @@ beforeAll(async () => {
   dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 60, 'hard-ham': 69, spam: 60 }));
   suite = await releaseSuite(world);
   model = await spamModel(world);
-  [candidate, baseline] = await Promise.all([run(world.editor, model.v('logreg-v1')), run(world.editor, model.v('nb-v1'))]);
+  [candidate, baseline] = await Promise.all([
+    run(world.editor, model.v('logreg-v1')),
+    run(world.editor, model.v('nb-v1')),
+  ]);
 }, 180_000);
 afterAll(() => world.close());
 
@@ -44,8 +54,12 @@ describe('a run comparison', () => {
     body = res.body;
   });
 
-  it('resolves alias:production to the aliased version\'s latest release run on the same dataset and suite versions', () => {
-    expect(body.baseline).toMatchObject({ runId: baseline.runId, modelVersion: model.v('nb-v1'), via: 'alias:production' });
+  it("resolves alias:production to the aliased version's latest release run on the same dataset and suite versions", () => {
+    expect(body.baseline).toMatchObject({
+      runId: baseline.runId,
+      modelVersion: model.v('nb-v1'),
+      via: 'alias:production',
+    });
     expect(body.comparable).toBe(true);
     expect(body.examples).toEqual({ paired: 189, candidateOnly: 0, baselineOnly: 0, errored: 0 });
   });
@@ -74,10 +88,19 @@ describe('a run comparison', () => {
   it('is reproducible: recomputing from the stored records gives the same numbers bit for bit', async () => {
     const again = await compare(candidate.runId, baseline.runId);
     expect(again.body.metrics).toEqual(body.metrics);
-    const recomputed = await compareRuns({ storage: world.stack.storage }, {
-      candidateRunId: candidate.runId, baselineRunId: baseline.runId, shards: await datasetShardIndexes(world.stack.pool, candidate.lineage.dataset.datasetVersionId),
-      metrics: (await world.stack.pool.query('SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1', [candidate.lineage.metricSuite.metricSuiteVersionId])).rows[0].metrics,
-    });
+    const recomputed = await compareRuns(
+      { storage: world.stack.storage },
+      {
+        candidateRunId: candidate.runId,
+        baselineRunId: baseline.runId,
+        shards: await datasetShardIndexes(world.stack.pool, candidate.lineage.dataset.datasetVersionId),
+        metrics: (
+          await world.stack.pool.query('SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1', [
+            candidate.lineage.metricSuite.metricSuiteVersionId,
+          ])
+        ).rows[0].metrics,
+      },
+    );
     expect(JSON.parse(JSON.stringify(recomputed.metrics))).toEqual(body.metrics);
     expect(recomputed.seed).toBe(`compare:${candidate.runId}:${baseline.runId}`);
   });
@@ -86,18 +109,27 @@ describe('a run comparison', () => {
     const pages: any[] = [];
     let cursor: string | null = null;
     do {
-      const res: any = await world.editor.get(`/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=alias:production&change=improved&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const res: any = await world.editor.get(
+        `/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=alias:production&change=improved&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(res.status).toBe(200);
       pages.push(...res.body.items);
       cursor = res.body.nextCursor;
     } while (cursor);
     expect(pages).toHaveLength(body.metrics.accuracy.improved);
     expect(new Set(pages.map((e) => e.id)).size).toBe(pages.length);
-    for (const e of pages) expect([e.candidate.correct, e.baseline.correct, e.candidate.label]).toEqual([true, false, e.truth.label]);
-    const regressed = await world.editor.get(`/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=${baseline.runId}&change=regressed&slice=hard-ham&limit=500`);
+    for (const e of pages)
+      expect([e.candidate.correct, e.baseline.correct, e.candidate.label]).toEqual([true, false, e.truth.label]);
+    const regressed = await world.editor.get(
+      `/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=${baseline.runId}&change=regressed&slice=hard-ham&limit=500`,
+    );
     expect(regressed.body.items).toHaveLength(body.metrics.accuracy.slices['hard-ham'].regressed);
-    expect(regressed.body.items.every((e: any) => e.tags.includes('hard-ham') && !e.candidate.correct && e.baseline.correct)).toBe(true);
-    const badCursor = await world.editor.get(`/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=${baseline.runId}&cursor=nonsense`);
+    expect(
+      regressed.body.items.every((e: any) => e.tags.includes('hard-ham') && !e.candidate.correct && e.baseline.correct),
+    ).toBe(true);
+    const badCursor = await world.editor.get(
+      `/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=${baseline.runId}&cursor=nonsense`,
+    );
     expect([badCursor.status, badCursor.body.error.field]).toEqual([400, 'cursor']);
   });
 
@@ -117,7 +149,9 @@ describe('runs that cannot be compared', () => {
     const res = await compare(candidate.runId, onV2.runId);
     expect([res.status, res.body.error.code, res.body.error.field]).toEqual([409, 'not_comparable', 'baseline']);
     expect(res.body.error.message).toMatch(/dataset version differs: .* v1, the baseline on v2/);
-    const suiteV2 = await world.editor.post(`/v1/metric-suites/${suite.metricSuiteId}/versions`, { metrics: [{ name: 'accuracy', metric: 'accuracy' }] });
+    const suiteV2 = await world.editor.post(`/v1/metric-suites/${suite.metricSuiteId}/versions`, {
+      metrics: [{ name: 'accuracy', metric: 'accuracy' }],
+    });
     expect(suiteV2.status).toBe(201);
     const onSuiteV2 = await run(world.editor, model.v('nb-v1'), { datasetVersion: 1, metricSuiteVersion: 2 });
     const bySuite = await compare(candidate.runId, onSuiteV2.runId);
@@ -135,18 +169,38 @@ describe('runs that cannot be compared', () => {
   });
 });
 
-describe('access to a restricted dataset\'s comparison', () => {
+describe("access to a restricted dataset's comparison", () => {
   it('shows aggregates to the owning team but examples only to the allowed teams', async () => {
     const allowedTeam = unique('trusted');
-    const created = await world.editor.post('/v1/datasets', { name: unique('restricted'), taskType: 'classification', ownerTeam: world.team });
+    const created = await world.editor.post('/v1/datasets', {
+      name: unique('restricted'),
+      taskType: 'classification',
+      ownerTeam: world.team,
+    });
     const rows = sliceRows({ 'hard-ham': 20, spam: 10 });
-    const up = await admin.ndjson(`/v1/datasets/${created.body.datasetId}/versions?labelPolicy=human_reviewed&visibility=restricted&teams=${allowedTeam}&classification=restricted`, rows);
+    const up = await admin.ndjson(
+      `/v1/datasets/${created.body.datasetId}/versions?labelPolicy=human_reviewed&visibility=restricted&teams=${allowedTeam}&classification=restricted`,
+      rows,
+    );
     expect(up.status).toBe(201);
-    const runOn = async (v: string) => waitForRun(admin, (await admin.post('/v1/eval-runs', { modelVersion: model.v(v), datasetId: created.body.datasetId, metricSuiteId: suite.metricSuiteId, metricSuiteVersion: 1, mode: 'release' })).body.runId);
+    const runOn = async (v: string) =>
+      waitForRun(
+        admin,
+        (
+          await admin.post('/v1/eval-runs', {
+            modelVersion: model.v(v),
+            datasetId: created.body.datasetId,
+            metricSuiteId: suite.metricSuiteId,
+            metricSuiteVersion: 1,
+            mode: 'release',
+          })
+        ).body.runId,
+      );
     const [c, b] = await Promise.all([runOn('logreg-v1'), runOn('nb-v1')]);
     const trusted = await principal(world.stack, 'trusted', [{ team: allowedTeam, roles: ['viewer'] }]);
     const outsider = await principal(world.stack, 'outsider', [{ team: unique('nobody'), roles: ['viewer'] }]);
-    const examples = (as: ApiClient) => as.get(`/v1/eval-runs/${c.runId}/comparison/examples?baseline=${b.runId}&change=improved`);
+    const examples = (as: ApiClient) =>
+      as.get(`/v1/eval-runs/${c.runId}/comparison/examples?baseline=${b.runId}&change=improved`);
 
     expect((await compare(c.runId, b.runId, world.editor)).status).toBe(200); // owning team: metadata and aggregates
     expect((await examples(world.editor)).status).toBe(403);

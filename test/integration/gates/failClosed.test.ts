@@ -7,7 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import { registerSpamModel, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
 import { unique } from '../../helpers/stack';
-import { codes, createGate, releaseSuite, runCheck, setAlias, sliceRows, spamModel, uploadDataset, waitForCheck } from './helpers';
+import {
+  codes,
+  createGate,
+  releaseSuite,
+  runCheck,
+  setAlias,
+  sliceRows,
+  spamModel,
+  uploadDataset,
+  waitForCheck,
+} from './helpers';
 
 let world: EvalWorld;
 let dataset: { datasetId: string };
@@ -24,25 +34,45 @@ beforeAll(async () => {
 afterAll(() => world.close());
 afterEach(() => world.server.resetKnobs());
 
-const gate = (extra: Record<string, unknown> = {}, rules: unknown[] = [REGRESSION]) => createGate(world.editor, {
-  ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds: [dataset.datasetId], rules, ...extra,
-});
+const gate = (extra: Record<string, unknown> = {}, rules: unknown[] = [REGRESSION]) =>
+  createGate(world.editor, {
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    rules,
+    ...extra,
+  });
 
 /**
  * Starts a check of a fresh logreg-v1 (nothing cached) against production nb-v1 with the
  * candidate's endpoint slowed, waits until the baseline run succeeded and the candidate's
  * is still going, applies `during`, and returns the decided check.
  */
-async function checkWith(during: (runs: { checkId: string; candidateRunId: string; baselineRunId: string; modelId: string }) => Promise<void>, gateId?: string) {
+async function checkWith(
+  during: (runs: { checkId: string; candidateRunId: string; baselineRunId: string; modelId: string }) => Promise<void>,
+  gateId?: string,
+) {
   const model = await spamModel(world);
   world.server.setKnobs({ latencyMs: 3000, faultModels: ['logreg-v1'] });
-  const started = await world.editor.post(`/v1/gates/${gateId ?? (await gate())}/checks`, { candidateModelVersion: model.v('logreg-v1') });
-  const planned = await waitForCheck(world.editor, started.body.checkId, 30_000, (b) => b.runs.datasets.length > 0 || b.status !== 'pending');
+  const started = await world.editor.post(`/v1/gates/${gateId ?? (await gate())}/checks`, {
+    candidateModelVersion: model.v('logreg-v1'),
+  });
+  const planned = await waitForCheck(
+    world.editor,
+    started.body.checkId,
+    30_000,
+    (b) => b.runs.datasets.length > 0 || b.status !== 'pending',
+  );
   expect(planned.status).toBe('pending');
   const [d] = planned.runs.datasets;
   await waitForRun(world.editor, d.baselineRunId, 30_000);
   expect((await world.editor.get(`/v1/eval-runs/${d.candidateRunId}`)).body.status).not.toBe('succeeded');
-  await during({ checkId: started.body.checkId, candidateRunId: d.candidateRunId, baselineRunId: d.baselineRunId, modelId: model.modelId });
+  await during({
+    checkId: started.body.checkId,
+    candidateRunId: d.candidateRunId,
+    baselineRunId: d.baselineRunId,
+    modelId: model.modelId,
+  });
   return waitForCheck(world.editor, started.body.checkId, 90_000);
 }
 
@@ -53,18 +83,30 @@ describe('a gate check fails closed', () => {
     expect(check.status).toBe('error');
     expect(codes(check)).toEqual(['no_baseline']);
     expect(check.reasons[0].message).toMatch(/no 'production' alias/);
-    const { rows } = await world.stack.pool.query('SELECT count(*)::int AS n FROM eval_runs r JOIN model_versions v USING (model_version_id) WHERE v.model_id = $1', [model.modelId]);
+    const { rows } = await world.stack.pool.query(
+      'SELECT count(*)::int AS n FROM eval_runs r JOIN model_versions v USING (model_version_id) WHERE v.model_id = $1',
+      [model.modelId],
+    );
     expect(rows[0].n).toBe(0);
   });
 
   it('with a stale baseline: its only release run used an older dataset version', async () => {
     const own = await uploadDataset(world, sliceRows({ 'easy-ham': 10, spam: 10 }));
     const model = await spamModel(world);
-    const baselineRun = await world.editor.post('/v1/eval-runs', { modelVersion: model.v('nb-v1'), datasetId: own.datasetId, metricSuiteId: suite.metricSuiteId, mode: 'release' });
+    const baselineRun = await world.editor.post('/v1/eval-runs', {
+      modelVersion: model.v('nb-v1'),
+      datasetId: own.datasetId,
+      metricSuiteId: suite.metricSuiteId,
+      mode: 'release',
+    });
     expect((await waitForRun(world.editor, baselineRun.body.runId)).status).toBe('succeeded');
     await uploadDataset(world, sliceRows({ 'easy-ham': 12, spam: 12 }), { datasetId: own.datasetId });
     const gateId = await createGate(world.editor, {
-      ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds: [own.datasetId], rules: [REGRESSION], baselineRuns: 'require_existing',
+      ownerTeam: world.team,
+      metricSuiteId: suite.metricSuiteId,
+      datasetIds: [own.datasetId],
+      rules: [REGRESSION],
+      baselineRuns: 'require_existing',
     });
     const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
     expect(check.status).toBe('error');
@@ -80,12 +122,17 @@ describe('a gate check fails closed', () => {
     });
     expect(check.status).toBe('error');
     expect(codes(check)).toContain('stale_baseline');
-    expect(check.reasons.find((r: any) => r.code === 'stale_baseline').message).toMatch(/moved from .*@nb-v1 to .*@keywords-v1/);
+    expect(check.reasons.find((r: any) => r.code === 'stale_baseline').message).toMatch(
+      /moved from .*@nb-v1 to .*@keywords-v1/,
+    );
   });
 
   it('with an invalid run: the baseline run was invalidated mid-check', async () => {
     const check = await checkWith(async ({ baselineRunId }) => {
-      await world.stack.pool.query(`UPDATE eval_runs SET status = 'invalid', invalid_reason = 'judge incident: test' WHERE run_id = $1`, [baselineRunId]);
+      await world.stack.pool.query(
+        `UPDATE eval_runs SET status = 'invalid', invalid_reason = 'judge incident: test' WHERE run_id = $1`,
+        [baselineRunId],
+      );
     });
     expect(check.status).toBe('error');
     expect(codes(check)).toEqual(['run_invalid']);
@@ -103,7 +150,9 @@ describe('a gate check fails closed', () => {
 
   it('with a partial run: the baseline ran out of budget', async () => {
     const check = await checkWith(async ({ baselineRunId }) => {
-      await world.stack.pool.query(`UPDATE eval_runs SET status = 'budget_exceeded' WHERE run_id = $1`, [baselineRunId]);
+      await world.stack.pool.query(`UPDATE eval_runs SET status = 'budget_exceeded' WHERE run_id = $1`, [
+        baselineRunId,
+      ]);
     });
     expect(codes(check)).toEqual(['run_partial']);
     expect(check.status).toBe('error');
@@ -111,7 +160,10 @@ describe('a gate check fails closed', () => {
 
   it('with a judge-drift flag on a run', async () => {
     const check = await checkWith(async ({ baselineRunId }) => {
-      await world.stack.pool.query(`UPDATE eval_runs SET judge_flags = judge_flags || '{"drift": true}'::jsonb WHERE run_id = $1`, [baselineRunId]);
+      await world.stack.pool.query(
+        `UPDATE eval_runs SET judge_flags = judge_flags || '{"drift": true}'::jsonb WHERE run_id = $1`,
+        [baselineRunId],
+      );
     });
     expect(check.status).toBe('error');
     expect(codes(check)).toEqual(['judge_drift']);
@@ -119,9 +171,17 @@ describe('a gate check fails closed', () => {
 
   it('with a dataset version deprecated mid-check', async () => {
     const own = await uploadDataset(world, sliceRows({ 'easy-ham': 8, 'hard-ham': 8, spam: 8 }));
-    const gateId = await createGate(world.editor, { ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds: [own.datasetId], rules: [REGRESSION] });
+    const gateId = await createGate(world.editor, {
+      ownerTeam: world.team,
+      metricSuiteId: suite.metricSuiteId,
+      datasetIds: [own.datasetId],
+      rules: [REGRESSION],
+    });
     const check = await checkWith(async () => {
-      await world.stack.pool.query(`UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = 'contaminated (test)' WHERE dataset_id = $1`, [own.datasetId]);
+      await world.stack.pool.query(
+        `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = 'contaminated (test)' WHERE dataset_id = $1`,
+        [own.datasetId],
+      );
     }, gateId);
     expect(check.status).toBe('error');
     expect(codes(check)).toEqual(expect.arrayContaining(['dataset_deprecated', 'stale_versions']));
@@ -130,7 +190,10 @@ describe('a gate check fails closed', () => {
   it('with an internal error while deciding', async () => {
     const check = await checkWith(async ({ checkId }) => {
       // A check whose recorded runs point nowhere cannot be decided: the decide step fails every attempt.
-      await world.stack.pool.query(`UPDATE gate_checks SET runs = jsonb_set(runs, '{datasets,0,baselineRunId}', to_jsonb($2::text)) WHERE check_id = $1`, [checkId, randomUUID()]);
+      await world.stack.pool.query(
+        `UPDATE gate_checks SET runs = jsonb_set(runs, '{datasets,0,baselineRunId}', to_jsonb($2::text)) WHERE check_id = $1`,
+        [checkId, randomUUID()],
+      );
     });
     expect(check.status).toBe('error');
     expect(codes(check)).toEqual(['internal']);
@@ -144,38 +207,61 @@ describe('a frozen metric', () => {
 
   beforeAll(async () => {
     // ece is frozen only inside this block; no other gate in the suite of tests has a rule on it.
-    frozenSuite = await releaseSuite(world, [{ name: 'accuracy', metric: 'accuracy' }, { name: 'calibration', metric: 'ece' }]);
+    frozenSuite = await releaseSuite(world, [
+      { name: 'accuracy', metric: 'accuracy' },
+      { name: 'calibration', metric: 'ece' },
+    ]);
     const { rows } = await world.stack.pool.query(
       `INSERT INTO metric_incidents (kind, metric, note, workflow_id, created_by) SELECT 'metric_bug', 'ece', 'ece binning bug (gate test)', $1, principal_id
-         FROM principals WHERE name = 'bootstrap-admin' RETURNING incident_id`, [unique('test-incident')]);
+         FROM principals WHERE name = 'bootstrap-admin' RETURNING incident_id`,
+      [unique('test-incident')],
+    );
     incidentId = rows[0].incident_id;
-    await world.stack.pool.query('INSERT INTO metric_freezes (metric, incident_id) VALUES ($1, $2)', ['ece', incidentId]);
+    await world.stack.pool.query('INSERT INTO metric_freezes (metric, incident_id) VALUES ($1, $2)', [
+      'ece',
+      incidentId,
+    ]);
   });
   afterAll(async () => {
     await world.stack.pool.query('UPDATE metric_freezes SET unfrozen_at = now() WHERE incident_id = $1', [incidentId]);
-    await world.stack.pool.query(`UPDATE metric_incidents SET status = 'resolved', resolved_at = now() WHERE incident_id = $1`, [incidentId]);
+    await world.stack.pool.query(
+      `UPDATE metric_incidents SET status = 'resolved', resolved_at = now() WHERE incident_id = $1`,
+      [incidentId],
+    );
   });
 
   it('makes every check of a gate with a rule on it answer frozen, naming the incident', async () => {
     const model = await registerSpamModel(world, ['nb-v1', 'logreg-v1']);
     await setAlias(world.editor, model.modelId, 'production', model.versions[0]);
     const gateId = await createGate(world.editor, {
-      ownerTeam: world.team, metricSuiteId: frozenSuite.metricSuiteId, datasetIds: [dataset.datasetId],
-      rules: [{ metric: 'accuracy', kind: 'min', threshold: 0.5 }, { metric: 'calibration', kind: 'max', threshold: 0.2 }],
+      ownerTeam: world.team,
+      metricSuiteId: frozenSuite.metricSuiteId,
+      datasetIds: [dataset.datasetId],
+      rules: [
+        { metric: 'accuracy', kind: 'min', threshold: 0.5 },
+        { metric: 'calibration', kind: 'max', threshold: 0.2 },
+      ],
     });
     const check = await runCheck(world.editor, gateId, model.versions[1]);
     expect(check.status).toBe('frozen');
-    expect(check.reasons).toEqual([expect.objectContaining({ code: 'metric_frozen', verdict: 'frozen', metric: 'ece', incidentId })]);
+    expect(check.reasons).toEqual([
+      expect.objectContaining({ code: 'metric_frozen', verdict: 'frozen', metric: 'ece', incidentId }),
+    ]);
     expect(check.reasons[0].message).toMatch(/calibration.*frozen by incident/);
     // Never overridable: an override cannot cover a frozen check.
-    const override = await world.editor.post(`/v1/gate-checks/${check.checkId}/override-requests`, { justification: 'we really need to ship this today' });
+    const override = await world.editor.post(`/v1/gate-checks/${check.checkId}/override-requests`, {
+      justification: 'we really need to ship this today',
+    });
     expect([override.status, override.body.error.code]).toEqual([409, 'gate_frozen']);
   });
 
   it('leaves gates without a rule on it alone', async () => {
     const model = await spamModel(world);
     const gateId = await createGate(world.editor, {
-      ownerTeam: world.team, metricSuiteId: frozenSuite.metricSuiteId, datasetIds: [dataset.datasetId], rules: [{ metric: 'accuracy', kind: 'min', threshold: 0.5 }],
+      ownerTeam: world.team,
+      metricSuiteId: frozenSuite.metricSuiteId,
+      datasetIds: [dataset.datasetId],
+      rules: [{ metric: 'accuracy', kind: 'min', threshold: 0.5 }],
     });
     expect((await runCheck(world.editor, gateId, model.v('logreg-v1'))).status).toBe('pass');
   });

@@ -10,12 +10,29 @@ import { unique, type ApiClient } from '../../helpers/stack';
 
 /** The first `n` held-out rows of each tag, in corpus order. */
 export function sliceRows(counts: Partial<Record<SpamTag, number>>): ClassificationRow[] {
-  return (Object.entries(counts) as [SpamTag, number][]).flatMap(([tag, n]) => [...classificationRows({ tags: [tag], limit: n })]);
+  return (Object.entries(counts) as [SpamTag, number][]).flatMap(([tag, n]) => [
+    ...classificationRows({ tags: [tag], limit: n }),
+  ]);
 }
 
-export async function uploadDataset(world: EvalWorld, rows: object[], options: { labelPolicy?: string; datasetId?: string } = {}) {
-  const datasetId = options.datasetId ?? (await world.editor.post('/v1/datasets', { name: unique('gate-ds'), taskType: 'classification', ownerTeam: world.team })).body.datasetId;
-  const up = await world.editor.ndjson(`/v1/datasets/${datasetId}/versions?labelPolicy=${options.labelPolicy ?? 'human_reviewed'}`, rows);
+export async function uploadDataset(
+  world: EvalWorld,
+  rows: object[],
+  options: { labelPolicy?: string; datasetId?: string } = {},
+) {
+  const datasetId =
+    options.datasetId ??
+    (
+      await world.editor.post('/v1/datasets', {
+        name: unique('gate-ds'),
+        taskType: 'classification',
+        ownerTeam: world.team,
+      })
+    ).body.datasetId;
+  const up = await world.editor.ndjson(
+    `/v1/datasets/${datasetId}/versions?labelPolicy=${options.labelPolicy ?? 'human_reviewed'}`,
+    rows,
+  );
   if (up.status !== 201) throw new Error(`upload failed: ${up.status} ${JSON.stringify(up.body)}`);
   return { datasetId: datasetId as string, version: up.body.version as number };
 }
@@ -49,14 +66,26 @@ export async function createGate(client: ApiClient, body: Record<string, unknown
 }
 
 /** Starts a check and long-polls it until it decides. */
-export async function runCheck(client: ApiClient, gateId: string, candidate: string, extra: Record<string, unknown> = {}, timeoutMs = 120_000) {
+export async function runCheck(
+  client: ApiClient,
+  gateId: string,
+  candidate: string,
+  extra: Record<string, unknown> = {},
+  timeoutMs = 120_000,
+) {
   const started = await client.post(`/v1/gates/${gateId}/checks`, { candidateModelVersion: candidate, ...extra });
-  if (started.status !== 202 && started.status !== 200) throw new Error(`check failed to start: ${started.status} ${JSON.stringify(started.body)}`);
+  if (started.status !== 202 && started.status !== 200)
+    throw new Error(`check failed to start: ${started.status} ${JSON.stringify(started.body)}`);
   return waitForCheck(client, started.body.checkId, timeoutMs);
 }
 
 /** Polls a check until `until` holds; the default waits for a decision with the long-poll, a custom condition polls plainly. */
-export async function waitForCheck(client: ApiClient, checkId: string, timeoutMs = 120_000, until?: (b: any) => boolean) {
+export async function waitForCheck(
+  client: ApiClient,
+  checkId: string,
+  timeoutMs = 120_000,
+  until?: (b: any) => boolean,
+) {
   const deadline = Date.now() + timeoutMs;
   const done = until ?? ((b: any) => b.status !== 'pending');
   for (;;) {

@@ -29,7 +29,12 @@ beforeAll(async () => {
   const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 20, 'hard-ham': 40, spam: 20 }));
   const suite = await releaseSuite(world, [{ name: 'accuracy', metric: 'accuracy' }]);
   model = await spamModel(world);
-  const base = { ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds: [dataset.datasetId], rules: RULES };
+  const base = {
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    rules: RULES,
+  };
   gateId = await createGate(world.editor, base);
   shortTtlGateId = await createGate(world.editor, { ...base, overrideTtlHours: 0.001 });
   const other = unique('other');
@@ -37,7 +42,10 @@ beforeAll(async () => {
     principal(world.stack, 'approver-a', [{ team: world.team, roles: ['approver'] }]),
     principal(world.stack, 'approver-b', [{ team: world.team, roles: ['approver'] }]),
     principal(world.stack, 'viewer', [{ team: world.team, roles: ['viewer'] }]),
-    principal(world.stack, 'other-approver', [{ team: other, roles: ['approver'] }, { team: world.team, roles: ['viewer'] }]),
+    principal(world.stack, 'other-approver', [
+      { team: other, roles: ['approver'] },
+      { team: world.team, roles: ['viewer'] },
+    ]),
     principal(world.stack, 'stranger', [{ team: other, roles: ['editor', 'approver'] }]),
   ]);
 }, 180_000);
@@ -50,15 +58,26 @@ const failingCheck = async (gate = gateId) => {
   return check;
 };
 const requestOverride = (checkId: string, body: Record<string, unknown> = {}, as: ApiClient = world.editor) =>
-  as.post(`/v1/gate-checks/${checkId}/override-requests`, { justification: 'hard-ham regression accepted for the holiday spam wave; fix tracked in ML-1234', ...body });
-const approve = (overrideId: string, as: ApiClient, comment?: string) => as.post(`/v1/overrides/${overrideId}/approvals`, comment ? { comment } : {});
-const auditActions = async (entityId: string) => (await world.stack.pool.query(
-  'SELECT action, principal_id FROM audit_log WHERE entity_id = $1 ORDER BY audit_id', [entityId])).rows;
+  as.post(`/v1/gate-checks/${checkId}/override-requests`, {
+    justification: 'hard-ham regression accepted for the holiday spam wave; fix tracked in ML-1234',
+    ...body,
+  });
+const approve = (overrideId: string, as: ApiClient, comment?: string) =>
+  as.post(`/v1/overrides/${overrideId}/approvals`, comment ? { comment } : {});
+const auditActions = async (entityId: string) =>
+  (
+    await world.stack.pool.query('SELECT action, principal_id FROM audit_log WHERE entity_id = $1 ORDER BY audit_id', [
+      entityId,
+    ])
+  ).rows;
 
 describe('an override', () => {
   it('becomes overridden after two distinct approvers, naming who and why', async () => {
     const check = await failingCheck();
-    const failing = check.reasons.filter((r: any) => r.verdict === 'fail').map((r: any) => r.rule).sort();
+    const failing = check.reasons
+      .filter((r: any) => r.verdict === 'fail')
+      .map((r: any) => r.rule)
+      .sort();
     expect(failing).toEqual(['accuracy[hard-ham]:max_regression', 'overall-tight']);
     const requested = await requestOverride(check.checkId);
     expect(requested.status).toBe(202);
@@ -78,21 +97,41 @@ describe('an override', () => {
     expect(after.status).toBe('overridden');
     const reason = after.reasons.find((r: any) => r.code === 'override');
     expect(reason.justification).toEqual([expect.stringMatching(/holiday spam wave/)]);
-    expect(reason.approvedBy.sort()).toEqual([expect.stringMatching(/^approver-a-/), expect.stringMatching(/^approver-b-/)]);
+    expect(reason.approvedBy.sort()).toEqual([
+      expect.stringMatching(/^approver-a-/),
+      expect.stringMatching(/^approver-b-/),
+    ]);
     expect(reason.requestedBy).toEqual([expect.stringMatching(/^editor-/)]);
     expect(reason.message).toMatch(/requested by editor-.*approved by approver-/);
-    expect(after.reasons.filter((r: any) => r.overridden).map((r: any) => r.rule).sort()).toEqual(failing);
+    expect(
+      after.reasons
+        .filter((r: any) => r.overridden)
+        .map((r: any) => r.rule)
+        .sort(),
+    ).toEqual(failing);
 
-    const { rows: decisions } = await world.stack.pool.query('SELECT status, cause, decided_by FROM gate_decisions WHERE check_id = $1 ORDER BY decision_id', [check.checkId]);
+    const { rows: decisions } = await world.stack.pool.query(
+      'SELECT status, cause, decided_by FROM gate_decisions WHERE check_id = $1 ORDER BY decision_id',
+      [check.checkId],
+    );
     expect(decisions).toEqual([
       { status: 'fail', cause: 'check', decided_by: null },
       { status: 'overridden', cause: 'override', decided_by: approverB.principalId },
     ]);
-    expect((await auditActions(overrideId)).map((a) => a.action)).toEqual(['override.request', 'override.approve', 'override.approve', 'override.grant']);
-    expect((await auditActions(check.checkId)).map((a) => a.action)).toEqual(['gate_check.create', 'gate_check.decide', 'gate_check.override']);
+    expect((await auditActions(overrideId)).map((a) => a.action)).toEqual([
+      'override.request',
+      'override.approve',
+      'override.approve',
+      'override.grant',
+    ]);
+    expect((await auditActions(check.checkId)).map((a) => a.action)).toEqual([
+      'gate_check.create',
+      'gate_check.decide',
+      'gate_check.override',
+    ]);
   });
 
-  it('refuses a self-approval, a viewer, another team\'s approver and a second approval by the same approver — each audited', async () => {
+  it("refuses a self-approval, a viewer, another team's approver and a second approval by the same approver — each audited", async () => {
     const check = await failingCheck();
     const { overrideId } = (await requestOverride(check.checkId)).body;
     const self = await approve(overrideId, world.editor); // the requester holds the approver role too
@@ -108,8 +147,12 @@ describe('an override', () => {
     expect([twice.status, twice.body.error.code]).toEqual([409, 'already_approved']);
 
     const audit = await auditActions(overrideId);
-    expect(audit.filter((a) => a.action === 'override.approval_refused').map((a) => a.principal_id))
-      .toEqual([world.editor.principalId, viewer.principalId, otherTeamApprover.principalId, approverA.principalId]);
+    expect(audit.filter((a) => a.action === 'override.approval_refused').map((a) => a.principal_id)).toEqual([
+      world.editor.principalId,
+      viewer.principalId,
+      otherTeamApprover.principalId,
+      approverA.principalId,
+    ]);
     const override = await world.editor.get(`/v1/overrides/${overrideId}`);
     expect(override.body).toMatchObject({ status: 'requested', checkStatus: 'fail' });
     expect(override.body.approvals).toHaveLength(1);
@@ -137,7 +180,8 @@ describe('an override', () => {
 
   it('scoped to some failing rules leaves the check failing until every failing rule is covered', async () => {
     const check = await failingCheck();
-    const scoped = (await requestOverride(check.checkId, { rules: ['accuracy[hard-ham]:max_regression'] })).body.overrideId;
+    const scoped = (await requestOverride(check.checkId, { rules: ['accuracy[hard-ham]:max_regression'] })).body
+      .overrideId;
     await approve(scoped, approverA);
     expect((await approve(scoped, approverB)).body).toMatchObject({ status: 'granted', checkStatus: 'fail' });
     const rest = (await requestOverride(check.checkId, { rules: ['overall-tight'] })).body.overrideId;
@@ -159,10 +203,19 @@ describe('override expiry', () => {
       await new Promise((r) => setTimeout(r, 500));
       override = (await world.editor.get(`/v1/overrides/${overrideId}`)).body;
     } while (override.status === 'requested' && Date.now() < deadline);
-    expect(override).toMatchObject({ status: 'expired', endedReason: 'not approved before the request expired', checkStatus: 'fail' });
+    expect(override).toMatchObject({
+      status: 'expired',
+      endedReason: 'not approved before the request expired',
+      checkStatus: 'fail',
+    });
     const late = await approve(overrideId, approverB);
     expect([late.status, late.body.error.code]).toEqual([409, 'override_not_open']);
-    expect((await auditActions(overrideId)).map((a) => a.action)).toEqual(['override.request', 'override.approve', 'override.expire', 'override.approval_refused']);
+    expect((await auditActions(overrideId)).map((a) => a.action)).toEqual([
+      'override.request',
+      'override.approve',
+      'override.expire',
+      'override.approval_refused',
+    ]);
   });
 
   it('expires a granted override after its TTL: the check fails again', async () => {
@@ -176,9 +229,19 @@ describe('override expiry', () => {
     const failedAgain = await waitForCheck(world.editor, check.checkId, 30_000, (b) => b.status !== 'overridden');
     expect(failedAgain.status).toBe('fail');
     expect(failedAgain.reasons.find((r: any) => r.code === 'override')).toMatchObject({ verdict: 'expired' });
-    expect((await world.editor.get(`/v1/overrides/${overrideId}`)).body).toMatchObject({ status: 'expired', endedReason: 'its TTL ended' });
-    const { rows } = await world.stack.pool.query('SELECT status, cause FROM gate_decisions WHERE check_id = $1 ORDER BY decision_id', [check.checkId]);
-    expect(rows).toEqual([{ status: 'fail', cause: 'check' }, { status: 'overridden', cause: 'override' }, { status: 'fail', cause: 'override_expired' }]);
+    expect((await world.editor.get(`/v1/overrides/${overrideId}`)).body).toMatchObject({
+      status: 'expired',
+      endedReason: 'its TTL ended',
+    });
+    const { rows } = await world.stack.pool.query(
+      'SELECT status, cause FROM gate_decisions WHERE check_id = $1 ORDER BY decision_id',
+      [check.checkId],
+    );
+    expect(rows).toEqual([
+      { status: 'fail', cause: 'check' },
+      { status: 'overridden', cause: 'override' },
+      { status: 'fail', cause: 'override_expired' },
+    ]);
   });
 });
 

@@ -26,7 +26,14 @@ beforeAll(async () => {
 afterAll(() => world.close());
 
 const gate = (rules: unknown[], datasetIds = [mixed.datasetId], extra: Record<string, unknown> = {}) =>
-  createGate(world.editor, { ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds, baselineAlias: 'production', rules, ...extra });
+  createGate(world.editor, {
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds,
+    baselineAlias: 'production',
+    rules,
+    ...extra,
+  });
 
 describe('a release gate', () => {
   it('passes a better candidate with one reason per rule: values, interval, threshold, verdict', async () => {
@@ -39,7 +46,13 @@ describe('a release gate', () => {
     expect(check.status).toBe('pass');
     expect(check.reasons).toHaveLength(3);
     const hardHam = reasonFor(check, 'accuracy[hard-ham]:max_regression');
-    expect(hardHam).toMatchObject({ verdict: 'pass', kind: 'max_regression', slice: 'hard-ham', threshold: 0.05, blocking: true });
+    expect(hardHam).toMatchObject({
+      verdict: 'pass',
+      kind: 'max_regression',
+      slice: 'hard-ham',
+      threshold: 0.05,
+      blocking: true,
+    });
     expect(hardHam.candidate).toBeGreaterThan(hardHam.baseline);
     expect(hardHam.delta).toBeCloseTo(hardHam.candidate - hardHam.baseline, 12);
     expect(hardHam.deltaCiLow).toBeLessThanOrEqual(hardHam.delta);
@@ -49,19 +62,30 @@ describe('a release gate', () => {
     // Both runs were missing, so the check started them, in release mode.
     const [dataset] = check.runs.datasets;
     expect(dataset.started.sort()).toEqual([dataset.candidateRunId, dataset.baselineRunId].sort());
-    const runs = await world.stack.pool.query('SELECT run_id, mode, status FROM eval_runs WHERE run_id = ANY($1::uuid[])', [[dataset.candidateRunId, dataset.baselineRunId]]);
-    expect(runs.rows.map((r) => [r.mode, r.status])).toEqual([['release', 'succeeded'], ['release', 'succeeded']]);
+    const runs = await world.stack.pool.query(
+      'SELECT run_id, mode, status FROM eval_runs WHERE run_id = ANY($1::uuid[])',
+      [[dataset.candidateRunId, dataset.baselineRunId]],
+    );
+    expect(runs.rows.map((r) => [r.mode, r.status])).toEqual([
+      ['release', 'succeeded'],
+      ['release', 'succeeded'],
+    ]);
   });
 
   it('records exactly the result rows and runs the decision used', async () => {
     const gateId = await gate([{ metric: 'f1_spam', kind: 'min', threshold: 0.5 }]);
     const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
-    const { rows: [decision] } = await world.stack.pool.query(
-      `SELECT status, cause, result_ids::text[], run_ids::text[] FROM gate_decisions WHERE check_id = $1`, [check.checkId]);
+    const {
+      rows: [decision],
+    } = await world.stack.pool.query(
+      `SELECT status, cause, result_ids::text[], run_ids::text[] FROM gate_decisions WHERE check_id = $1`,
+      [check.checkId],
+    );
     const [dataset] = check.runs.datasets;
     const { rows: used } = await world.stack.pool.query(
       `SELECT result_id::text, run_id FROM metric_results WHERE run_id = ANY($1::uuid[]) AND metric_name = 'f1_spam' AND superseded_at IS NULL`,
-      [[dataset.candidateRunId, dataset.baselineRunId]]);
+      [[dataset.candidateRunId, dataset.baselineRunId]],
+    );
     expect(decision.status).toBe('pass');
     expect(decision.cause).toBe('check');
     expect(decision.result_ids.sort()).toEqual(used.map((r) => r.result_id).sort());
@@ -90,13 +114,33 @@ describe('rule kinds, each passing and failing', () => {
   const cases: [string, Record<string, unknown>, string, 'pass' | 'fail'][] = [
     ['min passes', { metric: 'accuracy', kind: 'min', threshold: 0.9 }, 'nb-v1', 'pass'],
     ['min fails', { metric: 'accuracy', kind: 'min', threshold: 0.9 }, 'keywords-v1', 'fail'],
-    ['max passes (log loss, lower is better)', { metric: 'log_loss', kind: 'max', threshold: 0.3 }, 'logreg-v1', 'pass'],
+    [
+      'max passes (log loss, lower is better)',
+      { metric: 'log_loss', kind: 'max', threshold: 0.3 },
+      'logreg-v1',
+      'pass',
+    ],
     ['max fails', { metric: 'log_loss', kind: 'max', threshold: 0.3 }, 'keywords-v1', 'fail'],
     ['max_regression passes', { metric: 'accuracy', kind: 'max_regression', threshold: 0.01 }, 'logreg-v1', 'pass'],
     ['max_regression fails', { metric: 'accuracy', kind: 'max_regression', threshold: 0.01 }, 'nb-small-v1', 'fail'],
-    ['relative max_regression passes', { metric: 'f1_spam', kind: 'max_regression', threshold: 0.05, relative: true }, 'logreg-v1', 'pass'],
-    ['relative max_regression fails', { metric: 'f1_spam', kind: 'max_regression', threshold: 0.05, relative: true }, 'keywords-v1', 'fail'],
-    ['max_regression on a lower-is-better metric fails when it rises', { metric: 'log_loss', kind: 'max_regression', threshold: 0.01 }, 'keywords-v1', 'fail'],
+    [
+      'relative max_regression passes',
+      { metric: 'f1_spam', kind: 'max_regression', threshold: 0.05, relative: true },
+      'logreg-v1',
+      'pass',
+    ],
+    [
+      'relative max_regression fails',
+      { metric: 'f1_spam', kind: 'max_regression', threshold: 0.05, relative: true },
+      'keywords-v1',
+      'fail',
+    ],
+    [
+      'max_regression on a lower-is-better metric fails when it rises',
+      { metric: 'log_loss', kind: 'max_regression', threshold: 0.01 },
+      'keywords-v1',
+      'fail',
+    ],
     ['non_inferiority passes', { metric: 'accuracy', kind: 'non_inferiority', margin: 0.1 }, 'logreg-v1', 'pass'],
     ['non_inferiority fails', { metric: 'accuracy', kind: 'non_inferiority', margin: 0.02 }, 'nb-small-v1', 'fail'],
   ];
@@ -112,10 +156,13 @@ describe('non-inferiority on a small noisy dataset', () => {
     // 69 hard-ham emails: logreg-v1 gets more right than nb-v1, but on this few examples the
     // paired 99% interval of the difference still reaches below -3 points.
     const hardHam = await uploadDataset(world, sliceRows({ 'hard-ham': 69 }));
-    const gateId = await gate([
-      { metric: 'accuracy', kind: 'max_regression', threshold: 0.03 },
-      { metric: 'accuracy', kind: 'non_inferiority', margin: 0.03, confidence: 0.99 },
-    ], [hardHam.datasetId]);
+    const gateId = await gate(
+      [
+        { metric: 'accuracy', kind: 'max_regression', threshold: 0.03 },
+        { metric: 'accuracy', kind: 'non_inferiority', margin: 0.03, confidence: 0.99 },
+      ],
+      [hardHam.datasetId],
+    );
     const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
     const point = reasonFor(check, 'accuracy:max_regression');
     const interval = reasonFor(check, 'accuracy:non_inferiority');
@@ -137,7 +184,9 @@ describe('must_pass over a known-failures dataset', () => {
     // Hard-ham emails logreg-v1 classifies right and nb-small-v1 does not: a regression suite of known failures.
     const catalog = sharedModelCatalog();
     const classify = (name: string) => (catalog.models.get(name) as ClassifierModel).classify;
-    const rows = sliceRows({ 'hard-ham': 69 }).filter((r) => classify('logreg-v1')(r.input).label === r.label && classify('nb-small-v1')(r.input).label !== r.label);
+    const rows = sliceRows({ 'hard-ham': 69 }).filter(
+      (r) => classify('logreg-v1')(r.input).label === r.label && classify('nb-small-v1')(r.input).label !== r.label,
+    );
     expect(rows.length).toBeGreaterThan(5);
     rightByLogreg = rows.map((r) => r.id);
     knownFailures = await uploadDataset(world, rows);
@@ -190,9 +239,13 @@ describe('the override window', () => {
     const check = await runCheck(world.editor, gateId, model.v('nb-small-v1'));
     expect(check.status).toBe('fail');
     await new Promise((r) => setTimeout(r, 6000)); // the window is 5 s in this file
-    const res = await world.editor.post(`/v1/gate-checks/${check.checkId}/override-requests`, { justification: 'too late for this, surely, but let us try' });
+    const res = await world.editor.post(`/v1/gate-checks/${check.checkId}/override-requests`, {
+      justification: 'too late for this, surely, but let us try',
+    });
     expect([res.status, res.body.error.code]).toEqual([409, 'override_window_closed']);
-    const { rows } = await world.stack.pool.query('SELECT count(*)::int AS n FROM overrides WHERE check_id = $1', [check.checkId]);
+    const { rows } = await world.stack.pool.query('SELECT count(*)::int AS n FROM overrides WHERE check_id = $1', [
+      check.checkId,
+    ]);
     expect(rows[0].n).toBe(0);
   });
 });

@@ -3,7 +3,16 @@
  * started keep going, so the next check reuses them instead of paying for them again.
  */
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
-import { codes, createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset, waitForCheck } from './helpers';
+import {
+  codes,
+  createGate,
+  releaseSuite,
+  runCheck,
+  sliceRows,
+  spamModel,
+  uploadDataset,
+  waitForCheck,
+} from './helpers';
 
 let world: EvalWorld;
 
@@ -17,7 +26,10 @@ it('decides error on a timeout, and a later check reuses the run the timed-out o
   const suite = await releaseSuite(world, [{ name: 'accuracy', metric: 'accuracy' }]);
   const model = await spamModel(world);
   const gateId = await createGate(world.editor, {
-    ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds: [dataset.datasetId], rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.05 }],
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.05 }],
   });
   world.server.setKnobs({ latencyMs: 6000, faultModels: ['logreg-v1'] });
   const started = Date.now();

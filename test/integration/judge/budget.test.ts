@@ -8,7 +8,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
 import {
-  JUDGE_PRICING, MODEL_PRICING, judgeDef, readRecords, registerGenerationDataset, registerGenerator, registerJudgeModel, registerJudgedSuite, serverSideCost,
+  JUDGE_PRICING,
+  MODEL_PRICING,
+  judgeDef,
+  readRecords,
+  registerGenerationDataset,
+  registerGenerator,
+  registerJudgeModel,
+  registerJudgedSuite,
+  serverSideCost,
 } from './judgeWorld';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -19,11 +27,21 @@ const processes: ChildProcess[] = [];
 
 function startWorkerProcess(): ChildProcess {
   const env = {
-    ...process.env, EVALGATE_TASK_QUEUE_PREFIX: world.stack.config.EVALGATE_TASK_QUEUE_PREFIX, EVALGATE_PART_ROWS: '10', EVALGATE_LOG_LEVEL: 'warn',
-    EVALGATE_DATABASE_URL: world.stack.config.EVALGATE_DATABASE_URL, EVALGATE_S3_BUCKET: world.stack.config.EVALGATE_S3_BUCKET,
-    EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '4', EVALGATE_RETRY_BASE_MS: '20',
+    ...process.env,
+    EVALGATE_TASK_QUEUE_PREFIX: world.stack.config.EVALGATE_TASK_QUEUE_PREFIX,
+    EVALGATE_PART_ROWS: '10',
+    EVALGATE_LOG_LEVEL: 'warn',
+    EVALGATE_DATABASE_URL: world.stack.config.EVALGATE_DATABASE_URL,
+    EVALGATE_S3_BUCKET: world.stack.config.EVALGATE_S3_BUCKET,
+    EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '4',
+    EVALGATE_RETRY_BASE_MS: '20',
   };
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['workers/main.ts'], { cwd: ROOT, env, detached: true, stdio: 'ignore' });
+  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['workers/main.ts'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: 'ignore',
+  });
   processes.push(child);
   return child;
 }
@@ -38,7 +56,12 @@ beforeAll(async () => {
   judgeModel = await registerJudgeModel(world);
 }, 120_000);
 afterAll(async () => {
-  for (const child of processes) try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+  for (const child of processes)
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
   await world.close();
 });
 beforeEach(() => {
@@ -62,7 +85,11 @@ describe('a run budget', () => {
   it('stops a run on two workers at maxCalls: budget_exceeded, never one call over, partial results kept and marked', async () => {
     const [generator] = await registerGenerator(world, ['lead-v1']);
     const suiteId = await registerJudgedSuite(world, judgeDef(judgeModel), { budget: { maxCalls: 250 } });
-    const started = await world.editor.post('/v1/eval-runs', { modelVersion: generator, datasetId: dataset.datasetId, metricSuiteId: suiteId });
+    const started = await world.editor.post('/v1/eval-runs', {
+      modelVersion: generator,
+      datasetId: dataset.datasetId,
+      metricSuiteId: suiteId,
+    });
     const run = await waitForRun(world.editor, started.body.runId, 180_000);
 
     expect(run.status).toBe('budget_exceeded');
@@ -97,13 +124,20 @@ describe('a run budget', () => {
   it('never spends past maxCostUsd across two workers, and the spend matches the server-side counts', async () => {
     const [generator] = await registerGenerator(world, ['keywords-gen-v1']);
     const maxCostUsd = 0.5;
-    const suiteId = await registerJudgedSuite(world, judgeDef(judgeModel, { params: { temperature: 0, seed: 21 } }), { budget: { maxCostUsd } });
-    const started = await world.editor.post('/v1/eval-runs', { modelVersion: generator, datasetId: dataset.datasetId, metricSuiteId: suiteId });
+    const suiteId = await registerJudgedSuite(world, judgeDef(judgeModel, { params: { temperature: 0, seed: 21 } }), {
+      budget: { maxCostUsd },
+    });
+    const started = await world.editor.post('/v1/eval-runs', {
+      modelVersion: generator,
+      datasetId: dataset.datasetId,
+      metricSuiteId: suiteId,
+    });
     const run = await waitForRun(world.editor, started.body.runId, 180_000);
 
     expect(run.status).toBe('budget_exceeded');
-    const serverCost = serverSideCost(world, 'keywords-gen-v1', MODEL_PRICING) + serverSideCost(world, 'judge-v1', JUDGE_PRICING);
-    expect(run.cost.totalUsd).toBeCloseTo(serverCost, 9) // costs are kept to the nano-dollar (schema 021);
+    const serverCost =
+      serverSideCost(world, 'keywords-gen-v1', MODEL_PRICING) + serverSideCost(world, 'judge-v1', JUDGE_PRICING);
+    expect(run.cost.totalUsd).toBeCloseTo(serverCost, 9); // costs are kept to the nano-dollar (schema 021);
     // The reservation estimates each call high (prompt at 3 characters a token, 64 output tokens), so no
     // in-flight call can exceed its estimate here: the bound is the budget itself.
     expect(serverCost).toBeLessThanOrEqual(maxCostUsd);
@@ -116,8 +150,14 @@ describe('a run budget', () => {
 
   it('lets a run within its budget succeed, and gives back every reserved call it did not use', async () => {
     const [generator] = await registerGenerator(world, ['lead-v1']);
-    const suiteId = await registerJudgedSuite(world, judgeDef(judgeModel, { params: { temperature: 0, seed: 22 } }), { budget: { maxCalls: 1000, maxCostUsd: 10 } });
-    const started = await world.editor.post('/v1/eval-runs', { modelVersion: generator, datasetId: dataset.datasetId, metricSuiteId: suiteId });
+    const suiteId = await registerJudgedSuite(world, judgeDef(judgeModel, { params: { temperature: 0, seed: 22 } }), {
+      budget: { maxCalls: 1000, maxCostUsd: 10 },
+    });
+    const started = await world.editor.post('/v1/eval-runs', {
+      modelVersion: generator,
+      datasetId: dataset.datasetId,
+      metricSuiteId: suiteId,
+    });
     const run = await waitForRun(world.editor, started.body.runId, 180_000);
     expect(run.status).toBe('succeeded');
     expect(run.cost.calls).toBe(600);

@@ -4,7 +4,14 @@
  * pinned fingerprint) flags the run, and a flagged run is what a gate refuses to count.
  */
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
-import { judgeDef, registerCanaryDataset, registerGenerationDataset, registerGenerator, registerJudgeModel, registerJudgedSuite } from './judgeWorld';
+import {
+  judgeDef,
+  registerCanaryDataset,
+  registerGenerationDataset,
+  registerGenerator,
+  registerJudgeModel,
+  registerJudgedSuite,
+} from './judgeWorld';
 
 let world: EvalWorld;
 let dataset: { datasetId: string };
@@ -17,7 +24,11 @@ beforeAll(async () => {
   dataset = await registerGenerationDataset(world, { limit: 40 });
   canary = await registerCanaryDataset(world, 80);
   const judgeModel = await registerJudgeModel(world);
-  suiteId = await registerJudgedSuite(world, judgeDef(judgeModel, { canaryDatasetId: canary.datasetId, agreementFloor: 0.75, maxAgreementDrop: 0.1 }), { purpose: 'release_blocking' });
+  suiteId = await registerJudgedSuite(
+    world,
+    judgeDef(judgeModel, { canaryDatasetId: canary.datasetId, agreementFloor: 0.75, maxAgreementDrop: 0.1 }),
+    { purpose: 'release_blocking' },
+  );
   [generator] = await registerGenerator(world, ['lead-v1']);
 }, 120_000);
 afterAll(() => world.close());
@@ -27,7 +38,17 @@ beforeEach(() => {
 });
 
 const run = async (mode: 'release' | 'exploratory') =>
-  waitForRun(world.editor, (await world.editor.post('/v1/eval-runs', { modelVersion: generator, datasetId: dataset.datasetId, metricSuiteId: suiteId, mode })).body.runId);
+  waitForRun(
+    world.editor,
+    (
+      await world.editor.post('/v1/eval-runs', {
+        modelVersion: generator,
+        datasetId: dataset.datasetId,
+        metricSuiteId: suiteId,
+        mode,
+      })
+    ).body.runId,
+  );
 
 const storedFlags = async (runId: string) =>
   (await world.stack.pool.query('SELECT judge_flags FROM eval_runs WHERE run_id = $1', [runId])).rows[0].judge_flags;
@@ -35,11 +56,18 @@ const storedFlags = async (runId: string) =>
 describe('the judge drift canary', () => {
   let first: any;
 
-  it('judges the canary in a release-mode run and records the judge\'s first agreement', async () => {
+  it("judges the canary in a release-mode run and records the judge's first agreement", async () => {
     first = await run('release');
     expect(first.status).toBe('succeeded');
     expect(first.judge.drift).toBe(false);
-    expect(first.judge.canary).toMatchObject({ n: 80, judgeErrors: 0, drift: false, reasons: [], agreementFloor: 0.75, maxAgreementDrop: 0.1 });
+    expect(first.judge.canary).toMatchObject({
+      n: 80,
+      judgeErrors: 0,
+      drift: false,
+      reasons: [],
+      agreementFloor: 0.75,
+      maxAgreementDrop: 0.1,
+    });
     // The canary's human scores follow the rubric with 10% of raters one point off.
     expect(first.judge.canary.agreement).toBeGreaterThan(0.8);
     expect(first.judge.canary.firstAgreement).toBe(first.judge.canary.agreement);
@@ -50,7 +78,7 @@ describe('the judge drift canary', () => {
     expect(first.cost.judgeCalls).toBe(120);
   });
 
-  it('flags judge_drift when the judge\'s bias knob moves its scores, though its fingerprint is unchanged', async () => {
+  it("flags judge_drift when the judge's bias knob moves its scores, though its fingerprint is unchanged", async () => {
     world.server.setKnobs({ judgeBias: 1 });
     const drifted = await run('release');
     expect(drifted.status).toBe('succeeded');
@@ -58,20 +86,39 @@ describe('the judge drift canary', () => {
     expect(drifted.judge.drift).toBe(true);
     expect(drifted.judge.canary.agreement).toBeLessThan(0.75);
     expect(drifted.judge.canary.firstAgreement).toBe(first.judge.canary.agreement);
-    expect(drifted.judge.canary.reasons).toEqual(expect.arrayContaining(['below_agreement_floor', 'moved_from_first_agreement']));
+    expect(drifted.judge.canary.reasons).toEqual(
+      expect.arrayContaining(['below_agreement_floor', 'moved_from_first_agreement']),
+    );
     // What the gates read: the flag on the run record.
-    expect(await storedFlags(drifted.runId)).toMatchObject({ drift: true, canary: { reasons: expect.arrayContaining(['below_agreement_floor']) } });
+    expect(await storedFlags(drifted.runId)).toMatchObject({
+      drift: true,
+      canary: { reasons: expect.arrayContaining(['below_agreement_floor']) },
+    });
     // The canary is judged live, never from the judge cache (the run's own examples were cached).
     expect(world.server.stats().requests.byModel['judge-v1']).toBe(80);
     expect(drifted.judge.cacheHits).toBe(40);
   });
 
-  it('flags a move from the judge\'s first agreement by more than maxAgreementDrop, with no floor set', async () => {
+  it("flags a move from the judge's first agreement by more than maxAgreementDrop, with no floor set", async () => {
     // The same judge (same fingerprint, so the same first agreement) in a suite with no floor.
     const judgeModel = first.lineage.judge.modelVersion;
-    const noFloor = await registerJudgedSuite(world, judgeDef(judgeModel, { canaryDatasetId: canary.datasetId, maxAgreementDrop: 0.1 }), { purpose: 'release_blocking' });
+    const noFloor = await registerJudgedSuite(
+      world,
+      judgeDef(judgeModel, { canaryDatasetId: canary.datasetId, maxAgreementDrop: 0.1 }),
+      { purpose: 'release_blocking' },
+    );
     world.server.setKnobs({ judgeNoise: 0.3 });
-    const moved = await waitForRun(world.editor, (await world.editor.post('/v1/eval-runs', { modelVersion: generator, datasetId: dataset.datasetId, metricSuiteId: noFloor, mode: 'release' })).body.runId);
+    const moved = await waitForRun(
+      world.editor,
+      (
+        await world.editor.post('/v1/eval-runs', {
+          modelVersion: generator,
+          datasetId: dataset.datasetId,
+          metricSuiteId: noFloor,
+          mode: 'release',
+        })
+      ).body.runId,
+    );
     expect(moved.judge.fingerprint).toBe(first.judge.fingerprint);
     expect(moved.judge.drift).toBe(true);
     expect(moved.judge.canary.reasons).toEqual(['moved_from_first_agreement']);

@@ -2,8 +2,16 @@ import { datasetJsonl } from '../../../examples/corpus/writeDatasets';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
 import { principal, unique } from '../../helpers/stack';
 import {
-  JUDGE_PRICING, MODEL_PRICING, judgeDef, readRecords, readTranscripts, registerGenerationDataset, registerGenerator, registerJudgeModel,
-  registerJudgedSuite, serverSideCost,
+  JUDGE_PRICING,
+  MODEL_PRICING,
+  judgeDef,
+  readRecords,
+  readTranscripts,
+  registerGenerationDataset,
+  registerGenerator,
+  registerJudgeModel,
+  registerJudgedSuite,
+  serverSideCost,
 } from './judgeWorld';
 
 let world: EvalWorld;
@@ -52,7 +60,15 @@ describe('a judged generation run', () => {
     expect(first.results.judge.n).toBe(120);
     expect(first.results.judge.value).toBeGreaterThan(0);
     expect(first.results.judge.value).toBeLessThan(1);
-    expect(first.judge).toMatchObject({ judged: 120, errors: 0, calls: 240, cacheHits: 0, repeats: 2, drift: false, partial: false });
+    expect(first.judge).toMatchObject({
+      judged: 120,
+      errors: 0,
+      calls: 240,
+      cacheHits: 0,
+      repeats: 2,
+      drift: false,
+      partial: false,
+    });
     expect(first.judge.fingerprint).toBe(first.lineage.judge.fingerprint);
     // Noise 0.3 moves some scores between the two seeded repeats: the spread and the pooled noise show it.
     expect(first.judge.noise).toBeGreaterThan(0);
@@ -66,8 +82,14 @@ describe('a judged generation run', () => {
     expect(records).toHaveLength(120);
     for (const t of transcripts) {
       expect(t).toMatchObject({
-        judgeModelVersion: judgeModel, judgeFingerprint: first.judge.fingerprint, promptHash: first.lineage.judge.promptHash,
-        cached: false, attempt: 1, error: null, parsedScore: expect.any(Number), latencyMs: expect.any(Number),
+        judgeModelVersion: judgeModel,
+        judgeFingerprint: first.judge.fingerprint,
+        promptHash: first.lineage.judge.promptHash,
+        cached: false,
+        attempt: 1,
+        error: null,
+        parsedScore: expect.any(Number),
+        latencyMs: expect.any(Number),
         usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) },
       });
       expect(t.prompt).toContain('<output>');
@@ -79,7 +101,10 @@ describe('a judged generation run', () => {
     // Each record carries both repeats' raw scores and their normalised mean as judgeScore.
     const record = records[0];
     expect(record.judge.scores).toHaveLength(2);
-    expect(record.judgeScore).toBeCloseTo(((record.judge.scores[0] - 1) / 4 + (record.judge.scores[1] - 1) / 4) / 2, 12);
+    expect(record.judgeScore).toBeCloseTo(
+      ((record.judge.scores[0] - 1) / 4 + (record.judge.scores[1] - 1) / 4) / 2,
+      12,
+    );
   });
 
   it('reads transcripts back through the API only for principals who may read the dataset rows', async () => {
@@ -87,25 +112,50 @@ describe('a judged generation run', () => {
     expect(page.status).toBe(200);
     expect(page.body.items).toHaveLength(100);
     expect(page.body.nextCursor).toEqual(expect.any(String));
-    const rest = await world.editor.get(`/v1/eval-runs/${first.runId}/judge-transcripts?limit=1000&cursor=${page.body.nextCursor}`);
+    const rest = await world.editor.get(
+      `/v1/eval-runs/${first.runId}/judge-transcripts?limit=1000&cursor=${page.body.nextCursor}`,
+    );
     expect(rest.body.items).toHaveLength(140);
     expect(rest.body.nextCursor).toBeNull();
   });
 
-  it('exports the run\'s and the suite\'s cost as Prometheus series', async () => {
+  it("exports the run's and the suite's cost as Prometheus series", async () => {
     const text = await (await fetch(`${world.stack.baseUrl}/metrics`)).text();
-    const value = (line: RegExp) => Number(text.split('\n').find((l) => line.test(l))?.split(' ').pop());
-    expect(value(new RegExp(`^evalgate_run_cost_usd\\{run_id="${first.runId}".*kind="judge"\\}`))).toBeCloseTo(first.cost.judgeUsd, 9);
-    expect(value(new RegExp(`^evalgate_run_cost_usd\\{run_id="${first.runId}".*kind="model"\\}`))).toBeCloseTo(first.cost.modelUsd, 9);
+    const value = (line: RegExp) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => line.test(l))
+          ?.split(' ')
+          .pop(),
+      );
+    expect(value(new RegExp(`^evalgate_run_cost_usd\\{run_id="${first.runId}".*kind="judge"\\}`))).toBeCloseTo(
+      first.cost.judgeUsd,
+      9,
+    );
+    expect(value(new RegExp(`^evalgate_run_cost_usd\\{run_id="${first.runId}".*kind="model"\\}`))).toBeCloseTo(
+      first.cost.modelUsd,
+      9,
+    );
     expect(value(new RegExp(`^evalgate_suite_calls\\{metric_suite_id="${suiteId}".*kind="judge"\\}`))).toBe(240);
-    expect(value(new RegExp(`^evalgate_suite_cost_usd\\{metric_suite_id="${suiteId}".*kind="judge"\\}`))).toBeCloseTo(first.cost.judgeUsd, 9);
+    expect(value(new RegExp(`^evalgate_suite_cost_usd\\{metric_suite_id="${suiteId}".*kind="judge"\\}`))).toBeCloseTo(
+      first.cost.judgeUsd,
+      9,
+    );
   });
 
   it('reruns unchanged outputs with no model and no judge calls, and the same numbers bit for bit', async () => {
     const rerun = await waitForRun(world.editor, (await startRun(generator, suiteId)).body.runId);
     expect(rerun.status).toBe('succeeded');
     expect(world.server.stats().requests.total).toBe(0);
-    expect(rerun.cost).toMatchObject({ calls: 0, modelCalls: 0, judgeCalls: 0, modelUsd: 0, judgeUsd: 0, cacheHits: 120 });
+    expect(rerun.cost).toMatchObject({
+      calls: 0,
+      modelCalls: 0,
+      judgeCalls: 0,
+      modelUsd: 0,
+      judgeUsd: 0,
+      cacheHits: 120,
+    });
     expect(rerun.judge).toMatchObject({ judged: 120, calls: 0, cacheHits: 240 });
     for (const name of Object.keys(first.results)) expect(rerun.results[name].value).toBe(first.results[name].value);
     const transcripts = await readTranscripts(world, rerun.runId);
@@ -116,12 +166,26 @@ describe('a judged generation run', () => {
 describe('judge transcripts of a restricted dataset', () => {
   it('are readable only by the teams the dataset version allows', async () => {
     const allowed = unique('allowed');
-    const owner = await principal(world.stack, 'owner', [{ team: world.team, roles: ['editor'] }, { team: allowed, roles: ['viewer'] }]);
-    const created = await owner.post('/v1/datasets', { name: unique('secret'), taskType: 'generation', ownerTeam: world.team });
-    await owner.ndjson(`/v1/datasets/${created.body.datasetId}/versions?labelPolicy=human_reviewed&visibility=restricted&teams=${allowed}`, datasetJsonl('generation', { limit: 10 }));
+    const owner = await principal(world.stack, 'owner', [
+      { team: world.team, roles: ['editor'] },
+      { team: allowed, roles: ['viewer'] },
+    ]);
+    const created = await owner.post('/v1/datasets', {
+      name: unique('secret'),
+      taskType: 'generation',
+      ownerTeam: world.team,
+    });
+    await owner.ndjson(
+      `/v1/datasets/${created.body.datasetId}/versions?labelPolicy=human_reviewed&visibility=restricted&teams=${allowed}`,
+      datasetJsonl('generation', { limit: 10 }),
+    );
     const [generator] = await registerGenerator(world, ['lead-v1']);
     const suiteId = await registerJudgedSuite(world, judgeDef(judgeModel));
-    const started = await owner.post('/v1/eval-runs', { modelVersion: generator, datasetId: created.body.datasetId, metricSuiteId: suiteId });
+    const started = await owner.post('/v1/eval-runs', {
+      modelVersion: generator,
+      datasetId: created.body.datasetId,
+      metricSuiteId: suiteId,
+    });
     const run = await waitForRun(owner, started.body.runId);
     expect(run.status).toBe('succeeded');
     expect((await owner.get(`/v1/eval-runs/${run.runId}/judge-transcripts`)).body.items).toHaveLength(10);
@@ -154,7 +218,10 @@ describe('judge errors', () => {
   it('retries an unparseable reply once, then records a judge_error: counted, reported, never scored', async () => {
     const [generator] = await registerGenerator(world, ['lead-v1']);
     // Seeds of their own: the earlier tests' judgements of the same outputs are in the judge cache.
-    const suiteId = await registerJudgedSuite(world, judgeDef(judgeModel, { errorRateLimit: 0.5, params: { temperature: 0, seed: 101 } }));
+    const suiteId = await registerJudgedSuite(
+      world,
+      judgeDef(judgeModel, { errorRateLimit: 0.5, params: { temperature: 0, seed: 101 } }),
+    );
     world.server.setKnobs({ malformedRate: 0.3, faultModels: ['judge-v1'], seed: 3 });
     const run = await waitForRun(world.editor, (await startRun(generator, suiteId)).body.runId);
     expect(run.status).toBe('succeeded');
@@ -162,7 +229,9 @@ describe('judge errors', () => {
     const records = await readRecords(world, run.runId);
     const failed = records.filter((r) => r.judge.error);
     expect(failed.length).toBeGreaterThan(0);
-    expect(failed.every((r) => r.judge.error.class === 'judge_error' && r.judgeScore === undefined && r.judge.calls === 2)).toBe(true);
+    expect(
+      failed.every((r) => r.judge.error.class === 'judge_error' && r.judgeScore === undefined && r.judge.calls === 2),
+    ).toBe(true);
     expect(run.judge).toMatchObject({ judged: 120, errors: failed.length });
     expect(run.judge.errorRate).toBeCloseTo(failed.length / 120, 12);
     expect(run.results.judge.n).toBe(120 - failed.length);
@@ -170,7 +239,9 @@ describe('judge errors', () => {
     const transcripts = await readTranscripts(world, run.runId);
     const retried = transcripts.filter((t) => t.attempt === 2);
     expect(retried.length).toBeGreaterThan(failed.length); // some retries succeeded
-    expect(transcripts.filter((t) => t.error?.startsWith('unparseable judge output'))).toHaveLength(retried.length + failed.length);
+    expect(transcripts.filter((t) => t.error?.startsWith('unparseable judge output'))).toHaveLength(
+      retried.length + failed.length,
+    );
     // Every judge call, failed or not, was counted and priced.
     expect(world.server.stats().requests.byModel['judge-v1']).toBe(run.cost.judgeCalls);
     expect(run.cost.judgeCalls).toBe(120 + retried.length);

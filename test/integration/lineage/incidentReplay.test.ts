@@ -10,8 +10,16 @@ import { Worker } from '@temporalio/worker';
 import { bundleWorkflows } from '../../../workers/evalWorkers';
 
 const DIR = join(__dirname, '..', '..', 'fixtures', 'histories');
-const INCIDENT_WORKFLOWS = ['metricRecomputeWorkflow', 'recomputeRunWorkflow', 'datasetDeprecationWorkflow', 'judgeIncidentWorkflow', 'rejudgeRunWorkflow'];
-const fixtures = readdirSync(DIR).filter((f) => f.endsWith('.json') && INCIDENT_WORKFLOWS.includes(f.split('-')[0])).sort();
+const INCIDENT_WORKFLOWS = [
+  'metricRecomputeWorkflow',
+  'recomputeRunWorkflow',
+  'datasetDeprecationWorkflow',
+  'judgeIncidentWorkflow',
+  'rejudgeRunWorkflow',
+];
+const fixtures = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json') && INCIDENT_WORKFLOWS.includes(f.split('-')[0]))
+  .sort();
 
 it('has a recorded history for every incident workflow', () => {
   expect(new Set(fixtures.map((f) => f.split('-')[0]))).toEqual(new Set(INCIDENT_WORKFLOWS));
@@ -19,8 +27,12 @@ it('has a recorded history for every incident workflow', () => {
 
 it('replays every incident history without nondeterminism', async () => {
   const workflowBundle = await bundleWorkflows();
-  const histories = fixtures.map((file) => ({ workflowId: file.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8'))) }));
+  const histories = fixtures.map((file) => ({
+    workflowId: file.replace(/\.json$/, ''),
+    history: historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8'))),
+  }));
   const results = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) results.push({ workflowId: result.workflowId, error: result.error?.message });
+  for await (const result of Worker.runReplayHistories({ workflowBundle }, histories))
+    results.push({ workflowId: result.workflowId, error: result.error?.message });
   expect(results).toEqual(fixtures.map((f) => ({ workflowId: f.replace(/\.json$/, ''), error: undefined })));
 }, 120_000);

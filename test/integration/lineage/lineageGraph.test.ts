@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { runs as runsOf } from '../../../api/features/lineage/dal';
-import { registerSpamDataset, registerSpamModel, registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+import {
+  registerSpamDataset,
+  registerSpamModel,
+  registerSuite,
+  startEvalWorld,
+  waitForRun,
+  type EvalWorld,
+} from '../../helpers/evalWorld';
 import { recordDecidedCheck } from '../../helpers/incidents';
 import { principal, unique } from '../../helpers/stack';
 
@@ -14,22 +21,36 @@ beforeAll(async () => {
   world = await startEvalWorld({ EVALGATE_ROWS_PER_SHARD: '50' });
   dataset = await registerSpamDataset(world, { limit: 100 });
   model = await registerSpamModel(world, ['nb-v1']);
-  suite = await registerSuite(world, 'release_blocking', [{ name: 'accuracy', metric: 'accuracy' }, { name: 'recall_spam', metric: 'recall', params: { positiveLabel: 'spam' }, implVersion: '0.9.0' }]);
-  const started = await world.editor.post('/v1/eval-runs', { modelVersion: model.versions[0], datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, mode: 'release' });
+  suite = await registerSuite(world, 'release_blocking', [
+    { name: 'accuracy', metric: 'accuracy' },
+    { name: 'recall_spam', metric: 'recall', params: { positiveLabel: 'spam' }, implVersion: '0.9.0' },
+  ]);
+  const started = await world.editor.post('/v1/eval-runs', {
+    modelVersion: model.versions[0],
+    datasetId: dataset.datasetId,
+    metricSuiteId: suite.metricSuiteId,
+    mode: 'release',
+  });
   run = await waitForRun(world.editor, started.body.runId);
 }, 180_000);
 afterAll(() => world.close());
 
-const lineage = (kind: string, id: string, direction = 'downstream') => world.editor.get(`/v1/lineage/${kind}/${encodeURIComponent(id)}?direction=${direction}`);
-const kinds = (body: any) => body.nodes.reduce((acc: Record<string, number>, n: any) => ({ ...acc, [n.kind]: (acc[n.kind] ?? 0) + 1 }), {});
-const hasEdge = (body: any, from: string, to: string, relation: string) => body.edges.some((e: any) => e.from === from && e.to === to && e.relation === relation);
+const lineage = (kind: string, id: string, direction = 'downstream') =>
+  world.editor.get(`/v1/lineage/${kind}/${encodeURIComponent(id)}?direction=${direction}`);
+const kinds = (body: any) =>
+  body.nodes.reduce((acc: Record<string, number>, n: any) => ({ ...acc, [n.kind]: (acc[n.kind] ?? 0) + 1 }), {});
+const hasEdge = (body: any, from: string, to: string, relation: string) =>
+  body.edges.some((e: any) => e.from === from && e.to === to && e.relation === relation);
 
 describe('the lineage graph', () => {
   let gate: Awaited<ReturnType<typeof recordDecidedCheck>>;
   beforeAll(async () => {
     gate = await recordDecidedCheck(world, {
-      metricSuiteId: suite.metricSuiteId, datasets: [{ datasetId: dataset.datasetId, candidateRunId: run.runId }], modelId: model.modelId,
-      rules: [{ metric: 'accuracy', kind: 'min', threshold: 0.5 }], moveAlias: 'production',
+      metricSuiteId: suite.metricSuiteId,
+      datasets: [{ datasetId: dataset.datasetId, candidateRunId: run.runId }],
+      modelId: model.modelId,
+      rules: [{ metric: 'accuracy', kind: 'min', threshold: 0.5 }],
+      moveAlias: 'production',
     });
   });
 
@@ -38,7 +59,14 @@ describe('the lineage graph', () => {
     expect(res.status).toBe(200);
     const root = res.body.root;
     expect(root).toMatch(/^dataset_version:/);
-    expect(kinds(res.body)).toMatchObject({ dataset_version: 1, eval_run: 1, metric_result: 2, gate_decision: 1, gate_check: 1, alias_move: 1 });
+    expect(kinds(res.body)).toMatchObject({
+      dataset_version: 1,
+      eval_run: 1,
+      metric_result: 2,
+      gate_decision: 1,
+      gate_check: 1,
+      alias_move: 1,
+    });
     const runNode = `eval_run:${run.runId}`;
     expect(hasEdge(res.body, root, runNode, 'evaluated_on')).toBe(true);
     for (const id of gate.resultIds) {
@@ -65,15 +93,34 @@ describe('the lineage graph', () => {
     const res = await lineage('eval_run', run.runId, 'upstream');
     expect(res.status).toBe(200);
     const runNode = `eval_run:${run.runId}`;
-    const into = res.body.edges.filter((e: any) => e.to === runNode).map((e: any) => `${e.from.split(':')[0]} ${e.relation}`).sort();
-    expect(into).toEqual(['dataset_version evaluated_on', 'metric_impl computed_with', 'metric_impl computed_with', 'metric_suite_version scored_by', 'model_version evaluated']);
-    expect(res.body.nodes.find((n: any) => n.kind === 'dataset_version').attrs).toMatchObject({ datasetId: dataset.datasetId, version: dataset.version });
+    const into = res.body.edges
+      .filter((e: any) => e.to === runNode)
+      .map((e: any) => `${e.from.split(':')[0]} ${e.relation}`)
+      .sort();
+    expect(into).toEqual([
+      'dataset_version evaluated_on',
+      'metric_impl computed_with',
+      'metric_impl computed_with',
+      'metric_suite_version scored_by',
+      'model_version evaluated',
+    ]);
+    expect(res.body.nodes.find((n: any) => n.kind === 'dataset_version').attrs).toMatchObject({
+      datasetId: dataset.datasetId,
+      version: dataset.version,
+    });
   });
 
   it('walks upstream of a gate check through its decision and results to the runs and their inputs', async () => {
     const res = await lineage('gate_check', gate.checkId, 'upstream');
     expect(res.status).toBe(200);
-    expect(kinds(res.body)).toMatchObject({ gate: 1, gate_decision: 1, metric_result: 1, eval_run: 1, dataset_version: 1, model_version: 1 });
+    expect(kinds(res.body)).toMatchObject({
+      gate: 1,
+      gate_decision: 1,
+      metric_result: 1,
+      eval_run: 1,
+      dataset_version: 1,
+      model_version: 1,
+    });
     expect(hasEdge(res.body, `gate_decision:${gate.decisionId}`, `gate_check:${gate.checkId}`, 'decided')).toBe(true);
   });
 
@@ -89,10 +136,16 @@ describe('the lineage graph', () => {
 
   it('hides runs on a restricted dataset version from principals outside its teams', async () => {
     const restricted = await registerSpamDataset(world, { limit: 20, query: '&visibility=restricted' });
-    const started = await world.editor.post('/v1/eval-runs', { modelVersion: model.versions[0], datasetId: restricted.datasetId, metricSuiteId: suite.metricSuiteId });
+    const started = await world.editor.post('/v1/eval-runs', {
+      modelVersion: model.versions[0],
+      datasetId: restricted.datasetId,
+      metricSuiteId: suite.metricSuiteId,
+    });
     await waitForRun(world.editor, started.body.runId);
     const outsider = await principal(world.stack, 'outsider', [{ team: unique('other'), roles: ['viewer'] }]);
-    const forOutsider = await outsider.get(`/v1/lineage/model_version/${encodeURIComponent(model.versions[0])}?direction=downstream`);
+    const forOutsider = await outsider.get(
+      `/v1/lineage/model_version/${encodeURIComponent(model.versions[0])}?direction=downstream`,
+    );
     expect(forOutsider.status).toBe(200);
     expect(forOutsider.body.nodes.some((n: any) => n.id === `eval_run:${started.body.runId}`)).toBe(false);
     expect(forOutsider.body.nodes.some((n: any) => n.id === `eval_run:${run.runId}`)).toBe(true);
@@ -111,7 +164,9 @@ describe('lineage at scale', () => {
   beforeAll(async () => {
     // 10,000 runs in one statement, using recall at this test's own implementation versions.
     const ids = await world.stack.pool.query(
-      `SELECT r.model_version_id, r.dataset_version_id, r.metric_suite_version_id FROM eval_runs r WHERE r.run_id = $1`, [run.runId]);
+      `SELECT r.model_version_id, r.dataset_version_id, r.metric_suite_version_id FROM eval_runs r WHERE r.run_id = $1`,
+      [run.runId],
+    );
     const { model_version_id: mv, dataset_version_id: dv, metric_suite_version_id: sv } = ids.rows[0];
     await world.stack.pool.query(
       `INSERT INTO eval_runs (model_version_id, dataset_version_id, metric_suite_version_id, mode, status, seed, metric_impl_versions,
@@ -119,13 +174,17 @@ describe('lineage at scale', () => {
        SELECT $1, $2, $3, 'exploratory', 'succeeded', 'seed-' || i,
               jsonb_build_object('accuracy', $7::text, 'recall', CASE WHEN i % 100 = 0 THEN $4 WHEN i % 10 = 0 THEN $6 ELSE $7 END),
               'test', 'lineage-seed:' || gen_random_uuid(), 'none', $5
-         FROM generate_series(1, 10000) AS i`, [mv, dv, sv, rare, world.editor.principalId, common, `0.0.0-other-${tag}`]);
+         FROM generate_series(1, 10000) AS i`,
+      [mv, dv, sv, rare, world.editor.principalId, common, `0.0.0-other-${tag}`],
+    );
     await world.stack.pool.query('ANALYZE eval_runs');
   }, 120_000);
 
   it('answers "every run that used recall at version N" from the GIN index', async () => {
     const { rows } = await world.stack.pool.query(
-      `EXPLAIN SELECT run_id FROM eval_runs WHERE metric_impl_versions @> $1::jsonb`, [JSON.stringify({ recall: rare })]);
+      `EXPLAIN SELECT run_id FROM eval_runs WHERE metric_impl_versions @> $1::jsonb`,
+      [JSON.stringify({ recall: rare })],
+    );
     expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Bitmap Index Scan on eval_runs_impl_versions/);
   });
 
@@ -152,7 +211,9 @@ describe('lineage at scale', () => {
     const found = await runsOf(world.stack.pool, { by: 'metric_impl', metric: 'recall', version: common }, 5000);
     expect(found).toHaveLength(900);
     const { rows } = await world.stack.pool.query(
-      `EXPLAIN (ANALYZE, FORMAT JSON) SELECT run_id FROM eval_runs WHERE metric_impl_versions @> $1::jsonb`, [JSON.stringify({ recall: common })]);
+      `EXPLAIN (ANALYZE, FORMAT JSON) SELECT run_id FROM eval_runs WHERE metric_impl_versions @> $1::jsonb`,
+      [JSON.stringify({ recall: common })],
+    );
     const plan = rows[0]['QUERY PLAN'][0];
     expect(plan['Plan']['Actual Rows']).toBe(900);
     expect(plan['Execution Time']).toBeLessThan(100);

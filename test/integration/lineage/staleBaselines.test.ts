@@ -19,18 +19,34 @@ beforeAll(async () => {
   world = await startEvalWorld({ EVALGATE_ROWS_PER_SHARD: '30' });
   const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 30, spam: 30 }));
   const suite = await registerSuite(world, 'release_blocking', [
-    { name: 'accuracy', metric: 'accuracy' }, { name: 'recall_spam', metric: 'recall', params: { positiveLabel: 'spam' }, implVersion: '0.9.0' },
+    { name: 'accuracy', metric: 'accuracy' },
+    { name: 'recall_spam', metric: 'recall', params: { positiveLabel: 'spam' }, implVersion: '0.9.0' },
   ]);
   model = await spamModel(world, 'nb-v1');
-  const started = await world.editor.post('/v1/eval-runs', { modelVersion: model.v('nb-v1'), datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, mode: 'release' });
+  const started = await world.editor.post('/v1/eval-runs', {
+    modelVersion: model.v('nb-v1'),
+    datasetId: dataset.datasetId,
+    metricSuiteId: suite.metricSuiteId,
+    mode: 'release',
+  });
   baselineRunId = (await waitForRun(world.editor, started.body.runId)).runId;
   const parts = await world.stack.storage.list(runKeys.shardPrefix(baselineRunId, 1));
   await world.stack.storage.remove(parts.filter((k) => /\/part-\d+\.jsonl$/.test(k)));
-  const incidentId = await declareMetricIncident(world, { metric: 'recall', badImplVersions: ['0.9.0'], fixedImplVersion: '1.0.0', note: 'stale-baseline test' });
+  const incidentId = await declareMetricIncident(world, {
+    metric: 'recall',
+    badImplVersions: ['0.9.0'],
+    fixedImplVersion: '1.0.0',
+    note: 'stale-baseline test',
+  });
   const incident = await waitForIncident(world, incidentId);
-  expect(incident.report.runs.unrecoverable).toEqual(expect.arrayContaining([expect.objectContaining({ runId: baselineRunId })]));
+  expect(incident.report.runs.unrecoverable).toEqual(
+    expect.arrayContaining([expect.objectContaining({ runId: baselineRunId })]),
+  );
   gateId = await createGate(world.editor, {
-    ownerTeam: world.team, metricSuiteId: suite.metricSuiteId, datasetIds: [dataset.datasetId], baselineAlias: 'production',
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    baselineAlias: 'production',
     rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.5 }],
   });
 }, 180_000);
@@ -45,7 +61,9 @@ describe('a stale baseline', () => {
     expect(check.runs.datasets[0].baselineRunId).toBe(baselineRunId);
     const stale = check.reasons.find((r: any) => r.code === 'stale_baseline');
     expect(stale).toMatchObject({ verdict: 'error', runId: baselineRunId });
-    expect(stale.message).toMatch(/recall_spam was computed with recall@0\.9\.0, retracted by incident .* \(fixed in 1\.0\.0\)/);
+    expect(stale.message).toMatch(
+      /recall_spam was computed with recall@0\.9\.0, retracted by incident .* \(fixed in 1\.0\.0\)/,
+    );
     candidateRunId = check.runs.datasets[0].candidateRunId;
   });
 
@@ -58,7 +76,11 @@ describe('a stale baseline', () => {
 
   it('is counted by the gauge of gates with a stale baseline', async () => {
     const stale = await gatesWithStaleBaselines(world.stack.pool);
-    expect(stale).toEqual(expect.arrayContaining([expect.objectContaining({ gateId, runs: [expect.objectContaining({ runId: baselineRunId })] })]));
+    expect(stale).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ gateId, runs: [expect.objectContaining({ runId: baselineRunId })] }),
+      ]),
+    );
     const metrics = await client(world.stack.baseUrl).get('/metrics');
     const value = Number(/^evalgate_gates_stale_baseline (\d+)$/m.exec(metrics.body as string)?.[1]);
     expect(value).toBeGreaterThanOrEqual(1);

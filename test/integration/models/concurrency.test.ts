@@ -25,7 +25,13 @@ const newClient = (retryBaseMs = 5) =>
   createModelClient({ timeoutMs: 5_000, maxAttempts: 8, retryBaseMs, retryMaxMs: 50, defaultMaxConcurrency: 64 });
 
 const call = (client: ReturnType<typeof newClient>, endpoint: EndpointSpec, i: number) =>
-  client.predict({ endpoint, taskType: 'classification', promptTemplate: 'Classify this email as ham or spam:\n{{input}}', params: {}, row: { id: String(i), input: `Subject: note ${i}\n\nsee you at ${i}` } });
+  client.predict({
+    endpoint,
+    taskType: 'classification',
+    promptTemplate: 'Classify this email as ham or spam:\n{{input}}',
+    params: {},
+    row: { id: String(i), input: `Subject: note ${i}\n\nsee you at ${i}` },
+  });
 
 describe('per-endpoint concurrency', () => {
   it('never exceeds maxConcurrency, counted across every client in the process and across retries', async () => {
@@ -56,14 +62,25 @@ describe('per-endpoint concurrency', () => {
     const [server] = servers;
     server.setKnobs({ latencyMs: 10 });
     const client = createModelClient({ timeoutMs: 5_000, maxAttempts: 2, retryBaseMs: 5, defaultMaxConcurrency: 4 });
-    await Promise.all(Array.from({ length: 60 }, (_, i) => call(client, { protocol: 'json-predict', url: server.predictUrl('logreg-v1') }, i)));
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        call(client, { protocol: 'json-predict', url: server.predictUrl('logreg-v1') }, i),
+      ),
+    );
     expect(server.stats().concurrency.maxInFlight).toBe(4);
   });
 
   it('gives the permit back while a call waits to retry', async () => {
     const [server] = servers;
     server.setKnobs({ errorRate: 1 });
-    const client = createModelClient({ timeoutMs: 5_000, maxAttempts: 2, retryBaseMs: 400, retryMaxMs: 400, defaultMaxConcurrency: 1, random: () => 0.99 });
+    const client = createModelClient({
+      timeoutMs: 5_000,
+      maxAttempts: 2,
+      retryBaseMs: 400,
+      retryMaxMs: 400,
+      defaultMaxConcurrency: 1,
+      random: () => 0.99,
+    });
     const endpoint: EndpointSpec = { protocol: 'json-predict', url: server.predictUrl('keywords-v1') };
     const finished: string[] = [];
     const first = call(client, endpoint, 1).then((result) => (finished.push('first'), result));
@@ -79,11 +96,20 @@ describe('per-endpoint concurrency', () => {
     const [server] = servers;
     server.setKnobs({ latencyMs: 100 });
     const client = newClient();
-    const endpoint: EndpointSpec = { protocol: 'json-predict', url: `${server.predictUrl('nb-small-v1')}?token=secret`, maxConcurrency: 2 };
+    const endpoint: EndpointSpec = {
+      protocol: 'json-predict',
+      url: `${server.predictUrl('nb-small-v1')}?token=secret`,
+      maxConcurrency: 2,
+    };
     const pending = Promise.all(Array.from({ length: 5 }, (_, i) => call(client, endpoint, i)));
     await new Promise((resolve) => setTimeout(resolve, 30));
     const stats = client.stats().endpoints.find((entry) => entry.endpoint.includes('nb-small-v1'));
-    expect(stats).toEqual({ endpoint: `json-predict ${server.predictUrl('nb-small-v1')}`, limit: 2, inFlight: 2, queued: 3 });
+    expect(stats).toEqual({
+      endpoint: `json-predict ${server.predictUrl('nb-small-v1')}`,
+      limit: 2,
+      inFlight: 2,
+      queued: 3,
+    });
     await pending;
   });
 });

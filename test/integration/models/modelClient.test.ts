@@ -3,11 +3,17 @@
  * port 0): both protocols, retries, Retry-After, outages, timeouts and cancellation.
  * Concurrency limits are in concurrency.test.ts.
  */
-import { createModelClient, EndpointLimiters, type EndpointSpec, type ModelClientOptions } from '../../../activities/models';
+import {
+  createModelClient,
+  EndpointLimiters,
+  type EndpointSpec,
+  type ModelClientOptions,
+} from '../../../activities/models';
 import { createModelServer, type ModelServer } from '../../../examples/modelServer/server';
 
 const SPAM = 'Subject: WIN MONEY NOW\n\nClick here for a free offer, act now, limited time, no risk, cash prize!!!';
-const HAM = 'Subject: meeting notes\n\nHi team, attached are the notes from Tuesday. The build is green again; see you at standup.';
+const HAM =
+  'Subject: meeting notes\n\nHi team, attached are the notes from Tuesday. The build is green again; see you at standup.';
 
 let server: ModelServer;
 
@@ -34,7 +40,10 @@ function client(overrides: Partial<ModelClientOptions> = {}) {
   });
 }
 
-const predictEndpoint = (model = 'nb-v1'): EndpointSpec => ({ protocol: 'json-predict', url: server.predictUrl(model) });
+const predictEndpoint = (model = 'nb-v1'): EndpointSpec => ({
+  protocol: 'json-predict',
+  url: server.predictUrl(model),
+});
 const chatEndpoint = (model = 'nb-v1'): EndpointSpec => ({ protocol: 'openai-chat', url: server.openaiBaseUrl, model });
 const classify = (endpoint: EndpointSpec, input = SPAM, signal?: AbortSignal) => ({
   endpoint,
@@ -47,7 +56,8 @@ const classify = (endpoint: EndpointSpec, input = SPAM, signal?: AbortSignal) =>
 
 /** Resolves once the server has answered `status` at least `count` times. */
 async function serverAnswered(status: string, count = 1): Promise<void> {
-  while ((server.stats().requests.byStatus[status] ?? 0) < count) await new Promise((resolve) => setTimeout(resolve, 2));
+  while ((server.stats().requests.byStatus[status] ?? 0) < count)
+    await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 describe('json-predict', () => {
@@ -61,7 +71,13 @@ describe('json-predict', () => {
   });
 
   it('returns a generation', async () => {
-    const result = await client().predict({ endpoint: predictEndpoint('lead-v1'), taskType: 'generation', promptTemplate: null, params: {}, row: { id: 'g1', input: HAM } });
+    const result = await client().predict({
+      endpoint: predictEndpoint('lead-v1'),
+      taskType: 'generation',
+      promptTemplate: null,
+      params: {},
+      row: { id: 'g1', input: HAM },
+    });
     expect(result.prediction).toEqual({ output: expect.any(String) });
     expect(result.prediction?.output?.length).toBeGreaterThan(0);
   });
@@ -79,7 +95,10 @@ describe('json-predict', () => {
 describe('openai-chat', () => {
   it('returns the same label as json-predict, from the rendered prompt, with usage', async () => {
     const models = client();
-    const [viaChat, viaPredict] = await Promise.all([models.predict(classify(chatEndpoint(), HAM)), models.predict(classify(predictEndpoint(), HAM))]);
+    const [viaChat, viaPredict] = await Promise.all([
+      models.predict(classify(chatEndpoint(), HAM)),
+      models.predict(classify(predictEndpoint(), HAM)),
+    ]);
     expect(viaChat.error).toBeUndefined();
     expect(viaChat.prediction).toEqual({ label: viaPredict.prediction?.label });
     expect(viaChat.usage?.inputTokens).toBeGreaterThan(0);
@@ -87,14 +106,25 @@ describe('openai-chat', () => {
   });
 
   it('returns a generation, trimmed', async () => {
-    const result = await client().predict({ endpoint: chatEndpoint('lead-v1'), taskType: 'generation', promptTemplate: 'Write a subject line for this email:\n{{input}}', params: {}, row: { id: 'g', input: HAM } });
+    const result = await client().predict({
+      endpoint: chatEndpoint('lead-v1'),
+      taskType: 'generation',
+      promptTemplate: 'Write a subject line for this email:\n{{input}}',
+      params: {},
+      row: { id: 'g', input: HAM },
+    });
     expect(result.prediction?.output).toBeTruthy();
     expect(result.prediction?.output).toBe(result.prediction?.output?.trim());
   });
 
   it('makes raw chat calls for the judge', async () => {
-    const prompt = 'Score the candidate.\n<output>meeting notes</output>\n<reference>meeting notes from Tuesday</reference>';
-    const result = await client().chat({ endpoint: chatEndpoint('judge-v1'), messages: [{ role: 'user', content: prompt }], params: { temperature: 0, seed: 1 } });
+    const prompt =
+      'Score the candidate.\n<output>meeting notes</output>\n<reference>meeting notes from Tuesday</reference>';
+    const result = await client().chat({
+      endpoint: chatEndpoint('judge-v1'),
+      messages: [{ role: 'user', content: prompt }],
+      params: { temperature: 0, seed: 1 },
+    });
     expect(result.error).toBeUndefined();
     expect(JSON.parse(result.content ?? '')).toEqual({ score: expect.any(Number), reason: expect.any(String) });
     expect(result.usage).toEqual({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
@@ -109,12 +139,19 @@ describe('openai-chat', () => {
   it('refuses an openai-chat call given only the serialised row (the prompt needs its fields), without sending it', async () => {
     const { row: _row, ...call } = classify(chatEndpoint('lead-v1'));
     const result = await client().predict({ ...call, rowJson: '{"id":"e1","input":"hi"}' });
-    expect(result).toMatchObject({ error: { class: 'client_error', message: expect.stringMatching(/needs the row/) }, attempts: 0 });
+    expect(result).toMatchObject({
+      error: { class: 'client_error', message: expect.stringMatching(/needs the row/) },
+      attempts: 0,
+    });
     expect(server.stats().requests.total).toBe(0);
   });
 
   it('refuses a chat call to a json-predict endpoint without sending it', async () => {
-    const result = await client().chat({ endpoint: predictEndpoint(), messages: [{ role: 'user', content: 'hi' }], params: {} });
+    const result = await client().chat({
+      endpoint: predictEndpoint(),
+      messages: [{ role: 'user', content: 'hi' }],
+      params: {},
+    });
     expect(result).toMatchObject({ error: { class: 'client_error' }, attempts: 0 });
     expect(server.stats().requests.total).toBe(0);
   });
@@ -124,7 +161,11 @@ describe('retries', () => {
   it('gets every call through at a 20% error rate, retrying some', async () => {
     server.setKnobs({ errorRate: 0.2 });
     const models = client({ maxAttempts: 10 });
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => models.predict(classify(i % 2 ? predictEndpoint() : chatEndpoint(), i % 3 ? SPAM : HAM))));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        models.predict(classify(i % 2 ? predictEndpoint() : chatEndpoint(), i % 3 ? SPAM : HAM)),
+      ),
+    );
     expect(results.filter((result) => result.error)).toEqual([]);
     expect(results.filter((result) => result.attempts > 1).length).toBeGreaterThan(10);
     const stats = models.stats();
@@ -184,7 +225,9 @@ describe('retries', () => {
   it('stops after exactly maxAttempts against a down endpoint, in bounded time', async () => {
     server.setKnobs({ down: true });
     const started = Date.now();
-    const result = await client({ maxAttempts: 5, retryBaseMs: 20, retryMaxMs: 40 }).predict(classify(predictEndpoint()));
+    const result = await client({ maxAttempts: 5, retryBaseMs: 20, retryMaxMs: 40 }).predict(
+      classify(predictEndpoint()),
+    );
     expect(result).toMatchObject({ attempts: 5, error: { class: 'server_error', status: 503 } });
     expect(server.stats().requests.total).toBe(5);
     // Four backoff waits of at most 40 ms each, plus the requests (slack for a busy machine).
@@ -201,7 +244,10 @@ describe('retries', () => {
     const closedUrl = closed.predictUrl('nb-v1');
     await closed.close();
     const refused = await client({ maxAttempts: 3 }).predict(classify({ protocol: 'json-predict', url: closedUrl }));
-    expect(refused).toMatchObject({ attempts: 3, error: { class: 'network', message: expect.stringContaining('ECONNREFUSED') } });
+    expect(refused).toMatchObject({
+      attempts: 3,
+      error: { class: 'network', message: expect.stringContaining('ECONNREFUSED') },
+    });
   });
 
   it('times out a slow attempt and retries it', async () => {
@@ -237,11 +283,26 @@ describe('cancellation', () => {
     await serverAnswered('500');
     server.setKnobs({ errorRate: 0, latencyMs: 5_000 });
     const blockerController = new AbortController();
-    const blocker = models.predict(classify({ ...predictEndpoint(), url: server.predictUrl('logreg-v1'), maxConcurrency: 1 }, SPAM, blockerController.signal));
+    const blocker = models.predict(
+      classify(
+        { ...predictEndpoint(), url: server.predictUrl('logreg-v1'), maxConcurrency: 1 },
+        SPAM,
+        blockerController.signal,
+      ),
+    );
     const queuedController = new AbortController();
-    const queued = models.predict(classify({ ...predictEndpoint(), url: server.predictUrl('logreg-v1'), maxConcurrency: 1 }, HAM, queuedController.signal));
+    const queued = models.predict(
+      classify(
+        { ...predictEndpoint(), url: server.predictUrl('logreg-v1'), maxConcurrency: 1 },
+        HAM,
+        queuedController.signal,
+      ),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(models.stats().endpoints.find((e) => e.endpoint.includes('logreg-v1'))).toMatchObject({ inFlight: 1, queued: 1 });
+    expect(models.stats().endpoints.find((e) => e.endpoint.includes('logreg-v1'))).toMatchObject({
+      inFlight: 1,
+      queued: 1,
+    });
 
     const aborted = Date.now();
     controller.abort();

@@ -50,7 +50,9 @@ describe('schema migrations', () => {
   });
 
   it('refuses to start when the database has a migration this code does not know', async () => {
-    await expect(migrate(pool, 'verify', loadMigrations(join(ROOT, 'schema', 'migrations')).slice(0, 1))).rejects.toThrow(/does not know/);
+    await expect(
+      migrate(pool, 'verify', loadMigrations(join(ROOT, 'schema', 'migrations')).slice(0, 1)),
+    ).rejects.toThrow(/does not know/);
   });
 
   it('rolls back a failing migration whole and reports it', async () => {
@@ -77,7 +79,13 @@ describe('schema migrations', () => {
 describe('configuration', () => {
   it('stops a process with one line naming a bad variable', async () => {
     const script = "require('./common/config').loadConfig(); console.log('started');";
-    const run = promisify(execFile)(join(ROOT, 'node_modules/.bin/tsx'), ['-e', script], { cwd: ROOT, env: { ...process.env, EVALGATE_S3_PORT: 'ninety' } });
-    await expect(run).rejects.toMatchObject({ code: 78, stderr: 'evalgate: invalid configuration: EVALGATE_S3_PORT: Invalid input: expected number, received NaN\n' });
+    const run = promisify(execFile)(join(ROOT, 'node_modules/.bin/tsx'), ['-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, EVALGATE_S3_PORT: 'ninety' },
+    });
+    await expect(run).rejects.toMatchObject({
+      code: 78,
+      stderr: 'evalgate: invalid configuration: EVALGATE_S3_PORT: Invalid input: expected number, received NaN\n',
+    });
   });
 });

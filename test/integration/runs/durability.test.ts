@@ -20,20 +20,38 @@ let workerEnv: NodeJS.ProcessEnv;
 let team: string;
 
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['workers/main.ts'], { cwd: ROOT, env: workerEnv, detached: true, stdio: 'ignore' });
+  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['workers/main.ts'], {
+    cwd: ROOT,
+    env: workerEnv,
+    detached: true,
+    stdio: 'ignore',
+  });
   return child;
 }
 
 function killHard(child: ChildProcess) {
-  try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
 }
 
 beforeAll(async () => {
   const prefix = unique('dur').toLowerCase();
-  stack = await startTestStack({ EVALGATE_TASK_QUEUE_PREFIX: prefix, EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS: '3000', EVALGATE_ROWS_PER_SHARD: String(ROWS_PER_SHARD), EVALGATE_SHARD_PARALLELISM: '2' });
+  stack = await startTestStack({
+    EVALGATE_TASK_QUEUE_PREFIX: prefix,
+    EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS: '3000',
+    EVALGATE_ROWS_PER_SHARD: String(ROWS_PER_SHARD),
+    EVALGATE_SHARD_PARALLELISM: '2',
+  });
   workerEnv = {
-    ...process.env, EVALGATE_TASK_QUEUE_PREFIX: prefix, EVALGATE_PART_ROWS: '20', EVALGATE_LOG_LEVEL: 'warn',
-    EVALGATE_DATABASE_URL: stack.config.EVALGATE_DATABASE_URL, EVALGATE_S3_BUCKET: stack.config.EVALGATE_S3_BUCKET,
+    ...process.env,
+    EVALGATE_TASK_QUEUE_PREFIX: prefix,
+    EVALGATE_PART_ROWS: '20',
+    EVALGATE_LOG_LEVEL: 'warn',
+    EVALGATE_DATABASE_URL: stack.config.EVALGATE_DATABASE_URL,
+    EVALGATE_S3_BUCKET: stack.config.EVALGATE_S3_BUCKET,
   };
   server = await createModelServer({ knobs: { latencyMs: 15 } });
   team = unique('ml');
@@ -45,27 +63,51 @@ afterAll(async () => {
 });
 
 it('finishes a run after its worker is SIGKILLed, with identical values and no more than one shard of repeated calls', async () => {
-  const dataset = await editor.post('/v1/datasets', { name: unique('spam'), taskType: 'classification', ownerTeam: team });
+  const dataset = await editor.post('/v1/datasets', {
+    name: unique('spam'),
+    taskType: 'classification',
+    ownerTeam: team,
+  });
   const datasetId = dataset.body.datasetId;
-  const body = datasetJsonl('classification', { tags: ['easy-ham'], limit: 300 }) + datasetJsonl('classification', { tags: ['hard-ham'], limit: 60 }) + datasetJsonl('classification', { tags: ['spam'], limit: 240 });
+  const body =
+    datasetJsonl('classification', { tags: ['easy-ham'], limit: 300 }) +
+    datasetJsonl('classification', { tags: ['hard-ham'], limit: 60 }) +
+    datasetJsonl('classification', { tags: ['spam'], limit: 240 });
   const up = await editor.ndjson(`/v1/datasets/${datasetId}/versions?labelPolicy=human_reviewed`, body);
   expect(up.body.rowCount).toBe(600);
-  const suite = await editor.post('/v1/metric-suites', { name: unique('suite'), purpose: 'exploratory', ownerTeam: team });
+  const suite = await editor.post('/v1/metric-suites', {
+    name: unique('suite'),
+    purpose: 'exploratory',
+    ownerTeam: team,
+  });
   await editor.post(`/v1/metric-suites/${suite.body.metricSuiteId}/versions`, {
-    metrics: [{ name: 'accuracy', metric: 'accuracy' }, { name: 'auc', metric: 'roc_auc', params: { positiveLabel: 'spam' } }, { name: 'log_loss', metric: 'log_loss' }],
+    metrics: [
+      { name: 'accuracy', metric: 'accuracy' },
+      { name: 'auc', metric: 'roc_auc', params: { positiveLabel: 'spam' } },
+      { name: 'log_loss', metric: 'log_loss' },
+    ],
   });
   const model = await editor.post('/v1/models', { name: unique('clf'), ownerTeam: team });
   const versions: string[] = [];
   for (const v of ['interrupted', 'uninterrupted']) {
-    const res = await editor.post(`/v1/models/${model.body.modelId}/versions`, { version: v, endpoint: { protocol: 'json-predict', url: server.predictUrl('nb-v1') } });
+    const res = await editor.post(`/v1/models/${model.body.modelId}/versions`, {
+      version: v,
+      endpoint: { protocol: 'json-predict', url: server.predictUrl('nb-v1') },
+    });
     versions.push(res.body.modelVersion);
   }
-  const start = (modelVersion: string) => editor.post('/v1/eval-runs', { modelVersion, datasetId, metricSuiteId: suite.body.metricSuiteId });
+  const start = (modelVersion: string) =>
+    editor.post('/v1/eval-runs', { modelVersion, datasetId, metricSuiteId: suite.body.metricSuiteId });
 
   let worker = startWorkerProcess();
   try {
     const { runId } = (await start(versions[0])).body;
-    await waitForRun(editor, runId, 90_000, (b) => b.progress.done >= 200 || b.status !== 'running' && b.status !== 'queued');
+    await waitForRun(
+      editor,
+      runId,
+      90_000,
+      (b) => b.progress.done >= 200 || (b.status !== 'running' && b.status !== 'queued'),
+    );
     killHard(worker);
     const atKill = (await editor.get(`/v1/eval-runs/${runId}`)).body;
     expect(atKill.status).toBe('running');

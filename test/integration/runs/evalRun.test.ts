@@ -1,7 +1,14 @@
 import { hashCanonical } from '../../../common/canonical';
 import { exampleTruthsKey, inputHashesKey, runKeys } from '../../../activities/runs/keys';
 import { splitRow } from '../../../activities/runs/records';
-import { registerSpamDataset, registerSpamModel, registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+import {
+  registerSpamDataset,
+  registerSpamModel,
+  registerSuite,
+  startEvalWorld,
+  waitForRun,
+  type EvalWorld,
+} from '../../helpers/evalWorld';
 
 let world: EvalWorld;
 let dataset: { datasetId: string; version: number; rowCount: number };
@@ -22,12 +29,22 @@ beforeEach(() => {
 });
 
 /** The stored shards of a dataset's versions, in order. */
-const shardsOf = async (datasetId: string) => (await world.stack.pool.query<{ object_key: string; row_count: number }>(
-  `SELECT s.object_key, s.row_count FROM dataset_shards s JOIN dataset_versions v USING (dataset_version_id)
-    WHERE v.dataset_id = $1 ORDER BY s.shard_index`, [datasetId])).rows;
+const shardsOf = async (datasetId: string) =>
+  (
+    await world.stack.pool.query<{ object_key: string; row_count: number }>(
+      `SELECT s.object_key, s.row_count FROM dataset_shards s JOIN dataset_versions v USING (dataset_version_id)
+    WHERE v.dataset_id = $1 ORDER BY s.shard_index`,
+      [datasetId],
+    )
+  ).rows;
 
 const startRun = (modelVersion: string, extra: Record<string, unknown> = {}) =>
-  world.editor.post('/v1/eval-runs', { modelVersion, datasetId: dataset.datasetId, metricSuiteId: suite.metricSuiteId, ...extra });
+  world.editor.post('/v1/eval-runs', {
+    modelVersion,
+    datasetId: dataset.datasetId,
+    metricSuiteId: suite.metricSuiteId,
+    ...extra,
+  });
 
 describe('an eval run', () => {
   it('runs every shard, records metrics with intervals and slices, lineage and cost', async () => {
@@ -55,7 +72,12 @@ describe('an eval run', () => {
     expect(run.results.auc.value).toBeGreaterThan(0.5);
 
     expect(run.lineage).toMatchObject({
-      dataset: { datasetId: dataset.datasetId, version: 1, contentHash: expect.stringMatching(/^[0-9a-f]{64}$/), labelPolicy: 'human_reviewed' },
+      dataset: {
+        datasetId: dataset.datasetId,
+        version: 1,
+        contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        labelPolicy: 'human_reviewed',
+      },
       model: { modelVersion: model.versions[0], paramsHash: expect.any(String) },
       metricSuite: { metricSuiteId: suite.metricSuiteId, version: 1 },
       metricImplVersions: { accuracy: accuracy.implVersion },
@@ -68,7 +90,8 @@ describe('an eval run', () => {
   it("keeps the endpoint at exactly its declared concurrency: every shard's calls share the limit, none starves it", async () => {
     const limited = await world.editor.post('/v1/models', { name: `limited-${Date.now()}`, ownerTeam: world.team });
     const version = await world.editor.post(`/v1/models/${limited.body.modelId}/versions`, {
-      version: 'nb-v1', endpoint: { protocol: 'json-predict', url: world.server.predictUrl('nb-v1'), maxConcurrency: 7 },
+      version: 'nb-v1',
+      endpoint: { protocol: 'json-predict', url: world.server.predictUrl('nb-v1'), maxConcurrency: 7 },
     });
     expect(version.status).toBe(201);
     world.server.setKnobs({ latencyMs: 30 });
@@ -92,17 +115,30 @@ describe('an eval run', () => {
 
   it("stores each shard's input hashes and example truths on the first run; a rerun finds every prediction by them and writes the same records", async () => {
     const fresh = await registerSpamDataset(world, { mix: { 'easy-ham': 40, spam: 50 } });
-    const run = (modelVersion: string) => world.editor.post('/v1/eval-runs', { modelVersion, datasetId: fresh.datasetId, metricSuiteId: suite.metricSuiteId });
+    const run = (modelVersion: string) =>
+      world.editor.post('/v1/eval-runs', {
+        modelVersion,
+        datasetId: fresh.datasetId,
+        metricSuiteId: suite.metricSuiteId,
+      });
     const first = await waitForRun(world.editor, (await run(model.versions[2])).body.runId);
     expect(first.status).toBe('succeeded');
     const shards = await shardsOf(fresh.datasetId);
     expect(shards.length).toBe(2);
-    const rowsOf = (text: string) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const rowsOf = (text: string) =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
     for (const shard of shards) {
       const hashes = await world.stack.storage.getBuffer(inputHashesKey(shard.object_key, 'classification'));
       expect(hashes.length).toBe(shard.row_count * 32);
       const rows = rowsOf((await world.stack.storage.getBuffer(shard.object_key)).toString('utf8'));
-      rows.forEach((row, i) => expect(hashes.toString('hex', i * 32, i * 32 + 32)).toBe(hashCanonical(splitRow('classification', row).modelInput)));
+      rows.forEach((row, i) =>
+        expect(hashes.toString('hex', i * 32, i * 32 + 32)).toBe(
+          hashCanonical(splitRow('classification', row).modelInput),
+        ),
+      );
       const truths = await world.stack.storage.getJson<unknown[]>(exampleTruthsKey(shard.object_key, 'classification'));
       expect(truths).toEqual(rows.map((row) => ({ id: row.id, tags: row.tags, label: row.label })));
     }
@@ -114,14 +150,19 @@ describe('an eval run', () => {
     // The rerun's records, made from the stored truths without parsing rows, are the first run's answered from the cache.
     const recordsOf = async (runId: string) => {
       const records: Record<string, unknown>[] = [];
-      for (let shard = 0; shard < shards.length; shard++) records.push(...rowsOf((await world.stack.storage.getBuffer(runKeys.part(runId, shard, 0))).toString('utf8')));
+      for (let shard = 0; shard < shards.length; shard++)
+        records.push(...rowsOf((await world.stack.storage.getBuffer(runKeys.part(runId, shard, 0))).toString('utf8')));
       return records;
     };
     const [before, after] = [await recordsOf(first.runId), await recordsOf(second.runId)];
     expect(after).toHaveLength(90);
     expect(after).toEqual(before.map(({ usage: _usage, costUsd: _cost, ...record }) => ({ ...record, cached: true })));
     // Truths that do not fit the shard are ignored: the rows are read instead.
-    await world.stack.storage.put(exampleTruthsKey(shards[0].object_key, 'classification'), '[{"id":"x"}]', 'application/json');
+    await world.stack.storage.put(
+      exampleTruthsKey(shards[0].object_key, 'classification'),
+      '[{"id":"x"}]',
+      'application/json',
+    );
     const third = await waitForRun(world.editor, (await run(model.versions[2])).body.runId);
     expect(third.cost).toMatchObject({ modelCalls: 0, cacheHits: 90 });
     expect(await recordsOf(third.runId)).toEqual(after);
@@ -129,12 +170,18 @@ describe('an eval run', () => {
 
   it('returns the same run for a repeated idempotency key and starts one workflow', async () => {
     const key = `ci-${Date.now()}`;
-    const [a, b] = await Promise.all([startRun(model.versions[2], { idempotencyKey: key }), startRun(model.versions[2], { idempotencyKey: key })]);
+    const [a, b] = await Promise.all([
+      startRun(model.versions[2], { idempotencyKey: key }),
+      startRun(model.versions[2], { idempotencyKey: key }),
+    ]);
     expect(a.body.runId).toBe(b.body.runId);
     await waitForRun(world.editor, a.body.runId);
     const c = await startRun(model.versions[2], { idempotencyKey: key });
     expect(c.body.runId).toBe(a.body.runId);
-    const { rows } = await world.stack.pool.query('SELECT count(*)::int AS n FROM eval_runs WHERE idempotency_key = $1', [key]);
+    const { rows } = await world.stack.pool.query(
+      'SELECT count(*)::int AS n FROM eval_runs WHERE idempotency_key = $1',
+      [key],
+    );
     expect(rows[0].n).toBe(1);
   });
 
@@ -165,7 +212,11 @@ describe('an eval run', () => {
     const key = (await shardsOf(damaged.datasetId)).at(-1)!.object_key;
     const text = (await world.stack.storage.getBuffer(key)).toString('utf8');
     await world.stack.storage.put(key, text.replace(/\n(?=.)/, '\n{"id": "cut-off\n'), 'application/x-ndjson');
-    const started = await world.editor.post('/v1/eval-runs', { modelVersion: model.versions[0], datasetId: damaged.datasetId, metricSuiteId: suite.metricSuiteId });
+    const started = await world.editor.post('/v1/eval-runs', {
+      modelVersion: model.versions[0],
+      datasetId: damaged.datasetId,
+      metricSuiteId: suite.metricSuiteId,
+    });
     const run = await waitForRun(world.editor, started.body.runId, 30_000);
     expect(run.status).toBe('failed');
     expect(run.error.class).toBe('dataset_unreadable');
@@ -189,7 +240,11 @@ describe('an eval run', () => {
 describe('bad run requests', () => {
   it('refuses a suite whose metrics do not fit the dataset task type', async () => {
     const ranking = await registerSuite(world, 'exploratory', [{ name: 'ndcg5', metric: 'ndcg', params: { k: 5 } }]);
-    const res = await world.editor.post('/v1/eval-runs', { modelVersion: model.versions[0], datasetId: dataset.datasetId, metricSuiteId: ranking.metricSuiteId });
+    const res = await world.editor.post('/v1/eval-runs', {
+      modelVersion: model.versions[0],
+      datasetId: dataset.datasetId,
+      metricSuiteId: ranking.metricSuiteId,
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.field).toBe('metricSuiteId');
   });

@@ -4,25 +4,64 @@ import { renderCheck, type CheckBody } from '../../../cli/format';
 import { main } from '../../../cli/main';
 
 const check: CheckBody = {
-  checkId: 'c1', status: 'overridden', candidate: 'spam@2', commitSha: null, gate: { gateId: 'g', name: 'spam<&>', version: 3 },
+  checkId: 'c1',
+  status: 'overridden',
+  candidate: 'spam@2',
+  commitSha: null,
+  gate: { gateId: 'g', name: 'spam<&>', version: 3 },
   baseline: { alias: 'production', modelVersion: 'spam@1' },
   reasons: [
-    { code: 'rule', rule: 'accuracy:min', verdict: 'pass', message: 'ok', candidate: 0.9, baseline: 0.8, delta: 0.1, deltaCiLow: 0.05, deltaCiHigh: 0.15 },
-    { code: 'rule', rule: 'accuracy[hard-ham]:max_regression', verdict: 'fail', overridden: true, message: 'regressed "a lot" <here>', candidate: 0.5, baseline: 0.8, delta: -0.3, deltaCiLow: -0.4, deltaCiHigh: -0.2 },
+    {
+      code: 'rule',
+      rule: 'accuracy:min',
+      verdict: 'pass',
+      message: 'ok',
+      candidate: 0.9,
+      baseline: 0.8,
+      delta: 0.1,
+      deltaCiLow: 0.05,
+      deltaCiHigh: 0.15,
+    },
+    {
+      code: 'rule',
+      rule: 'accuracy[hard-ham]:max_regression',
+      verdict: 'fail',
+      overridden: true,
+      message: 'regressed "a lot" <here>',
+      candidate: 0.5,
+      baseline: 0.8,
+      delta: -0.3,
+      deltaCiLow: -0.4,
+      deltaCiHigh: -0.2,
+    },
     { code: 'override', verdict: 'overridden', message: 'approved by a, b' },
   ],
 };
 
 describe('the CLI', () => {
   it('maps decisions to exit codes: only pass and overridden are 0', () => {
-    expect(['pass', 'overridden', 'fail', 'revoked', 'frozen', 'error', 'pending'].map(exitCodeOf)).toEqual([0, 0, 1, 1, 2, 2, 2]);
+    expect(['pass', 'overridden', 'fail', 'revoked', 'frozen', 'error', 'pending'].map(exitCodeOf)).toEqual([
+      0, 0, 1, 1, 2, 2, 2,
+    ]);
   });
 
   it('parses durations and refuses nonsense', () => {
-    expect([parseDuration('30m'), parseDuration('90s'), parseDuration('1h'), parseDuration('500ms'), parseDuration('5')]).toEqual([1_800_000, 90_000, 3_600_000, 500, 5000]);
+    expect([
+      parseDuration('30m'),
+      parseDuration('90s'),
+      parseDuration('1h'),
+      parseDuration('500ms'),
+      parseDuration('5'),
+    ]).toEqual([1_800_000, 90_000, 3_600_000, 500, 5000]);
     expect(() => parseDuration('soon')).toThrow(UsageError);
     expect(() => parseArgs(['--gate'])).toThrow(/--gate needs a value/);
-    expect(parseArgs(['compare', 'r1', '--wait', '--format=json'], ['wait'])).toEqual({ positional: ['compare', 'r1'], flags: new Map<string, string | true>([['wait', true], ['format', 'json']]) });
+    expect(parseArgs(['compare', 'r1', '--wait', '--format=json'], ['wait'])).toEqual({
+      positional: ['compare', 'r1'],
+      flags: new Map<string, string | true>([
+        ['wait', true],
+        ['format', 'json'],
+      ]),
+    });
   });
 
   it('renders junit with escaping, overridden rules as skipped', () => {
@@ -48,7 +87,13 @@ describe('the CLI', () => {
   it('answers usage errors with exit 2 and the usage on stderr', async () => {
     const lines: string[] = [];
     const out = { log: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
-    expect(await main(['gate', 'check', '--gate', 'g', '--candidate', 'm@1'], { EVALGATE_URL: 'not a url', EVALGATE_TOKEN: 't' }, out)).toBe(2);
+    expect(
+      await main(
+        ['gate', 'check', '--gate', 'g', '--candidate', 'm@1'],
+        { EVALGATE_URL: 'not a url', EVALGATE_TOKEN: 't' },
+        out,
+      ),
+    ).toBe(2);
     expect(lines[0]).toMatch(/^evalgate: invalid environment: EVALGATE_URL/);
     expect(await main(['help'], {}, out)).toBe(0);
   });

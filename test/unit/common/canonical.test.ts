@@ -12,7 +12,9 @@ function reference(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+  const keys = Object.keys(record)
+    .filter((k) => record[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${reference(record[k])}`).join(',')}}`;
 }
 
@@ -29,9 +31,12 @@ describe('canonicalJson', () => {
     { messages: [{ role: 'user', content: 'hi' }], temperature: 0 },
   ];
 
-  it.each([...flat, ...nested].map((value) => [JSON.stringify(value), value]))('writes %s exactly as the key-by-key definition does', (_label, value) => {
-    expect(canonicalJson(value)).toBe(reference(value));
-  });
+  it.each([...flat, ...nested].map((value) => [JSON.stringify(value), value]))(
+    'writes %s exactly as the key-by-key definition does',
+    (_label, value) => {
+      expect(canonicalJson(value)).toBe(reference(value));
+    },
+  );
 
   it('does not depend on key order, and drops undefined values', () => {
     expect(canonicalJson({ input: 'x', id: 'a', extra: undefined })).toBe('{"id":"a","input":"x"}');

@@ -1,5 +1,10 @@
 import { heldoutExamples, loadSpamCorpus, trainExamples } from '../../../examples/corpus/spamCorpus';
-import { classificationRows, datasetJsonl, datasetJsonlStream, generationRows } from '../../../examples/corpus/writeDatasets';
+import {
+  classificationRows,
+  datasetJsonl,
+  datasetJsonlStream,
+  generationRows,
+} from '../../../examples/corpus/writeDatasets';
 
 // Reads the corpus shipped in node_modules (~0.5 s): no services involved.
 describe('SpamAssassin datasets', () => {
@@ -38,11 +43,15 @@ describe('SpamAssassin datasets', () => {
   it('filters by tag and limit, and streams the same JSONL it returns as a string', async () => {
     const options = { tags: ['hard-ham'] as const, limit: 5 };
     const text = datasetJsonl('classification', { ...options, tags: [...options.tags] });
-    const lines = text.trimEnd().split('\n').map((line) => JSON.parse(line) as { tags: string[] });
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { tags: string[] });
     expect(lines).toHaveLength(5);
     expect(lines.every((row) => row.tags[0] === 'hard-ham')).toBe(true);
     let streamed = '';
-    for await (const chunk of datasetJsonlStream('classification', { ...options, tags: [...options.tags] })) streamed += String(chunk);
+    for await (const chunk of datasetJsonlStream('classification', { ...options, tags: [...options.tags] }))
+      streamed += String(chunk);
     expect(streamed).toBe(text);
   });
 });

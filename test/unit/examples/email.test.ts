@@ -13,7 +13,10 @@ describe('parseEmail', () => {
   });
 
   it('normalises CRLF and matches the header name case-insensitively', () => {
-    expect(parseEmail('SUBJECT: Shouting\r\nX: y\r\n\r\nbody text\r\n')).toEqual({ subject: 'Shouting', body: 'body text' });
+    expect(parseEmail('SUBJECT: Shouting\r\nX: y\r\n\r\nbody text\r\n')).toEqual({
+      subject: 'Shouting',
+      body: 'body text',
+    });
   });
 
   it('takes the first Subject header, not one quoted in the body', () => {
@@ -54,11 +57,22 @@ describe('unfoldHeaders', () => {
 });
 
 describe('corpus examples', () => {
-  const raw = { id: '00001', group: 'hard-ham-1' as const, checksum: { type: 'MD5', value: 'abc123' }, text: 'Subject: Hi\n\nHello' };
+  const raw = {
+    id: '00001',
+    group: 'hard-ham-1' as const,
+    checksum: { type: 'MD5', value: 'abc123' },
+    text: 'Subject: Hi\n\nHello',
+  };
 
   it('builds a stable id from group, file number and checksum, and tags by group', () => {
     const example = toSpamExample(raw);
-    expect(example).toMatchObject({ id: 'hard-ham-1/00001.abc123', tag: 'hard-ham', label: 'ham', subject: 'Hi', body: 'Hello' });
+    expect(example).toMatchObject({
+      id: 'hard-ham-1/00001.abc123',
+      tag: 'hard-ham',
+      label: 'ham',
+      subject: 'Hi',
+      body: 'Hello',
+    });
     expect(toSpamExample({ ...raw, group: 'spam-2' })).toMatchObject({ tag: 'spam', label: 'spam' });
     expect(toSpamExample({ ...raw, group: 'easy-ham-2' })).toMatchObject({ tag: 'easy-ham', label: 'ham' });
   });

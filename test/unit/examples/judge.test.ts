@@ -36,7 +36,8 @@ describe('scoreFromF1', () => {
 
 describe('parseJudgePrompt', () => {
   it('reads the output and reference tags, trimmed, across lines', () => {
-    const prompt = 'Rate the subject line.\n<output>\n Cheap PCs \n</output>\n<reference>RE: [ILUG] cheap linux PCs</reference>\nAnswer in JSON.';
+    const prompt =
+      'Rate the subject line.\n<output>\n Cheap PCs \n</output>\n<reference>RE: [ILUG] cheap linux PCs</reference>\nAnswer in JSON.';
     expect(parseJudgePrompt(prompt)).toEqual({ output: 'Cheap PCs', reference: 'RE: [ILUG] cheap linux PCs' });
   });
 
@@ -65,7 +66,9 @@ describe('judge', () => {
   it('noise moves scores by exactly one, deterministically per request', () => {
     const scores = Array.from({ length: 50 }, (_, i) => judge(inputs, { noise: 1, bias: 0, seedKey: `s${i}` }).score);
     expect(new Set(scores)).toEqual(new Set([3, 5]));
-    expect(judge(inputs, { noise: 1, bias: 0, seedKey: 's1' })).toEqual(judge(inputs, { noise: 1, bias: 0, seedKey: 's1' }));
+    expect(judge(inputs, { noise: 1, bias: 0, seedKey: 's1' })).toEqual(
+      judge(inputs, { noise: 1, bias: 0, seedKey: 's1' }),
+    );
     const some = Array.from({ length: 200 }, (_, i) => judge(inputs, { noise: 0.3, bias: 0, seedKey: `k${i}` }).score);
     const moved = some.filter((s) => s !== 4).length / some.length;
     expect(moved).toBeGreaterThan(0.2);

@@ -1,11 +1,24 @@
-import { cutAtWord, leadSubject, trainTfIdfGenerator, visibleText } from '../../../examples/modelServer/models/generators';
+import {
+  cutAtWord,
+  leadSubject,
+  trainTfIdfGenerator,
+  visibleText,
+} from '../../../examples/modelServer/models/generators';
 import { keywordHits, keywordSpamProbability } from '../../../examples/modelServer/models/keywords';
 import { trainLogisticRegression } from '../../../examples/modelServer/models/logisticRegression';
 import { estimateTokens, hash32, mulberry32, tokenize } from '../../../examples/modelServer/models/text';
 
 describe('tokenize', () => {
   it('lower-cases, splits on punctuation and keeps contractions', () => {
-    expect(tokenize("Don't MISS the Re-Launch, 2002 edition")).toEqual(["don't", 'miss', 'the', 're', 'launch', '2002', 'edition']);
+    expect(tokenize("Don't MISS the Re-Launch, 2002 edition")).toEqual([
+      "don't",
+      'miss',
+      'the',
+      're',
+      'launch',
+      '2002',
+      'edition',
+    ]);
   });
 
   it('keeps $ and ! as tokens of their own', () => {
@@ -66,7 +79,9 @@ describe('keyword rules', () => {
   it('counts distinct whole-word keywords only', () => {
     expect(keywordHits('FREE money, free money').hits).toBe(2);
     expect(keywordHits('freedom and moneyless').hits).toBe(0);
-    expect(keywordHits('act now for a risk free offer').matched).toEqual(expect.arrayContaining(['act now', 'risk free', 'offer', 'free']));
+    expect(keywordHits('act now for a risk free offer').matched).toEqual(
+      expect.arrayContaining(['act now', 'risk free', 'offer', 'free']),
+    );
   });
 
   it('puts the 0.5 boundary between one and two hits', () => {

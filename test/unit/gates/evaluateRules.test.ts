@@ -7,23 +7,50 @@ import { evaluateRules, ruleId, type DatasetEvidence, type GateRule } from '../.
 
 const D = 'd1';
 const evidence = (over: Partial<DatasetEvidence> = {}): DatasetEvidence => ({
-  datasetName: 'spam v1', rowCount: 100,
-  candidate: { runId: 'c', results: {
-    accuracy: { resultId: '11', value: 0.9, ciLow: 0.85, ciHigh: 0.95, n: 100, slices: { 'hard-ham': { value: 0.6, n: 20 }, empty: { value: null, n: 0, reason: 'no_examples' } } },
-    log_loss: { resultId: '12', value: 0.3, n: 100 },
-  } },
-  baseline: { runId: 'b', results: {
-    accuracy: { resultId: '21', value: 0.92, n: 100, slices: { 'hard-ham': { value: 0.8, n: 20 } } },
-    log_loss: { resultId: '22', value: 0.25, n: 100 },
-  } },
+  datasetName: 'spam v1',
+  rowCount: 100,
+  candidate: {
+    runId: 'c',
+    results: {
+      accuracy: {
+        resultId: '11',
+        value: 0.9,
+        ciLow: 0.85,
+        ciHigh: 0.95,
+        n: 100,
+        slices: { 'hard-ham': { value: 0.6, n: 20 }, empty: { value: null, n: 0, reason: 'no_examples' } },
+      },
+      log_loss: { resultId: '12', value: 0.3, n: 100 },
+    },
+  },
+  baseline: {
+    runId: 'b',
+    results: {
+      accuracy: { resultId: '21', value: 0.92, n: 100, slices: { 'hard-ham': { value: 0.8, n: 20 } } },
+      log_loss: { resultId: '22', value: 0.25, n: 100 },
+    },
+  },
   comparison: {
-    accuracy: { delta: -0.02, relativeDelta: -0.02 / 0.92, deltaCiLow: -0.05, deltaCiHigh: 0.01, pValue: 0.2, intervals: { '0.8': [-0.04, 0] }, slices: { 'hard-ham': { delta: -0.2, deltaCiLow: -0.35, deltaCiHigh: -0.05 } } },
+    accuracy: {
+      delta: -0.02,
+      relativeDelta: -0.02 / 0.92,
+      deltaCiLow: -0.05,
+      deltaCiHigh: 0.01,
+      pValue: 0.2,
+      intervals: { '0.8': [-0.04, 0] },
+      slices: { 'hard-ham': { delta: -0.2, deltaCiLow: -0.35, deltaCiHigh: -0.05 } },
+    },
     log_loss: { delta: 0.05, deltaCiLow: 0.01, deltaCiHigh: 0.09 },
   },
   ...over,
 });
 const run = (rules: GateRule[], data: DatasetEvidence = evidence()) =>
-  evaluateRules({ rules, primaryDatasetId: D, metricIds: { accuracy: 'accuracy', log_loss: 'log_loss' }, datasets: { [D]: data } });
+  evaluateRules({
+    rules,
+    primaryDatasetId: D,
+    metricIds: { accuracy: 'accuracy', log_loss: 'log_loss' },
+    datasets: { [D]: data },
+  });
 const one = (rule: GateRule, data?: DatasetEvidence) => run([rule], data).reasons[0];
 
 describe('evaluateRules', () => {
@@ -34,9 +61,21 @@ describe('evaluateRules', () => {
     ['max', { metric: 'log_loss', kind: 'max', threshold: 0.29 }, 'fail'],
     ['max_regression absolute', { metric: 'accuracy', kind: 'max_regression', threshold: 0.03 }, 'pass'],
     ['max_regression absolute', { metric: 'accuracy', kind: 'max_regression', threshold: 0.01 }, 'fail'],
-    ['max_regression relative', { metric: 'accuracy', kind: 'max_regression', threshold: 0.03, relative: true }, 'pass'], // 0.02/0.92 = 2.2%
-    ['max_regression relative', { metric: 'accuracy', kind: 'max_regression', threshold: 0.02, relative: true }, 'fail'],
-    ['max_regression on a slice', { metric: 'accuracy', slice: 'hard-ham', kind: 'max_regression', threshold: 0.1 }, 'fail'],
+    [
+      'max_regression relative',
+      { metric: 'accuracy', kind: 'max_regression', threshold: 0.03, relative: true },
+      'pass',
+    ], // 0.02/0.92 = 2.2%
+    [
+      'max_regression relative',
+      { metric: 'accuracy', kind: 'max_regression', threshold: 0.02, relative: true },
+      'fail',
+    ],
+    [
+      'max_regression on a slice',
+      { metric: 'accuracy', slice: 'hard-ham', kind: 'max_regression', threshold: 0.1 },
+      'fail',
+    ],
     ['max_regression, lower is better', { metric: 'log_loss', kind: 'max_regression', threshold: 0.06 }, 'pass'], // rose by 0.05
     ['max_regression, lower is better', { metric: 'log_loss', kind: 'max_regression', threshold: 0.04 }, 'fail'],
     ['non_inferiority', { metric: 'accuracy', kind: 'non_inferiority', margin: 0.06 }, 'pass'], // low -0.05 > -0.06
@@ -52,37 +91,75 @@ describe('evaluateRules', () => {
     const perfect = evidence({ candidate: { runId: 'c', results: { accuracy: { resultId: '1', value: 1, n: 100 } } } });
     expect(one({ metric: 'accuracy', kind: 'must_pass', datasetId: D }, perfect).verdict).toBe('pass');
     const skipped = evidence({ candidate: { runId: 'c', results: { accuracy: { resultId: '1', value: 1, n: 98 } } } });
-    expect(one({ metric: 'accuracy', kind: 'must_pass', datasetId: D }, skipped)).toMatchObject({ verdict: 'fail', message: expect.stringMatching(/98 of 100 counted/) });
+    expect(one({ metric: 'accuracy', kind: 'must_pass', datasetId: D }, skipped)).toMatchObject({
+      verdict: 'fail',
+      message: expect.stringMatching(/98 of 100 counted/),
+    });
     const wrong = evidence({ wrongExamples: ['a', 'b'] });
     expect(one({ metric: 'accuracy', kind: 'must_pass', datasetId: D }, wrong).message).toMatch(/wrong: a, b/);
   });
 
   it('reports values, interval, threshold and the result rows used', () => {
     expect(one({ metric: 'accuracy', kind: 'non_inferiority', margin: 0.04, confidence: 0.8 })).toEqual({
-      code: 'rule', rule: 'accuracy:non_inferiority', metric: 'accuracy', kind: 'non_inferiority', blocking: true, datasetId: D, verdict: 'fail',
-      candidate: 0.9, baseline: 0.92, delta: -0.02, relativeDelta: -0.02 / 0.92, deltaCiLow: -0.04, deltaCiHigh: 0, confidence: 0.8, pValue: 0.2,
-      margin: 0.04, resultIds: ['11', '21'],
-      message: 'accuracy (spam v1): delta -0.02, 80% CI [-0.04, 0]; lower bound -0.04 must be > -0.04 — inferiority not ruled out',
+      code: 'rule',
+      rule: 'accuracy:non_inferiority',
+      metric: 'accuracy',
+      kind: 'non_inferiority',
+      blocking: true,
+      datasetId: D,
+      verdict: 'fail',
+      candidate: 0.9,
+      baseline: 0.92,
+      delta: -0.02,
+      relativeDelta: -0.02 / 0.92,
+      deltaCiLow: -0.04,
+      deltaCiHigh: 0,
+      confidence: 0.8,
+      pValue: 0.2,
+      margin: 0.04,
+      resultIds: ['11', '21'],
+      message:
+        'accuracy (spam v1): delta -0.02, 80% CI [-0.04, 0]; lower bound -0.04 must be > -0.04 — inferiority not ruled out',
     });
   });
 
   it('fails closed on missing evidence: a blocking rule errors, a non-blocking one warns', () => {
     expect(one({ metric: 'accuracy', slice: 'empty', kind: 'min', threshold: 0.5 }).verdict).toBe('error');
-    expect(one({ metric: 'accuracy', slice: 'empty', kind: 'min', threshold: 0.5, blocking: false }).verdict).toBe('warn');
-    expect(one({ metric: 'accuracy', kind: 'max_regression', threshold: 0.1 }, evidence({ baseline: undefined })).verdict).toBe('error');
-    expect(one({ metric: 'accuracy', kind: 'non_inferiority', margin: 0.1 }, evidence({ comparison: undefined })).verdict).toBe('error');
+    expect(one({ metric: 'accuracy', slice: 'empty', kind: 'min', threshold: 0.5, blocking: false }).verdict).toBe(
+      'warn',
+    );
+    expect(
+      one({ metric: 'accuracy', kind: 'max_regression', threshold: 0.1 }, evidence({ baseline: undefined })).verdict,
+    ).toBe('error');
+    expect(
+      one({ metric: 'accuracy', kind: 'non_inferiority', margin: 0.1 }, evidence({ comparison: undefined })).verdict,
+    ).toBe('error');
     expect(one({ metric: 'f1', kind: 'min', threshold: 0.1 }).message).toMatch(/no current result for metric f1/);
   });
 
   it('decides error over fail over pass, and a failing non-blocking rule only warns', () => {
-    expect(run([{ metric: 'accuracy', kind: 'min', threshold: 0.5 }, { metric: 'accuracy', kind: 'min', threshold: 0.95, blocking: false }]).status).toBe('pass');
+    expect(
+      run([
+        { metric: 'accuracy', kind: 'min', threshold: 0.5 },
+        { metric: 'accuracy', kind: 'min', threshold: 0.95, blocking: false },
+      ]).status,
+    ).toBe('pass');
     expect(run([{ metric: 'accuracy', kind: 'min', threshold: 0.95 }]).status).toBe('fail');
-    expect(run([{ metric: 'accuracy', kind: 'min', threshold: 0.95 }, { metric: 'accuracy', slice: 'empty', kind: 'min', threshold: 0.5 }]).status).toBe('error');
+    expect(
+      run([
+        { metric: 'accuracy', kind: 'min', threshold: 0.95 },
+        { metric: 'accuracy', slice: 'empty', kind: 'min', threshold: 0.5 },
+      ]).status,
+    ).toBe('error');
   });
 
   it('names rules stably', () => {
-    expect(ruleId({ metric: 'accuracy', slice: 'hard-ham', kind: 'max_regression' })).toBe('accuracy[hard-ham]:max_regression');
-    expect(ruleId({ metric: 'accuracy', kind: 'must_pass', datasetId: '0123456789ab' })).toBe('accuracy:must_pass@01234567');
+    expect(ruleId({ metric: 'accuracy', slice: 'hard-ham', kind: 'max_regression' })).toBe(
+      'accuracy[hard-ham]:max_regression',
+    );
+    expect(ruleId({ metric: 'accuracy', kind: 'must_pass', datasetId: '0123456789ab' })).toBe(
+      'accuracy:must_pass@01234567',
+    );
     expect(ruleId({ metric: 'accuracy', kind: 'min', name: 'floor' })).toBe('floor');
   });
 });

@@ -16,7 +16,7 @@ describe('implVersionPredicate', () => {
 });
 
 describe('baseImplVersion', () => {
-  it('drops a judge\'s SemVer build metadata and keeps plain versions', () => {
+  it("drops a judge's SemVer build metadata and keeps plain versions", () => {
     expect(baseImplVersion('1.0.0+judge.0123456789abcdef')).toBe('1.0.0');
     expect(baseImplVersion('0.9.0')).toBe('0.9.0');
   });
@@ -24,8 +24,21 @@ describe('baseImplVersion', () => {
 
 describe('withPreviousValues', () => {
   const rule = (candidate: number, verdict: string, message = 'recall_spam: must be >= 0.8') => ({
-    code: 'rule', rule: 'recall_spam:min', metric: 'recall_spam', kind: 'min', blocking: true, datasetId: 'd', verdict, candidate, baseline: null,
-    delta: null, relativeDelta: null, deltaCiLow: null, deltaCiHigh: null, resultIds: ['1'], message,
+    code: 'rule',
+    rule: 'recall_spam:min',
+    metric: 'recall_spam',
+    kind: 'min',
+    blocking: true,
+    datasetId: 'd',
+    verdict,
+    candidate,
+    baseline: null,
+    delta: null,
+    relativeDelta: null,
+    deltaCiLow: null,
+    deltaCiHigh: null,
+    resultIds: ['1'],
+    message,
   });
 
   it('puts the value the decision saw beside the recomputed one', () => {

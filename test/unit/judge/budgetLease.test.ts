@@ -8,7 +8,10 @@ function memoryStore(maxCalls: number | null, maxCost: number | null) {
     async reserve(_runId, calls, perCall, deficit) {
       state.reserves += 1;
       const byCalls = maxCalls === null ? calls : maxCalls - state.reservedCalls;
-      const byCost = maxCost === null || perCall === 0 ? calls : Math.floor((maxCost - state.reservedCost - deficit) / perCall + 1e-9);
+      const byCost =
+        maxCost === null || perCall === 0
+          ? calls
+          : Math.floor((maxCost - state.reservedCost - deficit) / perCall + 1e-9);
       const granted = Math.max(0, Math.min(calls, byCalls, byCost));
       if (granted > 0) {
         state.reservedCalls += granted;
@@ -27,7 +30,11 @@ function memoryStore(maxCalls: number | null, maxCost: number | null) {
 describe('BudgetLease', () => {
   it('never hands out more calls than the budget, across leases, and returns what it did not use', async () => {
     const { store, state } = memoryStore(50, null);
-    const leases = [new BudgetLease(store, 'run', 16), new BudgetLease(store, 'run', 16), new BudgetLease(store, 'run', 16)];
+    const leases = [
+      new BudgetLease(store, 'run', 16),
+      new BudgetLease(store, 'run', 16),
+      new BudgetLease(store, 'run', 16),
+    ];
     let granted = 0;
     for (let round = 0; round < 40; round++) {
       for (const lease of leases) {
@@ -67,7 +74,7 @@ describe('BudgetLease', () => {
     expect(state.reserves).toBe(2);
   });
 
-  it('stops at the cost limit and overspends by no more than the in-flight calls\' excess over their estimates', async () => {
+  it("stops at the cost limit and overspends by no more than the in-flight calls' excess over their estimates", async () => {
     const { store, state } = memoryStore(null, 1.0);
     const lease = new BudgetLease(store, 'run', 4);
     let spent = 0;
@@ -93,7 +100,12 @@ describe('BudgetLease', () => {
 
 describe('call cost', () => {
   it('is per-call price plus tokens times the per-1k prices', () => {
-    expect(costOf({ perCallUsd: 0.001, inputPer1kTokensUsd: 0.5, outputPer1kTokensUsd: 1.5 }, { inputTokens: 2000, outputTokens: 100 })).toBeCloseTo(0.001 + 1 + 0.15, 12);
+    expect(
+      costOf(
+        { perCallUsd: 0.001, inputPer1kTokensUsd: 0.5, outputPer1kTokensUsd: 1.5 },
+        { inputTokens: 2000, outputTokens: 100 },
+      ),
+    ).toBeCloseTo(0.001 + 1 + 0.15, 12);
     expect(costOf({}, { inputTokens: 5, outputTokens: 5 })).toBe(0);
   });
 

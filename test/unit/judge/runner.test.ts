@@ -4,10 +4,20 @@ import { createJudgeRunner } from '../../../activities/judge/runner';
 import type { ChatInput, ChatResult } from '../../../activities/models/types';
 
 const judge: JudgeConfig = {
-  fingerprint: 'fp', modelVersionId: 'mv', modelVersion: 'judge@v1', endpoint: { protocol: 'openai-chat', url: 'http://judge.invalid/v1', model: 'j' },
-  pricing: { perCallUsd: 0.01 }, promptTemplate: '<output>{{output}}</output><reference>{{reference}}</reference>', promptHash: 'ph',
-  params: { temperature: 0, seed: 5 }, paramsHash: 'h', output: { format: 'json', scoreField: 'score', min: 1, max: 5 }, repeats: 1, pinned: true,
-  errorRateLimit: 0.02, canary: null,
+  fingerprint: 'fp',
+  modelVersionId: 'mv',
+  modelVersion: 'judge@v1',
+  endpoint: { protocol: 'openai-chat', url: 'http://judge.invalid/v1', model: 'j' },
+  pricing: { perCallUsd: 0.01 },
+  promptTemplate: '<output>{{output}}</output><reference>{{reference}}</reference>',
+  promptHash: 'ph',
+  params: { temperature: 0, seed: 5 },
+  paramsHash: 'h',
+  output: { format: 'json', scoreField: 'score', min: 1, max: 5 },
+  repeats: 1,
+  pinned: true,
+  errorRateLimit: 0.02,
+  canary: null,
 };
 
 /** A scripted judge endpoint: answers each call with the next reply. */
@@ -31,7 +41,9 @@ describe('the judge runner', () => {
     const result = await createJudgeRunner({ judge, chat: endpoint, lease: null })(example);
     expect(result.outcome).toMatchObject({ scores: [4], calls: 1, cachedRepeats: 0, costUsd: 0.01 });
     expect(result.judgeScore).toBe(0.75);
-    expect(endpoint.calls[0].messages).toEqual([{ role: 'user', content: '<output>Hello</output><reference>Hello there</reference>' }]);
+    expect(endpoint.calls[0].messages).toEqual([
+      { role: 'user', content: '<output>Hello</output><reference>Hello there</reference>' },
+    ]);
     expect(result.transcripts).toHaveLength(1);
     expect(result.newEntries).toHaveLength(1);
   });
@@ -40,20 +52,28 @@ describe('the judge runner', () => {
     const endpoint = scripted([{ content: 'I think it is decent.' }, { content: '{"score": 2}' }]);
     const result = await createJudgeRunner({ judge, chat: endpoint, lease: null })(example);
     expect(result.outcome).toMatchObject({ scores: [2], calls: 2 });
-    expect(result.transcripts.map((t) => [t.attempt, t.error === null])).toEqual([[1, false], [2, true]]);
+    expect(result.transcripts.map((t) => [t.attempt, t.error === null])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
   });
 
   it('records a judge_error after a second unparseable reply: no score, both calls priced, nothing cached', async () => {
     const endpoint = scripted([{ content: 'hmm' }, { content: '{"score": 9}' }]);
     const result = await createJudgeRunner({ judge, chat: endpoint, lease: null })(example);
-    expect(result.outcome.error).toEqual({ class: 'judge_error', message: expect.stringContaining('after 2 attempts') });
+    expect(result.outcome.error).toEqual({
+      class: 'judge_error',
+      message: expect.stringContaining('after 2 attempts'),
+    });
     expect(result.outcome).toMatchObject({ scores: [], calls: 2, costUsd: 0.02 });
     expect(result.judgeScore).toBeUndefined();
     expect(result.newEntries).toEqual([]);
   });
 
   it('does not repeat a call the model client already retried (transport failure)', async () => {
-    const endpoint = scripted([{ error: { class: 'server_error', message: 'HTTP 500 (after 6 attempts)' }, usage: undefined }]);
+    const endpoint = scripted([
+      { error: { class: 'server_error', message: 'HTTP 500 (after 6 attempts)' }, usage: undefined },
+    ]);
     const result = await createJudgeRunner({ judge, chat: endpoint, lease: null })(example);
     expect(endpoint.calls).toHaveLength(1);
     expect(result.outcome).toMatchObject({ calls: 1, costUsd: 0, error: { class: 'judge_error' } });
@@ -69,10 +89,13 @@ describe('the judge runner', () => {
   });
 
   it('sends seed + r for repeat r and reports the spread', async () => {
-    const endpoint = { calls: [] as ChatInput[], chat: async (input: ChatInput): Promise<ChatResult> => {
-      endpoint.calls.push(input);
-      return { attempts: 1, latencyMs: 1, content: JSON.stringify({ score: (input.params.seed as number) - 4 }) };
-    } };
+    const endpoint = {
+      calls: [] as ChatInput[],
+      chat: async (input: ChatInput): Promise<ChatResult> => {
+        endpoint.calls.push(input);
+        return { attempts: 1, latencyMs: 1, content: JSON.stringify({ score: (input.params.seed as number) - 4 }) };
+      },
+    };
     const result = await createJudgeRunner({ judge: { ...judge, repeats: 3 }, chat: endpoint, lease: null })(example);
     expect(endpoint.calls.map((c) => c.params.seed).sort()).toEqual([5, 6, 7]);
     expect(result.outcome.scores).toEqual([1, 2, 3]);

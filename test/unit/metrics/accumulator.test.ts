@@ -22,14 +22,16 @@ const TAGS = ['en', 'de', 'fr', 'ja'];
 function mixedExamples(n: number, seed: number): MetricExample[] {
   const random = rng(seed);
   const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'dog', 'ran', 'far'];
-  const sentence = (len: number) => Array.from({ length: len }, () => words[Math.floor(random() * words.length)]).join(' ');
+  const sentence = (len: number) =>
+    Array.from({ length: len }, () => words[Math.floor(random() * words.length)]).join(' ');
   return Array.from({ length: n }, (_, i) => {
     const label = ['a', 'b', 'c'][Math.floor(random() * 3)];
     const raw = { a: random() + (label === 'a' ? 0.5 : 0), b: random() + (label === 'b' ? 0.5 : 0), c: random() };
     const sum = raw.a + raw.b + raw.c;
     const scores = { a: raw.a / sum, b: raw.b / sum, c: raw.c / sum };
     const r = random();
-    const tags = r < 0.1 ? [] : r < 0.3 ? [TAGS[i % 4], TAGS[(i + 1) % 4]] : r < 0.35 ? [TAGS[i % 4], TAGS[i % 4]] : [TAGS[i % 4]];
+    const tags =
+      r < 0.1 ? [] : r < 0.3 ? [TAGS[i % 4], TAGS[(i + 1) % 4]] : r < 0.35 ? [TAGS[i % 4], TAGS[i % 4]] : [TAGS[i % 4]];
     const docs = ['d1', 'd2', 'd3', 'd4', 'd5'];
     return {
       id: `ex-${i}`,
@@ -74,7 +76,12 @@ const ALL_METRICS: AccumulatorSpec['metrics'] = [
   { name: 'mae', metric: 'mae' },
   { name: 'rmse', metric: 'rmse', slices: ['de', 'xx'] },
 ];
-const spec = (overrides: Partial<AccumulatorSpec> = {}): AccumulatorSpec => ({ seed: 'seed-1', replicates: 50, metrics: ALL_METRICS, ...overrides });
+const spec = (overrides: Partial<AccumulatorSpec> = {}): AccumulatorSpec => ({
+  seed: 'seed-1',
+  replicates: 50,
+  metrics: ALL_METRICS,
+  ...overrides,
+});
 
 function accumulate(s: AccumulatorSpec, examples: readonly MetricExample[]): AccumulatorState {
   const acc = createAccumulator(s);
@@ -83,10 +90,19 @@ function accumulate(s: AccumulatorSpec, examples: readonly MetricExample[]): Acc
 }
 
 /** Shuffle, cut into `shards` random-sized parts, accumulate each, merge in a random tree order. */
-function shardAndMerge(s: AccumulatorSpec, examples: readonly MetricExample[], shards: number, seed: number): AccumulatorState {
+function shardAndMerge(
+  s: AccumulatorSpec,
+  examples: readonly MetricExample[],
+  shards: number,
+  seed: number,
+): AccumulatorState {
   const random = rng(seed);
   const order = shuffle(examples, random);
-  const cuts = [0, ...Array.from({ length: shards - 1 }, () => Math.floor(random() * order.length)).sort((a, b) => a - b), order.length];
+  const cuts = [
+    0,
+    ...Array.from({ length: shards - 1 }, () => Math.floor(random() * order.length)).sort((a, b) => a - b),
+    order.length,
+  ];
   let states = cuts.slice(1).map((end, i) => accumulate(s, order.slice(cuts[i], end)));
   states = states.map((st) => JSON.parse(JSON.stringify(st))); // shards travel as JSON via S3
   while (states.length > 1) {
@@ -103,7 +119,11 @@ describe('createAccumulator', () => {
     const results = finalizeAccumulator(spec(), accumulate(spec(), examples));
     for (const m of ALL_METRICS) {
       const expected = score(m.metric, m.params, examples);
-      expect({ name: m.name, value: results[m.name].value, n: results[m.name].n }).toEqual({ name: m.name, value: expected.value, n: expected.n });
+      expect({ name: m.name, value: results[m.name].value, n: results[m.name].n }).toEqual({
+        name: m.name,
+        value: expected.value,
+        n: expected.n,
+      });
       expect(results[m.name].implVersion).toBe(getMetricImpl(m.metric).version);
     }
   });
@@ -112,7 +132,12 @@ describe('createAccumulator', () => {
     const s = spec();
     const single = accumulate(s, examples);
     const reference = JSON.stringify(finalizeAccumulator(s, single));
-    for (const [shards, seed] of [[1, 1], [3, 2], [7, 3], [20, 4]]) {
+    for (const [shards, seed] of [
+      [1, 1],
+      [3, 2],
+      [7, 3],
+      [20, 4],
+    ]) {
       const merged = shardAndMerge(s, examples, shards, seed);
       expect(JSON.stringify(merged)).toBe(JSON.stringify(single));
       expect(JSON.stringify(finalizeAccumulator(s, merged))).toBe(reference);
@@ -150,7 +175,8 @@ describe('createAccumulator', () => {
 
   it('returns null, never NaN, on empty input', () => {
     const results = finalizeAccumulator(spec(), createAccumulator(spec()).toJSON());
-    for (const m of ALL_METRICS) expect(results[m.name]).toMatchObject({ value: null, ciLow: null, ciHigh: null, n: 0, reason: 'no_examples' });
+    for (const m of ALL_METRICS)
+      expect(results[m.name]).toMatchObject({ value: null, ciLow: null, ciHigh: null, n: 0, reason: 'no_examples' });
     expect(finalizeAccumulator(spec(), mergeAccumulatorStates(spec(), [])).acc.value).toBeNull();
   });
 });
@@ -197,7 +223,7 @@ describe('bootstrap intervals', () => {
     expect(large).toBeGreaterThan(small / 8);
   });
 
-  it("puts a binned-AUC interval within 1% of its width of the exact bootstrap", () => {
+  it('puts a binned-AUC interval within 1% of its width of the exact bootstrap', () => {
     // Exact bootstrap: replicate b = roc_auc over exact scores with the accumulator's own
     // Poisson weights, via the per-metric state API (O(n) per replicate; test-only).
     const examples = mixedExamples(1500, 4);
@@ -212,7 +238,9 @@ describe('bootstrap intervals', () => {
       for (let b = 0; b < B; b++) impl.update(states[b], ex, params, w[b + 1]);
     }
     const exact = states.map((st) => impl.finalize(st, params).value as number).sort((x, y) => x - y);
-    const q = (p: number) => exact[Math.floor((B - 1) * p)] + ((B - 1) * p - Math.floor((B - 1) * p)) * (exact[Math.ceil((B - 1) * p)] - exact[Math.floor((B - 1) * p)]);
+    const q = (p: number) =>
+      exact[Math.floor((B - 1) * p)] +
+      ((B - 1) * p - Math.floor((B - 1) * p)) * (exact[Math.ceil((B - 1) * p)] - exact[Math.floor((B - 1) * p)]);
     const r = finalizeAccumulator(s, accumulate(s, examples)).auc;
     const width = q(0.975) - q(0.025);
     expect(Math.abs((r.ciLow as number) - q(0.025))).toBeLessThan(0.01 * width);
@@ -221,7 +249,10 @@ describe('bootstrap intervals', () => {
 
   it('omits intervals with zero replicates', () => {
     const none = { ...s, replicates: 0 };
-    expect(finalizeAccumulator(none, accumulate(none, mixedExamples(50, 5))).acc).toMatchObject({ ciLow: null, ciHigh: null });
+    expect(finalizeAccumulator(none, accumulate(none, mixedExamples(50, 5))).acc).toMatchObject({
+      ciLow: null,
+      ciHigh: null,
+    });
   });
 });
 
@@ -244,19 +275,47 @@ describe('versions and validation', () => {
   });
 
   it('refuses to merge states made with another seed, version or params', () => {
-    const base: AccumulatorSpec = { seed: 'm', replicates: 3, metrics: [{ name: 'r', metric: 'recall', params: { positiveLabel: 'a' } }] };
+    const base: AccumulatorSpec = {
+      seed: 'm',
+      replicates: 3,
+      metrics: [{ name: 'r', metric: 'recall', params: { positiveLabel: 'a' } }],
+    };
     const state = accumulate(base, examples);
     expect(() => mergeAccumulatorStates({ ...base, seed: 'other' }, [state])).toThrow(AccumulatorMismatchError);
-    expect(() => mergeAccumulatorStates({ ...base, metrics: [{ ...base.metrics[0], implVersion: '0.9.0' }] }, [state])).toThrow(/recall@1.0.0 in the state/);
-    expect(() => mergeAccumulatorStates({ ...base, metrics: [{ ...base.metrics[0], params: { positiveLabel: 'b' } }] }, [state])).toThrow(/other params/);
+    expect(() =>
+      mergeAccumulatorStates({ ...base, metrics: [{ ...base.metrics[0], implVersion: '0.9.0' }] }, [state]),
+    ).toThrow(/recall@1.0.0 in the state/);
+    expect(() =>
+      mergeAccumulatorStates({ ...base, metrics: [{ ...base.metrics[0], params: { positiveLabel: 'b' } }] }, [state]),
+    ).toThrow(/other params/);
     expect(() => finalizeAccumulator({ ...base, replicates: 4 }, state)).toThrow(AccumulatorMismatchError);
   });
 
   it('validates the spec with typed errors', () => {
-    expect(() => createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'accuracyy' as 'accuracy' }] })).toThrow(UnknownMetricError);
-    expect(() => createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'ece', params: { bins: 0 } }] })).toThrow(InvalidMetricParamsError);
-    expect(() => createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'mae' }, { name: 'x', metric: 'rmse' }] })).toThrow(InvalidMetricSpecError);
-    expect(() => createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'mae' }, { name: 'x', metric: 'rmse' }] })).toThrow(/unique/);
+    expect(() => createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'accuracyy' as 'accuracy' }] })).toThrow(
+      UnknownMetricError,
+    );
+    expect(() =>
+      createAccumulator({ seed: 's', metrics: [{ name: 'x', metric: 'ece', params: { bins: 0 } }] }),
+    ).toThrow(InvalidMetricParamsError);
+    expect(() =>
+      createAccumulator({
+        seed: 's',
+        metrics: [
+          { name: 'x', metric: 'mae' },
+          { name: 'x', metric: 'rmse' },
+        ],
+      }),
+    ).toThrow(InvalidMetricSpecError);
+    expect(() =>
+      createAccumulator({
+        seed: 's',
+        metrics: [
+          { name: 'x', metric: 'mae' },
+          { name: 'x', metric: 'rmse' },
+        ],
+      }),
+    ).toThrow(/unique/);
     expect(() => createAccumulator({ seed: 's', replicates: -1, metrics: [] })).toThrow(/replicates/);
   });
 });

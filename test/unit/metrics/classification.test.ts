@@ -4,7 +4,8 @@
  */
 import { binary, cls, score, value } from './helpers';
 
-const labelled = (yTrue: (string | number)[], yPred: (string | number)[]) => yTrue.map((t, i) => cls(String(t), String(yPred[i])));
+const labelled = (yTrue: (string | number)[], yPred: (string | number)[]) =>
+  yTrue.map((t, i) => cls(String(t), String(yPred[i])));
 
 describe('accuracy', () => {
   it('matches the accuracy_score docstring', () => {
@@ -13,7 +14,9 @@ describe('accuracy', () => {
   });
 
   it('falls back to the argmax of the scores when no label is predicted', () => {
-    expect(value('accuracy', {}, [cls('a', undefined, { a: 0.6, b: 0.4 }), cls('b', undefined, { a: 0.7, b: 0.3 })])).toBe(0.5);
+    expect(
+      value('accuracy', {}, [cls('a', undefined, { a: 0.6, b: 0.4 }), cls('b', undefined, { a: 0.7, b: 0.3 })]),
+    ).toBe(0.5);
   });
 
   it('skips examples without a truth label or any prediction', () => {
@@ -68,8 +71,14 @@ describe('precision, recall, f1 averages', () => {
     const ex = labelled([0, 0, 0], [1, 0, 0]);
     expect(score('recall', { positiveLabel: '1' }, ex)).toEqual({ value: null, n: 3, reason: 'no_positive_labels' });
     expect(value('precision', { positiveLabel: '1' }, ex)).toBe(0);
-    expect(score('precision', { positiveLabel: '1' }, labelled([1, 0], [0, 0]))).toEqual({ value: null, n: 2, reason: 'no_positive_predictions' });
-    expect(score('f1', { positiveLabel: '1' }, labelled([0, 0], [0, 0])).reason).toBe('no_positive_labels_or_predictions');
+    expect(score('precision', { positiveLabel: '1' }, labelled([1, 0], [0, 0]))).toEqual({
+      value: null,
+      n: 2,
+      reason: 'no_positive_predictions',
+    });
+    expect(score('f1', { positiveLabel: '1' }, labelled([0, 0], [0, 0])).reason).toBe(
+      'no_positive_labels_or_predictions',
+    );
   });
 
   it('counts a class that is never predicted as precision 0 in a macro average (zero_division=0)', () => {
@@ -112,7 +121,11 @@ describe('roc_auc and pr_auc', () => {
   it('is undefined (null, with a reason) for a single class', () => {
     const ex = [binary(1, 0.3), binary(1, 0.9)];
     expect(score('roc_auc', { positiveLabel: '1' }, ex)).toEqual({ value: null, n: 2, reason: 'single_class' });
-    expect(score('pr_auc', { positiveLabel: '1' }, [binary(0, 0.3)])).toEqual({ value: null, n: 1, reason: 'single_class' });
+    expect(score('pr_auc', { positiveLabel: '1' }, [binary(0, 0.3)])).toEqual({
+      value: null,
+      n: 1,
+      reason: 'single_class',
+    });
   });
 
   it('averages one-vs-rest AUCs over classes for multiclass (worked by hand)', () => {
@@ -186,6 +199,10 @@ describe('log_loss, brier, ece', () => {
   });
 
   it('skips examples without usable scores', () => {
-    expect(score('log_loss', {}, [cls('a', 'a'), cls('a', undefined, { a: -1, b: 2 })])).toEqual({ value: null, n: 0, reason: 'no_examples' });
+    expect(score('log_loss', {}, [cls('a', 'a'), cls('a', undefined, { a: -1, b: 2 })])).toEqual({
+      value: null,
+      n: 0,
+      reason: 'no_examples',
+    });
   });
 });

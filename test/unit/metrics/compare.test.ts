@@ -26,7 +26,12 @@ function run(n: number, skill: (i: number) => boolean, ids = 'q') {
     const truth = i % 2 === 0 ? 'yes' : 'no';
     const right = skill(i);
     const p = right === (truth === 'yes') ? 0.6 + 0.4 * random() : 0.4 * random();
-    const ex: MetricExample = { id: `${ids}${i}`, tags: [i % 3 === 0 ? 'hard' : 'easy'], label: truth, prediction: { label: p >= 0.5 ? 'yes' : 'no', scores: { yes: p, no: 1 - p } } };
+    const ex: MetricExample = {
+      id: `${ids}${i}`,
+      tags: [i % 3 === 0 ? 'hard' : 'easy'],
+      label: truth,
+      prediction: { label: p >= 0.5 ? 'yes' : 'no', scores: { yes: p, no: 1 - p } },
+    };
     acc.add(ex);
   }
   return acc.toJSON();
@@ -60,14 +65,26 @@ describe('compareAccumulators', () => {
   });
 
   it('gives a large p-value when the runs differ by noise', () => {
-    const noisy = run(n, (i) => (i % 10 < 7) !== (i % 97 === 0 || i % 89 === 0));
+    const noisy = run(n, (i) => i % 10 < 7 !== (i % 97 === 0 || i % 89 === 0));
     const p = compareAccumulators(spec, noisy, baseline).accuracy.pValue as number;
     expect(p).toBeGreaterThan(0.05);
   });
 
   it('refuses to pair runs over different example sets', () => {
-    expect(() => compareAccumulators(spec, run(n, () => true, 'other-'), baseline)).toThrow(AccumulatorMismatchError);
-    expect(() => compareAccumulators(spec, run(n - 1, () => true), baseline)).toThrow(/different example sets/);
+    expect(() =>
+      compareAccumulators(
+        spec,
+        run(n, () => true, 'other-'),
+        baseline,
+      ),
+    ).toThrow(AccumulatorMismatchError);
+    expect(() =>
+      compareAccumulators(
+        spec,
+        run(n - 1, () => true),
+        baseline,
+      ),
+    ).toThrow(/different example sets/);
   });
 });
 

@@ -3,7 +3,12 @@
  * normalisation and F1, ROUGE-L and BLEU definitions worked by hand, and scikit-learn's
  * mean_absolute_error / mean_squared_error docstrings.
  */
-import { createAccumulator, finalizeAccumulator, mergeAccumulatorStates, normalizeAnswer } from '../../../activities/metrics';
+import {
+  createAccumulator,
+  finalizeAccumulator,
+  mergeAccumulatorStates,
+  normalizeAnswer,
+} from '../../../activities/metrics';
 import { gen, reg, score, value } from './helpers';
 
 describe('SQuAD normalisation (evaluate-v1.1.py normalize_answer)', () => {
@@ -21,7 +26,10 @@ describe('SQuAD normalisation (evaluate-v1.1.py normalize_answer)', () => {
 
 describe('exact_match and token_f1', () => {
   it('matches after normalisation', () => {
-    expect(score('exact_match', {}, [gen('the Eiffel Tower!', 'Eiffel tower'), gen('Paris', 'Lyon')])).toEqual({ value: 0.5, n: 2 });
+    expect(score('exact_match', {}, [gen('the Eiffel Tower!', 'Eiffel tower'), gen('Paris', 'Lyon')])).toEqual({
+      value: 0.5,
+      n: 2,
+    });
   });
 
   it('computes SQuAD token F1 (worked by hand)', () => {
@@ -93,7 +101,10 @@ describe('bleu (corpus BLEU-4, no smoothing)', () => {
 
 describe('judge_score', () => {
   it('averages over judged examples only (absent = judge error, skipped)', () => {
-    expect(score('judge_score', {}, [gen('x', 'y', 1), gen('x', 'y', 0.5), gen('x', 'y'), gen('x', 'y', 0)])).toEqual({ value: 0.5, n: 3 });
+    expect(score('judge_score', {}, [gen('x', 'y', 1), gen('x', 'y', 0.5), gen('x', 'y'), gen('x', 'y', 0)])).toEqual({
+      value: 0.5,
+      n: 3,
+    });
   });
 });
 

@@ -1,11 +1,22 @@
 /** Builders for metric tests: examples in the runner's shape and one-call scoring. */
-import { getMetricImpl, type MetricExample, type MetricId, type MetricOutcome, scoreExamples } from '../../../activities/metrics';
+import {
+  getMetricImpl,
+  type MetricExample,
+  type MetricId,
+  type MetricOutcome,
+  scoreExamples,
+} from '../../../activities/metrics';
 
 let nextId = 0;
 const freshId = (): string => `t${nextId++}`;
 
 /** A classification example; `scores` may be omitted. */
-export function cls(label: string | undefined, predicted?: string, scores?: Record<string, number>, tags: string[] = []): MetricExample {
+export function cls(
+  label: string | undefined,
+  predicted?: string,
+  scores?: Record<string, number>,
+  tags: string[] = [],
+): MetricExample {
   const prediction: MetricExample['prediction'] = {};
   if (predicted !== undefined) prediction.label = predicted;
   if (scores !== undefined) prediction.scores = scores;
@@ -13,7 +24,8 @@ export function cls(label: string | undefined, predicted?: string, scores?: Reco
 }
 
 /** A binary example scored only by P(positive) under the label "1" (scikit-learn's y_true/y_score arrays). */
-export const binary = (y: 0 | 1, score: number): MetricExample => cls(String(y), undefined, { '1': score, '0': 1 - score });
+export const binary = (y: 0 | 1, score: number): MetricExample =>
+  cls(String(y), undefined, { '1': score, '0': 1 - score });
 
 export function rank(relevance: Record<string, number>, ranking: string[]): MetricExample {
   return { id: freshId(), tags: [], relevance, prediction: { ranking } };
@@ -28,7 +40,12 @@ export function reg(target: number, value: number): MetricExample {
 }
 
 /** Score examples with the latest (or given) implementation, params validated as a suite would. */
-export function score(metric: MetricId, params: unknown, examples: readonly MetricExample[], version?: string): MetricOutcome {
+export function score(
+  metric: MetricId,
+  params: unknown,
+  examples: readonly MetricExample[],
+  version?: string,
+): MetricOutcome {
   const impl = getMetricImpl(metric, version);
   return scoreExamples(impl, impl.params.parse(params ?? {}), examples);
 }

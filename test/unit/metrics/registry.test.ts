@@ -44,7 +44,11 @@ describe('metric registry', () => {
   });
 
   it('keeps exactly one historical version: recall@0.9.0', () => {
-    const historical = METRIC_IDS.flatMap((id) => Object.keys(metricVersions[id]).filter((v) => v !== latestImplVersion(id)).map((v) => `${id}@${v}`));
+    const historical = METRIC_IDS.flatMap((id) =>
+      Object.keys(metricVersions[id])
+        .filter((v) => v !== latestImplVersion(id))
+        .map((v) => `${id}@${v}`),
+    );
     expect(historical).toEqual(['recall@0.9.0']);
   });
 
@@ -54,7 +58,12 @@ describe('metric registry', () => {
     try {
       getMetricImpl('recall', '0.1.0');
     } catch (err) {
-      expect(err).toMatchObject({ code: 'unknown_metric_impl_version', metric: 'recall', version: '0.1.0', known: ['0.9.0', '1.0.0'] });
+      expect(err).toMatchObject({
+        code: 'unknown_metric_impl_version',
+        metric: 'recall',
+        version: '0.1.0',
+        known: ['0.9.0', '1.0.0'],
+      });
     }
     // @ts-expect-error — runtime strings from the API are checked too
     expect(() => getMetricImpl('recal')).toThrow(UnknownMetricError);
@@ -74,7 +83,9 @@ describe('recall@0.9.0 (the historical bug)', () => {
   it('returns macro precision for macro averaging', () => {
     const multi = ['a', 'b', 'c', 'a', 'b', 'c'].map((t, i) => cls(t, ['a', 'c', 'b', 'a', 'a', 'b'][i]));
     expect(value('recall', { average: 'macro' }, multi, '0.9.0')).toBe(value('precision', { average: 'macro' }, multi));
-    expect(value('recall', { average: 'macro' }, multi, '0.9.0')).not.toBe(value('recall', { average: 'macro' }, multi));
+    expect(value('recall', { average: 'macro' }, multi, '0.9.0')).not.toBe(
+      value('recall', { average: 'macro' }, multi),
+    );
   });
 
   it('is recomputable: same state API, same params schema', () => {

@@ -131,9 +131,13 @@ describe('EndpointLimiters', () => {
   });
 
   it('labels endpoints without credentials or query strings', () => {
-    expect(endpointLabel({ protocol: 'openai-chat', url: 'https://user:secret@api.example.com/v1?api_key=sk-123', model: 'gpt' })).toBe(
-      'openai-chat https://api.example.com/v1 gpt',
-    );
+    expect(
+      endpointLabel({
+        protocol: 'openai-chat',
+        url: 'https://user:secret@api.example.com/v1?api_key=sk-123',
+        model: 'gpt',
+      }),
+    ).toBe('openai-chat https://api.example.com/v1 gpt');
     expect(endpointLabel({ protocol: 'json-predict', url: 'not a url' })).toBe('json-predict (unparseable url)');
   });
 });

@@ -12,11 +12,26 @@ describe('json-predict answers', () => {
       ok: true,
       value: { label: 'spam', scores: { ham: 0.1, spam: 0.9 } },
     });
-    expect(parsePredictResponse('classification', { label: 'ham', extra: 1 })).toEqual({ ok: true, value: { label: 'ham' } });
+    expect(parsePredictResponse('classification', { label: 'ham', extra: 1 })).toEqual({
+      ok: true,
+      value: { label: 'ham' },
+    });
   });
 
   it('rejects a classification without a label, with an empty label, or with non-numeric scores', () => {
-    for (const body of [{}, { label: '' }, { label: 3 }, { label: 'spam', scores: { spam: 'high' } }, { label: 'spam', scores: { ham: 0.2, spam: null } }, { label: 'x', scores: [0.5] }, { label: 'x', scores: null }, null, 'spam', [], [{ label: 'spam' }]]) {
+    for (const body of [
+      {},
+      { label: '' },
+      { label: 3 },
+      { label: 'spam', scores: { spam: 'high' } },
+      { label: 'spam', scores: { ham: 0.2, spam: null } },
+      { label: 'x', scores: [0.5] },
+      { label: 'x', scores: null },
+      null,
+      'spam',
+      [],
+      [{ label: 'spam' }],
+    ]) {
       const parsed = parsePredictResponse('classification', body);
       expect(parsed.ok).toBe(false);
     }
@@ -25,8 +40,14 @@ describe('json-predict answers', () => {
   });
 
   it('reads a ranking for ranking and retrieval, as strings, each document once', () => {
-    expect(parsePredictResponse('ranking', { ranking: ['d2', 'd1'] })).toEqual({ ok: true, value: { ranking: ['d2', 'd1'] } });
-    expect(parsePredictResponse('retrieval', { ranking: ['a', 7, 'a', 'b'] })).toEqual({ ok: true, value: { ranking: ['a', '7', 'b'] } });
+    expect(parsePredictResponse('ranking', { ranking: ['d2', 'd1'] })).toEqual({
+      ok: true,
+      value: { ranking: ['d2', 'd1'] },
+    });
+    expect(parsePredictResponse('retrieval', { ranking: ['a', 7, 'a', 'b'] })).toEqual({
+      ok: true,
+      value: { ranking: ['a', '7', 'b'] },
+    });
     expect(parsePredictResponse('ranking', { ranking: [] })).toEqual({ ok: true, value: { ranking: [] } });
   });
 
@@ -37,7 +58,10 @@ describe('json-predict answers', () => {
   });
 
   it('reads a generation output, the empty string included', () => {
-    expect(parsePredictResponse('generation', { output: 'Meeting moved' })).toEqual({ ok: true, value: { output: 'Meeting moved' } });
+    expect(parsePredictResponse('generation', { output: 'Meeting moved' })).toEqual({
+      ok: true,
+      value: { output: 'Meeting moved' },
+    });
     expect(parsePredictResponse('generation', { output: '' })).toEqual({ ok: true, value: { output: '' } });
     expect(parsePredictResponse('generation', { output: null }).ok).toBe(false);
     expect(parsePredictResponse('generation', { text: 'x' }).ok).toBe(false);
@@ -55,7 +79,10 @@ describe('json-predict answers', () => {
 describe('usage', () => {
   it('accepts evalgate and OpenAI spellings', () => {
     expect(parseUsage({ usage: { inputTokens: 12, outputTokens: 1 } })).toEqual({ inputTokens: 12, outputTokens: 1 });
-    expect(parseUsage({ usage: { prompt_tokens: 21, completion_tokens: 3, total_tokens: 24 } })).toEqual({ inputTokens: 21, outputTokens: 3 });
+    expect(parseUsage({ usage: { prompt_tokens: 21, completion_tokens: 3, total_tokens: 24 } })).toEqual({
+      inputTokens: 21,
+      outputTokens: 3,
+    });
     expect(parseUsage({ usage: { prompt_tokens: 8 } })).toEqual({ inputTokens: 8, outputTokens: 0 });
   });
 
@@ -69,7 +96,9 @@ describe('usage', () => {
 });
 
 describe('openai-chat answers', () => {
-  const completion = (content: unknown) => ({ choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] });
+  const completion = (content: unknown) => ({
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+  });
 
   it('takes choices[0].message.content as it is', () => {
     expect(parseChatCompletion(completion('  spam \n'))).toEqual({ ok: true, value: '  spam \n' });

@@ -1,4 +1,10 @@
-import { backoffDelay, classifyStatus, parseRetryAfter, RETRYABLE, retryDelay } from '../../../activities/models/retryPolicy';
+import {
+  backoffDelay,
+  classifyStatus,
+  parseRetryAfter,
+  RETRYABLE,
+  retryDelay,
+} from '../../../activities/models/retryPolicy';
 
 const headers = (values: Record<string, string>) => new Headers(values);
 

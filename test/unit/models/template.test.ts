@@ -1,4 +1,9 @@
-import { compileTemplate, DEFAULT_PROMPT_TEMPLATES, renderTemplate, templateFields } from '../../../activities/models/template';
+import {
+  compileTemplate,
+  DEFAULT_PROMPT_TEMPLATES,
+  renderTemplate,
+  templateFields,
+} from '../../../activities/models/template';
 
 describe('renderTemplate', () => {
   it('fills the documented placeholders from the row', () => {
@@ -20,7 +25,9 @@ describe('renderTemplate', () => {
     expect(renderTemplate('{{input}}', row)).toBe('{"body":"text","meta":{"a":[2,"x"],"z":1},"subject":"hi"}');
     const reordered = { input: { meta: { a: [2, 'x'], z: 1 }, subject: 'hi', body: 'text' } };
     expect(renderTemplate('{{input}}', reordered)).toBe(renderTemplate('{{input}}', row));
-    expect(renderTemplate('{{candidates}}', { candidates: [{ text: 'b', docId: 'd1' }] })).toBe('[{"docId":"d1","text":"b"}]');
+    expect(renderTemplate('{{candidates}}', { candidates: [{ text: 'b', docId: 'd1' }] })).toBe(
+      '[{"docId":"d1","text":"b"}]',
+    );
   });
 
   it('renders a missing, undefined or null field as the empty string', () => {
@@ -57,6 +64,8 @@ describe('renderTemplate', () => {
 
   it('has a default prompt per task type', () => {
     expect(renderTemplate(DEFAULT_PROMPT_TEMPLATES.classification, { id: '1', input: 'x' })).toBe('x');
-    expect(renderTemplate(DEFAULT_PROMPT_TEMPLATES.ranking, { query: 'q', candidates: [{ docId: 'a' }] })).toBe('q\n\n[{"docId":"a"}]');
+    expect(renderTemplate(DEFAULT_PROMPT_TEMPLATES.ranking, { query: 'q', candidates: [{ docId: 'a' }] })).toBe(
+      'q\n\n[{"docId":"a"}]',
+    );
   });
 });
