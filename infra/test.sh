@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `npm test` runs (and so CI, through .ci/run): dependencies, the services
 # (PostgreSQL, Temporal, MinIO), the type check, then every jest project against
-# the evalgate_test database and the evalgate-test bucket.
+# the evalgate_test database and the evalgate-test bucket (EVALGATE_TEST_DATABASE and
+# EVALGATE_TEST_BUCKET name others, so two clones on one machine can test at once).
 #
 #   npm test [-- <jest args>]      e.g. npm test -- --selectProjects unit
 #
@@ -20,16 +21,18 @@ fi
 # The stack's settings (exported by lib.sh), then the test overrides.
 # shellcheck source=infra/lib.sh
 source "$INFRA_DIR/lib.sh"
+TEST_DATABASE=${EVALGATE_TEST_DATABASE:-evalgate_test}
+[[ $TEST_DATABASE =~ ^[a-z_][a-z0-9_]*$ ]] || die "EVALGATE_TEST_DATABASE must be a plain database name: $TEST_DATABASE"
 # A fresh test database every run: incident and lineage tests act on "every run that
 # used X", so rows left by earlier runs must not be there. EVALGATE_TEST_KEEP_DB=1 keeps it.
 if [[ ${EVALGATE_TEST_KEEP_DB:-0} != 1 ]]; then
-  echo "[test] recreating database evalgate_test"
+  echo "[test] recreating database $TEST_DATABASE"
   PGPASSWORD=$PG_PASSWORD psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -qc \
-    'DROP DATABASE IF EXISTS evalgate_test WITH (FORCE)' -c 'CREATE DATABASE evalgate_test'
+    "DROP DATABASE IF EXISTS \"$TEST_DATABASE\" WITH (FORCE)" -c "CREATE DATABASE \"$TEST_DATABASE\""
 fi
-EVALGATE_DATABASE_URL=$(database_url_for evalgate_test)
+EVALGATE_DATABASE_URL=$(database_url_for "$TEST_DATABASE")
 export EVALGATE_DATABASE_URL
-export EVALGATE_S3_BUCKET=evalgate-test
+export EVALGATE_S3_BUCKET=${EVALGATE_TEST_BUCKET:-evalgate-test}
 export NODE_ENV=test
 export EVALGATE_LOG_LEVEL=${EVALGATE_LOG_LEVEL:-error}
 
