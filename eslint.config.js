@@ -70,7 +70,8 @@ module.exports = tseslint.config(
           ],
           patterns: [
             {
-              group: ['../activities/*', '../activities', '../api/*', '../common/db', '../common/storage'],
+              // From workflows/ and its subfolders (workflows/shared/).
+              group: ['**/activities', '**/activities/*', '**/api/*', '**/common/db', '**/common/storage'],
               allowTypeImports: true,
               message: 'workflows import activities with `import type` only',
             },

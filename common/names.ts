@@ -1,6 +1,8 @@
 /**
- * Names shared by the API, the workers and the tests: task queues, workflow ids,
- * signal/query names. Workflow-safe (no Node imports) so workflows may import it.
+ * Names shared by the API, the workers and the tests: task queues, workflow types and ids,
+ * signal and query names. Workflow-safe (no imports) so workflows may import it. Nothing
+ * else spells these strings: a workflow defines its signals and queries from the names
+ * here (`defineSignal(CANCEL_EVAL_RUN_SIGNAL)`), and the API starts and signals by them.
  */
 
 export type RunMode = 'exploratory' | 'release';
@@ -10,21 +12,44 @@ export function taskQueueFor(prefix: string, mode: RunMode): string {
   return `${prefix}-${mode}`;
 }
 
+/**
+ * Workflow types: the names the workers register (the functions `workflows/index.ts`
+ * exports; the compiler checks the two lists agree). Start one by name with its
+ * function's type: `client.workflow.start<typeof evalRunWorkflow>(WORKFLOW_TYPES.evalRun, …)`.
+ */
+export const WORKFLOW_TYPES = {
+  evalRun: 'evalRunWorkflow',
+  /** Child of evalRun: one block of a big run's shards. */
+  evalShardBlock: 'evalShardBlockWorkflow',
+  releaseGate: 'releaseGateWorkflow',
+  metricRecompute: 'metricRecomputeWorkflow',
+  /** Child of metricRecompute: one affected run. */
+  recomputeRun: 'recomputeRunWorkflow',
+  judgeIncident: 'judgeIncidentWorkflow',
+  /** Child of judgeIncident: one affected run. */
+  rejudgeRun: 'rejudgeRunWorkflow',
+  datasetDeprecation: 'datasetDeprecationWorkflow',
+} as const;
+export type WorkflowType = (typeof WORKFLOW_TYPES)[keyof typeof WORKFLOW_TYPES];
+
+/** Workflow ids. */
 export const evalRunWorkflowId = (runId: string): string => `evalRun:${runId}`;
 export const shardBlockWorkflowId = (runId: string, block: number): string => `evalRun:${runId}:block:${block}`;
 export const releaseGateWorkflowId = (checkId: string): string => `gateCheck:${checkId}`;
 export const metricRecomputeWorkflowId = (incidentId: string): string => `metricIncident:${incidentId}`;
 export const datasetDeprecationWorkflowId = (datasetVersionId: string): string =>
   `datasetDeprecation:${datasetVersionId}`;
-
-/** Signal and query names. */
-export const CANCEL_EVAL_RUN_SIGNAL = 'cancelEvalRun';
-export const EVAL_RUN_PROGRESS_QUERY = 'evalRunProgress';
-
 /** Incidents (metric bug, dataset contamination, judge): one workflow per incident, one child per affected run. */
 export const judgeIncidentWorkflowId = (incidentId: string): string => `judgeIncident:${incidentId}`;
 export const incidentRunWorkflowId = (incidentWorkflowId: string, runId: string): string =>
   `${incidentWorkflowId}:run:${runId}`;
+
+/** Eval runs: cancelled by a signal; progress by a query (the run, and each block child). */
+export const CANCEL_EVAL_RUN_SIGNAL = 'cancelEvalRun';
+export const EVAL_RUN_PROGRESS_QUERY = 'evalRunProgress';
+export const SHARD_BLOCK_PROGRESS_QUERY = 'shardBlockProgress';
+
+/** Incident workflows (all three kinds) answer one progress query. */
 export const INCIDENT_PROGRESS_QUERY = 'incidentProgress';
 
 /** Release gates: override requests and approvals reach the check's workflow as signals. */

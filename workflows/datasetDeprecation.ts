@@ -6,36 +6,23 @@
  * with the gates whose baseline is now stale. Every step is idempotent.
  */
 import { getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { ActivityOptions } from '@temporalio/workflow';
-import type { createIncidentActivities } from '../activities/incidents';
-import { INCIDENT_NON_RETRYABLE } from '../common/incidentFailures';
 import type { IncidentReport } from '../activities/incidents/report';
-import { CANCEL_EVAL_RUN_SIGNAL } from '../common/names';
+import { cancelEvalRunSignal } from './evalRun';
 import {
   incidentProgressQuery,
   recordIncidentFailure,
+  type IncidentActivities,
   type IncidentProgress,
   type IncidentWorkflowInput,
-} from './metricRecompute';
+} from './shared/incidentSteps';
+import { incidentStepOptions } from './shared/options';
 
-type IncidentActivities = ReturnType<typeof createIncidentActivities>;
-
-const stepOptions: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: INCIDENT_NON_RETRYABLE,
-  },
-};
-const steps = proxyActivities<IncidentActivities>(stepOptions);
+const steps = proxyActivities<IncidentActivities>(incidentStepOptions);
 
 /** Asks a run still in flight on the deprecated version to stop; one that already ended is fine. */
 async function cancelRun(workflowId: string): Promise<void> {
   try {
-    await getExternalWorkflowHandle(workflowId).signal(CANCEL_EVAL_RUN_SIGNAL);
+    await getExternalWorkflowHandle(workflowId).signal(cancelEvalRunSignal);
   } catch {
     // The run finished (or never started) between the invalidation and the signal: nothing to stop.
   }

@@ -5,10 +5,8 @@
  * per shard of its block, never per example.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  ChildWorkflowFailure,
   defineQuery,
   defineSignal,
   executeChild,
@@ -16,11 +14,18 @@ import {
   patched,
   proxyActivities,
   setHandler,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { createJudgeActivities } from '../activities/judge';
 import type { createRunActivities } from '../activities/runs';
-import { CANCEL_EVAL_RUN_SIGNAL, EVAL_RUN_PROGRESS_QUERY, shardBlockWorkflowId } from '../common/names';
+import { BUDGET_EXCEEDED } from '../common/incidentFailures';
+import {
+  CANCEL_EVAL_RUN_SIGNAL,
+  EVAL_RUN_PROGRESS_QUERY,
+  SHARD_BLOCK_PROGRESS_QUERY,
+  shardBlockWorkflowId,
+} from '../common/names';
+import { unwrapFailure } from './shared/failures';
+import { canaryOptions, runShardOptions, runStepOptions } from './shared/options';
 
 type RunActivities = ReturnType<typeof createRunActivities>;
 type JudgeActivities = ReturnType<typeof createJudgeActivities>;
@@ -52,48 +57,10 @@ export interface ShardBlockInput {
 
 export const evalRunProgressQuery = defineQuery<EvalRunProgress>(EVAL_RUN_PROGRESS_QUERY);
 export const cancelEvalRunSignal = defineSignal(CANCEL_EVAL_RUN_SIGNAL);
-export const shardBlockProgressQuery = defineQuery<{ done: number; shardsDone: number }>('shardBlockProgress');
+export const shardBlockProgressQuery = defineQuery<{ done: number; shardsDone: number }>(SHARD_BLOCK_PROGRESS_QUERY);
 
-const lifecycleOptions = {
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
-} as const;
-
-const lifecycle = proxyActivities<RunActivities>(lifecycleOptions);
-
-const canaryOptions: ActivityOptions = {
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: ['budget_exceeded', 'cancelled'],
-  },
-};
-
+const lifecycle = proxyActivities<RunActivities>(runStepOptions);
 const judging = proxyActivities<JudgeActivities>(canaryOptions);
-
-function shardActivities(heartbeatTimeoutMs: number) {
-  return proxyActivities<RunActivities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: heartbeatTimeoutMs,
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: 20,
-      nonRetryableErrorTypes: [
-        'model_unavailable',
-        'model_errors',
-        'dataset_unreadable',
-        'budget_exceeded',
-        'judge_unreliable',
-      ],
-    },
-  });
-}
 
 /**
  * Runs `count` lanes taking work items in order. Without the drain patch a failure ends
@@ -112,7 +79,7 @@ async function runLanes(count: number, take: () => (() => Promise<void>) | undef
       try {
         await work();
       } catch (err) {
-        if (!drain || errorClassOf(err).errorClass !== 'budget_exceeded') throw err;
+        if (!drain || unwrapFailure(err).type !== BUDGET_EXCEEDED) throw err;
         budgetFailure = err;
       }
     }
@@ -123,7 +90,7 @@ async function runLanes(count: number, take: () => (() => Promise<void>) | undef
 
 /** Runs shards with at most `parallelism` in flight; calls onDone as each finishes. */
 async function runShards(input: ShardBlockInput, onDone: (rows: number) => void): Promise<void> {
-  const { runShard } = shardActivities(input.heartbeatTimeoutMs);
+  const { runShard } = proxyActivities<RunActivities>(runShardOptions(input.heartbeatTimeoutMs));
   let next = 0;
   await runLanes(Math.min(input.parallelism, input.shards.length), () => {
     if (next >= input.shards.length) return undefined;
@@ -145,14 +112,6 @@ export async function evalShardBlockWorkflow(input: ShardBlockInput): Promise<{ 
     shardsDone += 1;
   });
   return { rows: done };
-}
-
-/** The failure's stable type: an ApplicationFailure type from an activity or child, else `internal`. */
-function errorClassOf(err: unknown): { errorClass: string; message: string } {
-  let cause: unknown = err;
-  while (cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) cause = cause.cause;
-  if (cause instanceof ApplicationFailure && cause.type) return { errorClass: cause.type, message: cause.message };
-  return { errorClass: 'internal', message: err instanceof Error ? err.message : String(err) };
 }
 
 export async function evalRunWorkflow(input: EvalRunInput): Promise<{ status: string }> {
@@ -224,8 +183,11 @@ export async function evalRunWorkflow(input: EvalRunInput): Promise<{ status: st
     return { status: 'succeeded' };
   } catch (err) {
     const cancelled = cancelRequested || isCancellation(err);
-    const { errorClass, message } = errorClassOf(err);
-    const status = cancelled ? 'cancelled' : errorClass === 'budget_exceeded' ? 'budget_exceeded' : 'failed';
+    const failure = unwrapFailure(err);
+    const errorClass = failure.type ?? 'internal';
+    // An untyped failure (a timeout, a termination, a bug in workflow code) keeps the message the run saw.
+    const message = failure.type ? failure.message : err instanceof Error ? err.message : String(err);
+    const status = cancelled ? 'cancelled' : errorClass === BUDGET_EXCEEDED ? BUDGET_EXCEEDED : 'failed';
     // The canary's judge calls are part of the run's totals: let it finish (it stops soon once the budget is gone).
     if (canary) await canary.catch(() => undefined);
     await CancellationScope.nonCancellable(() =>
@@ -236,7 +198,7 @@ export async function evalRunWorkflow(input: EvalRunInput): Promise<{ status: st
       }),
     );
     progress.status = 'done';
-    if (cancelled || status === 'budget_exceeded') return { status };
+    if (cancelled || status === BUDGET_EXCEEDED) return { status };
     throw ApplicationFailure.create({ type: errorClass, message, nonRetryable: true });
   }
 }

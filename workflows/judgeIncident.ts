@@ -3,57 +3,31 @@
  *   1. freeze judge_score (gates with a judged rule answer `frozen` meanwhile);
  *   2. find the release runs the judge scored; mark their judged results invalid;
  *   3. re-judge each run's stored candidate outputs with the replacement judge — one child
- *      workflow per run, shards as heartbeating activities, judge calls under the run's
- *      incident budget (no model calls);
+ *      workflow per run (rejudgeRunWorkflow), shards as heartbeating activities, judge
+ *      calls under the run's incident budget (no model calls);
  *   4. replace the judged results (new rows, old ones superseded); a run that cannot be
  *      re-judged (budget, unreliable replacement, records gone) becomes invalid;
  *   5. re-decide every decision that used a replaced result or an invalidated run;
  *   6. unfreeze and record the impact report with what re-judging cost.
- * Idempotent step by step, like metricRecomputeWorkflow, whose steps it shares (runRunByRunIncident).
+ * Idempotent step by step, like metricRecomputeWorkflow, whose steps it shares
+ * (runRunByRunIncident in shared/incidentSteps.ts).
  */
 import { executeChild, proxyActivities } from '@temporalio/workflow';
-import type { ActivityOptions } from '@temporalio/workflow';
-import type { createIncidentActivities } from '../activities/incidents';
-import { INCIDENT_NON_RETRYABLE, RUN_UNRECOVERABLE } from '../common/incidentFailures';
 import type { RecomputeMetric } from '../activities/incidents/recompute';
 import type { IncidentReport } from '../activities/incidents/report';
+import { RUN_UNRECOVERABLE } from '../common/incidentFailures';
 import { incidentRunWorkflowId, judgeIncidentWorkflowId } from '../common/names';
+import { unwrapFailure } from './shared/failures';
 import {
-  failureMessage,
-  failureType,
   inLanes,
   runRunByRunIncident,
+  type IncidentActivities,
   type IncidentWorkflowInput,
   type RunRecomputeInput,
-} from './metricRecompute';
+} from './shared/incidentSteps';
+import { judgeIncidentStepOptions, rejudgeShardOptions } from './shared/options';
 
-type IncidentActivities = ReturnType<typeof createIncidentActivities>;
-
-const stepOptions: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [...INCIDENT_NON_RETRYABLE, ...RUN_UNRECOVERABLE],
-  },
-};
-const steps = proxyActivities<IncidentActivities>(stepOptions);
-
-function judgeActivities(heartbeatTimeoutMs: number) {
-  return proxyActivities<IncidentActivities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: heartbeatTimeoutMs,
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes: RUN_UNRECOVERABLE,
-    },
-  });
-}
+const steps = proxyActivities<IncidentActivities>(judgeIncidentStepOptions);
 
 /** Child workflow: re-judge one run's stored outputs and replace its judged results. */
 export async function rejudgeRunWorkflow(
@@ -61,7 +35,7 @@ export async function rejudgeRunWorkflow(
 ): Promise<{ state: 'recomputed' | 'unchanged' | 'unrecoverable' }> {
   const plan = await steps.planRejudge({ incidentId: input.incidentId, runId: input.runId });
   if (!plan.metrics.length) return { state: 'unchanged' };
-  const { rejudgeShard } = judgeActivities(input.heartbeatTimeoutMs);
+  const { rejudgeShard } = proxyActivities<IncidentActivities>(rejudgeShardOptions(input.heartbeatTimeoutMs));
   const metrics: RecomputeMetric[] = plan.metrics;
   try {
     await inLanes(plan.shards, input.shardParallelism, async (shardIndex) => {
@@ -69,12 +43,9 @@ export async function rejudgeRunWorkflow(
     });
     await steps.finalizeRejudge({ incidentId: input.incidentId, runId: input.runId, metrics, shards: plan.shards });
   } catch (err) {
-    if (!RUN_UNRECOVERABLE.includes(failureType(err) ?? '')) throw err;
-    await steps.invalidateUnrejudgedRun({
-      incidentId: input.incidentId,
-      runId: input.runId,
-      reason: failureMessage(err),
-    });
+    const failure = unwrapFailure(err);
+    if (!RUN_UNRECOVERABLE.includes(failure.type ?? '')) throw err;
+    await steps.invalidateUnrejudgedRun({ incidentId: input.incidentId, runId: input.runId, reason: failure.message });
     return { state: 'unrecoverable' };
   }
   return { state: 'recomputed' };

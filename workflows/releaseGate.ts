@@ -15,11 +15,8 @@
  * per override signal, never per example.
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
-  ChildWorkflowFailure,
   ParentClosePolicy,
   condition,
   defineQuery,
@@ -36,6 +33,8 @@ import type { GateActivities } from '../activities/gates';
 import type { RunFailure } from '../activities/gates/decide';
 import { GATE_CHECK_STATE_QUERY, OVERRIDE_APPROVED_SIGNAL, OVERRIDE_REQUESTED_SIGNAL } from '../common/names';
 import { evalRunWorkflow, type EvalRunInput } from './evalRun';
+import { unwrapFailure } from './shared/failures';
+import { gateDecideOptions, gateLocalPrepareOptions, gatePrepareOptions, gateStepOptions } from './shared/options';
 
 export interface ReleaseGateInput {
   checkId: string;
@@ -59,36 +58,16 @@ export const overrideApprovedSignal =
   defineSignal<[{ overrideId: string; approverId: string }]>(OVERRIDE_APPROVED_SIGNAL);
 export const gateCheckStateQuery = defineQuery<GateCheckState>(GATE_CHECK_STATE_QUERY);
 
-/** Preparing decides at once when every run exists, so it may stream a comparison like deciding does. */
-const prepareOptions = {
-  startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 8 },
-} as const;
-const stepOptions = {
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 8 },
-} as const;
-/** Deciding streams both runs' records for the paired comparison: allow it time. */
-const decideOptions = {
-  startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-} as const;
-
-const preparing = proxyActivities<GateActivities>(prepareOptions);
+const preparing = proxyActivities<GateActivities>(gatePrepareOptions);
 /**
  * Preparing as a local activity: it runs inside the workflow task, so a check whose runs
  * exist is decided with no activity-queue hops at all — what a burst of CI checks needs.
  * It decides inline only when the comparison is small enough to stay short.
  */
-const localPrepareOptions = {
-  startToCloseTimeout: '1 minute',
-  localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
-} as const;
-const preparingLocally = proxyLocalActivities<GateActivities>(localPrepareOptions);
+const preparingLocally = proxyLocalActivities<GateActivities>(gateLocalPrepareOptions);
 const INLINE_DECIDE_MAX_ROWS = 20_000;
-const steps = proxyActivities<GateActivities>(stepOptions);
-const deciding = proxyActivities<GateActivities>(decideOptions);
+const steps = proxyActivities<GateActivities>(gateStepOptions);
+const deciding = proxyActivities<GateActivities>(gateDecideOptions);
 
 type OverrideEvent =
   | { kind: 'requested'; overrideId: string }
@@ -97,10 +76,8 @@ type OverrideEvent =
   | { kind: 'grant_expired'; overrideId: string };
 
 function failureOf(runId: string, err: unknown): RunFailure {
-  let cause: unknown = err;
-  while (cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) cause = cause.cause;
-  const errorClass = cause instanceof ApplicationFailure && cause.type ? cause.type : 'run_failed';
-  return { runId, errorClass, message: cause instanceof Error ? cause.message : String(cause) };
+  const { type, message } = unwrapFailure(err);
+  return { runId, errorClass: type ?? 'run_failed', message };
 }
 
 /** Steps 1–3. Returns the recorded decision. */

@@ -13,7 +13,7 @@ import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, notFound } from '../../../common/errors';
-import { releaseGateWorkflowId, taskQueueFor } from '../../../common/names';
+import { WORKFLOW_TYPES, releaseGateWorkflowId, taskQueueFor } from '../../../common/names';
 import type { releaseGateWorkflow } from '../../../workflows/releaseGate';
 import { hasRole, type Principal } from '../../http/context';
 import * as dal from './dal';
@@ -142,7 +142,7 @@ export class CheckService {
   private async ensureStarted(check: GateCheckRecord): Promise<void> {
     const { config } = this;
     try {
-      await this.temporal.workflow.start<typeof releaseGateWorkflow>('releaseGateWorkflow', {
+      await this.temporal.workflow.start<typeof releaseGateWorkflow>(WORKFLOW_TYPES.releaseGate, {
         workflowId: check.workflow_id,
         taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
         args: [

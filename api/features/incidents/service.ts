@@ -10,21 +10,29 @@ import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
-import { judgeIncidentWorkflowId, metricRecomputeWorkflowId, taskQueueFor } from '../../../common/names';
+import {
+  WORKFLOW_TYPES,
+  judgeIncidentWorkflowId,
+  metricRecomputeWorkflowId,
+  taskQueueFor,
+} from '../../../common/names';
 import { isMetricId, metricVersions } from '../../../activities/metrics/registry';
-import type { IncidentWorkflowInput } from '../../../workflows/metricRecompute';
+import type { metricRecomputeWorkflow } from '../../../workflows/metricRecompute';
+import type { IncidentWorkflowInput } from '../../../workflows/shared/incidentSteps';
 import { hasRole, type Principal } from '../../http/context';
 import { resolveJudge } from '../suites/judge';
 import type { JudgeDef } from '../suites/schemas';
 import * as dal from './dal';
 
 /** The workflow type that handles each incident kind (none for a reinstatement: it is recorded, not processed). */
-const WORKFLOW_TYPES: Record<dal.IncidentKind, string | null> = {
-  metric_bug: 'metricRecomputeWorkflow',
-  dataset_contamination: 'datasetDeprecationWorkflow',
-  judge: 'judgeIncidentWorkflow',
+const INCIDENT_WORKFLOW_TYPES: Record<dal.IncidentKind, string | null> = {
+  metric_bug: WORKFLOW_TYPES.metricRecompute,
+  dataset_contamination: WORKFLOW_TYPES.datasetDeprecation,
+  judge: WORKFLOW_TYPES.judgeIncident,
   dataset_reinstatement: null,
 };
+/** Every incident workflow takes the same input and returns the impact report. */
+type IncidentWorkflow = typeof metricRecomputeWorkflow;
 
 export function requireOperator(principal: Principal): void {
   if (!hasRole(principal, '*', 'admin'))
@@ -37,7 +45,7 @@ export async function ensureIncidentWorkflow(
   config: Config,
   incident: dal.IncidentRow,
 ): Promise<void> {
-  const workflowType = WORKFLOW_TYPES[incident.kind];
+  const workflowType = INCIDENT_WORKFLOW_TYPES[incident.kind];
   if (!workflowType || incident.status === 'resolved') return;
   const input: IncidentWorkflowInput = {
     incidentId: incident.incident_id,
@@ -46,7 +54,7 @@ export async function ensureIncidentWorkflow(
     heartbeatTimeoutMs: config.EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS,
   };
   try {
-    await temporal.workflow.start(workflowType, {
+    await temporal.workflow.start<IncidentWorkflow>(workflowType, {
       workflowId: incident.workflow_id,
       taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
       args: [input],

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { AppError, conflict, notFound } from '../../../common/errors';
-import { CANCEL_EVAL_RUN_SIGNAL, type RunMode } from '../../../common/names';
+import { CANCEL_EVAL_RUN_SIGNAL, WORKFLOW_TYPES, type RunMode } from '../../../common/names';
 import { insertRunRecord, resolveRunTarget } from '../../../activities/runs/createRun';
 import type { evalRunWorkflow } from '../../../workflows/evalRun';
 import { hasRole, type Principal } from '../../http/context';
@@ -93,7 +93,7 @@ export class RunService {
   /** Starts the run's workflow unless it already exists (safe to call on every idempotent retry). */
   private async ensureStarted(run: dal.RunRecord): Promise<dal.RunRecord> {
     try {
-      await this.temporal.workflow.start<typeof evalRunWorkflow>('evalRunWorkflow', {
+      await this.temporal.workflow.start<typeof evalRunWorkflow>(WORKFLOW_TYPES.evalRun, {
         workflowId: run.workflow_id,
         taskQueue: run.task_queue,
         args: [
