@@ -326,7 +326,7 @@ async function main() {
         metricSuiteId: suite.metricSuiteId,
       });
       const workflowIds = [
-        `evalRun:${run.run.runId}`,
+        evalRunWorkflowId(run.run.runId),
         ...Array.from({ length: 20 }, (_, b) => shardBlockWorkflowId(run.run.runId, b)),
       ];
       const sizes = await Promise.all(

@@ -20,10 +20,11 @@ import type { ExampleRecord } from '../activities/runs/records';
 import { configFrom, loadConfig } from '../common/config';
 import { createPool } from '../common/db';
 import { createLogger } from '../common/logger';
-import { metricRecomputeWorkflowId, taskQueueFor } from '../common/names';
+import { WORKFLOW_TYPES, evalRunWorkflowId, metricRecomputeWorkflowId, taskQueueFor } from '../common/names';
 import { createStorage, type Storage } from '../common/storage';
 import { migrate } from '../schema/migrate';
 import { createEvalWorkers, installTemporalLogging } from '../workers/evalWorkers';
+import type { metricRecomputeWorkflow } from '../workflows/metricRecompute';
 
 const EXAMPLES = Number(process.argv[2] ?? 1_000_000);
 const SHARD_PARALLELISM = Number(process.argv[3] ?? 4);
@@ -125,7 +126,7 @@ async function seedRun(pool: Pool, storage: Storage): Promise<{ runId: string; s
       modelVersion.model_version_id,
       version.dataset_version_id,
       suiteVersion.metric_suite_version_id,
-      `evalRun:${runId}`,
+      evalRunWorkflowId(runId),
       EXAMPLES,
       by,
     ],
@@ -225,11 +226,11 @@ async function main() {
   );
   start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
-  const report = (await client.workflow.execute('metricRecomputeWorkflow', {
+  const report = await client.workflow.execute<typeof metricRecomputeWorkflow>(WORKFLOW_TYPES.metricRecompute, {
     workflowId: metricRecomputeWorkflowId(incidentId),
     taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
     args: [{ incidentId, runParallelism: 1, shardParallelism: SHARD_PARALLELISM, heartbeatTimeoutMs: 30_000 }],
-  })) as { runs: { recomputed: number }; valuesChanged: { listed: { runId: string; newValue: number; n: number }[] } };
+  });
   const recompute = seconds(start);
   const recomputeCpu = cpuSeconds(cpu);
   const load = (await import('node:os')).loadavg()[0];

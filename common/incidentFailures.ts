@@ -1,11 +1,12 @@
 /**
- * Failure types of incident activities that workflows branch on. No imports: workflow
- * code imports this module, and the workflow bundle must stay free of I/O modules.
+ * Failure types that activities throw and workflows branch on (most of them incidents';
+ * BUDGET_EXCEEDED also stops eval runs). No imports: workflow code imports this module,
+ * and the workflow bundle must stay free of I/O modules.
  */
 
 /** A run's stored records are gone or incomplete (retention, a run that never finished): it cannot be recomputed. */
 export const RECORDS_UNAVAILABLE = 'records_unavailable';
-/** A budget stopped re-judging. */
+/** A budget stopped a run's shards, its drift canary, or re-judging. */
 export const BUDGET_EXCEEDED = 'budget_exceeded';
 /** The replacement judge failed more examples than its error-rate limit allows. */
 export const JUDGE_UNRELIABLE = 'judge_unreliable';

@@ -13,6 +13,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import { BUDGET_EXCEEDED } from '../../common/incidentFailures';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
 import { openRunLease, releaseQuietly } from '../budget';
@@ -101,7 +102,7 @@ export function createCanaryActivity(deps: CanaryDeps) {
     deps.logger.info({ runId, ...outcome }, 'judge canary judged');
     if (tally.skipped) {
       throw ApplicationFailure.create({
-        type: 'budget_exceeded',
+        type: BUDGET_EXCEEDED,
         nonRetryable: true,
         message: `the run's budget ran out while judging the drift canary (${tally.n} of ${rows.length} rows)`,
       });

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import { BUDGET_EXCEEDED } from '../../common/incidentFailures';
 import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
@@ -288,7 +289,7 @@ async function stopOnBudget(
     'shard stopped: run budget exhausted',
   );
   throw ApplicationFailure.create({
-    type: 'budget_exceeded',
+    type: BUDGET_EXCEEDED,
     nonRetryable: true,
     message: `the run's budget is exhausted after ${summary.rows} examples of shard ${input.shardIndex}; partial results are kept`,
   });

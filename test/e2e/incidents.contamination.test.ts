@@ -6,6 +6,7 @@
  * stale (in the report and the Prometheus gauge); a new check cannot pass on it; the
  * operators watch the workflow in Temporal.
  */
+import { WORKFLOW_TYPES } from '../../common/names';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../helpers/evalWorld';
 import { waitForIncident } from '../helpers/incidents';
 import { client } from '../helpers/stack';
@@ -108,7 +109,7 @@ describe('a contaminated dataset version', () => {
   it('left a workflow operators can inspect in Temporal', async () => {
     const incident = await waitForIncident(world, incidentId);
     const description = await world.stack.temporal.workflow.getHandle(incident.workflowId).describe();
-    expect(description.type).toBe('datasetDeprecationWorkflow');
+    expect(description.type).toBe(WORKFLOW_TYPES.datasetDeprecation);
     expect(description.status.name).toBe('COMPLETED');
   });
 });

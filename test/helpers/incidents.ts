@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { reevaluateCheck } from '../../activities/incidents/reevaluate';
+import { releaseGateWorkflowId } from '../../common/names';
 import type { EvalWorld } from './evalWorld';
 import { client, type ApiClient } from './stack';
 
@@ -163,7 +164,7 @@ export async function recordDecidedCheck(
       gateVersion.rows[0].gate_version_id,
       first.model_version_id,
       JSON.stringify(checkRuns),
-      `gateCheck:${checkId}`,
+      releaseGateWorkflowId(checkId),
       world.editor.principalId,
     ],
   );

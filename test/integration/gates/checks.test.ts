@@ -3,7 +3,7 @@
  * field at fault, idempotent and shared checks (one workflow for concurrent CI jobs),
  * reuse of existing runs, the long-poll, and who may see or start what.
  */
-import { releaseGateWorkflowId } from '../../../common/names';
+import { WORKFLOW_TYPES, releaseGateWorkflowId } from '../../../common/names';
 import { registerSuite, startEvalWorld, type EvalWorld } from '../../helpers/evalWorld';
 import { client, principal, unique, type ApiClient } from '../../helpers/stack';
 import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from './helpers';
@@ -149,7 +149,7 @@ describe('gate checks', () => {
     const checkIds = [keyed[0].body.checkId, unkeyed[0].body.checkId];
     for (const checkId of checkIds) {
       const description = await world.stack.temporal.workflow.getHandle(releaseGateWorkflowId(checkId)).describe();
-      expect(description.type).toBe('releaseGateWorkflow');
+      expect(description.type).toBe(WORKFLOW_TYPES.releaseGate);
     }
     const decided = await Promise.all(checkIds.map((id) => runCheckById(id)));
     expect(decided.map((c) => c.status)).toEqual(['pass', 'pass']);

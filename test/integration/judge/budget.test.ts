@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { evalRunWorkflowId } from '../../../common/names';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
 import {
   JUDGE_PRICING,
@@ -73,7 +74,7 @@ beforeEach(() => {
 
 async function workerIdentities(runId: string): Promise<Set<string>> {
   const identities = new Set<string>();
-  const history = await world.stack.temporal.workflow.getHandle(`evalRun:${runId}`).fetchHistory();
+  const history = await world.stack.temporal.workflow.getHandle(evalRunWorkflowId(runId)).fetchHistory();
   for (const event of history.events ?? []) {
     const identity = event.activityTaskStartedEventAttributes?.identity;
     if (identity) identities.add(identity);

@@ -4,6 +4,7 @@
  * fails for racing another.
  */
 import { BudgetLease, ensureRunBudget, postgresBudgetStore } from '../../../activities/budget';
+import { evalRunWorkflowId } from '../../../common/names';
 import { datasetJsonl } from '../../../examples/corpus/writeDatasets';
 import { principal, startTestStack, unique, type TestStack } from '../../helpers/stack';
 
@@ -48,7 +49,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await stack.temporal.workflow
-    .getHandle(`evalRun:${runId}`)
+    .getHandle(evalRunWorkflowId(runId))
     .terminate('budget store test done')
     .catch(() => undefined);
   await stack.close();

@@ -1,4 +1,5 @@
-import { datasetDeprecationWorkflowId } from '../../../common/names';
+import { WORKFLOW_TYPES, datasetDeprecationWorkflowId, evalRunWorkflowId, taskQueueFor } from '../../../common/names';
+import type { datasetDeprecationWorkflow } from '../../../workflows/datasetDeprecation';
 import {
   registerSpamDataset,
   registerSpamModel,
@@ -145,11 +146,14 @@ describe('deprecating a contaminated dataset version', () => {
       'SELECT dataset_version_id FROM metric_incidents WHERE incident_id = $1',
       [incidentId],
     );
-    const handle = await world.stack.temporal.workflow.start('datasetDeprecationWorkflow', {
-      workflowId: datasetDeprecationWorkflowId(rows[0].dataset_version_id),
-      taskQueue: `${world.stack.config.EVALGATE_TASK_QUEUE_PREFIX}-release`,
-      args: [{ incidentId, runParallelism: 1, shardParallelism: 1, heartbeatTimeoutMs: 5000 }],
-    });
+    const handle = await world.stack.temporal.workflow.start<typeof datasetDeprecationWorkflow>(
+      WORKFLOW_TYPES.datasetDeprecation,
+      {
+        workflowId: datasetDeprecationWorkflowId(rows[0].dataset_version_id),
+        taskQueue: taskQueueFor(world.stack.config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
+        args: [{ incidentId, runParallelism: 1, shardParallelism: 1, heartbeatTimeoutMs: 5000 }],
+      },
+    );
     await handle.result();
     expect(await incidentState(world.stack.pool, incidentId, runIds)).toEqual(before);
   });
@@ -196,7 +200,7 @@ describe('deprecating a contaminated dataset version', () => {
         reason: 'contaminated while it ran',
       });
       await waitForIncident(world, res.body.incidentId);
-      const handle = world.stack.temporal.workflow.getHandle(`evalRun:${started.body.runId}`);
+      const handle = world.stack.temporal.workflow.getHandle(evalRunWorkflowId(started.body.runId));
       expect(await handle.result()).toEqual({ status: 'cancelled' });
       const run = await waitForRun(world.editor, started.body.runId);
       expect(run.status).toBe('invalid');

@@ -1,4 +1,5 @@
-import { judgeIncidentWorkflowId } from '../../../common/names';
+import { WORKFLOW_TYPES, judgeIncidentWorkflowId, taskQueueFor } from '../../../common/names';
+import type { judgeIncidentWorkflow } from '../../../workflows/judgeIncident';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
 import { incidentState, operator, recordDecidedCheck, waitForIncident } from '../../helpers/incidents';
 import { judgeDef, registerGenerationDataset, registerGenerator, registerJudgeModel } from '../judge/judgeWorld';
@@ -174,9 +175,9 @@ describe('a judge incident', () => {
     const before = await incidentState(world.stack.pool, incidentId, [drifted.run.runId]);
     world.server.resetStats();
     await (
-      await world.stack.temporal.workflow.start('judgeIncidentWorkflow', {
+      await world.stack.temporal.workflow.start<typeof judgeIncidentWorkflow>(WORKFLOW_TYPES.judgeIncident, {
         workflowId: judgeIncidentWorkflowId(incidentId),
-        taskQueue: `${world.stack.config.EVALGATE_TASK_QUEUE_PREFIX}-release`,
+        taskQueue: taskQueueFor(world.stack.config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
         args: [{ incidentId, runParallelism: 2, shardParallelism: 2, heartbeatTimeoutMs: 5000 }],
       })
     ).result();

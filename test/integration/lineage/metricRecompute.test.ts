@@ -1,5 +1,6 @@
-import { metricRecomputeWorkflowId } from '../../../common/names';
+import { WORKFLOW_TYPES, metricRecomputeWorkflowId, taskQueueFor } from '../../../common/names';
 import { runKeys } from '../../../activities/runs/keys';
+import type { metricRecomputeWorkflow } from '../../../workflows/metricRecompute';
 import {
   registerSpamDataset,
   registerSpamModel,
@@ -195,11 +196,14 @@ describe('a metric-bug recompute', () => {
   it('reaches the same state when the workflow runs a second time', async () => {
     const before = await incidentState(world.stack.pool, incidentId, [buggy.runId, fixed.runId]);
     world.server.resetStats();
-    const handle = await world.stack.temporal.workflow.start('metricRecomputeWorkflow', {
-      workflowId: metricRecomputeWorkflowId(incidentId),
-      taskQueue: `${world.stack.config.EVALGATE_TASK_QUEUE_PREFIX}-release`,
-      args: [{ incidentId, runParallelism: 2, shardParallelism: 2, heartbeatTimeoutMs: 5000 }],
-    });
+    const handle = await world.stack.temporal.workflow.start<typeof metricRecomputeWorkflow>(
+      WORKFLOW_TYPES.metricRecompute,
+      {
+        workflowId: metricRecomputeWorkflowId(incidentId),
+        taskQueue: taskQueueFor(world.stack.config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
+        args: [{ incidentId, runParallelism: 2, shardParallelism: 2, heartbeatTimeoutMs: 5000 }],
+      },
+    );
     await handle.result();
     expect(await incidentState(world.stack.pool, incidentId, [buggy.runId, fixed.runId])).toEqual(before);
     expect(world.server.stats().requests.total).toBe(0);
