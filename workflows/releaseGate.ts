@@ -36,6 +36,9 @@ import { evalRunWorkflow, type EvalRunInput } from './evalRun';
 import { unwrapFailure } from './shared/failures';
 import { gateDecideOptions, gateLocalPrepareOptions, gatePrepareOptions, gateStepOptions } from './shared/options';
 
+/** A check whose runs exist is prepared, and decided if small, by one local activity (releaseGateWorkflow-v0-* predate it). */
+export const LOCAL_PREPARE_PATCH = 'gate-check-local-prepare';
+
 export interface ReleaseGateInput {
   checkId: string;
   /** The check decides `error` (timeout) if it has not decided after this long. */
@@ -82,7 +85,7 @@ function failureOf(runId: string, err: unknown): RunFailure {
 
 /** Steps 1–3. Returns the recorded decision. */
 async function checkAndDecide(input: ReleaseGateInput, state: GateCheckState): Promise<{ status: string }> {
-  const plan = patched('gate-check-local-prepare')
+  const plan = patched(LOCAL_PREPARE_PATCH)
     ? await preparingLocally.prepareGateCheck({ checkId: input.checkId, decideInlineUpToRows: INLINE_DECIDE_MAX_ROWS })
     : await preparing.prepareGateCheck({ checkId: input.checkId });
   if (plan.decided) return plan.decided;
