@@ -185,7 +185,7 @@ export async function evalRunWorkflow(input: EvalRunInput): Promise<{ status: st
     const cancelled = cancelRequested || isCancellation(err);
     const failure = unwrapFailure(err);
     const errorClass = failure.type ?? 'internal';
-    // An untyped failure (a timeout, a termination, a bug in workflow code) keeps the message the run saw.
+    // An untyped failure (a timeout, a termination, a bug in workflow code) is recorded by its outermost message.
     const message = failure.type ? failure.message : err instanceof Error ? err.message : String(err);
     const status = cancelled ? 'cancelled' : errorClass === BUDGET_EXCEEDED ? BUDGET_EXCEEDED : 'failed';
     // The canary's judge calls are part of the run's totals: let it finish (it stops soon once the budget is gone).
