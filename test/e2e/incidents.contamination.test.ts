@@ -6,9 +6,9 @@
  * stale (in the report and the Prometheus gauge); a new check cannot pass on it; the
  * operators watch the workflow in Temporal.
  */
-import { startEvalWorld, waitForRun, type EvalWorld } from '../helpers/evalWorld';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../testkit/evalWorld';
 import { waitForIncident } from '../helpers/incidents';
-import { client } from '../helpers/stack';
+import { client } from '../../testkit/stack';
 import {
   createGate,
   releaseSuite,
@@ -17,7 +17,7 @@ import {
   spamModel,
   uploadDataset,
   waitForCheck,
-} from '../integration/gates/helpers';
+} from '../../testkit/gates';
 
 let world: EvalWorld;
 let model: Awaited<ReturnType<typeof spamModel>>;

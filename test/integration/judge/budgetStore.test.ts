@@ -4,8 +4,8 @@
  * fails for racing another.
  */
 import { BudgetLease, ensureRunBudget, postgresBudgetStore } from '../../../activities/budget';
-import { datasetJsonl } from '../../../examples/corpus/writeDatasets';
-import { principal, startTestStack, unique, type TestStack } from '../../helpers/stack';
+import { datasetJsonl } from '../../../testkit/corpus/writeDatasets';
+import { principal, startTestStack, unique, type TestStack } from '../../../testkit/stack';
 
 let stack: TestStack;
 let runId: string;
