@@ -1,6 +1,70 @@
 // Lint: no floating promises anywhere; workflow code may not import Node built-ins or
-// I/O modules (it must stay deterministic and replayable).
+// I/O modules (it must stay deterministic and replayable); test support stays where it
+// belongs (see TEST_SUPPORT_RULES below).
 const tseslint = require('typescript-eslint');
+
+/**
+ * Who may import the top-level folders that are not production code: `testkit/` is the test
+ * support that tests, benches and the demo share; `test/` is the tests alone; `bench/` the
+ * benches; `examples/` the demo. Production code imports none of them; `testkit/` imports none
+ * of the others; benches and the demo take test support from `testkit/`, never from `test/`.
+ * A relative import reaches a top-level folder as `../`… followed by its name.
+ */
+const topDir = (dirs) => `^(?:\\.\\./)+(?:${dirs.join('|')})(?:/|$)`;
+const PRODUCTION_DIRS = ['api', 'activities', 'domain', 'workflows', 'workers', 'common', 'schema', 'cli'];
+const NOT_FROM_PRODUCTION = {
+  regex: topDir(['testkit', 'test', 'bench', 'examples']),
+  message: 'production code must not import testkit/, test/, bench/ or examples/',
+};
+const TEST_SUPPORT_RULES = [
+  {
+    files: PRODUCTION_DIRS.filter((dir) => dir !== 'workflows').map((dir) => `${dir}/**/*.ts`),
+    patterns: [NOT_FROM_PRODUCTION],
+  },
+  {
+    files: ['testkit/**/*.ts'],
+    patterns: [
+      {
+        regex: topDir(['test', 'bench', 'examples']),
+        message: 'testkit/ is imported by tests, benches and the demo; it imports none of them',
+      },
+    ],
+  },
+  {
+    files: ['bench/**/*.ts'],
+    patterns: [
+      {
+        regex: topDir(['test', 'examples']),
+        message: 'benches take test support from testkit/, not test/ or examples/',
+      },
+    ],
+  },
+  {
+    files: ['test/**/*.ts'],
+    ignores: ['test/e2e/gateStory.test.ts'],
+    patterns: [
+      { regex: topDir(['bench', 'examples']), message: 'tests take test support from testkit/; examples/ is the demo' },
+    ],
+  },
+  {
+    // The test of the demo's gate story imports the story it tests, and nothing else from examples/.
+    files: ['test/e2e/gateStory.test.ts'],
+    patterns: [
+      {
+        regex: '^(?:\\.\\./)+(?:bench(?:/|$)|examples(?:/(?!demo/gateStory$)|$))',
+        message: 'tests take test support from testkit/; examples/ is the demo',
+      },
+    ],
+  },
+  {
+    files: ['examples/**/*.ts'],
+    patterns: [{ regex: topDir(['test', 'bench']), message: 'the demo takes test support from testkit/, not test/' }],
+  },
+].map(({ files, ignores, patterns }) => ({
+  files,
+  ...(ignores ? { ignores } : {}),
+  rules: { 'no-restricted-imports': ['error', { patterns }] },
+}));
 
 const NODE_BUILTINS = [
   'assert',
@@ -47,6 +111,7 @@ module.exports = tseslint.config(
       ],
     },
   },
+  ...TEST_SUPPORT_RULES,
   {
     files: ['workflows/**/*.ts'],
     rules: {
@@ -75,6 +140,7 @@ module.exports = tseslint.config(
               allowTypeImports: true,
               message: 'workflows import activities with `import type` only',
             },
+            NOT_FROM_PRODUCTION,
           ],
         },
       ],

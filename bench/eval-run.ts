@@ -14,8 +14,8 @@ import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../common/config';
 import { evalRunWorkflowId, shardBlockWorkflowId } from '../common/names';
-import { classificationInput, examplesOf } from '../examples/corpus/spamCorpus';
-import type { Api } from '../examples/demo/http';
+import { classificationInput, examplesOf } from '../testkit/corpus/spamCorpus';
+import type { Api } from '../testkit/apiClient';
 import { build, cpuBetween, cpuSnapshot } from './lib/processes';
 import { startBenchStack } from './lib/stack';
 

@@ -8,9 +8,9 @@
  *
  *   npm run stack -- up --services-only && npx tsx bench/gate-checks.ts [checks] [concurrency]
  */
-import { startEvalWorld, waitForRun } from '../test/helpers/evalWorld';
-import type { ApiClient } from '../test/helpers/stack';
-import { createGate, releaseSuite, sliceRows, spamModel, uploadDataset } from '../test/integration/gates/helpers';
+import { startEvalWorld, waitForRun } from '../testkit/evalWorld';
+import type { ApiClient } from '../testkit/stack';
+import { createGate, releaseSuite, sliceRows, spamModel, uploadDataset } from '../testkit/gates';
 
 const CHECKS = Number(process.argv[2] ?? 200);
 const CONCURRENCY = Number(process.argv[3] ?? 10);

@@ -24,8 +24,8 @@ import { cpus, loadavg } from 'node:os';
 import { renderJudgePrompt } from '../activities/judge/prompt';
 import { createModelClient } from '../activities/models/client';
 import { EndpointLimiters } from '../activities/models/endpointLimiter';
-import { examplesOf } from '../examples/corpus/spamCorpus';
-import type { Api } from '../examples/demo/http';
+import { examplesOf } from '../testkit/corpus/spamCorpus';
+import type { Api } from '../testkit/apiClient';
 import { build } from './lib/processes';
 import { startBenchStack } from './lib/stack';
 

@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { chatCompletionsUrl, createModelClient, type EndpointSpec, type ModelClient } from '../activities/models';
-import { classificationInput, heldoutExamples } from '../examples/corpus/spamCorpus';
+import { classificationInput, heldoutExamples } from '../testkit/corpus/spamCorpus';
 
 interface BenchOptions {
   requests: number;
@@ -44,7 +44,7 @@ function parseArgs(argv: string[]): BenchOptions {
 }
 
 async function startServer(): Promise<{ url: string; child?: ChildProcess }> {
-  const main = join(__dirname, '..', 'examples', 'modelServer', 'main.ts');
+  const main = join(__dirname, '..', 'testkit', 'modelServer', 'main.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', main, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buffered = '';

@@ -13,10 +13,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCliConfig } from '../common/config';
-import { datasetJsonl } from './corpus/writeDatasets';
-import { apiClient, type Api } from './demo/http';
+import { apiClient, type Api } from '../testkit/apiClient';
+import { datasetJsonl } from '../testkit/corpus/writeDatasets';
+import { createModelServer, type ModelServer } from '../testkit/modelServer/server';
 import { printMetrics, section, step } from './demo/print';
-import { createModelServer, type ModelServer } from './modelServer/server';
 
 const MODEL_SERVER_PORT = 8700;
 const TEAM = 'spam-ml';

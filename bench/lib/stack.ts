@@ -4,7 +4,7 @@
  * its own process; then an editor principal on a fresh team.
  */
 import { randomBytes } from 'node:crypto';
-import { apiClient, type Api } from '../../examples/demo/http';
+import { apiClient, type Api } from '../../testkit/apiClient';
 import { freePort, startNode, waitHttp, type Proc } from './processes';
 
 export interface BenchStackOptions {
@@ -37,7 +37,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   const [apiPort, modelPort] = await Promise.all([freePort(), freePort()]);
   const server = startNode(
     'model-server',
-    'examples/modelServer/main.ts',
+    'testkit/modelServer/main.ts',
     { MODEL_SERVER_KNOBS: JSON.stringify(options.modelKnobs) },
     [String(modelPort)],
   );

@@ -16,8 +16,8 @@
  * `runGateStory(ctx)` is called by examples/demo.ts after its own sections (datasets,
  * suite, model versions and the production alias exist) and by test/e2e/gateStory.test.ts.
  */
-import { runCli } from './cli';
-import type { Api } from './http';
+import { runCli } from '../../testkit/cli';
+import type { Api } from '../../testkit/apiClient';
 
 export interface GateStoryContext {
   baseUrl: string;

@@ -5,11 +5,11 @@
  * approve and the decision becomes overridden — every step a real `evalgate` process
  * against the API, with its exit code.
  */
-import { apiClient } from '../../examples/demo/http';
+import { apiClient } from '../../testkit/apiClient';
 import { runGateStory } from '../../examples/demo/gateStory';
-import { registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../helpers/evalWorld';
-import { classificationRows } from '../../examples/corpus/writeDatasets';
-import { uploadDataset } from '../integration/gates/helpers';
+import { registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../testkit/evalWorld';
+import { classificationRows } from '../../testkit/corpus/writeDatasets';
+import { uploadDataset } from '../../testkit/gates';
 
 let world: EvalWorld;
 

@@ -7,9 +7,9 @@
  * operators watch the workflow in Temporal.
  */
 import { WORKFLOW_TYPES } from '../../common/names';
-import { startEvalWorld, waitForRun, type EvalWorld } from '../helpers/evalWorld';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../testkit/evalWorld';
 import { waitForIncident } from '../helpers/incidents';
-import { client } from '../helpers/stack';
+import { client } from '../../testkit/stack';
 import {
   createGate,
   releaseSuite,
@@ -18,7 +18,7 @@ import {
   spamModel,
   uploadDataset,
   waitForCheck,
-} from '../integration/gates/helpers';
+} from '../../testkit/gates';
 
 let world: EvalWorld;
 let model: Awaited<ReturnType<typeof spamModel>>;

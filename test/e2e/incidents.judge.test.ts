@@ -7,10 +7,10 @@
  * is revoked; a new check of the same candidate fails on the honest scores.
  */
 import type { PoolClient } from 'pg';
-import { startEvalWorld, waitForRun, type EvalWorld } from '../helpers/evalWorld';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../testkit/evalWorld';
 import { operator, waitForIncident } from '../helpers/incidents';
-import { unique } from '../helpers/stack';
-import { createGate, runCheck, waitForCheck } from '../integration/gates/helpers';
+import { unique } from '../../testkit/stack';
+import { createGate, runCheck, waitForCheck } from '../../testkit/gates';
 import {
   judgeDef,
   registerGenerationDataset,

@@ -8,9 +8,9 @@
  */
 import type { PoolClient } from 'pg';
 import { main as cli } from '../../cli/main';
-import { startEvalWorld, registerSuite, type EvalWorld } from '../helpers/evalWorld';
+import { startEvalWorld, registerSuite, type EvalWorld } from '../../testkit/evalWorld';
 import { declareMetricIncident, operator, waitForIncident } from '../helpers/incidents';
-import { createGate, runCheck, sliceRows, spamModel, uploadDataset, waitForCheck } from '../integration/gates/helpers';
+import { createGate, runCheck, sliceRows, spamModel, uploadDataset, waitForCheck } from '../../testkit/gates';
 
 let world: EvalWorld;
 let model: Awaited<ReturnType<typeof spamModel>>;

@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { reevaluateCheck } from '../../activities/incidents/reevaluate';
 import { releaseGateWorkflowId } from '../../common/names';
-import type { EvalWorld } from './evalWorld';
-import { client, type ApiClient } from './stack';
+import type { EvalWorld } from '../../testkit/evalWorld';
+import { client, type ApiClient } from '../../testkit/stack';
 
 export const operator = (world: EvalWorld): ApiClient => client(world.stack.baseUrl, world.stack.adminToken);
 

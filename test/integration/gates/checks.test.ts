@@ -4,9 +4,9 @@
  * reuse of existing runs, the long-poll, and who may see or start what.
  */
 import { WORKFLOW_TYPES, releaseGateWorkflowId } from '../../../common/names';
-import { registerSuite, startEvalWorld, type EvalWorld } from '../../helpers/evalWorld';
-import { client, principal, unique, type ApiClient } from '../../helpers/stack';
-import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from './helpers';
+import { registerSuite, startEvalWorld, type EvalWorld } from '../../../testkit/evalWorld';
+import { client, principal, unique, type ApiClient } from '../../../testkit/stack';
+import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from '../../../testkit/gates';
 
 let world: EvalWorld;
 let dataset: { datasetId: string };

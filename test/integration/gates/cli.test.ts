@@ -5,10 +5,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runCli } from '../../../examples/demo/cli';
-import { startEvalWorld, type EvalWorld } from '../../helpers/evalWorld';
-import { client, unique } from '../../helpers/stack';
-import { createGate, releaseSuite, sliceRows, spamModel, uploadDataset } from './helpers';
+import { runCli } from '../../../testkit/cli';
+import { startEvalWorld, type EvalWorld } from '../../../testkit/evalWorld';
+import { client, unique } from '../../../testkit/stack';
+import { createGate, releaseSuite, sliceRows, spamModel, uploadDataset } from '../../../testkit/gates';
 
 let world: EvalWorld;
 let model: Awaited<ReturnType<typeof spamModel>>;

@@ -7,9 +7,9 @@
 import { compareRuns } from '../../../activities/compare/compareRuns';
 import { datasetShardIndexes } from '../../../activities/compare/pairs';
 import { mcnemarExact } from '../../../activities/metrics/compare';
-import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
-import { client, principal, unique, type ApiClient } from '../../helpers/stack';
-import { releaseSuite, sliceRows, spamModel, uploadDataset } from './helpers';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
+import { client, principal, unique, type ApiClient } from '../../../testkit/stack';
+import { releaseSuite, sliceRows, spamModel, uploadDataset } from '../../../testkit/gates';
 
 let world: EvalWorld;
 let admin: ApiClient;

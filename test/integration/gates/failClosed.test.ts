@@ -5,8 +5,8 @@
  * when an incident, a judge canary or an alias move would land in production.
  */
 import { randomUUID } from 'node:crypto';
-import { registerSpamModel, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
-import { unique } from '../../helpers/stack';
+import { registerSpamModel, startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
+import { unique } from '../../../testkit/stack';
 import {
   codes,
   createGate,
@@ -17,7 +17,7 @@ import {
   spamModel,
   uploadDataset,
   waitForCheck,
-} from './helpers';
+} from '../../../testkit/gates';
 
 let world: EvalWorld;
 let dataset: { datasetId: string };

@@ -4,9 +4,17 @@
  * signals, granted when enough arrive, expired by the workflow's timers — every step in
  * the audit log and counted in /metrics.
  */
-import { startEvalWorld, type EvalWorld } from '../../helpers/evalWorld';
-import { principal, unique, type ApiClient } from '../../helpers/stack';
-import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset, waitForCheck } from './helpers';
+import { startEvalWorld, type EvalWorld } from '../../../testkit/evalWorld';
+import { principal, unique, type ApiClient } from '../../../testkit/stack';
+import {
+  createGate,
+  releaseSuite,
+  runCheck,
+  sliceRows,
+  spamModel,
+  uploadDataset,
+  waitForCheck,
+} from '../../../testkit/gates';
 
 let world: EvalWorld;
 let model: Awaited<ReturnType<typeof spamModel>>;

@@ -4,9 +4,17 @@
  * a small noisy dataset, must_pass over a known-failures dataset, non-blocking rules, and
  * the decision record (exactly the results and runs it used).
  */
-import { sharedModelCatalog, type ClassifierModel } from '../../../examples/modelServer/models/catalog';
-import { startEvalWorld, type EvalWorld } from '../../helpers/evalWorld';
-import { createGate, reasonFor, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from './helpers';
+import { sharedModelCatalog, type ClassifierModel } from '../../../testkit/modelServer/models/catalog';
+import { startEvalWorld, type EvalWorld } from '../../../testkit/evalWorld';
+import {
+  createGate,
+  reasonFor,
+  releaseSuite,
+  runCheck,
+  sliceRows,
+  spamModel,
+  uploadDataset,
+} from '../../../testkit/gates';
 
 let world: EvalWorld;
 let mixed: { datasetId: string };

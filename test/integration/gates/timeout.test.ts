@@ -2,7 +2,7 @@
  * A check that cannot decide in time decides `error` (fail closed) — and the runs it
  * started keep going, so the next check reuses them instead of paying for them again.
  */
-import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import {
   codes,
   createGate,
@@ -12,7 +12,7 @@ import {
   spamModel,
   uploadDataset,
   waitForCheck,
-} from './helpers';
+} from '../../../testkit/gates';
 
 let world: EvalWorld;
 

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { evalRunWorkflowId } from '../../../common/names';
-import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import {
   JUDGE_PRICING,
   MODEL_PRICING,

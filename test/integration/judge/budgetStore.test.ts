@@ -5,8 +5,8 @@
  */
 import { BudgetLease, ensureRunBudget, postgresBudgetStore } from '../../../activities/budget';
 import { evalRunWorkflowId } from '../../../common/names';
-import { datasetJsonl } from '../../../examples/corpus/writeDatasets';
-import { principal, startTestStack, unique, type TestStack } from '../../helpers/stack';
+import { datasetJsonl } from '../../../testkit/corpus/writeDatasets';
+import { principal, startTestStack, unique, type TestStack } from '../../../testkit/stack';
 
 let stack: TestStack;
 let runId: string;

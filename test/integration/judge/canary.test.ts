@@ -3,7 +3,7 @@
  * Turning on the reference judge's bias knob (a judge drifting behind an unchanged,
  * pinned fingerprint) flags the run, and a flagged run is what a gate refuses to count.
  */
-import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import {
   judgeDef,
   registerCanaryDataset,

@@ -3,10 +3,10 @@
  * SpamAssassin held-out split, the reference server's generators as json-predict model
  * versions, judge-v1 as an openai-chat judge, and suites that score with it.
  */
-import { canaryJsonl } from '../../../examples/corpus/canary';
-import { datasetJsonl, generationRows } from '../../../examples/corpus/writeDatasets';
-import { unique } from '../../helpers/stack';
-import type { EvalWorld } from '../../helpers/evalWorld';
+import { canaryJsonl } from '../../../testkit/corpus/canary';
+import { datasetJsonl, generationRows } from '../../../testkit/corpus/writeDatasets';
+import { unique } from '../../../testkit/stack';
+import type { EvalWorld } from '../../../testkit/evalWorld';
 
 export const JUDGE_PROMPT = [
   'Rate how well the candidate subject line matches the reference, from 1 to 5.',

@@ -1,6 +1,6 @@
-import { datasetJsonl } from '../../../examples/corpus/writeDatasets';
-import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
-import { principal, unique } from '../../helpers/stack';
+import { datasetJsonl } from '../../../testkit/corpus/writeDatasets';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
+import { principal, unique } from '../../../testkit/stack';
 import {
   JUDGE_PRICING,
   MODEL_PRICING,

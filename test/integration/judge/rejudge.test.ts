@@ -6,7 +6,7 @@
 import { createModelClient } from '../../../activities/models/client';
 import { BudgetLease, postgresBudgetStore } from '../../../activities/budget';
 import { judgeConfigFromDefinition, judgeStoredRecords, loadShardItems } from '../../../activities/judge';
-import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import {
   JUDGE_PROMPT,
   judgeDef,

@@ -2,8 +2,8 @@
  * Registering a suite's judge: what the registry refuses (with the field at fault and
  * nothing written) and what it pins.
  */
-import { client, principal, startTestStack, unique, type ApiClient, type TestStack } from '../../helpers/stack';
-import { datasetJsonl } from '../../../examples/corpus/writeDatasets';
+import { client, principal, startTestStack, unique, type ApiClient, type TestStack } from '../../../testkit/stack';
+import { datasetJsonl } from '../../../testkit/corpus/writeDatasets';
 import { JUDGE_PROMPT, JUDGED_METRICS } from './judgeWorld';
 
 let stack: TestStack;

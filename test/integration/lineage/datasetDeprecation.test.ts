@@ -7,9 +7,9 @@ import {
   startEvalWorld,
   waitForRun,
   type EvalWorld,
-} from '../../helpers/evalWorld';
+} from '../../../testkit/evalWorld';
 import { incidentState, recordDecidedCheck, waitForIncident } from '../../helpers/incidents';
-import { principal } from '../../helpers/stack';
+import { principal } from '../../../testkit/stack';
 
 let world: EvalWorld;
 let suite: { metricSuiteId: string };

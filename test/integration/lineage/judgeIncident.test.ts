@@ -1,9 +1,9 @@
 import { WORKFLOW_TYPES, judgeIncidentWorkflowId, taskQueueFor } from '../../../common/names';
+import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import type { judgeIncidentWorkflow } from '../../../workflows/judgeIncident';
-import { startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
 import { incidentState, operator, recordDecidedCheck, waitForIncident } from '../../helpers/incidents';
 import { judgeDef, registerGenerationDataset, registerGenerator, registerJudgeModel } from '../judge/judgeWorld';
-import { unique } from '../../helpers/stack';
+import { unique } from '../../../testkit/stack';
 
 let world: EvalWorld;
 let dataset: { datasetId: string; rowCount: number };

@@ -7,9 +7,9 @@ import {
   startEvalWorld,
   waitForRun,
   type EvalWorld,
-} from '../../helpers/evalWorld';
+} from '../../../testkit/evalWorld';
 import { recordDecidedCheck } from '../../helpers/incidents';
-import { principal, unique } from '../../helpers/stack';
+import { principal, unique } from '../../../testkit/stack';
 
 let world: EvalWorld;
 let dataset: { datasetId: string; version: number };

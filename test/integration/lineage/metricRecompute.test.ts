@@ -8,7 +8,7 @@ import {
   startEvalWorld,
   waitForRun,
   type EvalWorld,
-} from '../../helpers/evalWorld';
+} from '../../../testkit/evalWorld';
 import {
   declareMetricIncident,
   incidentState,
@@ -16,7 +16,7 @@ import {
   recordDecidedCheck,
   waitForIncident,
 } from '../../helpers/incidents';
-import { principal } from '../../helpers/stack';
+import { principal } from '../../../testkit/stack';
 
 let world: EvalWorld;
 let dataset: { datasetId: string; version: number; rowCount: number };

@@ -5,10 +5,10 @@
  */
 import { runKeys } from '../../../activities/runs/keys';
 import { gatesWithStaleBaselines } from '../../../activities/lineage/staleness';
-import { registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../helpers/evalWorld';
+import { registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import { declareMetricIncident, waitForIncident } from '../../helpers/incidents';
-import { client } from '../../helpers/stack';
-import { createGate, runCheck, sliceRows, spamModel, uploadDataset } from '../gates/helpers';
+import { client } from '../../../testkit/stack';
+import { createGate, runCheck, sliceRows, spamModel, uploadDataset } from '../../../testkit/gates';
 
 let world: EvalWorld;
 let model: Awaited<ReturnType<typeof spamModel>>;

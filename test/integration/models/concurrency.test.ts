@@ -3,7 +3,7 @@
  * requests it had in flight, so we can check the limit from the server's side.
  */
 import { createModelClient, type EndpointSpec } from '../../../activities/models';
-import { createModelServer, type ModelServer } from '../../../examples/modelServer/server';
+import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
 
 let servers: ModelServer[];
 

@@ -9,7 +9,7 @@ import {
   type EndpointSpec,
   type ModelClientOptions,
 } from '../../../activities/models';
-import { createModelServer, type ModelServer } from '../../../examples/modelServer/server';
+import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
 
 const SPAM = 'Subject: WIN MONEY NOW\n\nClick here for a free offer, act now, limited time, no risk, cash prize!!!';
 const HAM =

@@ -1,4 +1,4 @@
-import { client, principal, startTestStack, unique, type ApiClient, type TestStack } from '../../helpers/stack';
+import { client, principal, startTestStack, unique, type ApiClient, type TestStack } from '../../../testkit/stack';
 
 let stack: TestStack;
 let team: string;

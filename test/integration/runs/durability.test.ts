@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createModelServer, type ModelServer } from '../../../examples/modelServer/server';
-import { principal, startTestStack, unique, type ApiClient, type TestStack } from '../../helpers/stack';
-import { waitForRun } from '../../helpers/evalWorld';
-import { datasetJsonl } from '../../../examples/corpus/writeDatasets';
+import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
+import { principal, startTestStack, unique, type ApiClient, type TestStack } from '../../../testkit/stack';
+import { waitForRun } from '../../../testkit/evalWorld';
+import { datasetJsonl } from '../../../testkit/corpus/writeDatasets';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const ROWS_PER_SHARD = 100;

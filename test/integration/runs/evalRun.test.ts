@@ -8,7 +8,7 @@ import {
   startEvalWorld,
   waitForRun,
   type EvalWorld,
-} from '../../helpers/evalWorld';
+} from '../../../testkit/evalWorld';
 
 let world: EvalWorld;
 let dataset: { datasetId: string; version: number; rowCount: number };

@@ -1,6 +1,6 @@
 import { lookupPredictions, predictionCacheKey, storePredictions } from '../../../activities/cache/predictionCache';
 import { sha256Hex } from '../../../common/canonical';
-import { principal, startTestStack, unique, type TestStack } from '../../helpers/stack';
+import { principal, startTestStack, unique, type TestStack } from '../../../testkit/stack';
 
 describe('the prediction cache', () => {
   let stack: TestStack;

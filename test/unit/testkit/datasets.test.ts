@@ -1,10 +1,10 @@
-import { heldoutExamples, loadSpamCorpus, trainExamples } from '../../../examples/corpus/spamCorpus';
+import { heldoutExamples, loadSpamCorpus, trainExamples } from '../../../testkit/corpus/spamCorpus';
 import {
   classificationRows,
   datasetJsonl,
   datasetJsonlStream,
   generationRows,
-} from '../../../examples/corpus/writeDatasets';
+} from '../../../testkit/corpus/writeDatasets';
 
 // Reads the corpus shipped in node_modules (~0.5 s): no services involved.
 describe('SpamAssassin datasets', () => {

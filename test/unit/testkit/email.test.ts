@@ -1,5 +1,5 @@
-import { capText, parseEmail, unfoldHeaders } from '../../../examples/corpus/email';
-import { classificationInput, splitOf, toSpamExample } from '../../../examples/corpus/spamCorpus';
+import { capText, parseEmail, unfoldHeaders } from '../../../testkit/corpus/email';
+import { classificationInput, splitOf, toSpamExample } from '../../../testkit/corpus/spamCorpus';
 
 describe('parseEmail', () => {
   it('splits headers from the body at the first blank line and keeps the raw subject', () => {

@@ -3,10 +3,10 @@ import {
   leadSubject,
   trainTfIdfGenerator,
   visibleText,
-} from '../../../examples/modelServer/models/generators';
-import { keywordHits, keywordSpamProbability } from '../../../examples/modelServer/models/keywords';
-import { trainLogisticRegression } from '../../../examples/modelServer/models/logisticRegression';
-import { estimateTokens, hash32, mulberry32, tokenize } from '../../../examples/modelServer/models/text';
+} from '../../../testkit/modelServer/models/generators';
+import { keywordHits, keywordSpamProbability } from '../../../testkit/modelServer/models/keywords';
+import { trainLogisticRegression } from '../../../testkit/modelServer/models/logisticRegression';
+import { estimateTokens, hash32, mulberry32, tokenize } from '../../../testkit/modelServer/models/text';
 
 describe('tokenize', () => {
   it('lower-cases, splits on punctuation and keeps contractions', () => {

@@ -1,13 +1,13 @@
 /**
- * A whole evalgate world for run, gate and incident tests: the test stack, in-process
+ * A whole evalgate world for run, gate and incident tests (and bench/gate-checks.ts): the test stack, in-process
  * workers on a task-queue prefix of their own, the reference model server, and a
  * team with an editor who has registered datasets, suites and models.
  */
 import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createModelServer, type ModelServer } from '../../examples/modelServer/server';
-import type { SpamTag } from '../../examples/corpus/spamCorpus';
-import { datasetJsonl, type RowOptions } from '../../examples/corpus/writeDatasets';
-import { bundleWorkflows, createEvalWorkers, installTemporalLogging } from '../../workers/evalWorkers';
+import { createModelServer, type ModelServer } from './modelServer/server';
+import type { SpamTag } from './corpus/spamCorpus';
+import { datasetJsonl, type RowOptions } from './corpus/writeDatasets';
+import { bundleWorkflows, createEvalWorkers, installTemporalLogging } from '../workers/evalWorkers';
 import { principal, startTestStack, unique, type ApiClient, type TestStack } from './stack';
 
 export interface EvalWorld {

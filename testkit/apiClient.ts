@@ -1,4 +1,8 @@
-/** A small JSON client for the evalgate API, as a user's script would write one. */
+/**
+ * A small JSON client for the evalgate API, as a user's script would write one: it throws on
+ * a non-2xx answer. The demo and the benches drive the API with it; tests that assert on
+ * statuses use `client()` from ./stack instead.
+ */
 export interface ApiResponse<T = any> {
   status: number;
   body: T;

@@ -3,7 +3,7 @@
  * generators for the demo to stream straight into an upload, and as a CLI that
  * writes JSONL files:
  *
- *   npx tsx examples/corpus/writeDatasets.ts <outDir> [--split heldout|train|all]
+ *   npx tsx testkit/corpus/writeDatasets.ts <outDir> [--split heldout|train|all]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,7 +106,7 @@ function main(argv: string[]): void {
   const splitFlag = args.indexOf('--split');
   const split = splitFlag >= 0 ? args.splice(splitFlag, 2)[1] : 'heldout';
   if (args.length !== 1 || !['train', 'heldout', 'all'].includes(split)) {
-    process.stderr.write('usage: npx tsx examples/corpus/writeDatasets.ts <outDir> [--split heldout|train|all]\n');
+    process.stderr.write('usage: npx tsx testkit/corpus/writeDatasets.ts <outDir> [--split heldout|train|all]\n');
     process.exit(2);
   }
   const written = writeDatasets(args[0], split as Split | 'all');

@@ -1,5 +1,5 @@
-import { FaultInjector } from '../../../examples/modelServer/knobs';
-import { contentText, extractModelInput } from '../../../examples/modelServer/prompt';
+import { FaultInjector } from '../../../testkit/modelServer/knobs';
+import { contentText, extractModelInput } from '../../../testkit/modelServer/prompt';
 
 describe('extractModelInput', () => {
   const input = 'Subject: Hi\n\nHello there.\nSecond line.';

@@ -1,6 +1,6 @@
 /**
  * Starts the reference model server:
- *   npx tsx examples/modelServer/main.ts [port] [host]
+ *   npx tsx testkit/modelServer/main.ts [port] [host]
  * Port from argv, else MODEL_SERVER_PORT, else 8700; host from argv, else
  * MODEL_SERVER_HOST, else 127.0.0.1. Initial knobs may be given as JSON in
  * MODEL_SERVER_KNOBS. (A standalone example program, so it reads its own

@@ -1,4 +1,4 @@
-import { judge, parseJudgePrompt, scoreFromF1, tokenF1 } from '../../../examples/modelServer/models/judge';
+import { judge, parseJudgePrompt, scoreFromF1, tokenF1 } from '../../../testkit/modelServer/models/judge';
 
 describe('tokenF1', () => {
   it('is 1 for identical texts and 0 without overlap', () => {

@@ -3,7 +3,7 @@
  * output and the reference in the rendered prompt between `<output>…</output>`
  * and `<reference>…</reference>` tags, computes token F1 between them and maps
  * it to an integer score 1–5. Noise and bias knobs perturb the score the way a
- * drifting judge would; see examples/README.md.
+ * drifting judge would; see testkit/modelServer/README.md.
  */
 import { countTokens, hashUniform, tokenize } from './text';
 

@@ -1,7 +1,7 @@
 /**
  * Load test for the reference model server, load generator and server in separate
  * processes:
- *   npx tsx examples/modelServer/bench.ts [--requests 100000] [--concurrency 64]
+ *   npx tsx testkit/modelServer/bench.ts [--requests 100000] [--concurrency 64]
  *       [--latency-ms 0] [--route predict|chat|mixed] [--model nb-v1] [--url http://…]
  * Without --url it starts `main.ts` on a free port and stops it afterwards.
  */

@@ -1,5 +1,5 @@
 /**
- * Integration-test harness: the real PostgreSQL, MinIO and Temporal dev server started by
+ * The harness of integration tests and in-process benches: the real PostgreSQL, MinIO and Temporal dev server started by
  * `npm run stack -- up --services-only`, and the API served in-process on a free port.
  */
 import { randomBytes } from 'node:crypto';
@@ -7,12 +7,12 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { createApp, type App } from '../../api/app';
-import { loadConfig, type Config } from '../../common/config';
-import { createPool } from '../../common/db';
-import { createLogger, type Logger } from '../../common/logger';
-import { createStorage, type Storage } from '../../common/storage';
-import { migrate } from '../../schema/migrate';
+import { createApp, type App } from '../api/app';
+import { loadConfig, type Config } from '../common/config';
+import { createPool } from '../common/db';
+import { createLogger, type Logger } from '../common/logger';
+import { createStorage, type Storage } from '../common/storage';
+import { migrate } from '../schema/migrate';
 
 export interface TestStack {
   config: Config;

@@ -1,5 +1,5 @@
 /** The reference model server's fault and drift knobs, over real HTTP. */
-import { createModelServer, type ModelServer } from '../../../examples/modelServer/server';
+import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
 
 let server: ModelServer;
 

@@ -1,12 +1,12 @@
 /**
- * Helpers for gate tests: datasets drawn per slice from the SpamAssassin held-out split,
+ * Helpers for gate tests and bench/gate-checks.ts: datasets drawn per slice from the SpamAssassin held-out split,
  * a model with the four reference classifiers and a production alias, gates, and checks
  * waited on through the long-poll endpoint.
  */
-import { classificationRows, type ClassificationRow } from '../../../examples/corpus/writeDatasets';
-import type { SpamTag } from '../../../examples/corpus/spamCorpus';
-import { registerSpamModel, registerSuite, type EvalWorld } from '../../helpers/evalWorld';
-import { unique, type ApiClient } from '../../helpers/stack';
+import { classificationRows, type ClassificationRow } from './corpus/writeDatasets';
+import type { SpamTag } from './corpus/spamCorpus';
+import { registerSpamModel, registerSuite, type EvalWorld } from './evalWorld';
+import { unique, type ApiClient } from './stack';
 
 /** The first `n` held-out rows of each tag, in corpus order. */
 export function sliceRows(counts: Partial<Record<SpamTag, number>>): ClassificationRow[] {

@@ -2,8 +2,8 @@
  * The reference model server over real HTTP: both protocols' shapes, model quality
  * on the held-out split, and the request counter.
  */
-import { createModelServer, type ModelServer } from '../../../examples/modelServer/server';
-import { classificationRows, type ClassificationRow } from '../../../examples/corpus/writeDatasets';
+import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
+import { classificationRows, type ClassificationRow } from '../../../testkit/corpus/writeDatasets';
 
 let server: ModelServer;
 

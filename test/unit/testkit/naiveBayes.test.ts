@@ -1,5 +1,5 @@
-import { fitTemperature, trainNaiveBayes } from '../../../examples/modelServer/models/naiveBayes';
-import { sigmoid } from '../../../examples/modelServer/models/text';
+import { fitTemperature, trainNaiveBayes } from '../../../testkit/modelServer/models/naiveBayes';
+import { sigmoid } from '../../../testkit/modelServer/models/text';
 
 /*
  * Worked by hand, alpha = 1 (Laplace):

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-export const CLI_BIN = join(__dirname, '..', '..', 'bin', 'evalgate');
+export const CLI_BIN = join(__dirname, '..', 'bin', 'evalgate');
 
 export interface CliResult {
   exitCode: number | null;
