@@ -21,7 +21,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { renderJudgePrompt } from '../activities/judge/prompt';
+import { renderJudgePrompt } from '../domain/judge/prompt';
 import { createModelClient } from '../activities/models/client';
 import { EndpointLimiters } from '../activities/models/endpointLimiter';
 import { examplesOf } from '../testkit/corpus/spamCorpus';

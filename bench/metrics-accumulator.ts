@@ -12,7 +12,7 @@ import {
   mergeAccumulatorStates,
   type AccumulatorSpec,
   type MetricExample,
-} from '../activities/metrics';
+} from '../domain/metrics';
 
 const total = Number(process.argv[2] ?? 1_000_000);
 const replicates = Number(process.argv[3] ?? 200);

@@ -7,7 +7,7 @@
  *
  * An endpoint gets the headers of the longest prefix of its URL.
  */
-import type { EndpointSpec } from '../activities/models/types';
+import type { EndpointSpec } from '../domain/models/types';
 
 export type EndpointHeaders = Record<string, Record<string, string>>;
 

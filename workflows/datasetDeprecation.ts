@@ -6,7 +6,7 @@
  * with the gates whose baseline is now stale. Every step is idempotent.
  */
 import { getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { IncidentReport } from '../activities/incidents/report';
+import type { IncidentReport } from '../domain/incidents/report';
 import { cancelEvalRunSignal } from './evalRun';
 import {
   incidentProgressQuery,

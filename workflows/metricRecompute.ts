@@ -14,7 +14,7 @@
  */
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { RecomputeMetric } from '../activities/incidents/recompute';
-import type { IncidentReport } from '../activities/incidents/report';
+import type { IncidentReport } from '../domain/incidents/report';
 import { RECORDS_UNAVAILABLE } from '../common/incidentFailures';
 import { incidentRunWorkflowId, metricRecomputeWorkflowId } from '../common/names';
 import { unwrapFailure } from './shared/failures';

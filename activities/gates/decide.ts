@@ -19,11 +19,11 @@ import {
   loadComparableRun,
   type ComparableRun,
   type CurrentResult,
-} from '../compare';
-import { shardRecords, datasetShardIndexes } from '../compare/pairs';
-import { baselineStaleness } from '../lineage/staleness';
-import { evaluateRules, type DatasetEvidence, type ResultEvidence } from './evaluateRules';
-import { resolveAlias, ruleMetricIds } from './prepare';
+} from '../../domain/comparison';
+import { shardRecords, datasetShardIndexes } from '../../domain/comparison/pairs';
+import { baselineStaleness } from '../../domain/lineage/staleness';
+import { evaluateRules, type DatasetEvidence, type ResultEvidence } from '../../domain/gates/evaluateRules';
+import { resolveAlias, ruleMetricIds } from '../../domain/gates/prepare';
 import {
   activeFreezes,
   frozenReasons,
@@ -34,7 +34,7 @@ import {
   type CheckRuns,
   type ClosedReason,
   type GateReason,
-} from './store';
+} from '../../domain/gates/store';
 
 export interface RunFailure {
   runId: string;

@@ -3,7 +3,7 @@ import type { Config } from '../../common/config';
 import type { Storage } from '../../common/storage';
 import { createDecideActivities } from './decide';
 import { createOverrideActivities } from './overrides';
-import { createPrepareActivity } from './prepare';
+import { createPrepareActivity } from '../../domain/gates/prepare';
 
 export interface GateActivityDeps {
   pool: Pool;
@@ -34,4 +34,4 @@ export {
   type RuleReason,
   type RuleEvaluationInput,
   type RuleEvaluation,
-} from './evaluateRules';
+} from '../../domain/gates/evaluateRules';

@@ -24,7 +24,7 @@ import {
   type CheckContext,
   type GateReason,
   type OverrideReason,
-} from './store';
+} from '../../domain/gates/store';
 
 interface OverrideRow {
   override_id: string;

@@ -8,11 +8,11 @@
  */
 import type { Pool } from 'pg';
 import type { Logger } from '../../common/logger';
-import { latestDecisionsUsing } from '../lineage/queries';
-import { gatesWithStaleBaselines } from '../lineage/staleness';
-import { loadIncident, setIncidentStep } from './incidents';
+import { latestDecisionsUsing } from '../../domain/lineage/queries';
+import { gatesWithStaleBaselines } from '../../domain/lineage/staleness';
+import { loadIncident, setIncidentStep } from '../../domain/incidents/incidents';
 import { recordOutcome, revokeDecision } from './redecide';
-import { buildReport, type IncidentReport } from './report';
+import { buildReport, type IncidentReport } from '../../domain/incidents/report';
 
 export interface DeprecationDeps {
   pool: Pool;

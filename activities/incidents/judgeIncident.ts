@@ -14,7 +14,7 @@ import type { Pool } from 'pg';
 import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
-import { releaseQuietly } from '../budget';
+import { releaseQuietly } from '../../domain/budgets';
 import { resolveJudgeConfig, judgeStoredRecords, type JudgeConfig, type StoredItem, type StoredJudge } from '../judge';
 import { addJudgeRecord, emptyJudgeTotals, type JudgeTotals } from '../judge/shardJudging';
 import {
@@ -22,25 +22,19 @@ import {
   finalizeAccumulator,
   mergeAccumulatorStates,
   type AccumulatorState,
-} from '../metrics/accumulator';
-import { gatesWithRuleOnMetric } from '../lineage/queries';
-import { loadRunContext } from '../runs/context';
-import { toMetricExample } from '../runs/metricsBridge';
-import type { ExampleRecord } from '../runs/records';
+} from '../../domain/metrics/accumulator';
+import { gatesWithRuleOnMetric } from '../../domain/lineage/queries';
+import { loadRunContext } from '../../domain/runs/context';
+import { toMetricExample } from '../../domain/runs/records';
+import type { ExampleRecord } from '../../domain/runs/records';
 import type { JudgeChat } from '../judge/runner';
 import { BUDGET_EXCEEDED, JUDGE_UNRELIABLE, RECORDS_UNAVAILABLE } from '../../common/incidentFailures';
-import { loadIncident, markIncidentRun, setIncidentStep } from './incidents';
-import { ensureIncidentBudget, openIncidentLease } from './judgeBudget';
-import { incidentKeys } from './keys';
-import {
-  baseImplVersion,
-  changesOf,
-  listPartKeys,
-  recomputeSpec,
-  supersedeResult,
-  type RecomputeMetric,
-} from './recompute';
-import { buildReport, type IncidentReport } from './report';
+import { loadIncident, markIncidentRun, setIncidentStep } from '../../domain/incidents/incidents';
+import { ensureIncidentBudget, openIncidentLease } from '../../domain/incidents/judgeBudget';
+import { incidentKeys } from '../../domain/incidents/keys';
+import { listPartKeys, recomputeSpec, supersedeResult, type RecomputeMetric } from './recompute';
+import { baseImplVersion, changesOf } from '../../domain/incidents/results';
+import { buildReport, type IncidentReport } from '../../domain/incidents/report';
 
 export interface JudgeIncidentDeps {
   pool: Pool;

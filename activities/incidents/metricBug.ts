@@ -7,11 +7,11 @@
  */
 import type { Pool } from 'pg';
 import type { Logger } from '../../common/logger';
-import { gatesWithRuleOnMetric, runsWithBadCurrentResults } from '../lineage/queries';
-import { loadRunContext } from '../runs/context';
-import { loadIncident, markIncidentRun, pendingRuns, setIncidentStep } from './incidents';
+import { gatesWithRuleOnMetric, runsWithBadCurrentResults } from '../../domain/lineage/queries';
+import { loadRunContext } from '../../domain/runs/context';
+import { loadIncident, markIncidentRun, pendingRuns, setIncidentStep } from '../../domain/incidents/incidents';
 import type { RecomputeMetric } from './recompute';
-import { buildReport, type IncidentReport } from './report';
+import { buildReport, type IncidentReport } from '../../domain/incidents/report';
 
 export interface MetricBugDeps {
   pool: Pool;

@@ -10,10 +10,10 @@ import { recordAudit } from '../../common/audit';
 import { withTransaction } from '../../common/db';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
-import { latestDecisionsUsing, type DecisionRow } from '../lineage/queries';
-import { loadIncident, setIncidentStep } from './incidents';
-import type { ResultChange } from './recompute';
-import { reevaluateCheck, withPreviousValues } from './reevaluate';
+import { latestDecisionsUsing, type DecisionRow } from '../../domain/lineage/queries';
+import { loadIncident, setIncidentStep } from '../../domain/incidents/incidents';
+import type { ResultChange } from '../../domain/incidents/results';
+import { reevaluateCheck, withPreviousValues } from '../../domain/incidents/reevaluate';
 
 export interface RedecideDeps {
   pool: Pool;

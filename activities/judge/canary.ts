@@ -16,11 +16,11 @@ import type { Pool } from 'pg';
 import { BUDGET_EXCEEDED } from '../../common/incidentFailures';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
-import { openRunLease, releaseQuietly } from '../budget';
-import { loadRunJudge, type JudgeConfig } from './config';
+import { openRunLease, releaseQuietly } from '../../domain/budgets';
+import { loadRunJudge, type JudgeConfig } from '../../domain/judge/config';
 import { createJudgeRunner, type JudgeChat } from './runner';
-import { agreementOf } from './stats';
-import { judgeKeys, writeTranscripts } from './transcripts';
+import { agreementOf } from '../../domain/judge/stats';
+import { judgeKeys, writeTranscripts } from '../../domain/judge/transcripts';
 
 export interface CanaryDeps {
   pool: Pool;

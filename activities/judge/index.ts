@@ -21,9 +21,9 @@ export {
   type JudgeConfig,
   type JudgeDefinition,
   type StoredJudge,
-} from './config';
-export { judgeKeys } from './transcripts';
-export type { JudgeOutcome, JudgeTranscript } from './runner';
+} from '../../domain/judge/config';
+export { judgeKeys } from '../../domain/judge/transcripts';
+export type { JudgeOutcome, JudgeTranscript } from '../../domain/judge/types';
 export type { JudgeTotals } from './shardJudging';
 
 export type JudgeActivityDeps = CanaryDeps;

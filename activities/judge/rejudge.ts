@@ -12,14 +12,15 @@
  */
 import type { Pool } from 'pg';
 import type { Storage } from '../../common/storage';
-import type { BudgetLease } from '../budget/lease';
-import { runKeys } from '../runs/keys';
-import type { ExampleRecord } from '../runs/records';
-import { createBatchLoader, lookupJudgements, storeJudgements, type NewJudgement } from './cache';
-import { judgeConfigFrom, loadJudgeModelVersion, type JudgeConfig, type StoredJudge } from './config';
-import { createJudgeRunner, type JudgeChat, type JudgeTranscript } from './runner';
+import type { BudgetLease } from '../../domain/budgets/lease';
+import { runKeys } from '../../domain/runs/keys';
+import type { ExampleRecord } from '../../domain/runs/records';
+import { createBatchLoader, lookupJudgements, storeJudgements, type NewJudgement } from '../../domain/judge/cache';
+import { judgeConfigFrom, loadJudgeModelVersion, type JudgeConfig, type StoredJudge } from '../../domain/judge/config';
+import { createJudgeRunner, type JudgeChat } from './runner';
+import { type JudgeTranscript } from '../../domain/judge/types';
 import { addJudgeRecord, emptyJudgeTotals, type JudgeTotals } from './shardJudging';
-import { writeTranscripts } from './transcripts';
+import { writeTranscripts } from '../../domain/judge/transcripts';
 
 export interface StoredItem {
   record: ExampleRecord;

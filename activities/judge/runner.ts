@@ -5,51 +5,23 @@
  * more call; a second failure makes the example a `judge_error` — recorded, counted,
  * never scored as zero. Every call, and every cache hit, leaves a transcript.
  */
-import type { BudgetLease } from '../budget/lease';
-import { costOf, CostEstimator, type TokenUsage } from '../budget/estimate';
-import type { ChatInput, ChatResult } from '../models/types';
-import type { CachedJudgement, NewJudgement } from './cache';
-import type { JudgeConfig } from './config';
-import { normaliseScore, parseJudgeOutput } from './parse';
-import { judgeCacheKey, outputHash, paramsForRepeat, referenceHash, renderJudgePrompt } from './prompt';
+import type { JudgeOutcome, JudgeTranscript } from '../../domain/judge/types';
+import type { BudgetLease } from '../../domain/budgets/lease';
+import { costOf, CostEstimator, type TokenUsage } from '../../domain/budgets/estimate';
+import type { ChatInput, ChatResult } from '../../domain/models/types';
+import type { CachedJudgement, NewJudgement } from '../../domain/judge/cache';
+import type { JudgeConfig } from '../../domain/judge/config';
+import { normaliseScore, parseJudgeOutput } from '../../domain/judge/parse';
+import {
+  judgeCacheKey,
+  outputHash,
+  paramsForRepeat,
+  referenceHash,
+  renderJudgePrompt,
+} from '../../domain/judge/prompt';
 
 export interface JudgeChat {
   chat(input: ChatInput): Promise<ChatResult>;
-}
-
-/** The judge's verdict on one example, as stored in its ExampleRecord. */
-export interface JudgeOutcome {
-  /** Raw scores on the judge's scale, one per repeat; empty unless every repeat parsed. */
-  scores: number[];
-  /** Normalised max − min across repeats (two or more). */
-  spread?: number;
-  /** Judge calls made for this example (a retry is a call); cache hits are not calls. */
-  calls: number;
-  cachedRepeats: number;
-  usage?: TokenUsage;
-  costUsd: number;
-  error?: { class: 'judge_error'; message: string };
-  /** The budget ran out before every repeat was judged: not a judge error, not judged. */
-  skipped?: 'budget_exceeded';
-}
-
-export interface JudgeTranscript {
-  exampleId: string;
-  repeat: number;
-  attempt: number;
-  cached: boolean;
-  judgeModelVersion: string;
-  judgeFingerprint: string;
-  promptHash: string;
-  params: Record<string, unknown>;
-  prompt: string;
-  rawOutput: string | null;
-  parsedScore: number | null;
-  normalisedScore: number | null;
-  error: string | null;
-  latencyMs: number;
-  usage: TokenUsage | null;
-  costUsd: number;
 }
 
 export interface JudgeResult {

@@ -5,14 +5,15 @@
  */
 import type { Pool } from 'pg';
 import type { Storage } from '../../common/storage';
-import type { BudgetLease } from '../budget/lease';
-import type { ExampleRecord } from '../runs/records';
-import { createBatchLoader, lookupJudgements, storeJudgements, type NewJudgement } from './cache';
-import { loadRunJudge, type JudgeConfig } from './config';
-import { normaliseScore } from './parse';
-import { createJudgeRunner, type JudgeChat, type JudgeOne, type JudgeTranscript } from './runner';
-import { addJudgedExample, emptyJudgeStats, type JudgeStatsState } from './stats';
-import { judgeKeys, writeTranscripts } from './transcripts';
+import type { BudgetLease } from '../../domain/budgets/lease';
+import type { ExampleRecord } from '../../domain/runs/records';
+import { createBatchLoader, lookupJudgements, storeJudgements, type NewJudgement } from '../../domain/judge/cache';
+import { loadRunJudge, type JudgeConfig } from '../../domain/judge/config';
+import { normaliseScore } from '../../domain/judge/parse';
+import { createJudgeRunner, type JudgeChat, type JudgeOne } from './runner';
+import { type JudgeTranscript } from '../../domain/judge/types';
+import { addJudgedExample, emptyJudgeStats, type JudgeStatsState } from '../../domain/judge/stats';
+import { judgeKeys, writeTranscripts } from '../../domain/judge/transcripts';
 
 export interface JudgeTotals {
   judged: number;

@@ -12,10 +12,15 @@
 import type { Logger } from 'pino';
 import { EndpointLimiters, processEndpointLimiters } from './endpointLimiter';
 import { postJson, type HttpAgents } from './httpAttempt';
-import { parseChatCompletion, parseChatPrediction, parsePredictResponse, parseUsage } from './responses';
-import { RETRYABLE, retryDelay } from './retryPolicy';
+import {
+  parseChatCompletion,
+  parseChatPrediction,
+  parsePredictResponse,
+  parseUsage,
+} from '../../domain/models/responses';
+import { RETRYABLE, retryDelay } from '../../domain/models/retryPolicy';
 import { abortableSleep } from './sleep';
-import { DEFAULT_PROMPT_TEMPLATES, renderTemplate } from './template';
+import { DEFAULT_PROMPT_TEMPLATES, renderTemplate } from '../../domain/models/template';
 import {
   CALL_ERROR_CLASSES,
   type CallError,
@@ -27,7 +32,7 @@ import {
   type ModelCallResult,
   type ModelClientStats,
   type PredictInput,
-} from './types';
+} from '../../domain/models/types';
 
 export interface ModelClientOptions {
   /** Per attempt, from sending the request to the end of the answer's body. */

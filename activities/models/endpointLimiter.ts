@@ -12,7 +12,7 @@
  */
 import { onAbort } from './cancellation';
 import { abortableSleep } from './sleep';
-import type { EndpointSpec, EndpointStats } from './types';
+import type { EndpointSpec, EndpointStats } from '../../domain/models/types';
 
 interface Waiter {
   grant: () => void;

@@ -32,8 +32,8 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { onAbort } from './cancellation';
-import { classifyStatus, parseRetryAfter } from './retryPolicy';
-import type { CallErrorClass } from './types';
+import { classifyStatus, parseRetryAfter } from '../../domain/models/retryPolicy';
+import type { CallErrorClass } from '../../domain/models/types';
 
 export type AttemptOutcome =
   | { ok: true; status: number; body: unknown }

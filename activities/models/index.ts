@@ -7,8 +7,8 @@ export {
   renderValue,
   templateFields,
   type CompiledTemplate,
-} from './template';
-export { backoffDelay, classifyStatus, parseRetryAfter, retryDelay, RETRYABLE } from './retryPolicy';
+} from '../../domain/models/template';
+export { backoffDelay, classifyStatus, parseRetryAfter, retryDelay, RETRYABLE } from '../../domain/models/retryPolicy';
 export {
   parseChatCompletion,
   parseChatPrediction,
@@ -16,7 +16,7 @@ export {
   parseRankingText,
   parseUsage,
   type Parsed,
-} from './responses';
+} from '../../domain/models/responses';
 export {
   EndpointLimiter,
   EndpointLimiters,
@@ -26,4 +26,4 @@ export {
   processEndpointLimiters,
 } from './endpointLimiter';
 export { createHttpAgents, processHttpAgents, MAX_RESPONSE_BYTES, type HttpAgents } from './httpAttempt';
-export * from './types';
+export * from '../../domain/models/types';

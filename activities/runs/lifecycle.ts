@@ -2,11 +2,11 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { PoolClient } from 'pg';
 import type { Storage } from '../../common/storage';
-import { ensureRunBudget } from '../budget';
-import { loadRunJudge } from '../judge/config';
-import { assertJudgeReliable, loadRunJudgeTotals, writeRunJudgeStats } from '../judge/runStats';
-import { loadRunContext, type RunContext } from './context';
-import { runKeys } from './keys';
+import { ensureRunBudget } from '../../domain/budgets';
+import { loadRunJudge } from '../../domain/judge/config';
+import { assertJudgeReliable, loadRunJudgeTotals, writeRunJudgeStats } from '../../domain/judge/runStats';
+import { loadRunContext, type RunContext } from '../../domain/runs/context';
+import { runKeys } from '../../domain/runs/keys';
 import { finalizeRunStates, type FinalMetric } from './metricsBridge';
 
 export interface RunPlan {

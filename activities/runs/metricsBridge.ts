@@ -8,10 +8,10 @@ import {
   mergeAccumulatorStates,
   type AccumulatorSpec,
   type AccumulatorState,
-} from '../metrics/accumulator';
-import type { MetricExample, MetricId } from '../metrics/types';
-import type { RunContext } from './context';
-import type { ExampleRecord } from './records';
+} from '../../domain/metrics/accumulator';
+import type { MetricExample, MetricId } from '../../domain/metrics/types';
+import type { RunContext } from '../../domain/runs/context';
+import type { ExampleRecord } from '../../domain/runs/records';
 
 export function accumulatorSpec(ctx: Pick<RunContext, 'metrics' | 'seed'>): AccumulatorSpec {
   return {
@@ -28,22 +28,6 @@ export function accumulatorSpec(ctx: Pick<RunContext, 'metrics' | 'seed'>): Accu
 
 export function createRunAccumulator(ctx: Pick<RunContext, 'metrics' | 'seed'>) {
   return createAccumulator(accumulatorSpec(ctx));
-}
-
-const NO_TAGS: string[] = [];
-
-/** One object of one shape for every record (fields the record lacks stay undefined): no spreads on the hot path. */
-export function toMetricExample(record: ExampleRecord): MetricExample {
-  return {
-    id: record.id,
-    tags: record.tags ?? NO_TAGS,
-    label: record.label,
-    target: record.target,
-    relevance: record.relevance,
-    reference: record.reference,
-    judgeScore: record.judgeScore,
-    prediction: record.prediction ?? {},
-  };
 }
 
 export interface FinalMetric {

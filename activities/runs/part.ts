@@ -7,20 +7,20 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { canonicalJson, sha256Hex } from '../../common/canonical';
-import { CostEstimator, type BudgetLease } from '../budget';
+import { CostEstimator, type BudgetLease } from '../../domain/budgets';
 import {
   lookupPredictions,
   predictionCacheKey,
   type CachedPrediction,
   type NewCacheEntry,
-} from '../cache/predictionCache';
-import type { NewJudgement } from '../judge/cache';
-import type { JudgeTranscript } from '../judge/runner';
+} from '../../domain/cache/predictionCache';
+import type { NewJudgement } from '../../domain/judge/cache';
+import type { JudgeTranscript } from '../../domain/judge/types';
 import type { ShardJudging } from '../judge/shardJudging';
-import type { ChatInput, ChatResult, ModelCallResult, PredictInput } from '../models/types';
-import type { RunContext } from './context';
-import { INPUT_HASH_BYTES } from './keys';
-import { callCostUsd, splitRow, type ExampleRecord } from './records';
+import type { ChatInput, ChatResult, ModelCallResult, PredictInput } from '../../domain/models/types';
+import type { RunContext } from '../../domain/runs/context';
+import { INPUT_HASH_BYTES } from '../../domain/runs/keys';
+import { callCostUsd, splitRow, type ExampleRecord } from '../../domain/runs/records';
 
 export interface Predictor {
   predict(input: PredictInput): Promise<ModelCallResult>;

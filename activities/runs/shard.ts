@@ -5,8 +5,8 @@ import { BUDGET_EXCEEDED } from '../../common/incidentFailures';
 import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
-import { openRunLease, releaseQuietly } from '../budget';
-import { storePredictions } from '../cache/predictionCache';
+import { openRunLease, releaseQuietly } from '../../domain/budgets';
+import { storePredictions } from '../../domain/cache/predictionCache';
 import {
   addJudgeRecord,
   emptyJudgeTotals,
@@ -14,11 +14,12 @@ import {
   type JudgeTotals,
   type ShardJudging,
 } from '../judge/shardJudging';
-import { loadRunContext } from './context';
-import { exampleTruthsKey, INPUT_HASH_BYTES, inputHashesKey, runKeys } from './keys';
-import { createRunAccumulator, toMetricExample } from './metricsBridge';
+import { loadRunContext } from '../../domain/runs/context';
+import { exampleTruthsKey, INPUT_HASH_BYTES, inputHashesKey, runKeys } from '../../domain/runs/keys';
+import { createRunAccumulator } from './metricsBridge';
+import { toMetricExample } from '../../domain/runs/records';
 import { processPart, UNAVAILABLE, type PartOutcome, type Predictor } from './part';
-import type { ExampleRecord } from './records';
+import type { ExampleRecord } from '../../domain/runs/records';
 import { ShardRows } from './shardRows';
 
 export type { Predictor } from './part';

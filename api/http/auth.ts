@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../common/errors';
 import type { PrincipalService } from '../features/principals/service';
-import { hasRole, type Principal, type Role } from './context';
+import { hasRole, type Principal } from './context';
+import { type Role } from '../../domain/principals/roles';
 
 /** Resolves `Authorization: Bearer <api key>` to a principal, or answers 401. */
 export function authenticate(principals: PrincipalService) {

@@ -1,8 +1,7 @@
+import type { Role } from '../../domain/principals/roles';
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../../common/logger';
-
-export type Role = 'viewer' | 'editor' | 'approver' | 'admin';
 
 export interface Principal {
   principalId: string;

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { reevaluateCheck } from '../../activities/incidents/reevaluate';
+import { reevaluateCheck } from '../../domain/incidents/reevaluate';
 import { releaseGateWorkflowId } from '../../common/names';
 import type { EvalWorld } from '../../testkit/evalWorld';
 import { client, type ApiClient } from '../../testkit/stack';

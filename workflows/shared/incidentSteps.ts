@@ -14,7 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createIncidentActivities } from '../../activities/incidents';
-import type { IncidentReport } from '../../activities/incidents/report';
+import type { IncidentReport } from '../../domain/incidents/report';
 import { INCIDENT_PROGRESS_QUERY } from '../../common/names';
 import { unwrapFailure } from './failures';
 import { incidentStepOptions } from './options';

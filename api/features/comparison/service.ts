@@ -12,10 +12,10 @@ import {
   listChangedExamples,
   loadComparableRun,
   type ComparableRun,
-} from '../../../activities/compare';
-import { resolveAlias } from '../../../activities/gates/prepare';
-import { baselineStaleness } from '../../../activities/lineage/staleness';
-import { findDecidingRun } from '../../../activities/runs/createRun';
+} from '../../../domain/comparison';
+import { resolveAlias } from '../../../domain/gates/prepare';
+import { baselineStaleness } from '../../../domain/lineage/staleness';
+import { findDecidingRun } from '../../../domain/runs/createRun';
 import type { Storage } from '../../../common/storage';
 import { AppError, conflict } from '../../../common/errors';
 import type { Principal } from '../../http/context';

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
-import { ensureTeams } from '../principals/dal';
+import { ensureTeams } from '../../../domain/principals/dal';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, forbidden, notFound } from '../../../common/errors';
@@ -10,7 +10,7 @@ import type { Storage } from '../../../common/storage';
 import { requireRole } from '../../http/auth';
 import { hasRole, isMember, type Principal } from '../../http/context';
 import { deprecateVersion, reinstateVersion } from '../incidents/datasetIncidents';
-import * as dal from './dal';
+import * as dal from '../../../domain/datasets/dal';
 import { ingestRows, removeQuietly } from './ingest';
 
 export interface VersionOptions {

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { parseModelVersionRef } from '../../../activities/runs/createRun';
+import { parseModelVersionRef } from '../../../domain/runs/createRun';
 import {
   loadCheckContext,
   type CheckContext,
   type GateCheckRecord,
   type GateReason,
-} from '../../../activities/gates/store';
+} from '../../../domain/gates/store';
 import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
@@ -16,7 +16,7 @@ import { AppError, notFound } from '../../../common/errors';
 import { WORKFLOW_TYPES, releaseGateWorkflowId, taskQueueFor } from '../../../common/names';
 import type { releaseGateWorkflow } from '../../../workflows/releaseGate';
 import { hasRole, type Principal } from '../../http/context';
-import * as dal from './dal';
+import * as dal from '../../../domain/gates/dal';
 
 export interface NewCheck {
   candidateModelVersion: string;
@@ -233,7 +233,7 @@ export function overrideView(o: Record<string, any>) {
 
 export function checkView(ctx: CheckContext, overrides: Record<string, any>[]) {
   const { check } = ctx;
-  const runs = check.runs as Partial<import('../../../activities/gates/store').CheckRuns>;
+  const runs = check.runs as Partial<import('../../../domain/gates/store').CheckRuns>;
   return {
     checkId: check.check_id,
     status: check.status,

@@ -7,7 +7,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
-import { latestRuleDecision, type CheckContext } from '../../../activities/gates/store';
+import { latestRuleDecision, type CheckContext } from '../../../domain/gates/store';
 import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';

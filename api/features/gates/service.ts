@@ -1,15 +1,15 @@
 import type { Pool } from 'pg';
-import { ruleId } from '../../../activities/gates/evaluateRules';
+import { ruleId } from '../../../domain/gates/evaluateRules';
 import { recordAudit } from '../../../common/audit';
 import { hashCanonical } from '../../../common/canonical';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
-import * as datasetsDal from '../datasets/dal';
-import * as suitesDal from '../suites/dal';
+import * as datasetsDal from '../../../domain/datasets/dal';
+import * as suitesDal from '../../../domain/suites/dal';
 import { findMetric } from '../suites/metricCatalog';
-import * as dal from './dal';
+import * as dal from '../../../domain/gates/dal';
 import type { GateBody } from './schemas';
 
 const bad = (message: string, field: string) => new AppError(400, 'invalid_request', message, field);

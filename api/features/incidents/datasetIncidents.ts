@@ -14,7 +14,7 @@ import { withTransaction } from '../../../common/db';
 import { conflict } from '../../../common/errors';
 import { datasetDeprecationWorkflowId } from '../../../common/names';
 import type { Principal } from '../../http/context';
-import * as dal from './dal';
+import * as dal from '../../../domain/incidents/dal';
 import { ensureIncidentWorkflow } from './service';
 
 export interface DatasetIncidentDeps {

@@ -16,13 +16,13 @@ import {
   metricRecomputeWorkflowId,
   taskQueueFor,
 } from '../../../common/names';
-import { isMetricId, metricVersions } from '../../../activities/metrics/registry';
+import { isMetricId, metricVersions } from '../../../domain/metrics/registry';
 import type { metricRecomputeWorkflow } from '../../../workflows/metricRecompute';
 import type { IncidentWorkflowInput } from '../../../workflows/shared/incidentSteps';
 import { hasRole, type Principal } from '../../http/context';
 import { resolveJudge } from '../suites/judge';
-import type { JudgeDef } from '../suites/schemas';
-import * as dal from './dal';
+import type { JudgeDef } from '../../../domain/suites/schemas';
+import * as dal from '../../../domain/incidents/dal';
 
 /** The workflow type that handles each incident kind (none for a reinstatement: it is recorded, not processed). */
 const INCIDENT_WORKFLOW_TYPES: Record<dal.IncidentKind, string | null> = {

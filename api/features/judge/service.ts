@@ -1,10 +1,10 @@
 import type { Pool } from 'pg';
 import { AppError, notFound } from '../../../common/errors';
 import type { Storage } from '../../../common/storage';
-import { isTranscriptKey } from '../../../activities/judge/transcripts';
-import { runKeys } from '../../../activities/runs/keys';
+import { isTranscriptKey } from '../../../domain/judge/transcripts';
+import { runKeys } from '../../../domain/runs/keys';
 import type { Principal } from '../../http/context';
-import type * as datasetsDal from '../datasets/dal';
+import type * as datasetsDal from '../../../domain/datasets/dal';
 import { versionAccess } from '../datasets/service';
 
 interface Cursor {

@@ -4,7 +4,7 @@
  * canary's numbers and flag, and the budget with what has been reserved from it.
  */
 import type { Queryable } from '../../../common/db';
-import * as dal from './dal';
+import * as dal from '../../../domain/judge/dal';
 
 const num = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));
 

@@ -8,9 +8,9 @@
 import type { Pool } from 'pg';
 import { notFound } from '../../../common/errors';
 import type { Principal } from '../../http/context';
-import type { DatasetRecord, DatasetVersionRecord } from '../datasets/dal';
+import type { DatasetRecord, DatasetVersionRecord } from '../../../domain/datasets/dal';
 import { versionAccess } from '../datasets/service';
-import * as dal from './dal';
+import * as dal from '../../../domain/lineage/dal';
 import { LineageGraph, nodeId, type NodeKind } from './graph';
 
 export const LINEAGE_KINDS = [

@@ -9,7 +9,7 @@
  */
 import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
-import { gatesWithStaleBaselines } from '../../../activities/lineage/staleness';
+import { gatesWithStaleBaselines } from '../../../domain/lineage/staleness';
 
 export function registerLineageMetrics(registry: Registry, pool: Pool): void {
   new Gauge({

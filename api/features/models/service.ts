@@ -1,12 +1,12 @@
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
-import { ensureTeams } from '../principals/dal';
+import { ensureTeams } from '../../../domain/principals/dal';
 import { canonicalJson, hashCanonical, sha256Hex } from '../../../common/canonical';
 import { isUniqueViolation, withTransaction, type Queryable } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
-import * as dal from './dal';
+import * as dal from '../../../domain/models/dal';
 
 export interface NewModelVersion {
   version?: string;

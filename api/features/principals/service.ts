@@ -4,8 +4,9 @@ import { recordAudit } from '../../../common/audit';
 import { sha256Hex } from '../../../common/canonical';
 import { isUniqueViolation, withTransaction } from '../../../common/db';
 import { conflict } from '../../../common/errors';
-import type { Principal, Role } from '../../http/context';
-import * as dal from './dal';
+import type { Principal } from '../../http/context';
+import type { Role } from '../../../domain/principals/roles';
+import * as dal from '../../../domain/principals/dal';
 
 export interface NewPrincipal {
   name: string;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { principalOf } from '../../http/auth';
 import { send, validated } from '../../http/validate';
 import type { JudgeSections } from '../judge/view';
-import type { ResultRecord, RunRecord } from './dal';
+import type { ResultRecord, RunRecord } from '../../../domain/runs/dal';
 import type { RunService } from './service';
 
 const createBody = z.strictObject({

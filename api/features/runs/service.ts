@@ -4,13 +4,13 @@ import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { AppError, conflict, notFound } from '../../../common/errors';
 import { CANCEL_EVAL_RUN_SIGNAL, WORKFLOW_TYPES, type RunMode } from '../../../common/names';
-import { insertRunRecord, resolveRunTarget } from '../../../activities/runs/createRun';
+import { insertRunRecord, resolveRunTarget } from '../../../domain/runs/createRun';
 import type { evalRunWorkflow } from '../../../workflows/evalRun';
 import { hasRole, type Principal } from '../../http/context';
-import * as datasetsDal from '../datasets/dal';
+import * as datasetsDal from '../../../domain/datasets/dal';
 import { versionAccess } from '../datasets/service';
 import { runJudgeSections } from '../judge/view';
-import * as dal from './dal';
+import * as dal from '../../../domain/runs/dal';
 
 export interface NewRun {
   modelVersion: string;

@@ -8,13 +8,13 @@ import { sha256Hex } from '../../../common/canonical';
 import type { Queryable } from '../../../common/db';
 import { AppError } from '../../../common/errors';
 import type { TaskType } from '../../../common/rows';
-import { judgeFingerprint } from '../../../activities/judge/config';
-import { templateFields } from '../../../activities/models/template';
+import { judgeFingerprint } from '../../../domain/judge/config';
+import { templateFields } from '../../../domain/models/template';
 import type { Principal } from '../../http/context';
-import * as datasetsDal from '../datasets/dal';
+import * as datasetsDal from '../../../domain/datasets/dal';
 import { versionAccess } from '../datasets/service';
 import { resolveModelVersion } from '../models/service';
-import type { SuiteVersionBody } from './schemas';
+import type { SuiteVersionBody } from '../../../domain/suites/schemas';
 
 const bad = (message: string, field: string) => new AppError(400, 'invalid_request', message, field);
 

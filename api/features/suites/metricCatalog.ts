@@ -1,5 +1,5 @@
-import { getMetricImpl, isMetricId } from '../../../activities/metrics/registry';
-import { UnknownMetricVersionError, type AnyMetricImpl } from '../../../activities/metrics/types';
+import { getMetricImpl, isMetricId } from '../../../domain/metrics/registry';
+import { UnknownMetricVersionError, type AnyMetricImpl } from '../../../domain/metrics/types';
 
 /** Looks a metric id (and optional implementation version) up in the metrics library. */
 export function findMetric(id: string, version?: string): AnyMetricImpl | 'unknown_metric' | 'unknown_version' {

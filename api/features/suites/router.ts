@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { recordName, teamName } from '../../../common/rows';
 import { principalOf } from '../../http/auth';
 import { send, validated } from '../../http/validate';
-import type { SuiteVersionRecord } from './dal';
-import { suiteVersionBody } from './schemas';
+import type { SuiteVersionRecord } from '../../../domain/suites/dal';
+import { suiteVersionBody } from '../../../domain/suites/schemas';
 import type { SuiteService } from './service';
 
 const suiteParams = z.object({ metricSuiteId: z.uuid('must be a metric suite id (uuid)') });

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
-import { ensureTeams } from '../principals/dal';
+import { ensureTeams } from '../../../domain/principals/dal';
 import { hashCanonical } from '../../../common/canonical';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
@@ -10,8 +10,8 @@ import { findMetric } from './metricCatalog';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
 import { zodToAppError } from '../../http/validate';
-import * as dal from './dal';
-import type { MetricDef, SuiteVersionBody } from './schemas';
+import * as dal from '../../../domain/suites/dal';
+import type { MetricDef, SuiteVersionBody } from '../../../domain/suites/schemas';
 
 const bad = (message: string, field: string) => new AppError(400, 'invalid_request', message, field);
 

@@ -4,9 +4,9 @@
  * the examples that regressed and improved, paginated and access-controlled; refusal of
  * runs that cannot be compared; baselines resolved through model aliases.
  */
-import { compareRuns } from '../../../activities/compare/compareRuns';
-import { datasetShardIndexes } from '../../../activities/compare/pairs';
-import { mcnemarExact } from '../../../activities/metrics/compare';
+import { compareRuns } from '../../../domain/comparison/compareRuns';
+import { datasetShardIndexes } from '../../../domain/comparison/pairs';
+import { mcnemarExact } from '../../../domain/metrics/compare';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import { client, principal, unique, type ApiClient } from '../../../testkit/stack';
 import { releaseSuite, sliceRows, spamModel, uploadDataset } from '../../../testkit/gates';

@@ -3,7 +3,7 @@
  * workers do) are granted exactly maxCalls between them — never more, and no reservation
  * fails for racing another.
  */
-import { BudgetLease, ensureRunBudget, postgresBudgetStore } from '../../../activities/budget';
+import { BudgetLease, ensureRunBudget, postgresBudgetStore } from '../../../domain/budgets';
 import { evalRunWorkflowId } from '../../../common/names';
 import { datasetJsonl } from '../../../testkit/corpus/writeDatasets';
 import { principal, startTestStack, unique, type TestStack } from '../../../testkit/stack';

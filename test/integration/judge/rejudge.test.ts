@@ -4,7 +4,7 @@
  * judge cache), transcripts written where the caller says, under a budget if given.
  */
 import { createModelClient } from '../../../activities/models/client';
-import { BudgetLease, postgresBudgetStore } from '../../../activities/budget';
+import { BudgetLease, postgresBudgetStore } from '../../../domain/budgets';
 import { judgeConfigFromDefinition, judgeStoredRecords, loadShardItems } from '../../../activities/judge';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { runs as runsOf } from '../../../api/features/lineage/dal';
+import { runs as runsOf } from '../../../domain/lineage/dal';
 import {
   registerSpamDataset,
   registerSpamModel,

@@ -1,5 +1,5 @@
 import { WORKFLOW_TYPES, metricRecomputeWorkflowId, taskQueueFor } from '../../../common/names';
-import { runKeys } from '../../../activities/runs/keys';
+import { runKeys } from '../../../domain/runs/keys';
 import type { metricRecomputeWorkflow } from '../../../workflows/metricRecompute';
 import {
   registerSpamDataset,

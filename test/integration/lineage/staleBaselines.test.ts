@@ -3,8 +3,8 @@
  * Prometheus gauge. Here the baseline's stored records are gone, so a metric incident
  * cannot recompute it: its recall stays at the retracted recall@0.9.0 — a stale baseline.
  */
-import { runKeys } from '../../../activities/runs/keys';
-import { gatesWithStaleBaselines } from '../../../activities/lineage/staleness';
+import { runKeys } from '../../../domain/runs/keys';
+import { gatesWithStaleBaselines } from '../../../domain/lineage/staleness';
 import { registerSuite, startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import { declareMetricIncident, waitForIncident } from '../../helpers/incidents';
 import { client } from '../../../testkit/stack';

@@ -1,6 +1,6 @@
 import { hashCanonical } from '../../../common/canonical';
-import { exampleTruthsKey, inputHashesKey, runKeys } from '../../../activities/runs/keys';
-import { splitRow } from '../../../activities/runs/records';
+import { exampleTruthsKey, inputHashesKey, runKeys } from '../../../domain/runs/keys';
+import { splitRow } from '../../../domain/runs/records';
 import {
   registerSpamDataset,
   registerSpamModel,

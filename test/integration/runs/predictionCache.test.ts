@@ -1,4 +1,4 @@
-import { lookupPredictions, predictionCacheKey, storePredictions } from '../../../activities/cache/predictionCache';
+import { lookupPredictions, predictionCacheKey, storePredictions } from '../../../domain/cache/predictionCache';
 import { sha256Hex } from '../../../common/canonical';
 import { principal, startTestStack, unique, type TestStack } from '../../../testkit/stack';
 

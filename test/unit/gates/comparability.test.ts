@@ -1,4 +1,4 @@
-import { comparability, type ComparableRun } from '../../../activities/compare/comparability';
+import { comparability, type ComparableRun } from '../../../domain/comparison/comparability';
 
 const run = (over: Partial<ComparableRun> = {}): ComparableRun => ({
   runId: 'r',

@@ -3,7 +3,7 @@
  * kind's arithmetic, metric direction, blocking vs warning, and fail-closed on missing
  * evidence, with hand-computed values.
  */
-import { evaluateRules, ruleId, type DatasetEvidence, type GateRule } from '../../../activities/gates/evaluateRules';
+import { evaluateRules, ruleId, type DatasetEvidence, type GateRule } from '../../../domain/gates/evaluateRules';
 
 const D = 'd1';
 const evidence = (over: Partial<DatasetEvidence> = {}): DatasetEvidence => ({

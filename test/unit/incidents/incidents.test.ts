@@ -1,6 +1,6 @@
-import { implVersionPredicate } from '../../../activities/lineage/queries';
-import { baseImplVersion } from '../../../activities/incidents/recompute';
-import { withPreviousValues } from '../../../activities/incidents/reevaluate';
+import { implVersionPredicate } from '../../../domain/lineage/queries';
+import { baseImplVersion } from '../../../domain/incidents/results';
+import { withPreviousValues } from '../../../domain/incidents/reevaluate';
 import { LineageGraph } from '../../../api/features/lineage/graph';
 
 describe('implVersionPredicate', () => {

@@ -1,5 +1,5 @@
-import { BudgetLease, type BudgetStore } from '../../../activities/budget/lease';
-import { CostEstimator, costOf } from '../../../activities/budget/estimate';
+import { BudgetLease, type BudgetStore } from '../../../domain/budgets/lease';
+import { CostEstimator, costOf } from '../../../domain/budgets/estimate';
 
 /** The same arithmetic as run_budgets' reserve statement, in memory, to test the lease's local accounting. */
 function memoryStore(maxCalls: number | null, maxCost: number | null) {

@@ -1,4 +1,4 @@
-import { firstJsonObject, normaliseScore, parseJudgeOutput } from '../../../activities/judge/parse';
+import { firstJsonObject, normaliseScore, parseJudgeOutput } from '../../../domain/judge/parse';
 
 const scale = { format: 'json' as const, scoreField: 'score', min: 1, max: 5 };
 

@@ -4,7 +4,7 @@ import {
   paramsForRepeat,
   referenceHash,
   renderJudgePrompt,
-} from '../../../activities/judge/prompt';
+} from '../../../domain/judge/prompt';
 
 const template = 'Rate 1-5.\n<output>{{output}}</output>\n<reference>{{reference}}</reference>';
 const judge = { modelVersionId: 'mv-1', promptHash: 'p', paramsHash: 'h' };

@@ -1,7 +1,7 @@
-import { BudgetLease, type BudgetStore } from '../../../activities/budget/lease';
-import type { JudgeConfig } from '../../../activities/judge/config';
+import { BudgetLease, type BudgetStore } from '../../../domain/budgets/lease';
+import type { JudgeConfig } from '../../../domain/judge/config';
 import { createJudgeRunner } from '../../../activities/judge/runner';
-import type { ChatInput, ChatResult } from '../../../activities/models/types';
+import type { ChatInput, ChatResult } from '../../../domain/models/types';
 
 const judge: JudgeConfig = {
   fingerprint: 'fp',

@@ -4,7 +4,7 @@ import {
   emptyJudgeStats,
   mergeJudgeStats,
   summariseJudgeStats,
-} from '../../../activities/judge/stats';
+} from '../../../domain/judge/stats';
 
 describe('agreementOf', () => {
   it("matches Cohen's kappa on the textbook 2x2 example (po 0.7, pe 0.5, kappa 0.4)", () => {

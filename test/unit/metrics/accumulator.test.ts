@@ -12,8 +12,8 @@ import {
   type MetricExample,
   mergeAccumulatorStates,
   UnknownMetricError,
-} from '../../../activities/metrics';
-import { fillPoissonWeights, seedState } from '../../../activities/metrics/bootstrap';
+} from '../../../domain/metrics';
+import { fillPoissonWeights, seedState } from '../../../domain/metrics/bootstrap';
 import { rng, score, shuffle } from './helpers';
 
 const TAGS = ['en', 'de', 'fr', 'ja'];

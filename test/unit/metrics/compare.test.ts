@@ -7,7 +7,7 @@ import {
   createAccumulator,
   mcnemarExact,
   type MetricExample,
-} from '../../../activities/metrics';
+} from '../../../domain/metrics';
 import { rng } from './helpers';
 
 const spec: AccumulatorSpec = {

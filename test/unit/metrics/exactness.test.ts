@@ -1,6 +1,6 @@
 /** Exact fixed-point sums and deterministic Poisson bootstrap weights. */
-import { fillPoissonWeights, POISSON1_THRESHOLDS, seedState } from '../../../activities/metrics/bootstrap';
-import { limbsToReal, quantiseReal, splitReal } from '../../../activities/metrics/fixedPoint';
+import { fillPoissonWeights, POISSON1_THRESHOLDS, seedState } from '../../../domain/metrics/bootstrap';
+import { limbsToReal, quantiseReal, splitReal } from '../../../domain/metrics/fixedPoint';
 import { rng, shuffle } from './helpers';
 
 /** Sum reals the way metric states do: split once, add digits per limb, rebuild. */

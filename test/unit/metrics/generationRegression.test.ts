@@ -8,7 +8,7 @@ import {
   finalizeAccumulator,
   mergeAccumulatorStates,
   normalizeAnswer,
-} from '../../../activities/metrics';
+} from '../../../domain/metrics';
 import { gen, reg, score, value } from './helpers';
 
 describe('SQuAD normalisation (evaluate-v1.1.py normalize_answer)', () => {

@@ -5,7 +5,7 @@ import {
   type MetricId,
   type MetricOutcome,
   scoreExamples,
-} from '../../../activities/metrics';
+} from '../../../domain/metrics';
 
 let nextId = 0;
 const freshId = (): string => `t${nextId++}`;

@@ -7,7 +7,7 @@ import {
   metricVersions,
   UnknownMetricError,
   UnknownMetricVersionError,
-} from '../../../activities/metrics';
+} from '../../../domain/metrics';
 import { cls, score, value } from './helpers';
 
 const semver = (v: string): number[] => v.split('.').map(Number);

@@ -4,7 +4,7 @@ import {
   parsePredictResponse,
   parseRankingText,
   parseUsage,
-} from '../../../activities/models/responses';
+} from '../../../domain/models/responses';
 
 describe('json-predict answers', () => {
   it('reads a classification label with optional scores', () => {

@@ -4,7 +4,7 @@ import {
   parseRetryAfter,
   RETRYABLE,
   retryDelay,
-} from '../../../activities/models/retryPolicy';
+} from '../../../domain/models/retryPolicy';
 
 const headers = (values: Record<string, string>) => new Headers(values);
 

@@ -3,7 +3,7 @@ import {
   DEFAULT_PROMPT_TEMPLATES,
   renderTemplate,
   templateFields,
-} from '../../../activities/models/template';
+} from '../../../domain/models/template';
 
 describe('renderTemplate', () => {
   it('fills the documented placeholders from the row', () => {

@@ -1,8 +1,8 @@
-import type { Queryable } from '../../../common/db';
+import type { Queryable } from '../../common/db';
 
-export type { RunRecord } from '../../../activities/runs/createRun';
-export { findRunByIdempotencyKey } from '../../../activities/runs/createRun';
-import type { RunRecord } from '../../../activities/runs/createRun';
+export type { RunRecord } from './createRun';
+export { findRunByIdempotencyKey } from './createRun';
+import type { RunRecord } from './createRun';
 
 export interface ResultRecord {
   result_id: string;

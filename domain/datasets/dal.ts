@@ -1,5 +1,5 @@
-import type { Queryable } from '../../../common/db';
-import type { TaskType } from '../../../common/rows';
+import type { Queryable } from '../../common/db';
+import type { TaskType } from '../../common/rows';
 
 export interface DatasetRecord {
   dataset_id: string;

@@ -6,7 +6,7 @@
 import type { Queryable } from '../../common/db';
 import { aliasMovesForChecks } from '../lineage/queries';
 import type { IncidentRecord } from './incidents';
-import type { ResultChange } from './recompute';
+import type { ResultChange } from './results';
 
 /** How many changed values the report lists one by one; the counts are always complete. */
 const MAX_LISTED = 1000;

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../../common/db';
+import type { Queryable } from '../../common/db';
 
 export type IncidentKind = 'metric_bug' | 'dataset_contamination' | 'judge' | 'dataset_reinstatement';
 

@@ -14,10 +14,10 @@ import {
   loadComparableRun,
   type ComparableRun,
   type CurrentResult,
-} from '../compare';
+} from '../comparison';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence, type RuleReason } from '../gates/evaluateRules';
 import { loadCheckContext, type CheckRuns } from '../gates/store';
-import { baseImplVersion } from './recompute';
+import { baseImplVersion } from './results';
 
 export interface Reevaluation {
   status: 'pass' | 'fail' | 'error';

@@ -5,7 +5,7 @@
  * query instead of one round trip each.
  */
 import type { Queryable } from '../../common/db';
-import type { TokenUsage } from '../budget/estimate';
+import type { TokenUsage } from '../budgets/estimate';
 
 export interface CachedJudgement {
   score: number;

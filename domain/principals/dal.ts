@@ -1,5 +1,5 @@
-import type { Queryable } from '../../../common/db';
-import type { Role } from '../../http/context';
+import type { Queryable } from '../../common/db';
+import type { Role } from './roles';
 
 export interface PrincipalRow {
   principal_id: string;

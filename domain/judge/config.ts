@@ -6,7 +6,7 @@
 import { hashCanonical, sha256Hex } from '../../common/canonical';
 import type { Queryable } from '../../common/db';
 import type { EndpointSpec } from '../models/types';
-import type { Pricing } from '../budget/estimate';
+import type { Pricing } from '../budgets/estimate';
 
 export interface JudgeOutputSchema {
   format: 'json';

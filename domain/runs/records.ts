@@ -1,5 +1,6 @@
+import type { MetricExample } from '../metrics/types';
 import type { TaskType } from '../../common/rows';
-import type { JudgeOutcome } from '../judge/runner';
+import type { JudgeOutcome } from '../judge/types';
 
 /**
  * One example's stored outcome: what the model saw the truth as, what it predicted, and
@@ -72,4 +73,20 @@ export function callCostUsd(
     (tokens.inputTokens / 1000) * (pricing.inputPer1kTokensUsd ?? 0) +
     (tokens.outputTokens / 1000) * (pricing.outputPer1kTokensUsd ?? 0)
   );
+}
+
+const NO_TAGS: string[] = [];
+
+/** One object of one shape for every record (fields the record lacks stay undefined): no spreads on the hot path. */
+export function toMetricExample(record: ExampleRecord): MetricExample {
+  return {
+    id: record.id,
+    tags: record.tags ?? NO_TAGS,
+    label: record.label,
+    target: record.target,
+    relevance: record.relevance,
+    reference: record.reference,
+    judgeScore: record.judgeScore,
+    prediction: record.prediction ?? {},
+  };
 }

@@ -1,5 +1,5 @@
-import type { Queryable } from '../../../common/db';
-import type { GateRecord, GateVersionRecord } from '../../../activities/gates/store';
+import type { Queryable } from '../../common/db';
+import type { GateRecord, GateVersionRecord } from './store';
 
 export type { GateRecord, GateVersionRecord };
 

@@ -5,7 +5,7 @@
  */
 import type { Storage } from '../../common/storage';
 import { runKeys } from '../runs/keys';
-import type { JudgeTranscript } from './runner';
+import type { JudgeTranscript } from './types';
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 

@@ -2,8 +2,8 @@
  * The lineage graph's queries: each follows recorded foreign keys or recorded versions
  * one hop, for a batch of ids at once, through an index (see 002 and 030).
  */
-import type { Queryable } from '../../../common/db';
-import { implVersionPredicate } from '../../../activities/lineage/queries';
+import type { Queryable } from '../../common/db';
+import { implVersionPredicate } from './queries';
 
 export interface RunRow {
   run_id: string;

@@ -5,7 +5,7 @@
  * re-judging exactly as it bounds a run.
  */
 import type { Queryable } from '../../common/db';
-import { BudgetLease, type BudgetStore } from '../budget/lease';
+import { BudgetLease, type BudgetStore } from '../budgets/lease';
 
 /** Creates the row from the run's suite (idempotent); false when the suite sets no budget. */
 export async function ensureIncidentBudget(q: Queryable, incidentId: string, runId: string): Promise<boolean> {

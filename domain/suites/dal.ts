@@ -1,4 +1,4 @@
-import type { Queryable } from '../../../common/db';
+import type { Queryable } from '../../common/db';
 import type { JudgeDef, MetricDef } from './schemas';
 
 export interface SuiteRecord {

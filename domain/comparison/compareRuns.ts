@@ -20,7 +20,7 @@ import { compareAccumulators, mcnemarExact, type SliceComparison } from '../metr
 import { estimateLayer, percentileInterval } from '../metrics/estimate';
 import { normalizeAnswer } from '../metrics/generation/text';
 import type { MetricId } from '../metrics/types';
-import { toMetricExample } from '../runs/metricsBridge';
+import { toMetricExample } from '../runs/records';
 import { binaryOutcome, pairedExamples, type PairTally } from './pairs';
 
 export interface SuiteMetric {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../../common/db';
+import type { Queryable } from '../../common/db';
 
 export interface RunJudgeStatsRecord {
   judge_fingerprint: string;
