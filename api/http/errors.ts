@@ -1,5 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../common/errors';
+import { DomainError, type DomainErrorKind } from '../../domain/errors';
+
+const STATUS_OF: Record<DomainErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409, forbidden: 403 };
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string; requestId: string };
@@ -11,7 +14,8 @@ export function unknownRoute(req: Request, _res: Response, next: NextFunction) {
 }
 
 /**
- * The one error handler: AppErrors go out as they are; body-parser errors become 4xx;
+ * The one error handler: AppErrors go out as they are; a domain rule's refusal (DomainError)
+ * gets the status of its kind; body-parser errors become 4xx;
  * anything else is a 500 `internal` whose details stay in the log under the request id.
  */
 export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction) {
@@ -19,6 +23,8 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
   let appError: AppError;
   if (err instanceof AppError) {
     appError = err;
+  } else if (err instanceof DomainError) {
+    appError = new AppError(STATUS_OF[err.kind], err.code, err.message, err.field);
   } else if (isBodyParserError(err)) {
     appError =
       err.type === 'entity.too.large'

@@ -12,7 +12,7 @@
 import type { Pool } from 'pg';
 import type { Config } from '../../common/config';
 import { withTransaction } from '../../common/db';
-import { AppError } from '../../common/errors';
+import { DomainError } from '../errors';
 import { findDecidingRun, insertRunRecord, resolveRunTarget, type RunRecord } from '../runs/createRun';
 import type { GateRule } from './evaluateRules';
 import {
@@ -287,7 +287,7 @@ export function createPrepareActivity(deps: PrepareDeps) {
           }
         }
       } catch (err) {
-        if (!(err instanceof AppError)) throw err;
+        if (!(err instanceof DomainError)) throw err;
         closed.push({
           code: 'run_not_startable',
           verdict: 'error',

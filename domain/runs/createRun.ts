@@ -6,12 +6,12 @@
  *
  * Access control stays with the caller: the API passes guards that check the principal
  * at the same points RunService always did; a gate check was authorised when it was
- * created, so its activities pass none. Errors are AppErrors (status, code, field).
+ * created, so its activities pass none. Refusals are DomainErrors (kind, code, field).
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../common/config';
 import type { Queryable } from '../../common/db';
-import { AppError, conflict } from '../../common/errors';
+import { conflicting, invalid, missing } from '../errors';
 import { evalRunWorkflowId, taskQueueFor, type RunMode } from '../../common/names';
 import type { TaskType } from '../../common/rows';
 import { getMetricImpl, isMetricId } from '../metrics/registry';
@@ -120,7 +120,7 @@ export interface RunTargetInput {
   mode: RunMode;
 }
 
-/** Caller checks run at fixed points; each throws an AppError to refuse. */
+/** Caller checks run at fixed points; each throws to refuse (api/ guards throw AppErrors). */
 export interface RunGuards {
   /** After the dataset version is found, before anything is said about its state. */
   datasetVersion?(dataset: TargetDataset, version: TargetDatasetVersion): void;
@@ -141,18 +141,16 @@ async function resolveModel(q: Queryable, ref: RunTargetInput['modelVersion']) {
       'SELECT v.*, m.name, m.owner_team FROM model_versions v JOIN models m USING (model_id) WHERE v.model_version_id = $1',
       [ref.modelVersionId],
     );
-    if (!rows[0])
-      throw new AppError(404, 'not_found', `model version ${ref.modelVersionId} is not registered`, 'modelVersion');
+    if (!rows[0]) throw missing(`model version ${ref.modelVersionId} is not registered`, 'modelVersion');
     return { model: rows[0] as TargetModel, modelVersion: rows[0] as TargetModelVersion };
   }
   const parsed = parseModelVersionRef(ref);
-  if (!parsed)
-    throw new AppError(400, 'invalid_request', 'modelVersion must look like <model name>@<version>', 'modelVersion');
+  if (!parsed) throw invalid('modelVersion must look like <model name>@<version>', 'modelVersion');
   const { rows } = await q.query<TargetModelVersion & TargetModel>(
     'SELECT v.*, m.name, m.owner_team FROM models m JOIN model_versions v USING (model_id) WHERE m.name = $1 AND v.version = $2',
     [parsed.modelName, parsed.version],
   );
-  if (!rows[0]) throw new AppError(404, 'not_found', `model version ${ref} is not registered`, 'modelVersion');
+  if (!rows[0]) throw missing(`model version ${ref} is not registered`, 'modelVersion');
   return { model: rows[0] as TargetModel, modelVersion: rows[0] as TargetModelVersion };
 }
 
@@ -165,7 +163,7 @@ export async function resolveRunTarget(
   const { model, modelVersion } = await resolveModel(q, input.modelVersion);
   const dataset = (await q.query<TargetDataset>('SELECT * FROM datasets WHERE dataset_id = $1', [input.datasetId]))
     .rows[0];
-  if (!dataset) throw new AppError(404, 'not_found', `dataset ${input.datasetId} was not found`, 'datasetId');
+  if (!dataset) throw missing(`dataset ${input.datasetId} was not found`, 'datasetId');
   const datasetVersion = (
     input.datasetVersion === undefined
       ? await q.query<TargetDatasetVersion>(
@@ -178,15 +176,13 @@ export async function resolveRunTarget(
         ])
   ).rows[0];
   if (!datasetVersion)
-    throw new AppError(
-      404,
-      'not_found',
+    throw missing(
       `dataset ${dataset.name} has no ${input.datasetVersion === undefined ? 'active version' : `version ${input.datasetVersion}`}`,
       'datasetVersion',
     );
   guards.datasetVersion?.(dataset, datasetVersion);
   if (datasetVersion.status === 'deprecated') {
-    throw conflict(
+    throw conflicting(
       'dataset_deprecated',
       `version ${datasetVersion.version} of ${dataset.name} is deprecated (${datasetVersion.deprecated_reason ?? 'no reason given'}); evaluate a newer version`,
       'datasetVersion',
@@ -195,8 +191,7 @@ export async function resolveRunTarget(
   const suite = (
     await q.query<TargetSuite>('SELECT * FROM metric_suites WHERE metric_suite_id = $1', [input.metricSuiteId])
   ).rows[0];
-  if (!suite)
-    throw new AppError(404, 'not_found', `metric suite ${input.metricSuiteId} was not found`, 'metricSuiteId');
+  if (!suite) throw missing(`metric suite ${input.metricSuiteId} was not found`, 'metricSuiteId');
   const suiteVersion = (
     input.metricSuiteVersion === undefined
       ? await q.query<TargetSuiteVersion>(
@@ -209,18 +204,14 @@ export async function resolveRunTarget(
         )
   ).rows[0];
   if (!suiteVersion)
-    throw new AppError(
-      404,
-      'not_found',
+    throw missing(
       `metric suite ${suite.name} has no ${input.metricSuiteVersion === undefined ? 'versions' : `version ${input.metricSuiteVersion}`}`,
       'metricSuiteVersion',
     );
   guards.modelAndSuite?.(model, suite);
   for (const metric of suiteVersion.metrics) {
     if (!metricFits(metric.metric, metric.implVersion, dataset.task_type)) {
-      throw new AppError(
-        400,
-        'invalid_request',
+      throw invalid(
         `metric ${metric.name} (${metric.metric}) of suite ${suite.name} does not fit the ${dataset.task_type} dataset ${dataset.name}`,
         'metricSuiteId',
       );
@@ -231,7 +222,7 @@ export async function resolveRunTarget(
     suiteVersion.require_human_labels &&
     datasetVersion.label_policy !== 'human_reviewed'
   ) {
-    throw conflict(
+    throw conflicting(
       'labels_not_human_reviewed',
       `suite ${suite.name} requires human-reviewed labels for release runs; this dataset version's labels are ${datasetVersion.label_policy}`,
       'datasetVersion',
