@@ -18,6 +18,7 @@ import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
 import { openRunLease, releaseQuietly } from '../../domain/budgets';
 import { loadRunJudge, type JudgeConfig } from '../../domain/judge/config';
+import * as judgeDal from '../../domain/judge/dal';
 import { createJudgeRunner, type JudgeChat } from './runner';
 import { agreementOf } from '../../domain/judge/stats';
 import { judgeKeys, writeTranscripts } from '../../domain/judge/transcripts';
@@ -144,11 +145,8 @@ interface CanaryVersion {
 }
 
 async function latestCanaryVersion(pool: Pool, datasetId: string): Promise<CanaryVersion | undefined> {
-  const { rows } = await pool.query<{ dataset_version_id: string; version: number }>(
-    `SELECT dataset_version_id, version FROM dataset_versions WHERE dataset_id = $1 AND status = 'active' ORDER BY version DESC LIMIT 1`,
-    [datasetId],
-  );
-  return rows[0] && { datasetVersionId: rows[0].dataset_version_id, version: rows[0].version };
+  const row = await judgeDal.findLatestActiveDatasetVersion(pool, datasetId);
+  return row && { datasetVersionId: row.dataset_version_id, version: row.version };
 }
 
 async function readCanaryRows(
@@ -156,13 +154,10 @@ async function readCanaryRows(
   pool: Pool,
   datasetVersionId: string,
 ): Promise<Record<string, unknown>[]> {
-  const { rows: shards } = await pool.query<{ object_key: string }>(
-    'SELECT object_key FROM dataset_shards WHERE dataset_version_id = $1 ORDER BY shard_index',
-    [datasetVersionId],
-  );
+  const shardKeys = await judgeDal.listShardObjectKeys(pool, datasetVersionId);
   const rows: Record<string, unknown>[] = [];
-  for (const shard of shards) {
-    for (const line of (await storage.getBuffer(shard.object_key)).toString('utf8').split('\n')) {
+  for (const key of shardKeys) {
+    for (const line of (await storage.getBuffer(key)).toString('utf8').split('\n')) {
       if (!line) continue;
       rows.push(JSON.parse(line));
       if (rows.length >= MAX_CANARY_ROWS) return rows;
@@ -191,48 +186,39 @@ async function recordCanary(
 
   if (accuracy !== null && reasons.length === 0) {
     // Only an agreement that passed becomes the judge's reference point.
-    await pool.query(
-      `INSERT INTO judge_agreement_baselines (judge_fingerprint, canary_dataset_version_id, accuracy, kappa, n, run_id)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-      [judge.fingerprint, version.datasetVersionId, accuracy, agreement.kappa, agreement.n, runId],
-    );
+    await judgeDal.insertAgreementBaseline(pool, {
+      fingerprint: judge.fingerprint,
+      canaryDatasetVersionId: version.datasetVersionId,
+      accuracy,
+      kappa: agreement.kappa,
+      n: agreement.n,
+      runId,
+    });
   }
-  const { rows } = await pool.query<{ accuracy: number; run_id: string }>(
-    'SELECT accuracy, run_id FROM judge_agreement_baselines WHERE judge_fingerprint = $1 AND canary_dataset_version_id = $2',
-    [judge.fingerprint, version.datasetVersionId],
-  );
-  const baseline = rows[0] ?? null;
+  const baseline = (await judgeDal.findAgreementBaseline(pool, judge.fingerprint, version.datasetVersionId)) ?? null;
   if (accuracy !== null && baseline && Math.abs(accuracy - baseline.accuracy) > canary.maxAgreementDrop + 1e-12)
     reasons.push('moved_from_first_agreement');
   const drift = reasons.length > 0;
 
-  await pool.query(
-    `INSERT INTO judge_canary_results (run_id, judge_fingerprint, canary_dataset_version_id, n, judge_errors, calls, cost_usd, input_tokens, output_tokens,
-                                       accuracy, kappa, baseline_accuracy, baseline_run_id, agreement_floor, max_agreement_drop, drift, reasons)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-     ON CONFLICT (run_id) DO UPDATE SET n = EXCLUDED.n, judge_errors = EXCLUDED.judge_errors, calls = EXCLUDED.calls, cost_usd = EXCLUDED.cost_usd,
-       input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens, accuracy = EXCLUDED.accuracy, kappa = EXCLUDED.kappa,
-       baseline_accuracy = EXCLUDED.baseline_accuracy, baseline_run_id = EXCLUDED.baseline_run_id, drift = EXCLUDED.drift, reasons = EXCLUDED.reasons`,
-    [
-      runId,
-      judge.fingerprint,
-      version.datasetVersionId,
-      tally.n,
-      tally.errors,
-      tally.calls,
-      tally.costUsd,
-      tally.inputTokens,
-      tally.outputTokens,
-      accuracy,
-      agreement.kappa,
-      baseline?.accuracy ?? null,
-      baseline?.run_id ?? null,
-      canary.agreementFloor,
-      canary.maxAgreementDrop,
-      drift,
-      JSON.stringify(reasons),
-    ],
-  );
+  await judgeDal.upsertCanaryResult(pool, {
+    runId,
+    fingerprint: judge.fingerprint,
+    canaryDatasetVersionId: version.datasetVersionId,
+    n: tally.n,
+    judgeErrors: tally.errors,
+    calls: tally.calls,
+    costUsd: tally.costUsd,
+    inputTokens: tally.inputTokens,
+    outputTokens: tally.outputTokens,
+    accuracy,
+    kappa: agreement.kappa,
+    baselineAccuracy: baseline?.accuracy ?? null,
+    baselineRunId: baseline?.run_id ?? null,
+    agreementFloor: canary.agreementFloor,
+    maxAgreementDrop: canary.maxAgreementDrop,
+    drift,
+    reasons,
+  });
   const flags = {
     drift,
     canary: {
@@ -248,10 +234,7 @@ async function recordCanary(
       reasons,
     },
   };
-  await pool.query('UPDATE eval_runs SET judge_flags = judge_flags || $2::jsonb WHERE run_id = $1', [
-    runId,
-    JSON.stringify(flags),
-  ]);
+  await judgeDal.mergeRunJudgeFlags(pool, runId, flags);
   return {
     drift,
     reasons,
@@ -269,9 +252,6 @@ async function flagWithoutResults(
   reason: string,
 ): Promise<CanaryOutcome> {
   const flags = { drift: true, canary: { datasetId: judge.canary!.datasetId, reasons: [reason] } };
-  await pool.query('UPDATE eval_runs SET judge_flags = judge_flags || $2::jsonb WHERE run_id = $1', [
-    runId,
-    JSON.stringify(flags),
-  ]);
+  await judgeDal.mergeRunJudgeFlags(pool, runId, flags);
   return { drift: true, reasons: [reason], n: 0, agreement: null, kappa: null, baseline: null };
 }

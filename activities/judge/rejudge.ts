@@ -15,7 +15,8 @@ import type { Storage } from '../../common/storage';
 import type { BudgetLease } from '../../domain/budgets/lease';
 import { runKeys } from '../../domain/runs/keys';
 import type { ExampleRecord } from '../../domain/runs/records';
-import { createBatchLoader, lookupJudgements, storeJudgements, type NewJudgement } from '../../domain/judge/cache';
+import { createBatchLoader } from '../../domain/judge/cache';
+import { findRunShardObjectKey, lookupJudgements, storeJudgements, type NewJudgement } from '../../domain/judge/dal';
 import { judgeConfigFrom, loadJudgeModelVersion, type JudgeConfig, type StoredJudge } from '../../domain/judge/config';
 import { createJudgeRunner, type JudgeChat } from './runner';
 import { type JudgeTranscript } from '../../domain/judge/types';
@@ -91,14 +92,10 @@ export async function loadShardItems(
   runId: string,
   shardIndex: number,
 ): Promise<StoredItem[]> {
-  const { rows } = await deps.pool.query<{ object_key: string }>(
-    `SELECT s.object_key FROM eval_runs r JOIN dataset_shards s ON s.dataset_version_id = r.dataset_version_id
-      WHERE r.run_id = $1 AND s.shard_index = $2`,
-    [runId, shardIndex],
-  );
-  if (!rows[0]) throw new Error(`run ${runId} has no dataset shard ${shardIndex}`);
+  const objectKey = await findRunShardObjectKey(deps.pool, runId, shardIndex);
+  if (!objectKey) throw new Error(`run ${runId} has no dataset shard ${shardIndex}`);
   const datasetRows = new Map<string, Record<string, unknown>>();
-  for (const line of (await deps.storage.getBuffer(rows[0].object_key)).toString('utf8').split('\n')) {
+  for (const line of (await deps.storage.getBuffer(objectKey)).toString('utf8').split('\n')) {
     if (!line) continue;
     const row = JSON.parse(line) as Record<string, unknown>;
     datasetRows.set(String(row.id), row);

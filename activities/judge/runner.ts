@@ -9,7 +9,7 @@ import type { JudgeOutcome, JudgeTranscript } from '../../domain/judge/types';
 import type { BudgetLease } from '../../domain/budgets/lease';
 import { costOf, CostEstimator, type TokenUsage } from '../../domain/budgets/estimate';
 import type { ChatInput, ChatResult } from '../../domain/models/types';
-import type { CachedJudgement, NewJudgement } from '../../domain/judge/cache';
+import type { CachedJudgement, NewJudgement } from '../../domain/judge/dal';
 import type { JudgeConfig } from '../../domain/judge/config';
 import { normaliseScore, parseJudgeOutput } from '../../domain/judge/parse';
 import {

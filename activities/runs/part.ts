@@ -8,13 +8,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { canonicalJson, sha256Hex } from '../../common/canonical';
 import { CostEstimator, type BudgetLease } from '../../domain/budgets';
-import {
-  lookupPredictions,
-  predictionCacheKey,
-  type CachedPrediction,
-  type NewCacheEntry,
-} from '../../domain/cache/predictionCache';
-import type { NewJudgement } from '../../domain/judge/cache';
+import { lookupPredictions, type CachedPrediction, type NewCacheEntry } from '../../domain/cache/dal';
+import { predictionCacheKey } from '../../domain/cache/predictionCache';
+import type { NewJudgement } from '../../domain/judge/dal';
 import type { JudgeTranscript } from '../../domain/judge/types';
 import type { ShardJudging } from '../judge/shardJudging';
 import type { ChatInput, ChatResult, ModelCallResult, PredictInput } from '../../domain/models/types';

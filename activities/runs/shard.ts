@@ -6,7 +6,7 @@ import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
 import { openRunLease, releaseQuietly } from '../../domain/budgets';
-import { storePredictions } from '../../domain/cache/predictionCache';
+import { storePredictions } from '../../domain/cache/dal';
 import {
   addJudgeRecord,
   emptyJudgeTotals,
@@ -15,6 +15,7 @@ import {
   type ShardJudging,
 } from '../judge/shardJudging';
 import { loadRunContext } from '../../domain/runs/context';
+import { upsertShardProgress } from '../../domain/runs/dal';
 import { exampleTruthsKey, INPUT_HASH_BYTES, inputHashesKey, runKeys } from '../../domain/runs/keys';
 import { createRunAccumulator } from './metricsBridge';
 import { toMetricExample } from '../../domain/runs/records';
@@ -231,7 +232,7 @@ export function createRunShard(deps: ShardDeps) {
         }
         part = current.index + 1;
         offset = current.end;
-        await recordShardProgress(deps.pool, input.runId, input.shardIndex, shard.rowCount, summary, 'running');
+        await upsertShardProgress(deps.pool, input.runId, input.shardIndex, shard.rowCount, summary, 'running');
         activity.heartbeat({ offset, parts: part } satisfies Checkpoint);
         failOnErrorRate(summary, outcome.records);
         if (judging) failOnJudgeErrorRate(summary, judging.config.errorRateLimit);
@@ -261,7 +262,7 @@ export function createRunShard(deps: ShardDeps) {
       await deps.storage
         .put(truthsKey, JSON.stringify(truths.record), 'application/json')
         .catch((err: Error) => log.warn({ err: err.message }, 'example truths not stored'));
-    await recordShardProgress(deps.pool, input.runId, input.shardIndex, shard.rowCount, summary, 'done');
+    await upsertShardProgress(deps.pool, input.runId, input.shardIndex, shard.rowCount, summary, 'done');
     return summary;
   };
 }
@@ -284,7 +285,7 @@ async function stopOnBudget(
     JSON.stringify(accumulator.toJSON()),
     'application/json',
   );
-  await recordShardProgress(deps.pool, input.runId, input.shardIndex, rowCount, summary, 'partial');
+  await upsertShardProgress(deps.pool, input.runId, input.shardIndex, rowCount, summary, 'partial');
   log.info(
     { rows: summary.rows, modelCalls: summary.modelCalls, judgeCalls: summary.judgeCalls },
     'shard stopped: run budget exhausted',
@@ -370,45 +371,4 @@ function failOnJudgeErrorRate(summary: ShardSummary, limit: number): void {
     nonRetryable: true,
     message: `the judge failed on ${summary.judgeErrors} of ${summary.judged} examples (limit ${(limit * 100).toFixed(1)}%): unparseable or failed judge calls after one retry`,
   });
-}
-
-async function recordShardProgress(
-  pool: Pool,
-  runId: string,
-  shardIndex: number,
-  rowCount: number,
-  s: ShardSummary,
-  status: 'running' | 'done' | 'partial',
-) {
-  await pool.query(
-    `INSERT INTO eval_run_shards (run_id, shard_index, status, rows_done, row_count, calls_model, cache_hits, errors, cost_usd, input_tokens, output_tokens,
-                                  calls_judge, judged, judge_errors, judge_cache_hits, judge_cost_usd, judge_input_tokens, judge_output_tokens, judge_stats, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, now())
-     ON CONFLICT (run_id, shard_index) DO UPDATE SET status = EXCLUDED.status, rows_done = EXCLUDED.rows_done,
-       calls_model = EXCLUDED.calls_model, cache_hits = EXCLUDED.cache_hits, errors = EXCLUDED.errors, cost_usd = EXCLUDED.cost_usd,
-       input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens, calls_judge = EXCLUDED.calls_judge, judged = EXCLUDED.judged,
-       judge_errors = EXCLUDED.judge_errors, judge_cache_hits = EXCLUDED.judge_cache_hits, judge_cost_usd = EXCLUDED.judge_cost_usd,
-       judge_input_tokens = EXCLUDED.judge_input_tokens, judge_output_tokens = EXCLUDED.judge_output_tokens, judge_stats = EXCLUDED.judge_stats, updated_at = now()`,
-    [
-      runId,
-      shardIndex,
-      status,
-      s.rows,
-      rowCount,
-      s.modelCalls,
-      s.cacheHits,
-      s.errors,
-      s.costUsd,
-      s.inputTokens,
-      s.outputTokens,
-      s.judgeCalls,
-      s.judged,
-      s.judgeErrors,
-      s.judgeCacheHits,
-      s.judgeCostUsd,
-      s.judgeInputTokens,
-      s.judgeOutputTokens,
-      JSON.stringify(s.judgeStats),
-    ],
-  );
 }

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
+import { ping } from '../../common/db';
 import type { Storage } from '../../common/storage';
 
 export interface ReadinessProbe {
@@ -16,7 +17,7 @@ export function healthRouter(deps: {
 }): Router {
   const router = Router();
   const probes: ReadinessProbe[] = [
-    { name: 'postgres', check: async () => void (await deps.pool.query('SELECT 1')) },
+    { name: 'postgres', check: () => ping(deps.pool) },
     { name: 'temporal', check: deps.temporalHealth },
     { name: 'objectStorage', check: () => deps.storage.ping() },
   ];

@@ -1,11 +1,13 @@
 /** Hard cost budgets: see lease.ts for how reservations bound a run's spending. */
 import type { Queryable } from '../../common/db';
 import { BudgetLease } from './lease';
-import { postgresBudgetStore, runIsBudgeted } from './store';
+import { runIsBudgeted } from './dal';
+import { postgresBudgetStore } from './store';
 
 export { BudgetLease, type BudgetStore, type Permit } from './lease';
 export { CostEstimator, costOf, type Pricing, type TokenUsage } from './estimate';
-export { ensureRunBudget, postgresBudgetStore, runIsBudgeted } from './store';
+export { ensureRunBudget, runIsBudgeted } from './dal';
+export { postgresBudgetStore } from './store';
 
 export const DEFAULT_BUDGET_BLOCK_CALLS = 16;
 

@@ -1,63 +1,14 @@
-/**
- * The run budget in PostgreSQL: one `run_budgets` row per budgeted run, reserved from
- * by single atomic statements (the row lock serialises shards on every worker).
- */
+/** The run budget's BudgetStore over PostgreSQL (dal.ts); amounts go as numeric text. */
 import type { Queryable } from '../../common/db';
+import { giveBackRunBudget, reserveRunBudget } from './dal';
 import type { BudgetStore } from './lease';
-
-export interface RunBudgetLimits {
-  maxCalls: number | null;
-  maxCostUsd: number | null;
-}
-
-/** Creates the run's budget row from its suite version (idempotent); false when the suite sets no budget. */
-export async function ensureRunBudget(q: Queryable, runId: string): Promise<boolean> {
-  const { rows } = await q.query<{ budgeted: boolean }>(
-    `WITH limits AS (
-       SELECT r.run_id, sv.budget_max_calls, sv.budget_max_cost_usd FROM eval_runs r
-         JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id WHERE r.run_id = $1),
-     ins AS (
-       INSERT INTO run_budgets (run_id, max_calls, max_cost_usd)
-       SELECT run_id, budget_max_calls, budget_max_cost_usd FROM limits
-        WHERE budget_max_calls IS NOT NULL OR budget_max_cost_usd IS NOT NULL
-       ON CONFLICT (run_id) DO NOTHING)
-     SELECT (budget_max_calls IS NOT NULL OR budget_max_cost_usd IS NOT NULL) AS budgeted FROM limits`,
-    [runId],
-  );
-  return rows[0]?.budgeted ?? false;
-}
-
-export async function runIsBudgeted(q: Queryable, runId: string): Promise<boolean> {
-  const { rows } = await q.query('SELECT 1 FROM run_budgets WHERE run_id = $1', [runId]);
-  return rows.length > 0;
-}
-
-/**
- * Grants min(wanted, calls left, whole calls the cost left covers after the deficit), in
- * one round trip: reserve_run_budget (schema 022) locks the row and computes the grant
- * from its current values. exhausted_at is the first refusal (a grant of nothing).
- */
-const RESERVE_SQL = 'SELECT reserve_run_budget($1, $2, $3::numeric, $4::numeric) AS calls';
 
 const usd = (value: number) => value.toFixed(9);
 
 export function postgresBudgetStore(q: Queryable): BudgetStore {
   return {
-    async reserve(runId, calls, costPerCallUsd, deficitUsd) {
-      const { rows } = await q.query<{ calls: string }>(RESERVE_SQL, [
-        runId,
-        calls,
-        usd(costPerCallUsd),
-        usd(deficitUsd),
-      ]);
-      return rows[0] ? Number(rows[0].calls) : 0;
-    },
-    async giveBack(runId, calls, costUsd) {
-      await q.query(
-        `UPDATE run_budgets SET reserved_calls = reserved_calls - $2, reserved_cost_usd = reserved_cost_usd - $3::numeric, updated_at = now()
-          WHERE run_id = $1`,
-        [runId, calls, usd(costUsd)],
-      );
-    },
+    reserve: (runId, calls, costPerCallUsd, deficitUsd) =>
+      reserveRunBudget(q, runId, calls, usd(costPerCallUsd), usd(deficitUsd)),
+    giveBack: (runId, calls, costUsd) => giveBackRunBudget(q, runId, calls, usd(costUsd)),
   };
 }

@@ -13,7 +13,8 @@ import type { Pool } from 'pg';
 import type { Config } from '../../common/config';
 import { withTransaction } from '../../common/db';
 import { DomainError } from '../errors';
-import { findDecidingRun, insertRunRecord, resolveRunTarget, type RunRecord } from '../runs/createRun';
+import { insertRunRecord, resolveRunTarget } from '../runs/createRun';
+import { findDecidingRun, type RunRecord } from '../runs/dal';
 import type { GateRule } from './evaluateRules';
 import {
   activeFreezes,

@@ -5,8 +5,14 @@
  */
 import { hashCanonical, sha256Hex } from '../../common/canonical';
 import type { Queryable } from '../../common/db';
-import type { EndpointSpec } from '../models/types';
 import type { Pricing } from '../budgets/estimate';
+import type { EndpointSpec } from '../models/types';
+import {
+  findJudgeModelVersion,
+  findJudgeModelVersionByName,
+  findRunSuiteJudge,
+  type JudgeModelVersionRow,
+} from './dal';
 
 export interface JudgeOutputSchema {
   format: 'json';
@@ -54,15 +60,6 @@ export interface JudgeConfig {
 
 /** A canary without an explicit max drop still catches a judge whose agreement moves by more than this. */
 export const DEFAULT_MAX_AGREEMENT_DROP = 0.1;
-
-export interface JudgeModelVersionRow {
-  model_version_id: string;
-  model_name: string;
-  version: string;
-  endpoint: EndpointSpec;
-  params: Record<string, unknown>;
-  pricing: Pricing;
-}
 
 export function judgeConfigFrom(stored: StoredJudge, model: JudgeModelVersionRow, fingerprint: string): JudgeConfig {
   const params = { ...(model.params ?? {}), ...(stored.params ?? {}) };
@@ -128,12 +125,7 @@ export interface JudgeDefinition {
 /** Resolves a judge definition against the registry: the config the runner needs, with its fingerprint. */
 export async function judgeConfigFromDefinition(q: Queryable, def: JudgeDefinition): Promise<JudgeConfig> {
   const at = def.modelVersion.lastIndexOf('@');
-  const { rows } = await q.query<JudgeModelVersionRow>(
-    `SELECT mv.model_version_id, m.name AS model_name, mv.version, mv.endpoint, mv.params, mv.pricing
-       FROM model_versions mv JOIN models m USING (model_id) WHERE m.name = $1 AND mv.version = $2`,
-    [def.modelVersion.slice(0, at), def.modelVersion.slice(at + 1)],
-  );
-  const model = rows[0];
+  const model = await findJudgeModelVersionByName(q, def.modelVersion.slice(0, at), def.modelVersion.slice(at + 1));
   if (at <= 0 || !model) throw new Error(`judge model version ${def.modelVersion} is not registered`);
   const params = def.params ?? {};
   const stored: StoredJudge = {
@@ -160,13 +152,9 @@ export async function judgeConfigFromDefinition(q: Queryable, def: JudgeDefiniti
 }
 
 export async function loadJudgeModelVersion(q: Queryable, modelVersionId: string): Promise<JudgeModelVersionRow> {
-  const { rows } = await q.query<JudgeModelVersionRow>(
-    `SELECT mv.model_version_id, m.name AS model_name, mv.version, mv.endpoint, mv.params, mv.pricing
-       FROM model_versions mv JOIN models m USING (model_id) WHERE mv.model_version_id = $1`,
-    [modelVersionId],
-  );
-  if (!rows[0]) throw new Error(`judge model version ${modelVersionId} does not exist`);
-  return rows[0];
+  const model = await findJudgeModelVersion(q, modelVersionId);
+  if (!model) throw new Error(`judge model version ${modelVersionId} does not exist`);
+  return model;
 }
 
 const cache = new Map<string, JudgeConfig | null>();
@@ -175,13 +163,9 @@ const MAX_CACHED = 200;
 /** The run's judge, or null when its suite has none. Registry records are immutable, so caching is safe. */
 export async function loadRunJudge(q: Queryable, runId: string): Promise<JudgeConfig | null> {
   if (cache.has(runId)) return cache.get(runId)!;
-  const { rows } = await q.query<{ judge: StoredJudge | null; judge_fingerprint: string | null }>(
-    `SELECT sv.judge, sv.judge_fingerprint FROM eval_runs r
-       JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id WHERE r.run_id = $1`,
-    [runId],
-  );
-  if (!rows[0]) throw new Error(`eval run ${runId} does not exist`);
-  const { judge, judge_fingerprint: fingerprint } = rows[0];
+  const row = await findRunSuiteJudge(q, runId);
+  if (!row) throw new Error(`eval run ${runId} does not exist`);
+  const { judge, judge_fingerprint: fingerprint } = row;
   const config = judge
     ? judgeConfigFrom(judge, await loadJudgeModelVersion(q, judge.modelVersionId), fingerprint ?? '')
     : null;

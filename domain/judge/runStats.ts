@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Queryable } from '../../common/db';
 import type { JudgeConfig } from './config';
+import { listShardJudgeTotals, upsertRunJudgeStats } from './dal';
 import {
   emptyJudgeStats,
   mergeJudgeStats,
@@ -26,20 +27,7 @@ export interface RunJudgeTotals {
 }
 
 export async function loadRunJudgeTotals(q: Queryable, runId: string): Promise<RunJudgeTotals> {
-  const { rows } = await q.query<{
-    judged: number;
-    judge_errors: number;
-    calls_judge: number;
-    judge_cache_hits: number;
-    judge_cost_usd: number;
-    judge_input_tokens: string;
-    judge_output_tokens: string;
-    judge_stats: Partial<JudgeStatsState>;
-  }>(
-    `SELECT judged, judge_errors, calls_judge, judge_cache_hits, judge_cost_usd, judge_input_tokens, judge_output_tokens, judge_stats
-       FROM eval_run_shards WHERE run_id = $1 ORDER BY shard_index`,
-    [runId],
-  );
+  const rows = await listShardJudgeTotals(q, runId);
   const totals: RunJudgeTotals = {
     judged: 0,
     errors: 0,
@@ -86,34 +74,25 @@ export async function writeRunJudgeStats(
   partial: boolean,
 ): Promise<JudgeSummary> {
   const summary = summariseJudgeStats(totals.stats);
-  await q.query(
-    `INSERT INTO eval_run_judge_stats (run_id, judge_fingerprint, repeats, judged, judge_errors, error_rate, error_rate_limit, calls, cache_hits, cost_usd,
-                                       input_tokens, output_tokens, noise, mean_spread, human_n, human_accuracy, human_kappa, partial)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-     ON CONFLICT (run_id) DO UPDATE SET judged = EXCLUDED.judged, judge_errors = EXCLUDED.judge_errors, error_rate = EXCLUDED.error_rate,
-       calls = EXCLUDED.calls, cache_hits = EXCLUDED.cache_hits, cost_usd = EXCLUDED.cost_usd, input_tokens = EXCLUDED.input_tokens,
-       output_tokens = EXCLUDED.output_tokens, noise = EXCLUDED.noise, mean_spread = EXCLUDED.mean_spread, human_n = EXCLUDED.human_n,
-       human_accuracy = EXCLUDED.human_accuracy, human_kappa = EXCLUDED.human_kappa, partial = EXCLUDED.partial, computed_at = now()`,
-    [
-      runId,
-      judge.fingerprint,
-      judge.repeats,
-      totals.judged,
-      totals.errors,
-      summary.errorRate,
-      judge.errorRateLimit,
-      totals.calls,
-      totals.cacheHits,
-      totals.costUsd,
-      totals.inputTokens,
-      totals.outputTokens,
-      summary.noise,
-      summary.meanSpread,
-      summary.human.n,
-      summary.human.accuracy,
-      summary.human.kappa,
-      partial,
-    ],
-  );
+  await upsertRunJudgeStats(q, {
+    runId,
+    fingerprint: judge.fingerprint,
+    repeats: judge.repeats,
+    judged: totals.judged,
+    errors: totals.errors,
+    errorRate: summary.errorRate,
+    errorRateLimit: judge.errorRateLimit,
+    calls: totals.calls,
+    cacheHits: totals.cacheHits,
+    costUsd: totals.costUsd,
+    inputTokens: totals.inputTokens,
+    outputTokens: totals.outputTokens,
+    noise: summary.noise,
+    meanSpread: summary.meanSpread,
+    humanN: summary.human.n,
+    humanAccuracy: summary.human.accuracy,
+    humanKappa: summary.human.kappa,
+    partial,
+  });
   return summary;
 }

@@ -15,7 +15,7 @@ import {
 } from '../../../domain/comparison';
 import { resolveAlias } from '../../../domain/gates/prepare';
 import { baselineStaleness } from '../../../domain/lineage/staleness';
-import { findDecidingRun } from '../../../domain/runs/createRun';
+import { findDecidingRun } from '../../../domain/runs/dal';
 import type { Storage } from '../../../common/storage';
 import { AppError, conflict } from '../../../common/errors';
 import type { Principal } from '../../http/context';

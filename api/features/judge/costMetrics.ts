@@ -11,20 +11,14 @@
  */
 import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
+import { recentRunCosts, suiteCosts, type RunCostRow, type SuiteCostRow } from '../../../domain/judge/dal';
 
 const RUN_WINDOW = '24 hours';
 const MAX_RUN_SERIES = 500;
 
 interface Snapshot {
-  suites: {
-    metric_suite_id: string;
-    name: string;
-    model_usd: number;
-    judge_usd: number;
-    model_calls: string;
-    judge_calls: string;
-  }[];
-  runs: { run_id: string; metric_suite_id: string; model_usd: number; judge_usd: number }[];
+  suites: SuiteCostRow[];
+  runs: RunCostRow[];
 }
 
 export function registerCostMetrics(registry: Registry, pool: Pool): void {
@@ -80,18 +74,6 @@ export function registerCostMetrics(registry: Registry, pool: Pool): void {
 }
 
 async function load(pool: Pool): Promise<Snapshot> {
-  const [suites, runs] = await Promise.all([
-    pool.query<Snapshot['suites'][number]>(
-      `SELECT s.metric_suite_id, s.name, COALESCE(SUM(r.cost_model_usd), 0)::float8 AS model_usd, COALESCE(SUM(r.cost_judge_usd), 0)::float8 AS judge_usd,
-              COALESCE(SUM(r.calls_model), 0) AS model_calls, COALESCE(SUM(r.calls_judge), 0) AS judge_calls
-         FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id) JOIN metric_suites s ON s.metric_suite_id = sv.metric_suite_id
-        GROUP BY s.metric_suite_id, s.name`,
-    ),
-    pool.query<Snapshot['runs'][number]>(
-      `SELECT r.run_id, sv.metric_suite_id, r.cost_model_usd::float8 AS model_usd, r.cost_judge_usd::float8 AS judge_usd
-         FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id)
-        WHERE r.created_at > now() - interval '${RUN_WINDOW}' ORDER BY r.created_at DESC LIMIT ${MAX_RUN_SERIES}`,
-    ),
-  ]);
-  return { suites: suites.rows, runs: runs.rows };
+  const [suites, runs] = await Promise.all([suiteCosts(pool), recentRunCosts(pool, RUN_WINDOW, MAX_RUN_SERIES)]);
+  return { suites, runs };
 }

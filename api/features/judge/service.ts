@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { AppError, notFound } from '../../../common/errors';
 import type { Storage } from '../../../common/storage';
+import { findRunDatasetVersion } from '../../../domain/judge/dal';
 import { isTranscriptKey } from '../../../domain/judge/transcripts';
 import { runKeys } from '../../../domain/runs/keys';
 import type { Principal } from '../../http/context';
@@ -35,12 +36,7 @@ export class JudgeTranscriptService {
   ) {}
 
   async list(runId: string, principal: Principal, page: { limit: number; cursor?: string }) {
-    const { rows } = await this.pool.query<datasetsDal.DatasetVersionRecord & { owner_team: string }>(
-      `SELECT v.*, d.owner_team FROM eval_runs r JOIN dataset_versions v USING (dataset_version_id) JOIN datasets d ON d.dataset_id = v.dataset_id
-        WHERE r.run_id = $1`,
-      [runId],
-    );
-    const version = rows[0];
+    const version = await findRunDatasetVersion(this.pool, runId);
     const access = version
       ? versionAccess(
           principal,

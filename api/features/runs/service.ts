@@ -115,13 +115,7 @@ export class RunService {
   async get(runId: string, principal: Principal) {
     const run = await dal.findRun(this.pool, runId);
     if (!run) throw notFound(`eval run ${runId}`);
-    const { rows } = await this.pool.query<
-      datasetsDal.DatasetVersionRecord & { owner_team: string; name: string; task_type: string }
-    >(
-      `SELECT v.*, d.owner_team, d.name, d.task_type FROM dataset_versions v JOIN datasets d USING (dataset_id) WHERE v.dataset_version_id = $1`,
-      [run.dataset_version_id],
-    );
-    const version = rows[0];
+    const version = await dal.findRunDatasetVersion(this.pool, run.dataset_version_id);
     const dataset = { dataset_id: version.dataset_id, owner_team: version.owner_team } as datasetsDal.DatasetRecord;
     if (versionAccess(principal, dataset, version) === 'none') throw notFound(`eval run ${runId}`);
     const [results, live, judging] = await Promise.all([

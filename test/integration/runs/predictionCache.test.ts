@@ -1,4 +1,5 @@
-import { lookupPredictions, predictionCacheKey, storePredictions } from '../../../domain/cache/predictionCache';
+import { lookupPredictions, storePredictions } from '../../../domain/cache/dal';
+import { predictionCacheKey } from '../../../domain/cache/predictionCache';
 import { sha256Hex } from '../../../common/canonical';
 import { principal, startTestStack, unique, type TestStack } from '../../../testkit/stack';
 
