@@ -16,7 +16,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { chatCompletionsUrl, createModelClient, type EndpointSpec, type ModelClient } from '../activities/models';
+import { chatCompletionsUrl, createModelClient, type ModelClient } from '../activities/models';
+import type { EndpointSpec } from '../domain/models/types';
 import { classificationInput, heldoutExamples } from '../testkit/corpus/spamCorpus';
 
 interface BenchOptions {

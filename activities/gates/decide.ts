@@ -20,7 +20,8 @@ import {
   type ComparableRun,
   type CurrentResult,
 } from '../../domain/comparison';
-import { shardRecords, datasetShardIndexes } from '../../domain/comparison/pairs';
+import { datasetShardIndexes } from '../../domain/comparison/dal';
+import { shardRecords } from '../../domain/comparison/pairs';
 import { baselineStaleness } from '../../domain/lineage/staleness';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence } from '../../domain/gates/evaluateRules';
 import { resolveAlias, ruleMetricIds } from '../../domain/gates/prepare';

@@ -8,7 +8,7 @@
  */
 import type { Pool } from 'pg';
 import type { Logger } from '../../common/logger';
-import { latestDecisionsUsing } from '../../domain/lineage/queries';
+import { latestDecisionsUsing } from '../../domain/lineage/dal';
 import { gatesWithStaleBaselines } from '../../domain/lineage/staleness';
 import { loadIncident, setIncidentStep } from '../../domain/incidents/incidents';
 import { recordOutcome, revokeDecision } from './redecide';

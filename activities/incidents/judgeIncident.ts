@@ -15,7 +15,8 @@ import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
 import { releaseQuietly } from '../../domain/budgets';
-import { resolveJudgeConfig, judgeStoredRecords, type JudgeConfig, type StoredItem, type StoredJudge } from '../judge';
+import type { JudgeConfig, StoredJudge } from '../../domain/judge/config';
+import { resolveJudgeConfig, judgeStoredRecords, type StoredItem } from '../judge';
 import { addJudgeRecord, emptyJudgeTotals, type JudgeTotals } from '../judge/shardJudging';
 import {
   createAccumulator,
@@ -23,7 +24,7 @@ import {
   mergeAccumulatorStates,
   type AccumulatorState,
 } from '../../domain/metrics/accumulator';
-import { gatesWithRuleOnMetric } from '../../domain/lineage/queries';
+import { gatesWithRuleOnMetric } from '../../domain/lineage/dal';
 import { loadRunContext } from '../../domain/runs/context';
 import { toMetricExample } from '../../domain/runs/records';
 import type { ExampleRecord } from '../../domain/runs/records';

@@ -7,7 +7,7 @@
  */
 import type { Pool } from 'pg';
 import type { Logger } from '../../common/logger';
-import { gatesWithRuleOnMetric, runsWithBadCurrentResults } from '../../domain/lineage/queries';
+import { gatesWithRuleOnMetric, runsWithBadCurrentResults } from '../../domain/lineage/dal';
 import { loadRunContext } from '../../domain/runs/context';
 import { loadIncident, markIncidentRun, pendingRuns, setIncidentStep } from '../../domain/incidents/incidents';
 import type { RecomputeMetric } from './recompute';

@@ -10,7 +10,7 @@ import { recordAudit } from '../../common/audit';
 import { withTransaction } from '../../common/db';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
-import { latestDecisionsUsing, type DecisionRow } from '../../domain/lineage/queries';
+import { latestDecisionsUsing, type LatestDecisionRow as DecisionRow } from '../../domain/lineage/dal';
 import { loadIncident, setIncidentStep } from '../../domain/incidents/incidents';
 import type { ResultChange } from '../../domain/incidents/results';
 import { reevaluateCheck, withPreviousValues } from '../../domain/incidents/reevaluate';

@@ -1,6 +1,7 @@
 /**
- * Model-as-judge: pinned judge configs, judging inside run shards (shardJudging.ts),
- * the drift canary (an activity), and re-judging stored outputs for judge incidents.
+ * Model-as-judge I/O: judging inside run shards (shardJudging.ts), the drift canary (an
+ * activity), and re-judging stored outputs for judge incidents. Judge configs, the judge
+ * cache, prompts, parsing and statistics are domain/judge.
  */
 import { createCanaryActivity, type CanaryDeps } from './canary';
 
@@ -12,18 +13,6 @@ export {
   type JudgeStoredResult,
   type StoredItem,
 } from './rejudge';
-export {
-  judgeConfigFrom,
-  judgeConfigFromDefinition,
-  judgeFingerprint,
-  loadRunJudge,
-  DEFAULT_MAX_AGREEMENT_DROP,
-  type JudgeConfig,
-  type JudgeDefinition,
-  type StoredJudge,
-} from '../../domain/judge/config';
-export { judgeKeys } from '../../domain/judge/transcripts';
-export type { JudgeOutcome, JudgeTranscript } from '../../domain/judge/types';
 export type { JudgeTotals } from './shardJudging';
 
 export type JudgeActivityDeps = CanaryDeps;

@@ -9,6 +9,7 @@
  */
 import type { Queryable } from '../../common/db';
 import type { SuiteMetric } from './compareRuns';
+import { findComparableRunRow, listComparableResults } from './dal';
 
 export interface CurrentResult {
   resultId: string;
@@ -76,27 +77,9 @@ function withResultImplVersions(
 }
 
 export async function loadComparableRun(q: Queryable, runId: string): Promise<ComparableRun | undefined> {
-  const { rows } = await q.query<Record<string, any>>(
-    `SELECT r.run_id, r.status, r.mode, r.invalid_reason, r.error_class, r.judge_fingerprint, r.judge_flags, r.platform_version, r.finished_at,
-            m.model_id, m.name AS model_name, m.owner_team AS model_owner_team, mv.model_version_id, mv.version AS model_version,
-            mv.prompt_template_hash, mv.params_hash,
-            d.dataset_id, d.name AS dataset_name, d.owner_team AS dataset_owner_team, d.task_type, dv.dataset_version_id, dv.version AS dataset_version,
-            dv.status AS dataset_status, dv.visibility, dv.allowed_teams,
-            s.metric_suite_id, s.name AS suite_name, s.purpose, sv.metric_suite_version_id, sv.version AS suite_version, sv.metrics
-       FROM eval_runs r
-       JOIN model_versions mv ON mv.model_version_id = r.model_version_id JOIN models m ON m.model_id = mv.model_id
-       JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id JOIN datasets d ON d.dataset_id = dv.dataset_id
-       JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id JOIN metric_suites s ON s.metric_suite_id = sv.metric_suite_id
-      WHERE r.run_id = $1`,
-    [runId],
-  );
-  const r = rows[0];
+  const r = await findComparableRunRow(q, runId);
   if (!r) return undefined;
-  const results = await q.query<Record<string, any>>(
-    `SELECT result_id::text, metric_name, metric_id, impl_version, value, ci_low, ci_high, n, slices, COALESCE(partial, false) AS partial
-       FROM metric_results WHERE run_id = $1 AND superseded_at IS NULL ORDER BY metric_name`,
-    [runId],
-  );
+  const results = await listComparableResults(q, runId);
   return {
     runId: r.run_id,
     status: r.status,
@@ -122,14 +105,14 @@ export async function loadComparableRun(q: Queryable, runId: string): Promise<Co
     suitePurpose: r.purpose,
     suiteVersionId: r.metric_suite_version_id,
     suiteVersion: r.suite_version,
-    suiteMetrics: withResultImplVersions(r.metrics, results.rows as { metric_name: string; impl_version: string }[]),
+    suiteMetrics: withResultImplVersions(r.metrics, results as { metric_name: string; impl_version: string }[]),
     judgeFingerprint: r.judge_fingerprint,
     judgeDrift: r.judge_flags?.drift === true,
     platformVersion: r.platform_version,
     promptTemplateHash: r.prompt_template_hash,
     paramsHash: r.params_hash,
     finishedAt: r.finished_at,
-    results: results.rows.map((x) => ({
+    results: results.map((x) => ({
       resultId: x.result_id,
       metricName: x.metric_name,
       metricId: x.metric_id,

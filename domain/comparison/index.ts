@@ -15,7 +15,8 @@ import { normalizeAnswer } from '../metrics/generation/text';
 import type { ExampleRecord } from '../runs/records';
 import type { ComparableRun } from './comparability';
 import { compareRuns, type RunComparison } from './compareRuns';
-import { binaryOutcome, datasetShardIndexes, decodeCursor, encodeCursor, pairedExamples } from './pairs';
+import { datasetShardIndexes } from './dal';
+import { binaryOutcome, decodeCursor, encodeCursor, pairedExamples } from './pairs';
 
 export {
   comparability,

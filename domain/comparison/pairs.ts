@@ -7,7 +7,6 @@
  * An example counts only when both runs have it without an error (a model or judge
  * failure on either side would otherwise bias the comparison).
  */
-import type { Queryable } from '../../common/db';
 import type { Storage } from '../../common/storage';
 import { runKeys } from '../runs/keys';
 import type { ExampleRecord } from '../runs/records';
@@ -32,14 +31,6 @@ export interface PairTally {
   candidateOnly: number;
   baselineOnly: number;
   errored: number;
-}
-
-export async function datasetShardIndexes(q: Queryable, datasetVersionId: string): Promise<number[]> {
-  const { rows } = await q.query<{ shard_index: number }>(
-    'SELECT shard_index FROM dataset_shards WHERE dataset_version_id = $1 ORDER BY shard_index',
-    [datasetVersionId],
-  );
-  return rows.map((r) => r.shard_index);
 }
 
 /** The records of one shard of a run, in part order; a part that is missing ends the shard. */

@@ -4,7 +4,7 @@
  * execution remembers, so a rerun or reset produces the same report.
  */
 import type { Queryable } from '../../common/db';
-import { aliasMovesForChecks } from '../lineage/queries';
+import { aliasMovesForChecks } from '../lineage/dal';
 import type { IncidentRecord } from './incidents';
 import type { ResultChange } from './results';
 

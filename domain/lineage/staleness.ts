@@ -11,6 +11,7 @@
  * Prometheus gauge and incident reports).
  */
 import type { Queryable } from '../../common/db';
+import { baselineRunFacts, latestCheckBaselineRuns } from './dal';
 
 export interface StaleBaselineRun {
   runId: string;
@@ -20,30 +21,7 @@ export interface StaleBaselineRun {
 /** Why each of the given baseline runs is stale (runs that are not stale are left out). */
 export async function baselineStaleness(q: Queryable, runIds: string[]): Promise<StaleBaselineRun[]> {
   if (!runIds.length) return [];
-  const { rows } = await q.query<{
-    run_id: string;
-    status: string;
-    invalid_reason: string | null;
-    dataset_name: string;
-    version: number;
-    dataset_status: string;
-    deprecated_reason: string | null;
-    newest_active: number | null;
-    retracted: { metricName: string; metric: string; implVersion: string; incidentId: string; fixed: string }[];
-  }>(
-    `SELECT r.run_id, r.status, r.invalid_reason, d.name AS dataset_name, dv.version, dv.status AS dataset_status, dv.deprecated_reason,
-            (SELECT max(v.version) FROM dataset_versions v WHERE v.dataset_id = dv.dataset_id AND v.status = 'active') AS newest_active,
-            COALESCE((SELECT jsonb_agg(jsonb_build_object('metricName', mr.metric_name, 'metric', mr.metric_id, 'implVersion', mr.impl_version,
-                                                          'incidentId', x.incident_id, 'fixed', x.fixed_impl_version) ORDER BY mr.metric_name)
-                        FROM metric_results mr
-                        JOIN LATERAL (SELECT incident_id, fixed_impl_version FROM metric_impl_retractions
-                                       WHERE metric = mr.metric_id AND impl_version = mr.impl_version AND retracted_at > mr.created_at
-                                       ORDER BY retracted_at LIMIT 1) x ON true
-                       WHERE mr.run_id = r.run_id AND mr.superseded_at IS NULL), '[]'::jsonb) AS retracted
-       FROM eval_runs r JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id JOIN datasets d ON d.dataset_id = dv.dataset_id
-      WHERE r.run_id = ANY($1::uuid[]) ORDER BY r.run_id`,
-    [runIds],
-  );
+  const rows = await baselineRunFacts(q, runIds);
   return rows
     .map((r) => {
       const reasons: string[] = [];
@@ -82,29 +60,7 @@ export interface GateWithStaleBaseline {
  * latest decision used) are stale now. Optionally only gates whose baselines include one of `runIds`.
  */
 export async function gatesWithStaleBaselines(q: Queryable, runIds?: string[]): Promise<GateWithStaleBaseline[]> {
-  const { rows } = await q.query<{
-    gate_id: string;
-    gate_name: string;
-    check_id: string;
-    baseline: string;
-    run_ids: string[];
-  }>(
-    `WITH latest_check AS (
-       SELECT DISTINCT ON (gv.gate_id) gv.gate_id, c.check_id, c.baseline_model_version_id
-         FROM gate_checks c JOIN gate_versions gv USING (gate_version_id)
-        WHERE c.baseline_model_version_id IS NOT NULL
-        ORDER BY gv.gate_id, c.created_at DESC, c.check_id DESC)
-     SELECT lc.gate_id, g.name AS gate_name, lc.check_id, m.name || '@' || mv.version AS baseline,
-            array_agg(DISTINCT r.run_id)::text[] AS run_ids
-       FROM latest_check lc
-       JOIN gates g ON g.gate_id = lc.gate_id
-       JOIN model_versions mv ON mv.model_version_id = lc.baseline_model_version_id JOIN models m ON m.model_id = mv.model_id
-       JOIN LATERAL (SELECT run_ids FROM gate_decisions d WHERE d.check_id = lc.check_id ORDER BY d.decision_id DESC LIMIT 1) d ON true
-       JOIN eval_runs r ON r.run_id = ANY(d.run_ids) AND r.model_version_id = lc.baseline_model_version_id
-      WHERE $1::uuid[] IS NULL OR r.run_id = ANY($1::uuid[])
-      GROUP BY 1, 2, 3, 4 ORDER BY g.name`,
-    [runIds ?? null],
-  );
+  const rows = await latestCheckBaselineRuns(q, runIds);
   const stale = await baselineStaleness(q, [...new Set(rows.flatMap((r) => r.run_ids))]);
   const byRun = new Map(stale.map((s) => [s.runId, s]));
   return rows

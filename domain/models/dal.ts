@@ -162,3 +162,12 @@ export async function aliasHistory(q: Queryable, modelId: string, alias: string)
   );
   return rows;
 }
+
+/** The gate check an alias move names: its status and the model version it checked. */
+export async function findReleaseCheck(q: Queryable, checkId: string) {
+  const { rows } = await q.query<{ status: string; candidate_model_version_id: string }>(
+    'SELECT status, candidate_model_version_id FROM gate_checks WHERE check_id = $1',
+    [checkId],
+  );
+  return rows[0];
+}

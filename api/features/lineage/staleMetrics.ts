@@ -5,10 +5,11 @@
  *   evalgate_metric_freezes_active           metrics frozen right now
  * A gate's baseline is stale when a baseline run its latest check used is invalid, on a
  * deprecated or superseded dataset version, or holds results from a retracted metric
- * implementation (activities/lineage/staleness.ts).
+ * implementation (domain/lineage/staleness.ts).
  */
 import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
+import { activeFreezeCount, openIncidentCounts } from '../../../domain/lineage/dal';
 import { gatesWithStaleBaselines } from '../../../domain/lineage/staleness';
 
 export function registerLineageMetrics(registry: Registry, pool: Pool): void {
@@ -26,9 +27,7 @@ export function registerLineageMetrics(registry: Registry, pool: Pool): void {
     labelNames: ['kind'],
     registers: [registry],
     async collect() {
-      const { rows } = await pool.query<{ kind: string; n: number }>(
-        `SELECT kind, count(*)::int AS n FROM metric_incidents WHERE status IN ('open', 'recomputing', 'failed') GROUP BY kind`,
-      );
+      const rows = await openIncidentCounts(pool);
       this.reset();
       for (const kind of ['metric_bug', 'dataset_contamination', 'judge'])
         this.set({ kind }, rows.find((r) => r.kind === kind)?.n ?? 0);
@@ -39,10 +38,7 @@ export function registerLineageMetrics(registry: Registry, pool: Pool): void {
     help: 'Metrics frozen by an incident right now (gates with a rule on them answer frozen)',
     registers: [registry],
     async collect() {
-      const { rows } = await pool.query<{ n: number }>(
-        'SELECT count(DISTINCT metric)::int AS n FROM metric_freezes WHERE unfrozen_at IS NULL',
-      );
-      this.set(rows[0].n);
+      this.set(await activeFreezeCount(pool));
     },
   });
 }

@@ -167,21 +167,18 @@ export class ModelService {
         'modelVersion',
       );
     if (gateCheckId) {
-      const { rows } = await this.pool.query<{ status: string; candidate_model_version_id: string }>(
-        'SELECT status, candidate_model_version_id FROM gate_checks WHERE check_id = $1',
-        [gateCheckId],
-      );
-      if (!rows[0]) throw new AppError(404, 'not_found', `gate check ${gateCheckId} was not found`, 'gateCheckId');
-      if (rows[0].candidate_model_version_id !== version.model_version_id)
+      const check = await dal.findReleaseCheck(this.pool, gateCheckId);
+      if (!check) throw new AppError(404, 'not_found', `gate check ${gateCheckId} was not found`, 'gateCheckId');
+      if (check.candidate_model_version_id !== version.model_version_id)
         throw conflict(
           'check_mismatch',
           `gate check ${gateCheckId} checked another model version, not ${ref}`,
           'gateCheckId',
         );
-      if (!['pass', 'overridden'].includes(rows[0].status))
+      if (!['pass', 'overridden'].includes(check.status))
         throw conflict(
           'check_not_passing',
-          `gate check ${gateCheckId} is ${rows[0].status}; only a passing or overridden check allows a release`,
+          `gate check ${gateCheckId} is ${check.status}; only a passing or overridden check allows a release`,
           'gateCheckId',
         );
     }

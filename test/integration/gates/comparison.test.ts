@@ -5,7 +5,7 @@
  * runs that cannot be compared; baselines resolved through model aliases.
  */
 import { compareRuns } from '../../../domain/comparison/compareRuns';
-import { datasetShardIndexes } from '../../../domain/comparison/pairs';
+import { datasetShardIndexes } from '../../../domain/comparison/dal';
 import { mcnemarExact } from '../../../domain/metrics/compare';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import { client, principal, unique, type ApiClient } from '../../../testkit/stack';

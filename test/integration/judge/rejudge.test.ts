@@ -5,7 +5,8 @@
  */
 import { createModelClient } from '../../../activities/models/client';
 import { BudgetLease, postgresBudgetStore } from '../../../domain/budgets';
-import { judgeConfigFromDefinition, judgeStoredRecords, loadShardItems } from '../../../activities/judge';
+import { judgeStoredRecords, loadShardItems } from '../../../activities/judge';
+import { judgeConfigFromDefinition } from '../../../domain/judge/config';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import {
   JUDGE_PROMPT,

@@ -2,7 +2,8 @@
  * Endpoint limits over real HTTP: the reference model server reports the peak of
  * requests it had in flight, so we can check the limit from the server's side.
  */
-import { createModelClient, type EndpointSpec } from '../../../activities/models';
+import { createModelClient } from '../../../activities/models';
+import type { EndpointSpec } from '../../../domain/models/types';
 import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
 
 let servers: ModelServer[];

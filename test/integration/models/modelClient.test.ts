@@ -3,12 +3,8 @@
  * port 0): both protocols, retries, Retry-After, outages, timeouts and cancellation.
  * Concurrency limits are in concurrency.test.ts.
  */
-import {
-  createModelClient,
-  EndpointLimiters,
-  type EndpointSpec,
-  type ModelClientOptions,
-} from '../../../activities/models';
+import { createModelClient, EndpointLimiters, type ModelClientOptions } from '../../../activities/models';
+import type { EndpointSpec } from '../../../domain/models/types';
 import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
 
 const SPAM = 'Subject: WIN MONEY NOW\n\nClick here for a free offer, act now, limited time, no risk, cash prize!!!';

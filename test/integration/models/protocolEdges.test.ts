@@ -10,12 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import pino from 'pino';
-import {
-  createModelClient,
-  EndpointLimiters,
-  type EndpointSpec,
-  type ModelClientOptions,
-} from '../../../activities/models';
+import { createModelClient, EndpointLimiters, type ModelClientOptions } from '../../../activities/models';
+import type { EndpointSpec } from '../../../domain/models/types';
 
 interface Received {
   path: string;

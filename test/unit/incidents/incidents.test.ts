@@ -1,4 +1,4 @@
-import { implVersionPredicate } from '../../../domain/lineage/queries';
+import { implVersionPredicate } from '../../../domain/lineage/dal';
 import { baseImplVersion } from '../../../domain/incidents/results';
 import { withPreviousValues } from '../../../domain/incidents/reevaluate';
 import { LineageGraph } from '../../../api/features/lineage/graph';
