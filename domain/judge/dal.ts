@@ -119,9 +119,11 @@ export async function storeJudgements(
   const entries = [...new Map(all.map((e) => [e.key, e])).values()];
   if (!entries.length) return;
   await q.query(
-    `INSERT INTO judge_cache (cache_key, judge_model_version_id, prompt_hash, params_hash, output_hash, reference_hash, repeat_index, score, raw_output, usage, expires_at)
+    `INSERT INTO judge_cache (cache_key, judge_model_version_id, prompt_hash, params_hash, output_hash, reference_hash, repeat_index,
+                              score, raw_output, usage, expires_at)
      SELECT k, $1, ph, pa, oh, rh, r, s, o, u, $2
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::float8[], $10::text[], $11::jsonb[]) AS x(k, ph, pa, oh, rh, r, s, o, u)
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::float8[], $10::text[],
+                    $11::jsonb[]) AS x(k, ph, pa, oh, rh, r, s, o, u)
      ON CONFLICT (cache_key) DO UPDATE SET expires_at = GREATEST(judge_cache.expires_at, EXCLUDED.expires_at)`,
     [
       judgeModelVersionId,
@@ -222,7 +224,8 @@ export interface RunJudgeStatsRow {
 
 export async function upsertRunJudgeStats(q: Queryable, r: RunJudgeStatsRow): Promise<void> {
   await q.query(
-    `INSERT INTO eval_run_judge_stats (run_id, judge_fingerprint, repeats, judged, judge_errors, error_rate, error_rate_limit, calls, cache_hits, cost_usd,
+    `INSERT INTO eval_run_judge_stats (run_id, judge_fingerprint, repeats, judged, judge_errors, error_rate, error_rate_limit, calls,
+                                       cache_hits, cost_usd,
                                        input_tokens, output_tokens, noise, mean_spread, human_n, human_accuracy, human_kappa, partial)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      ON CONFLICT (run_id) DO UPDATE SET judged = EXCLUDED.judged, judge_errors = EXCLUDED.judge_errors, error_rate = EXCLUDED.error_rate,
@@ -331,12 +334,16 @@ export interface CanaryResultRow {
 
 export async function upsertCanaryResult(q: Queryable, r: CanaryResultRow): Promise<void> {
   await q.query(
-    `INSERT INTO judge_canary_results (run_id, judge_fingerprint, canary_dataset_version_id, n, judge_errors, calls, cost_usd, input_tokens, output_tokens,
-                                       accuracy, kappa, baseline_accuracy, baseline_run_id, agreement_floor, max_agreement_drop, drift, reasons)
+    `INSERT INTO judge_canary_results (run_id, judge_fingerprint, canary_dataset_version_id, n, judge_errors, calls, cost_usd,
+                                       input_tokens, output_tokens,
+                                       accuracy, kappa, baseline_accuracy, baseline_run_id, agreement_floor, max_agreement_drop,
+                                       drift, reasons)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-     ON CONFLICT (run_id) DO UPDATE SET n = EXCLUDED.n, judge_errors = EXCLUDED.judge_errors, calls = EXCLUDED.calls, cost_usd = EXCLUDED.cost_usd,
+     ON CONFLICT (run_id) DO UPDATE SET n = EXCLUDED.n, judge_errors = EXCLUDED.judge_errors, calls = EXCLUDED.calls,
+       cost_usd = EXCLUDED.cost_usd,
        input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens, accuracy = EXCLUDED.accuracy, kappa = EXCLUDED.kappa,
-       baseline_accuracy = EXCLUDED.baseline_accuracy, baseline_run_id = EXCLUDED.baseline_run_id, drift = EXCLUDED.drift, reasons = EXCLUDED.reasons`,
+       baseline_accuracy = EXCLUDED.baseline_accuracy, baseline_run_id = EXCLUDED.baseline_run_id, drift = EXCLUDED.drift,
+       reasons = EXCLUDED.reasons`,
     [
       r.runId,
       r.fingerprint,
@@ -372,7 +379,8 @@ export async function mergeRunJudgeFlags(q: Queryable, runId: string, flags: Rec
 /** The dataset version a run evaluated, with its dataset's owner (transcripts are read under its access policy). */
 export async function findRunDatasetVersion(q: Queryable, runId: string) {
   const { rows } = await q.query<DatasetVersionRecord & { owner_team: string }>(
-    `SELECT v.*, d.owner_team FROM eval_runs r JOIN dataset_versions v USING (dataset_version_id) JOIN datasets d ON d.dataset_id = v.dataset_id
+    `SELECT v.*, d.owner_team FROM eval_runs r JOIN dataset_versions v USING (dataset_version_id)
+            JOIN datasets d ON d.dataset_id = v.dataset_id
       WHERE r.run_id = $1`,
     [runId],
   );
@@ -391,9 +399,11 @@ export interface SuiteCostRow {
 /** Model and judge spend and calls of every suite's runs. */
 export async function suiteCosts(q: Queryable): Promise<SuiteCostRow[]> {
   const { rows } = await q.query<SuiteCostRow>(
-    `SELECT s.metric_suite_id, s.name, COALESCE(SUM(r.cost_model_usd), 0)::float8 AS model_usd, COALESCE(SUM(r.cost_judge_usd), 0)::float8 AS judge_usd,
+    `SELECT s.metric_suite_id, s.name, COALESCE(SUM(r.cost_model_usd), 0)::float8 AS model_usd,
+            COALESCE(SUM(r.cost_judge_usd), 0)::float8 AS judge_usd,
             COALESCE(SUM(r.calls_model), 0) AS model_calls, COALESCE(SUM(r.calls_judge), 0) AS judge_calls
-       FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id) JOIN metric_suites s ON s.metric_suite_id = sv.metric_suite_id
+       FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id)
+       JOIN metric_suites s ON s.metric_suite_id = sv.metric_suite_id
       GROUP BY s.metric_suite_id, s.name`,
   );
   return rows;

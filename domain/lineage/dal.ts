@@ -236,7 +236,8 @@ export async function aliasMoves(
   by: { checkIds?: string[]; modelVersionIds?: string[] },
 ): Promise<AliasMoveRow[]> {
   const { rows } = await q.query<AliasMoveRow>(
-    `SELECT h.history_id::text, h.gate_check_id, m.name AS model, h.alias, h.model_version_id, m.name || '@' || v.version AS model_version, h.changed_at
+    `SELECT h.history_id::text, h.gate_check_id, m.name AS model, h.alias, h.model_version_id,
+            m.name || '@' || v.version AS model_version, h.changed_at
        FROM model_alias_history h JOIN models m USING (model_id) JOIN model_versions v ON v.model_version_id = h.model_version_id
       WHERE h.gate_check_id = ANY($1::uuid[]) OR h.model_version_id = ANY($2::uuid[]) ORDER BY h.history_id`,
     [by.checkIds ?? [], by.modelVersionIds ?? []],
@@ -294,12 +295,14 @@ export async function resolveRoot(q: Queryable, kind: string, id: string): Promi
     case 'model_version':
       if (uuid.test(id))
         return one(
-          `SELECT mv.*, m.name || '@' || mv.version AS label FROM model_versions mv JOIN models m USING (model_id) WHERE mv.model_version_id = $1`,
+          `SELECT mv.*, m.name || '@' || mv.version AS label FROM model_versions mv JOIN models m USING (model_id)
+                  WHERE mv.model_version_id = $1`,
           [id],
         );
       if (tail)
         return one(
-          `SELECT mv.*, m.name || '@' || mv.version AS label FROM model_versions mv JOIN models m USING (model_id) WHERE m.name = $1 AND mv.version = $2`,
+          `SELECT mv.*, m.name || '@' || mv.version AS label FROM model_versions mv JOIN models m USING (model_id)
+                  WHERE m.name = $1 AND mv.version = $2`,
           [head, tail],
         );
       return null;
@@ -481,14 +484,16 @@ export async function baselineRunFacts(q: Queryable, runIds: string[]) {
   }>(
     `SELECT r.run_id, r.status, r.invalid_reason, d.name AS dataset_name, dv.version, dv.status AS dataset_status, dv.deprecated_reason,
             (SELECT max(v.version) FROM dataset_versions v WHERE v.dataset_id = dv.dataset_id AND v.status = 'active') AS newest_active,
-            COALESCE((SELECT jsonb_agg(jsonb_build_object('metricName', mr.metric_name, 'metric', mr.metric_id, 'implVersion', mr.impl_version,
-                                                          'incidentId', x.incident_id, 'fixed', x.fixed_impl_version) ORDER BY mr.metric_name)
+            COALESCE((SELECT jsonb_agg(jsonb_build_object('metricName', mr.metric_name, 'metric', mr.metric_id,
+                                                          'implVersion', mr.impl_version, 'incidentId', x.incident_id,
+                                                          'fixed', x.fixed_impl_version) ORDER BY mr.metric_name)
                         FROM metric_results mr
                         JOIN LATERAL (SELECT incident_id, fixed_impl_version FROM metric_impl_retractions
                                        WHERE metric = mr.metric_id AND impl_version = mr.impl_version AND retracted_at > mr.created_at
                                        ORDER BY retracted_at LIMIT 1) x ON true
                        WHERE mr.run_id = r.run_id AND mr.superseded_at IS NULL), '[]'::jsonb) AS retracted
-       FROM eval_runs r JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id JOIN datasets d ON d.dataset_id = dv.dataset_id
+       FROM eval_runs r JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id
+       JOIN datasets d ON d.dataset_id = dv.dataset_id
       WHERE r.run_id = ANY($1::uuid[]) ORDER BY r.run_id`,
     [runIds],
   );

@@ -161,7 +161,8 @@ export async function findDecidingRun(
 /** The dataset version a run evaluated, with its dataset's owner, name and task type (access checks). */
 export async function findRunDatasetVersion(q: Queryable, datasetVersionId: string) {
   const { rows } = await q.query<DatasetVersionRecord & { owner_team: string; name: string; task_type: string }>(
-    `SELECT v.*, d.owner_team, d.name, d.task_type FROM dataset_versions v JOIN datasets d USING (dataset_id) WHERE v.dataset_version_id = $1`,
+    `SELECT v.*, d.owner_team, d.name, d.task_type FROM dataset_versions v JOIN datasets d USING (dataset_id)
+            WHERE v.dataset_version_id = $1`,
     [datasetVersionId],
   );
   return rows[0];
@@ -245,7 +246,8 @@ export interface NewRunRow {
 /** Inserts the run row; undefined when the principal already has a run with this idempotency key. */
 export async function insertRun(q: Queryable, run: NewRunRow): Promise<RunRecord | undefined> {
   const { rows } = await q.query<RunRecord>(
-    `INSERT INTO eval_runs (run_id, idempotency_key, model_version_id, dataset_version_id, metric_suite_version_id, mode, seed, judge_fingerprint,
+    `INSERT INTO eval_runs (run_id, idempotency_key, model_version_id, dataset_version_id, metric_suite_version_id, mode, seed,
+                            judge_fingerprint,
                             metric_impl_versions, lineage, platform_version, workflow_id, task_queue, progress_total, created_by)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
@@ -275,7 +277,8 @@ export async function insertRun(q: Queryable, run: NewRunRow): Promise<RunRecord
 export async function findRunContextRow(q: Queryable, runId: string) {
   const { rows } = await q.query<Record<string, any>>(
     `SELECT r.run_id, r.mode, r.seed, d.task_type, dv.dataset_version_id, dv.classification,
-            mv.model_version_id, m.name AS model_name, mv.version AS model_version, mv.endpoint, mv.prompt_template, mv.params, mv.params_hash, mv.pricing,
+            mv.model_version_id, m.name AS model_name, mv.version AS model_version, mv.endpoint, mv.prompt_template, mv.params,
+            mv.params_hash, mv.pricing,
             sv.metrics, sv.budget_max_cost_usd, sv.budget_max_calls
        FROM eval_runs r
        JOIN dataset_versions dv USING (dataset_version_id)
@@ -300,9 +303,11 @@ export async function listDatasetShards(q: Queryable, datasetVersionId: string) 
 // ---- the run lifecycle (activities/runs/lifecycle.ts, shard.ts) ----
 
 /** A run's totals are the sums of its shards' progress rows, plus its drift canary's judge calls. */
-const SHARD_TOTALS = `(SELECT COALESCE(SUM(rows_done), 0) AS rows, COALESCE(SUM(calls_model), 0) AS calls, COALESCE(SUM(cache_hits), 0) AS hits,
+const SHARD_TOTALS = `(SELECT COALESCE(SUM(rows_done), 0) AS rows, COALESCE(SUM(calls_model), 0) AS calls,
+                              COALESCE(SUM(cache_hits), 0) AS hits,
          COALESCE(SUM(errors), 0) AS errors, COALESCE(SUM(cost_usd), 0) AS cost,
-         COALESCE(SUM(calls_judge), 0) AS judge_calls, COALESCE(SUM(judge_cost_usd), 0) AS judge_cost FROM eval_run_shards WHERE run_id = $1) s,
+         COALESCE(SUM(calls_judge), 0) AS judge_calls, COALESCE(SUM(judge_cost_usd), 0) AS judge_cost FROM eval_run_shards
+         WHERE run_id = $1) s,
        (SELECT COALESCE(SUM(calls), 0) AS calls, COALESCE(SUM(cost_usd), 0) AS cost FROM judge_canary_results WHERE run_id = $1) c`;
 const TOTALS_SET = `progress_done = s.rows, calls_model = s.calls, cache_hits = s.hits, errors = s.errors, cost_model_usd = s.cost,
                     calls_judge = s.judge_calls + c.calls, cost_judge_usd = s.judge_cost + c.cost`;
@@ -431,14 +436,18 @@ export async function upsertShardProgress(
   status: 'running' | 'done' | 'partial',
 ): Promise<void> {
   await q.query(
-    `INSERT INTO eval_run_shards (run_id, shard_index, status, rows_done, row_count, calls_model, cache_hits, errors, cost_usd, input_tokens, output_tokens,
-                                  calls_judge, judged, judge_errors, judge_cache_hits, judge_cost_usd, judge_input_tokens, judge_output_tokens, judge_stats, updated_at)
+    `INSERT INTO eval_run_shards (run_id, shard_index, status, rows_done, row_count, calls_model, cache_hits, errors, cost_usd,
+                                  input_tokens, output_tokens,
+                                  calls_judge, judged, judge_errors, judge_cache_hits, judge_cost_usd, judge_input_tokens, judge_output_tokens,
+                                  judge_stats, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, now())
      ON CONFLICT (run_id, shard_index) DO UPDATE SET status = EXCLUDED.status, rows_done = EXCLUDED.rows_done,
        calls_model = EXCLUDED.calls_model, cache_hits = EXCLUDED.cache_hits, errors = EXCLUDED.errors, cost_usd = EXCLUDED.cost_usd,
-       input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens, calls_judge = EXCLUDED.calls_judge, judged = EXCLUDED.judged,
+       input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens, calls_judge = EXCLUDED.calls_judge,
+       judged = EXCLUDED.judged,
        judge_errors = EXCLUDED.judge_errors, judge_cache_hits = EXCLUDED.judge_cache_hits, judge_cost_usd = EXCLUDED.judge_cost_usd,
-       judge_input_tokens = EXCLUDED.judge_input_tokens, judge_output_tokens = EXCLUDED.judge_output_tokens, judge_stats = EXCLUDED.judge_stats, updated_at = now()`,
+       judge_input_tokens = EXCLUDED.judge_input_tokens, judge_output_tokens = EXCLUDED.judge_output_tokens,
+       judge_stats = EXCLUDED.judge_stats, updated_at = now()`,
     [
       runId,
       shardIndex,
