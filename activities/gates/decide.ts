@@ -23,18 +23,23 @@ import {
 import { shardRecords, datasetShardIndexes } from '../../domain/comparison/pairs';
 import { baselineStaleness } from '../../domain/lineage/staleness';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence } from '../../domain/gates/evaluateRules';
-import { resolveAlias, ruleMetricIds } from '../../domain/gates/prepare';
+import { ruleMetricIds } from '../../domain/gates/prepare';
 import {
   activeFreezes,
-  frozenReasons,
+  currentVersions,
   loadCheckContext,
-  recordDecision,
+  resolveAlias,
+  suiteVersionMetrics,
   type CheckContext,
+} from '../../domain/gates/dal';
+import { recordDecision } from '../../domain/gates/decisions';
+import {
+  frozenReasons,
   type CheckDataset,
   type CheckRuns,
   type ClosedReason,
   type GateReason,
-} from '../../domain/gates/store';
+} from '../../domain/gates/reasons';
 
 export interface RunFailure {
   runId: string;
@@ -169,23 +174,19 @@ export function createDecideActivities(deps: DecideDeps) {
         });
       }
     }
-    const { rows } = await pool.query<{
-      suite_version: number;
-      datasets: { dataset_id: string; version: number | null }[];
-    }>(
-      `SELECT (SELECT max(version) FROM metric_suite_versions WHERE metric_suite_id = $1) AS suite_version,
-              (SELECT json_agg(json_build_object('dataset_id', d, 'version', (SELECT max(version) FROM dataset_versions WHERE dataset_id = d AND status = 'active')))
-                 FROM unnest($2::uuid[]) d) AS datasets`,
-      [ctx.version.metric_suite_id, runs.datasets.map((d) => d.datasetId)],
+    const current = await currentVersions(
+      pool,
+      ctx.version.metric_suite_id,
+      runs.datasets.map((d) => d.datasetId),
     );
-    if (rows[0].suite_version !== runs.suiteVersion) {
+    if (current.suite_version !== runs.suiteVersion) {
       out.push({
         code: 'stale_versions',
         verdict: 'error',
-        message: `the suite got version ${rows[0].suite_version} while this check evaluated v${runs.suiteVersion}; check again`,
+        message: `the suite got version ${current.suite_version} while this check evaluated v${runs.suiteVersion}; check again`,
       });
     }
-    for (const d of rows[0].datasets ?? []) {
+    for (const d of current.datasets ?? []) {
       const pinned = runs.datasets.find((x) => x.datasetId === d.dataset_id)!;
       if (d.version !== pinned.datasetVersion) {
         out.push({
@@ -224,12 +225,7 @@ export function createDecideActivities(deps: DecideDeps) {
       if (ctx.check.status !== 'pending') return { status: ctx.check.status, reasons: ctx.check.reasons };
       const runs = ctx.check.runs as CheckRuns;
       const { rules } = ctx.version;
-      const suiteMetrics = (
-        await pool.query<{ metrics: { name: string; metric: string }[] }>(
-          'SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1',
-          [runs.suiteVersionId],
-        )
-      ).rows[0].metrics;
+      const suiteMetrics = await suiteVersionMetrics(pool, runs.suiteVersionId);
       const metricIds = ruleMetricIds(rules, suiteMetrics);
       const freezes = await activeFreezes(pool, [...metricIds.keys()]);
       const runIds = [
