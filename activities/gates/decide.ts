@@ -170,7 +170,9 @@ export function createDecideActivities(deps: DecideDeps) {
         out.push({
           code: 'stale_baseline',
           verdict: 'error',
-          message: `the '${runs.baseline.alias}' alias moved from ${runs.baseline.modelVersion} to ${now?.model_version ?? 'nothing'} while this check ran; check again against the new baseline`,
+          message:
+            `the '${runs.baseline.alias}' alias moved from ${runs.baseline.modelVersion} to ${now?.model_version ?? 'nothing'} ` +
+            'while this check ran; check again against the new baseline',
         });
       }
     }
@@ -193,7 +195,9 @@ export function createDecideActivities(deps: DecideDeps) {
           code: 'stale_versions',
           verdict: 'error',
           datasetId: d.dataset_id,
-          message: `dataset ${pinned.datasetName} is now at ${d.version === null ? 'no active version' : `v${d.version}`} while this check evaluated v${pinned.datasetVersion}; check again`,
+          message:
+            `dataset ${pinned.datasetName} is now at ${d.version === null ? 'no active version' : `v${d.version}`} ` +
+            `while this check evaluated v${pinned.datasetVersion}; check again`,
         });
       }
     }
@@ -265,7 +269,10 @@ export function createDecideActivities(deps: DecideDeps) {
           code: 'stale_baseline',
           verdict: 'error',
           runId: stale.runId,
-          message: `the baseline ${runs.baseline?.modelVersion ?? ''} is stale: ${stale.reasons.join('; ')}; run the baseline again on the current versions, or point '${runs.baseline?.alias ?? 'the alias'}' at a release with a valid run`,
+          message:
+            `the baseline ${runs.baseline?.modelVersion ?? ''} is stale: ${stale.reasons.join('; ')}; ` +
+            'run the baseline again on the current versions, ' +
+            `or point '${runs.baseline?.alias ?? 'the alias'}' at a release with a valid run`,
         });
       }
       const confidences = rules

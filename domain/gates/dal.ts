@@ -113,7 +113,8 @@ export async function insertVersion(
   },
 ) {
   const { rows } = await q.query<GateVersionRecord>(
-    `INSERT INTO gate_versions (gate_id, version, metric_suite_id, dataset_ids, baseline_alias, rules, required_approvals, override_ttl_hours,
+    `INSERT INTO gate_versions (gate_id, version, metric_suite_id, dataset_ids, baseline_alias, rules, required_approvals,
+                                override_ttl_hours,
                                 override_ttl_seconds, baseline_runs, description, content_hash, created_by)
      SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3::uuid[], $4, $5, $6, CEIL($7 / 3600.0)::int, $7, $8, $9, $10, $11
        FROM gate_versions WHERE gate_id = $1
@@ -321,7 +322,8 @@ export async function insertCheck(
   },
 ) {
   const { rows } = await q.query<GateCheckRecord>(
-    `INSERT INTO gate_checks (check_id, gate_version_id, candidate_model_version_id, idempotency_key, commit_sha, workflow_id, created_by, request_id)
+    `INSERT INTO gate_checks (check_id, gate_version_id, candidate_model_version_id, idempotency_key, commit_sha, workflow_id,
+                              created_by, request_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (gate_version_id, candidate_model_version_id, idempotency_key) DO NOTHING RETURNING *`,
     [c.checkId, c.gateVersionId, c.candidateId, c.idempotencyKey, c.commitSha, c.workflowId, c.createdBy, c.requestId],
@@ -345,7 +347,8 @@ export async function latestSuiteVersion(q: Queryable, suiteId: string) {
     purpose: string;
     name: string;
   }>(
-    `SELECT sv.metric_suite_version_id, sv.version, sv.metrics, s.purpose, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id)
+    `SELECT sv.metric_suite_version_id, sv.version, sv.metrics, s.purpose, s.name
+       FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id)
       WHERE sv.metric_suite_id = $1 ORDER BY sv.version DESC LIMIT 1`,
     [suiteId],
   );
@@ -370,7 +373,8 @@ export async function latestDatasetVersions(q: Queryable, datasetIds: string[]) 
     row_count: string | null;
   }>(
     `SELECT d.dataset_id, d.name, v.dataset_version_id, v.version, v.row_count FROM datasets d
-       LEFT JOIN LATERAL (SELECT * FROM dataset_versions WHERE dataset_id = d.dataset_id AND status = 'active' ORDER BY version DESC LIMIT 1) v ON true
+       LEFT JOIN LATERAL (SELECT * FROM dataset_versions WHERE dataset_id = d.dataset_id AND status = 'active'
+                           ORDER BY version DESC LIMIT 1) v ON true
       WHERE d.dataset_id = ANY($1::uuid[])`,
     [datasetIds],
   );
@@ -384,7 +388,8 @@ export async function currentVersions(q: Queryable, suiteId: string, datasetIds:
     datasets: { dataset_id: string; version: number | null }[];
   }>(
     `SELECT (SELECT max(version) FROM metric_suite_versions WHERE metric_suite_id = $1) AS suite_version,
-              (SELECT json_agg(json_build_object('dataset_id', d, 'version', (SELECT max(version) FROM dataset_versions WHERE dataset_id = d AND status = 'active')))
+              (SELECT json_agg(json_build_object('dataset_id', d, 'version',
+                        (SELECT max(version) FROM dataset_versions WHERE dataset_id = d AND status = 'active')))
                  FROM unnest($2::uuid[]) d) AS datasets`,
     [suiteId, datasetIds],
   );
@@ -404,7 +409,8 @@ export async function resolveAlias(q: Queryable, modelId: string, alias: string)
 export async function latestReleaseRun(q: Queryable, modelVersionId: string, datasetId: string) {
   const { rows } = await q.query<{ run_id: string; dataset_version: number; suite_version: number }>(
     `SELECT r.run_id, dv.version AS dataset_version, sv.version AS suite_version FROM eval_runs r
-       JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id
+       JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id
+       JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id
       WHERE r.model_version_id = $1 AND dv.dataset_id = $2 AND r.mode = 'release' AND r.status = 'succeeded'
       ORDER BY r.finished_at DESC NULLS LAST LIMIT 1`,
     [modelVersionId, datasetId],

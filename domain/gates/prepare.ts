@@ -166,7 +166,9 @@ export function createPrepareActivity(deps: PrepareDeps) {
           code: 'rule_unknown_metric',
           verdict: 'error',
           metric: rule.metric,
-          message: `rule on ${rule.metric}: suite ${suite.name} v${suite.version} has no metric named ${rule.metric}; publish a gate version that matches the suite`,
+          message:
+            `rule on ${rule.metric}: suite ${suite.name} v${suite.version} has no metric named ${rule.metric}; ` +
+            'publish a gate version that matches the suite',
         });
       }
     }
@@ -188,7 +190,9 @@ export function createPrepareActivity(deps: PrepareDeps) {
       closed.push({
         code: 'no_baseline',
         verdict: 'error',
-        message: `model ${ctx.candidate.modelName} has no '${version.baseline_alias}' alias to compare against; point the alias at the released version (PUT /v1/models/{modelId}/aliases/${version.baseline_alias})`,
+        message:
+          `model ${ctx.candidate.modelName} has no '${version.baseline_alias}' alias to compare against; ` +
+          `point the alias at the released version (PUT /v1/models/{modelId}/aliases/${version.baseline_alias})`,
       });
     }
     const runs: CheckRuns = {
@@ -283,8 +287,10 @@ async function missingBaselineRun(
       datasetId,
       runId: stale.run_id,
       message:
-        `the baseline ${baseline.model_version}'s latest release run ${stale.run_id} used ${datasetName} v${stale.dataset_version} and suite v${stale.suite_version}; ` +
-        `the gate now needs v${datasetVersion} and suite v${suiteVersion}: run the baseline on the current versions (POST /v1/eval-runs, mode release)`,
+        `the baseline ${baseline.model_version}'s latest release run ${stale.run_id} used ${datasetName} v${stale.dataset_version} ` +
+        `and suite v${stale.suite_version}; ` +
+        `the gate now needs v${datasetVersion} and suite v${suiteVersion}: ` +
+        'run the baseline on the current versions (POST /v1/eval-runs, mode release)',
     };
   }
   return {

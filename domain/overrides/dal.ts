@@ -104,8 +104,10 @@ export async function linkGrantedDecision(q: Queryable, overrideIds: string[], d
 export async function listOverridesOfCheck(q: Queryable, checkId: string) {
   const { rows } = await q.query<OverrideListing>(
     `SELECT o.*, p.name AS requested_by_name,
-              COALESCE((SELECT json_agg(json_build_object('approver', ap.name, 'approverId', a.approver_id, 'approvedAt', a.approved_at, 'comment', a.comment, 'refusedReason', a.refused_reason) ORDER BY a.approved_at)
-                          FROM override_approvals a JOIN principals ap ON ap.principal_id = a.approver_id WHERE a.override_id = o.override_id), '[]') AS approvals
+              COALESCE((SELECT json_agg(json_build_object('approver', ap.name, 'approverId', a.approver_id, 'approvedAt', a.approved_at,
+                                                   'comment', a.comment, 'refusedReason', a.refused_reason) ORDER BY a.approved_at)
+                          FROM override_approvals a JOIN principals ap ON ap.principal_id = a.approver_id
+                         WHERE a.override_id = o.override_id), '[]') AS approvals
          FROM overrides o JOIN principals p ON p.principal_id = o.requested_by WHERE o.check_id = $1 ORDER BY o.requested_at`,
     [checkId],
   );
@@ -125,7 +127,8 @@ export async function insertApproval(
   a: { overrideId: string; approverId: string; comment: string | null },
 ): Promise<boolean> {
   const inserted = await q.query(
-    'INSERT INTO override_approvals (override_id, approver_id, comment) VALUES ($1, $2, $3) ON CONFLICT (override_id, approver_id) DO NOTHING',
+    `INSERT INTO override_approvals (override_id, approver_id, comment) VALUES ($1, $2, $3)
+     ON CONFLICT (override_id, approver_id) DO NOTHING`,
     [a.overrideId, a.approverId, a.comment],
   );
   return Boolean(inserted.rowCount);
@@ -151,7 +154,8 @@ export async function standingApprovals(q: Queryable, overrideId: string) {
 /** The approvals not refused of several overrides, oldest first. */
 export async function standingApprovalsOf(q: Queryable, overrideIds: string[]) {
   const { rows } = await q.query<{ override_id: string; approver_id: string }>(
-    'SELECT override_id, approver_id FROM override_approvals WHERE override_id = ANY($1::uuid[]) AND refused_reason IS NULL ORDER BY approved_at',
+    `SELECT override_id, approver_id FROM override_approvals
+      WHERE override_id = ANY($1::uuid[]) AND refused_reason IS NULL ORDER BY approved_at`,
     [overrideIds],
   );
   return rows;

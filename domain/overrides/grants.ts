@@ -37,6 +37,11 @@ export async function applyOverrides(tx: Queryable, ctx: CheckContext, decidedBy
       ...granted.map((o) => o.requested_by),
       ...approvals.map((a) => a.approver_id),
     ]);
+    const overridesWere = granted.length === 1 ? 'an override was' : 'overrides were';
+    const requesters = granted.map((o) => names.get(o.requested_by)).join(', ');
+    const justifications = granted.map((o) => o.justification).join('"; "');
+    const approvers = [...new Set(approvals.map((a) => names.get(a.approver_id)))].join(', ');
+    const validUntil = granted.map((o) => o.expires_at?.toISOString()).sort()[0];
     const reason: OverrideReason = {
       code: 'override',
       verdict: 'overridden',
@@ -46,9 +51,8 @@ export async function applyOverrides(tx: Queryable, ctx: CheckContext, decidedBy
       requestedBy: granted.map((o) => names.get(o.requested_by) ?? o.requested_by),
       approvedBy: [...new Set(approvals.map((a) => names.get(a.approver_id) ?? a.approver_id))],
       message:
-        `overridden: ${failing.join(', ')} failed and ${granted.length === 1 ? 'an override was' : 'overrides were'} granted — requested by ` +
-        `${granted.map((o) => names.get(o.requested_by)).join(', ')} ("${granted.map((o) => o.justification).join('"; "')}"), approved by ` +
-        `${[...new Set(approvals.map((a) => names.get(a.approver_id)))].join(', ')}; valid until ${granted.map((o) => o.expires_at?.toISOString()).sort()[0]}`,
+        `overridden: ${failing.join(', ')} failed and ${overridesWere} granted — requested by ${requesters} ("${justifications}"), ` +
+        `approved by ${approvers}; valid until ${validUntil}`,
     };
     const decided = await recordDecision(tx, {
       checkId: ctx.check.check_id,
@@ -63,15 +67,18 @@ export async function applyOverrides(tx: Queryable, ctx: CheckContext, decidedBy
     return 'overridden';
   }
   if (status === 'overridden' && !fullyCovered) {
+    const uncovered = failing.filter((r) => !isCovered(r));
     const reason: OverrideReason = {
       code: 'override',
       verdict: 'expired',
       overrideIds: [],
-      rules: failing.filter((r) => !isCovered(r)),
+      rules: uncovered,
       justification: [],
       requestedBy: [],
       approvedBy: [],
-      message: `the override of ${failing.filter((r) => !isCovered(r)).join(', ')} expired; the check fails again until a new override is granted or a new check passes`,
+      message:
+        `the override of ${uncovered.join(', ')} expired; ` +
+        'the check fails again until a new override is granted or a new check passes',
     };
     await recordDecision(tx, {
       checkId: ctx.check.check_id,

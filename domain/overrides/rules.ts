@@ -28,7 +28,8 @@ export function assertOverridable(status: string): void {
   if (status === 'frozen')
     throw conflicting(
       'gate_frozen',
-      'this check is frozen by a metric incident; an override never covers a frozen check — wait for the incident to resolve and check again',
+      'this check is frozen by a metric incident; an override never covers a frozen check — ' +
+        'wait for the incident to resolve and check again',
     );
   if (status === 'error')
     throw conflicting(

@@ -41,7 +41,8 @@ export class OverrideService {
     const ctx = await this.checks.visible(checkId, principal);
     if (!hasRole(principal, ctx.gate.owner_team, 'editor') && !hasRole(principal, ctx.candidate.ownerTeam, 'editor')) {
       throw forbidden(
-        `requesting an override needs the editor role on team ${ctx.gate.owner_team} (the gate's) or ${ctx.candidate.ownerTeam} (the model's)`,
+        `requesting an override needs the editor role on team ${ctx.gate.owner_team} (the gate's) ` +
+          `or ${ctx.candidate.ownerTeam} (the model's)`,
       );
     }
     assertOverridable(ctx.check.status);

@@ -129,7 +129,8 @@ export class GateService {
       const metric = metrics.get(rule.metric);
       if (!metric)
         throw bad(
-          `${at}.metric: suite ${suite.name} v${suiteVersion.version} has no metric named ${rule.metric} (it has ${[...metrics.keys()].join(', ')})`,
+          `${at}.metric: suite ${suite.name} v${suiteVersion.version} has no metric named ${rule.metric} ` +
+            `(it has ${[...metrics.keys()].join(', ')})`,
           `${at}.metric`,
         );
       if (rule.slice && metric.slices?.length && !metric.slices.includes(rule.slice)) {
