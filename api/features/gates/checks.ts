@@ -11,7 +11,6 @@ import { withTransaction } from '../../../common/db';
 import { AppError, notFound } from '../../../common/errors';
 import { WORKFLOW_TYPES, releaseGateWorkflowId, taskQueueFor } from '../../../common/names';
 import * as dal from '../../../domain/gates/dal';
-import type { CheckContext, GateCheckRecord } from '../../../domain/gates/dal';
 import type { releaseGateWorkflow } from '../../../workflows/releaseGate';
 import { hasRole, type Principal } from '../../http/context';
 
@@ -47,7 +46,7 @@ export class CheckService {
     input: NewCheck,
     principal: Principal,
     requestId: string,
-  ): Promise<{ check: GateCheckRecord; created: boolean }> {
+  ): Promise<{ check: dal.GateCheckRecord; created: boolean }> {
     const gate = await dal.findGate(this.pool, gateId);
     if (!gate) throw notFound(`gate ${gateId}`);
     const version = await dal.latestVersion(this.pool, gateId);
@@ -118,7 +117,7 @@ export class CheckService {
   }
 
   /** Starts the check's workflow unless it exists (safe on every retry of the request). */
-  private async ensureStarted(check: GateCheckRecord): Promise<void> {
+  private async ensureStarted(check: dal.GateCheckRecord): Promise<void> {
     const { config } = this;
     try {
       await this.temporal.workflow.start<typeof releaseGateWorkflow>(WORKFLOW_TYPES.releaseGate, {
@@ -143,7 +142,7 @@ export class CheckService {
   }
 
   /** The check's context if the principal may see it: members of the gate's or the candidate model's team. */
-  async visible(checkId: string, principal: Principal): Promise<CheckContext> {
+  async visible(checkId: string, principal: Principal): Promise<dal.CheckContext> {
     const ctx = await dal.loadCheckContext(this.pool, checkId);
     if (
       !ctx ||
@@ -157,7 +156,7 @@ export class CheckService {
    * The check, after waiting up to `waitSeconds` (capped) for it to decide. Polls the check
    * row by primary key (one index lookup), quickly at first: most checks whose runs exist decide within a second.
    */
-  async get(checkId: string, principal: Principal, waitSeconds = 0, signal?: AbortSignal): Promise<CheckContext> {
+  async get(checkId: string, principal: Principal, waitSeconds = 0, signal?: AbortSignal): Promise<dal.CheckContext> {
     let ctx = await this.visible(checkId, principal);
     const started = Date.now();
     const deadline = started + Math.min(waitSeconds, this.config.EVALGATE_GATE_WAIT_MAX_SECONDS) * 1000;
@@ -201,7 +200,7 @@ export function overrideView(o: Record<string, any>) {
   };
 }
 
-export function checkView(ctx: CheckContext, overrides: Record<string, any>[]) {
+export function checkView(ctx: dal.CheckContext, overrides: Record<string, any>[]) {
   const { check } = ctx;
   const runs = check.runs as Partial<CheckRuns>;
   return {
