@@ -16,7 +16,8 @@ import {
   type CurrentResult,
 } from '../comparison';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence, type RuleReason } from '../gates/evaluateRules';
-import { loadCheckContext, type CheckRuns } from '../gates/store';
+import { loadCheckContext } from '../gates/dal';
+import type { CheckRuns } from '../gates/reasons';
 import { baseImplVersion } from './results';
 
 export interface Reevaluation {
