@@ -5,23 +5,30 @@
  * passes is reported, never flipped. Each check is handled once per incident: the
  * incident_decisions row is the idempotency record, written in the same transaction.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { recordAudit } from '../../common/audit';
 import { withTransaction } from '../../common/db';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
-import { latestDecisionsUsing, type DecisionRow } from '../../domain/lineage/queries';
-import { loadIncident, setIncidentStep } from '../../domain/incidents/incidents';
-import type { ResultChange } from '../../domain/incidents/results';
+import {
+  hasIncidentDecision,
+  insertRevokedDecision,
+  recordOutcome,
+  revokeCheck,
+  setNewDecision,
+  type Outcome,
+} from '../../domain/incidents/dal/decisions';
+import { setIncidentStep } from '../../domain/incidents/dal/incidents';
+import { recomputedRuns } from '../../domain/incidents/dal/runs';
+import { loadIncident } from '../../domain/incidents/incidents';
 import { reevaluateCheck, withPreviousValues } from '../../domain/incidents/reevaluate';
+import { latestDecisionsUsing, type DecisionRow } from '../../domain/lineage/queries';
 
 export interface RedecideDeps {
   pool: Pool;
   storage: Storage;
   logger: Logger;
 }
-
-export type Outcome = 'revoked' | 'now_passing' | 'still_passing' | 'still_failing' | 'not_reevaluated';
 
 /** Statuses a re-decision can act on; the rest (overridden, frozen, error, pending) are reported as they are. */
 const REEVALUATED = new Set(['pass', 'fail']);
@@ -37,15 +44,7 @@ export function createRedecideActivities(deps: RedecideDeps) {
     }): Promise<{ reevaluated: number; revoked: number; nowPassing: number }> {
       const incident = await loadIncident(pool, incidentId);
       await setIncidentStep(pool, incidentId, 'redeciding');
-      const { rows } = await pool.query<{
-        run_id: string;
-        state: string;
-        detail: string | null;
-        changes: ResultChange[];
-      }>(
-        `SELECT run_id, state, detail, changes FROM incident_runs WHERE incident_id = $1 AND state IN ('recomputed', 'unrecoverable')`,
-        [incidentId],
-      );
+      const rows = await recomputedRuns(pool, incidentId);
       const replaced = rows.flatMap((r) => (r.changes ?? []).map((c) => c.oldResultId));
       const unrecoverable = new Map(rows.filter((r) => r.state === 'unrecoverable').map((r) => [r.run_id, r.detail]));
       const decisions = await latestDecisionsUsing(pool, { resultIds: replaced, runIds: [...unrecoverable.keys()] });
@@ -70,11 +69,7 @@ async function redecideOne(
   unrecoverable: Map<string, string | null>,
 ): Promise<Outcome | undefined> {
   const { pool } = deps;
-  const done = await pool.query('SELECT 1 FROM incident_decisions WHERE incident_id = $1 AND check_id = $2', [
-    incidentId,
-    decision.check_id,
-  ]);
-  if (done.rows.length) return undefined;
+  if (await hasIncidentDecision(pool, incidentId, decision.check_id)) return undefined;
   if (!REEVALUATED.has(decision.status)) {
     await recordOutcome(pool, incidentId, decision, 'not_reevaluated', { status: decision.status });
     return 'not_reevaluated';
@@ -131,30 +126,6 @@ async function redecideOne(
   return outcome;
 }
 
-export async function recordOutcome(
-  q: Pool | PoolClient,
-  incidentId: string,
-  decision: DecisionRow,
-  outcome: Outcome,
-  detail: unknown,
-  newDecisionId: string | null = null,
-): Promise<boolean> {
-  const { rowCount } = await q.query(
-    `INSERT INTO incident_decisions (incident_id, check_id, prior_decision_id, prior_status, outcome, new_decision_id, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (incident_id, check_id) DO NOTHING`,
-    [
-      incidentId,
-      decision.check_id,
-      decision.decision_id,
-      decision.status,
-      outcome,
-      newDecisionId,
-      JSON.stringify(detail),
-    ],
-  );
-  return (rowCount ?? 0) > 0;
-}
-
 /**
  * Revokes a decision in one transaction: the incident's record of it, a new decision row
  * (cause 'incident') whose first reason says which incident revoked it and why, and the
@@ -184,21 +155,9 @@ export async function revokeDecision(
   ];
   return withTransaction(pool, async (tx) => {
     if (!(await recordOutcome(tx, incidentId, decision, 'revoked', input.detail))) return false;
-    const inserted = await tx.query<{ decision_id: string }>(
-      `INSERT INTO gate_decisions (check_id, status, reasons, result_ids, run_ids, cause, incident_id)
-       VALUES ($1, 'revoked', $2, $3::bigint[], $4::uuid[], 'incident', $5) RETURNING decision_id`,
-      [decision.check_id, JSON.stringify(reasons), input.newResultIds, decision.run_ids, incidentId],
-    );
-    const decisionId = inserted.rows[0].decision_id;
-    await tx.query('UPDATE incident_decisions SET new_decision_id = $3 WHERE incident_id = $1 AND check_id = $2', [
-      incidentId,
-      decision.check_id,
-      decisionId,
-    ]);
-    await tx.query(
-      `UPDATE gate_checks SET status = 'revoked', reasons = $2, decided_at = now() WHERE check_id = $1 AND status = $3`,
-      [decision.check_id, JSON.stringify(reasons), decision.status],
-    );
+    const decisionId = await insertRevokedDecision(tx, incidentId, decision, reasons, input.newResultIds);
+    await setNewDecision(tx, incidentId, decision.check_id, decisionId);
+    await revokeCheck(tx, decision.check_id, reasons, decision.status);
     await recordAudit(tx, {
       principalId: null,
       action: 'gate_check.revoke',

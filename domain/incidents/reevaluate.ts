@@ -17,6 +17,7 @@ import {
 } from '../comparison';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence, type RuleReason } from '../gates/evaluateRules';
 import { loadCheckContext, type CheckRuns } from '../gates/store';
+import { findVersionById } from '../suites/dal';
 import { baseImplVersion } from './results';
 
 export interface Reevaluation {
@@ -69,11 +70,8 @@ export async function reevaluateCheck(deps: { pool: Pool; storage: Storage }, ch
       reasons: [{ code: 'internal', verdict: 'error', message: 'the check recorded no runs to re-evaluate' }],
       resultIds: [],
     };
-  const { rows } = await deps.pool.query<{ metrics: { name: string; metric: string }[] }>(
-    'SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1',
-    [runs.suiteVersionId],
-  );
-  const metricIds = Object.fromEntries(rows[0].metrics.map((m) => [m.name, m.metric]));
+  const suiteVersion = await findVersionById(deps.pool, runs.suiteVersionId);
+  const metricIds = Object.fromEntries(suiteVersion.metrics.map((m) => [m.name, m.metric]));
   const confidences = ctx.version.rules
     .filter((r) => r.kind === 'non_inferiority' && r.confidence !== undefined)
     .map((r) => r.confidence!);
