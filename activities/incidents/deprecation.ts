@@ -21,9 +21,9 @@ import {
 } from '../../domain/incidents/dal/runs';
 import { loadIncident } from '../../domain/incidents/incidents';
 import { buildReport, type IncidentReport } from '../../domain/incidents/report';
+import { revokeDecision } from '../../domain/incidents/revoke';
 import { latestDecisionsUsing } from '../../domain/lineage/queries';
 import { gatesWithStaleBaselines } from '../../domain/lineage/staleness';
-import { revokeDecision } from './redecide';
 
 export interface DeprecationDeps {
   pool: Pool;

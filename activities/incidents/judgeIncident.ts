@@ -309,7 +309,9 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
         throw ApplicationFailure.create({
           type: JUDGE_UNRELIABLE,
           nonRetryable: true,
-          message: `the replacement judge failed ${totals.errors} of ${totals.judged} examples of run ${runId} (limit ${judge.errorRateLimit * 100}%)`,
+          message:
+            `the replacement judge failed ${totals.errors} of ${totals.judged} examples of run ${runId} ` +
+            `(limit ${judge.errorRateLimit * 100}%)`,
         });
       }
       for (const shardIndex of input.shards) {
@@ -361,11 +363,10 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
      */
     async invalidateUnrejudgedRun(input: { incidentId: string; runId: string; reason: string }): Promise<void> {
       const incident = await loadIncident(pool, input.incidentId, 'judge');
-      const why =
-        `judge ${incident.judge_fingerprint} was replaced by incident ${input.incidentId} and this run could not be re-judged: ${input.reason}`.slice(
-          0,
-          2000,
-        );
+      const why = (
+        `judge ${incident.judge_fingerprint} was replaced by incident ${input.incidentId} ` +
+        `and this run could not be re-judged: ${input.reason}`
+      ).slice(0, 2000);
       await markIncidentRun(pool, input.incidentId, input.runId, 'unrecoverable', input.reason.slice(0, 2000));
       await invalidateRun(pool, input.runId, why);
     },

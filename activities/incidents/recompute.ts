@@ -131,7 +131,9 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
         throw ApplicationFailure.create({
           type: RECORDS_UNAVAILABLE,
           nonRetryable: true,
-          message: `shard ${input.shardIndex} of run ${input.runId} has ${examples} stored records but recorded ${shard.rows_done} rows; its stored outputs are incomplete (retention?)`,
+          message:
+            `shard ${input.shardIndex} of run ${input.runId} has ${examples} stored records but recorded ${shard.rows_done} rows; ` +
+            'its stored outputs are incomplete (retention?)',
         });
       }
       await deps.storage.put(

@@ -6,22 +6,14 @@
  * incident_decisions row is the idempotency record, written in the same transaction.
  */
 import type { Pool } from 'pg';
-import { recordAudit } from '../../common/audit';
-import { withTransaction } from '../../common/db';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
-import {
-  hasIncidentDecision,
-  insertRevokedDecision,
-  recordOutcome,
-  revokeCheck,
-  setNewDecision,
-  type Outcome,
-} from '../../domain/incidents/dal/decisions';
+import { hasIncidentDecision, recordOutcome, type Outcome } from '../../domain/incidents/dal/decisions';
 import { setIncidentStep } from '../../domain/incidents/dal/incidents';
 import { recomputedRuns } from '../../domain/incidents/dal/runs';
 import { loadIncident } from '../../domain/incidents/incidents';
 import { reevaluateCheck, withPreviousValues } from '../../domain/incidents/reevaluate';
+import { revokeDecision } from '../../domain/incidents/revoke';
 import { latestDecisionsUsing, type DecisionRow } from '../../domain/lineage/queries';
 
 export interface RedecideDeps {
@@ -80,7 +72,9 @@ async function redecideOne(
       code: 'run_unrecoverable',
       verdict: 'error',
       runId: id,
-      message: `run ${id} could not be recomputed (${unrecoverable.get(id) ?? 'its stored records are unavailable'}); the results this decision used can no longer be trusted — check again`,
+      message:
+        `run ${id} could not be recomputed (${unrecoverable.get(id) ?? 'its stored records are unavailable'}); ` +
+        'the results this decision used can no longer be trusted — check again',
     }));
     if (decision.status !== 'pass') {
       await recordOutcome(pool, incidentId, decision, 'still_failing', { reasons });
@@ -124,47 +118,4 @@ async function redecideOne(
     decision.status === 'pass' ? 'still_passing' : now.status === 'pass' ? 'now_passing' : 'still_failing';
   await recordOutcome(pool, incidentId, decision, outcome, outcome === 'now_passing' ? { ...detail, reasons } : detail);
   return outcome;
-}
-
-/**
- * Revokes a decision in one transaction: the incident's record of it, a new decision row
- * (cause 'incident') whose first reason says which incident revoked it and why, and the
- * check's status. Returns false when another attempt already did.
- */
-export async function revokeDecision(
-  pool: Pool,
-  input: {
-    incidentId: string;
-    kind: string;
-    decision: DecisionRow;
-    summary: string;
-    reasons: unknown[];
-    newResultIds: string[];
-    detail: unknown;
-  },
-): Promise<boolean> {
-  const { incidentId, decision } = input;
-  const reasons = [
-    {
-      code: 'revoked',
-      verdict: 'revoked',
-      incidentId,
-      message: `revoked by ${input.kind.replace(/_/g, ' ')} incident ${incidentId}: ${input.summary}`,
-    },
-    ...input.reasons,
-  ];
-  return withTransaction(pool, async (tx) => {
-    if (!(await recordOutcome(tx, incidentId, decision, 'revoked', input.detail))) return false;
-    const decisionId = await insertRevokedDecision(tx, incidentId, decision, reasons, input.newResultIds);
-    await setNewDecision(tx, incidentId, decision.check_id, decisionId);
-    await revokeCheck(tx, decision.check_id, reasons, decision.status);
-    await recordAudit(tx, {
-      principalId: null,
-      action: 'gate_check.revoke',
-      entityKind: 'gate_check',
-      entityId: decision.check_id,
-      detail: { incidentId, priorDecisionId: decision.decision_id, decisionId, summary: input.summary },
-    });
-    return true;
-  });
 }

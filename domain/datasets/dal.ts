@@ -112,7 +112,8 @@ export async function insertVersion(
   },
 ) {
   const { rows } = await q.query<DatasetVersionRecord>(
-    `INSERT INTO dataset_versions (dataset_id, version, content_hash, row_count, byte_count, label_policy, visibility, allowed_teams, classification, tag_counts, created_by)
+    `INSERT INTO dataset_versions (dataset_id, version, content_hash, row_count, byte_count, label_policy, visibility, allowed_teams,
+                                   classification, tag_counts, created_by)
      SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM dataset_versions WHERE dataset_id = $1
      RETURNING *`,
     [
@@ -138,7 +139,8 @@ export async function insertShards(
 ) {
   await q.query(
     `INSERT INTO dataset_shards (dataset_version_id, shard_index, object_key, row_count, first_row, byte_count, content_hash)
-     SELECT $1, i - 1, k, c, f, b, h FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::text[]) WITH ORDINALITY AS x(k, c, f, b, h, i)`,
+     SELECT $1, i - 1, k, c, f, b, h
+       FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::text[]) WITH ORDINALITY AS x(k, c, f, b, h, i)`,
     [
       datasetVersionId,
       shards.map((s) => s.objectKey),
@@ -174,14 +176,16 @@ export async function deprecateVersion(
   deprecatedBy: string,
 ): Promise<void> {
   await q.query(
-    `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = $2, deprecated_at = now(), deprecated_by = $3 WHERE dataset_version_id = $1`,
+    `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = $2, deprecated_at = now(), deprecated_by = $3
+      WHERE dataset_version_id = $1`,
     [datasetVersionId, reason, deprecatedBy],
   );
 }
 
 export async function reinstateVersion(q: Queryable, datasetVersionId: string): Promise<void> {
   await q.query(
-    `UPDATE dataset_versions SET status = 'active', deprecated_reason = NULL, deprecated_at = NULL, deprecated_by = NULL WHERE dataset_version_id = $1`,
+    `UPDATE dataset_versions SET status = 'active', deprecated_reason = NULL, deprecated_at = NULL, deprecated_by = NULL
+      WHERE dataset_version_id = $1`,
     [datasetVersionId],
   );
 }
@@ -195,9 +199,11 @@ export async function deprecateVersionForIncident(
   incident: { dataset_version_id: string | null; note: string; created_by: string; created_at: Date },
 ): Promise<void> {
   await q.query(
-    `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = $2, deprecated_at = COALESCE(deprecated_at, now()), deprecated_by = COALESCE(deprecated_by, $3)
+    `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = $2, deprecated_at = COALESCE(deprecated_at, now()),
+            deprecated_by = COALESCE(deprecated_by, $3)
       WHERE dataset_version_id = $1 AND status = 'active'
-        AND NOT EXISTS (SELECT 1 FROM metric_incidents WHERE kind = 'dataset_reinstatement' AND dataset_version_id = $1 AND created_at > $4)`,
+        AND NOT EXISTS (SELECT 1 FROM metric_incidents
+                         WHERE kind = 'dataset_reinstatement' AND dataset_version_id = $1 AND created_at > $4)`,
     [incident.dataset_version_id, incident.note, incident.created_by, incident.created_at],
   );
 }

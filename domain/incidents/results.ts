@@ -48,7 +48,9 @@ export async function supersedeResult(
     throw ApplicationFailure.create({
       type: 'result_conflict',
       nonRetryable: true,
-      message: `run ${runId} already has a ${m.name} result at implementation version ${r.implVersion} that is not current; resolve it by hand`,
+      message:
+        `run ${runId} already has a ${m.name} result at implementation version ${r.implVersion} that is not current; ` +
+        'resolve it by hand',
     });
   }
   if (current) await linkSupersededBy(client, current.result_id, inserted);

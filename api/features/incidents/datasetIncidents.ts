@@ -102,7 +102,8 @@ export async function reinstateVersion(
       runsStillInvalid: counts.runs,
       decisionsStillRevoked: counts.decisions,
       nextSteps:
-        'Runs invalidated by the deprecation stay invalid and revoked decisions stay revoked: rerun the affected gate checks (cached predictions are reused) to decide again.',
+        'Runs invalidated by the deprecation stay invalid and revoked decisions stay revoked: ' +
+        'rerun the affected gate checks (cached predictions are reused) to decide again.',
     };
     const incident = (await dal.insertIncident(tx, {
       incidentId,

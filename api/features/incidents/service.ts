@@ -101,7 +101,8 @@ export class IncidentService {
       await ensureIncidentWorkflow(this.temporal, this.config, open);
       throw conflict(
         'incident_open',
-        `incident ${open.incident_id} is already handling ${input.metric}@${open.bad_impl_versions?.join(',')}; watch it with GET /v1/metric-incidents/${open.incident_id}`,
+        `incident ${open.incident_id} is already handling ${input.metric}@${open.bad_impl_versions?.join(',')}; ` +
+          `watch it with GET /v1/metric-incidents/${open.incident_id}`,
         'metric',
       );
     }
@@ -183,7 +184,8 @@ export class IncidentService {
       await ensureIncidentWorkflow(this.temporal, this.config, open);
       throw conflict(
         'incident_open',
-        `incident ${open.incident_id} is already replacing judge ${input.judgeFingerprint}; watch it with GET /v1/judge-incidents/${open.incident_id}`,
+        `incident ${open.incident_id} is already replacing judge ${input.judgeFingerprint}; ` +
+          `watch it with GET /v1/judge-incidents/${open.incident_id}`,
         'judgeFingerprint',
       );
     }

@@ -70,7 +70,8 @@ export async function giveBackIncidentBudget(
   costUsd: string,
 ): Promise<void> {
   await q.query(
-    `UPDATE incident_budgets SET reserved_calls = reserved_calls - $3, reserved_cost_usd = reserved_cost_usd - $4::numeric, updated_at = now()
+    `UPDATE incident_budgets
+        SET reserved_calls = reserved_calls - $3, reserved_cost_usd = reserved_cost_usd - $4::numeric, updated_at = now()
       WHERE incident_id = $1 AND run_id = $2`,
     [incidentId, runId, calls, costUsd],
   );

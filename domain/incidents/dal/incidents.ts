@@ -98,7 +98,8 @@ export async function findOpenMetricIncident(
 /** An unresolved judge incident on the same judge. */
 export async function findOpenJudgeIncident(q: Queryable, fingerprint: string): Promise<IncidentRow | undefined> {
   const { rows } = await q.query<IncidentRow>(
-    `SELECT * FROM metric_incidents WHERE kind = 'judge' AND judge_fingerprint = $1 AND status IN ('open', 'recomputing') ORDER BY created_at LIMIT 1`,
+    `SELECT * FROM metric_incidents WHERE kind = 'judge' AND judge_fingerprint = $1 AND status IN ('open', 'recomputing')
+      ORDER BY created_at LIMIT 1`,
     [fingerprint],
   );
   return rows[0];

@@ -23,7 +23,8 @@ export async function currentResultsAtVersions(
   versions: string[] | null,
 ): Promise<string[]> {
   const { rows } = await q.query<{ metric_name: string }>(
-    `SELECT metric_name FROM metric_results WHERE run_id = $1 AND metric_id = $2 AND impl_version = ANY($3::text[]) AND superseded_at IS NULL`,
+    `SELECT metric_name FROM metric_results
+      WHERE run_id = $1 AND metric_id = $2 AND impl_version = ANY($3::text[]) AND superseded_at IS NULL`,
     [runId, metric, versions],
   );
   return rows.map((r) => r.metric_name);
@@ -46,7 +47,8 @@ export async function currentResultsNotBy(
   incidentId: string,
 ): Promise<{ metric_name: string; impl_version: string }[]> {
   const { rows } = await q.query<{ metric_name: string; impl_version: string }>(
-    `SELECT metric_name, impl_version FROM metric_results WHERE run_id = $1 AND metric_id = $2 AND superseded_at IS NULL AND incident_id IS DISTINCT FROM $3`,
+    `SELECT metric_name, impl_version FROM metric_results
+      WHERE run_id = $1 AND metric_id = $2 AND superseded_at IS NULL AND incident_id IS DISTINCT FROM $3`,
     [runId, metric, incidentId],
   );
   return rows;
@@ -60,7 +62,8 @@ export async function invalidateCurrentResults(
   metric: string,
 ): Promise<void> {
   await q.query(
-    `UPDATE metric_results SET invalidated_by = $1 WHERE run_id = ANY($2::uuid[]) AND metric_id = $3 AND superseded_at IS NULL AND invalidated_by IS NULL`,
+    `UPDATE metric_results SET invalidated_by = $1
+      WHERE run_id = ANY($2::uuid[]) AND metric_id = $3 AND superseded_at IS NULL AND invalidated_by IS NULL`,
     [incidentId, runIds, metric],
   );
 }
@@ -72,7 +75,8 @@ export async function lockCurrentResult(
   metricName: string,
 ): Promise<{ result_id: string; incident_id: string | null; partial: boolean } | undefined> {
   const { rows } = await q.query<{ result_id: string; incident_id: string | null; partial: boolean }>(
-    'SELECT result_id, incident_id, partial FROM metric_results WHERE run_id = $1 AND metric_name = $2 AND superseded_at IS NULL FOR UPDATE',
+    `SELECT result_id, incident_id, partial FROM metric_results
+      WHERE run_id = $1 AND metric_name = $2 AND superseded_at IS NULL FOR UPDATE`,
     [runId, metricName],
   );
   return rows[0];
@@ -104,8 +108,10 @@ export interface IncidentResult {
 /** Inserts the incident's result; undefined when the run already has one at that metric and version. */
 export async function insertIncidentResult(q: Queryable, r: IncidentResult): Promise<string | undefined> {
   const { rows } = await q.query<{ result_id: string }>(
-    `INSERT INTO metric_results (run_id, metric_name, metric_id, impl_version, value, ci_low, ci_high, n, reason, slices, incident_id, partial)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (run_id, metric_name, impl_version) DO NOTHING RETURNING result_id`,
+    `INSERT INTO metric_results (run_id, metric_name, metric_id, impl_version, value, ci_low, ci_high, n, reason, slices,
+                                 incident_id, partial)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (run_id, metric_name, impl_version) DO NOTHING RETURNING result_id`,
     [
       r.runId,
       r.metricName,
@@ -127,8 +133,9 @@ export async function insertIncidentResult(q: Queryable, r: IncidentResult): Pro
 /** Every result of the run this incident wrote, with the row it replaced. */
 export async function changesOf(q: Queryable, incidentId: string, runId: string): Promise<ResultChange[]> {
   const { rows } = await q.query<Record<string, any>>(
-    `SELECT o.metric_name, o.metric_id, o.result_id AS old_id, n.result_id AS new_id, o.impl_version AS old_impl, n.impl_version AS new_impl,
-            o.value AS old_value, n.value AS new_value, o.ci_low AS old_lo, o.ci_high AS old_hi, n.ci_low AS new_lo, n.ci_high AS new_hi, n.n
+    `SELECT o.metric_name, o.metric_id, o.result_id AS old_id, n.result_id AS new_id,
+            o.impl_version AS old_impl, n.impl_version AS new_impl, o.value AS old_value, n.value AS new_value,
+            o.ci_low AS old_lo, o.ci_high AS old_hi, n.ci_low AS new_lo, n.ci_high AS new_hi, n.n
        FROM metric_results n JOIN metric_results o ON o.superseded_by = n.result_id
       WHERE n.run_id = $1 AND n.incident_id = $2 ORDER BY o.metric_name`,
     [runId, incidentId],

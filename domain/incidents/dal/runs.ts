@@ -21,7 +21,8 @@ export async function addRunsWithStatus(
   runs: { run_id: string; status: string }[],
 ): Promise<void> {
   await q.query(
-    `INSERT INTO incident_runs (incident_id, run_id, prior_status) SELECT $1, run_id, status FROM unnest($2::uuid[], $3::text[]) AS x(run_id, status)
+    `INSERT INTO incident_runs (incident_id, run_id, prior_status)
+     SELECT $1, run_id, status FROM unnest($2::uuid[], $3::text[]) AS x(run_id, status)
      ON CONFLICT DO NOTHING`,
     [incidentId, runs.map((r) => r.run_id), runs.map((r) => r.status)],
   );
@@ -218,7 +219,8 @@ export async function shardProgress(
 /** The object key of the run's dataset shard, if it has one. */
 export async function datasetShardKey(q: Queryable, runId: string, shardIndex: number): Promise<string | undefined> {
   const { rows } = await q.query<{ object_key: string }>(
-    `SELECT s.object_key FROM eval_runs r JOIN dataset_shards s ON s.dataset_version_id = r.dataset_version_id WHERE r.run_id = $1 AND s.shard_index = $2`,
+    `SELECT s.object_key FROM eval_runs r JOIN dataset_shards s ON s.dataset_version_id = r.dataset_version_id
+      WHERE r.run_id = $1 AND s.shard_index = $2`,
     [runId, shardIndex],
   );
   return rows[0]?.object_key;
