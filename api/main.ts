@@ -5,6 +5,7 @@ import { createLogger } from '../common/logger';
 import { createStorage } from '../common/storage';
 import { migrate } from '../schema/migrate';
 import { createApp } from './app';
+import { listen } from './http/listen';
 
 async function main() {
   const config = loadConfig();
@@ -18,9 +19,8 @@ async function main() {
   const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
   const { app, services } = createApp({ config, pool, storage, temporal, logger });
   if (config.EVALGATE_BOOTSTRAP_TOKEN) await services.principals.ensureBootstrapAdmin(config.EVALGATE_BOOTSTRAP_TOKEN);
-  const server = app.listen(config.EVALGATE_API_PORT, config.EVALGATE_API_HOST, () => {
-    logger.info({ url: `http://${config.EVALGATE_API_HOST}:${config.EVALGATE_API_PORT}` }, 'evalgate API listening');
-  });
+  const server = await listen(app, config.EVALGATE_API_PORT, config.EVALGATE_API_HOST);
+  logger.info({ url: `http://${config.EVALGATE_API_HOST}:${config.EVALGATE_API_PORT}` }, 'evalgate API listening');
   const shutdown = () => {
     logger.info('shutting down');
     server.close(() => {

@@ -18,10 +18,9 @@ import { overrideApprove, overrideRequest } from './commands/override';
 import { runsCompare, runsStart } from './commands/runs';
 import { ApiRefusal, CliFailure, createApi, type Api } from './http';
 
-export interface Output {
-  log(line: string): void;
-  err(line: string): void;
-}
+import type { Output } from './output';
+
+export type { Output };
 
 const USAGE = `usage:
   evalgate gate check --gate <name|id> --candidate <model@version> [--wait] [--timeout 30m] [--format text|json|markdown|junit] [--idempotency-key k] [--commit-sha sha]

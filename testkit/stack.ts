@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createApp, type App } from '../api/app';
+import { listen } from '../api/http/listen';
 import { loadConfig, type Config } from '../common/config';
 import { createPool } from '../common/db';
 import { createLogger, type Logger } from '../common/logger';
@@ -43,9 +44,7 @@ export async function startTestStack(overrides: Partial<Record<keyof Config, str
   const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
   const api = createApp({ config, pool, storage, temporal, logger });
   await api.services.principals.ensureBootstrapAdmin(adminToken);
-  const server: Server = await new Promise((resolve) => {
-    const s = api.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const server: Server = await listen(api.app, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     config,

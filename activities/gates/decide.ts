@@ -24,18 +24,23 @@ import { datasetShardIndexes } from '../../domain/comparison/dal';
 import { shardRecords } from '../../domain/comparison/pairs';
 import { baselineStaleness } from '../../domain/lineage/staleness';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence } from '../../domain/gates/evaluateRules';
-import { resolveAlias, ruleMetricIds } from '../../domain/gates/prepare';
+import { ruleMetricIds } from '../../domain/gates/prepare';
 import {
   activeFreezes,
-  frozenReasons,
+  currentVersions,
   loadCheckContext,
-  recordDecision,
+  resolveAlias,
+  suiteVersionMetrics,
   type CheckContext,
+} from '../../domain/gates/dal';
+import { recordDecision } from '../../domain/gates/decisions';
+import {
+  frozenReasons,
   type CheckDataset,
   type CheckRuns,
   type ClosedReason,
   type GateReason,
-} from '../../domain/gates/store';
+} from '../../domain/gates/reasons';
 
 export interface RunFailure {
   runId: string;
@@ -166,34 +171,34 @@ export function createDecideActivities(deps: DecideDeps) {
         out.push({
           code: 'stale_baseline',
           verdict: 'error',
-          message: `the '${runs.baseline.alias}' alias moved from ${runs.baseline.modelVersion} to ${now?.model_version ?? 'nothing'} while this check ran; check again against the new baseline`,
+          message:
+            `the '${runs.baseline.alias}' alias moved from ${runs.baseline.modelVersion} to ${now?.model_version ?? 'nothing'} ` +
+            'while this check ran; check again against the new baseline',
         });
       }
     }
-    const { rows } = await pool.query<{
-      suite_version: number;
-      datasets: { dataset_id: string; version: number | null }[];
-    }>(
-      `SELECT (SELECT max(version) FROM metric_suite_versions WHERE metric_suite_id = $1) AS suite_version,
-              (SELECT json_agg(json_build_object('dataset_id', d, 'version', (SELECT max(version) FROM dataset_versions WHERE dataset_id = d AND status = 'active')))
-                 FROM unnest($2::uuid[]) d) AS datasets`,
-      [ctx.version.metric_suite_id, runs.datasets.map((d) => d.datasetId)],
+    const current = await currentVersions(
+      pool,
+      ctx.version.metric_suite_id,
+      runs.datasets.map((d) => d.datasetId),
     );
-    if (rows[0].suite_version !== runs.suiteVersion) {
+    if (current.suite_version !== runs.suiteVersion) {
       out.push({
         code: 'stale_versions',
         verdict: 'error',
-        message: `the suite got version ${rows[0].suite_version} while this check evaluated v${runs.suiteVersion}; check again`,
+        message: `the suite got version ${current.suite_version} while this check evaluated v${runs.suiteVersion}; check again`,
       });
     }
-    for (const d of rows[0].datasets ?? []) {
+    for (const d of current.datasets ?? []) {
       const pinned = runs.datasets.find((x) => x.datasetId === d.dataset_id)!;
       if (d.version !== pinned.datasetVersion) {
         out.push({
           code: 'stale_versions',
           verdict: 'error',
           datasetId: d.dataset_id,
-          message: `dataset ${pinned.datasetName} is now at ${d.version === null ? 'no active version' : `v${d.version}`} while this check evaluated v${pinned.datasetVersion}; check again`,
+          message:
+            `dataset ${pinned.datasetName} is now at ${d.version === null ? 'no active version' : `v${d.version}`} ` +
+            `while this check evaluated v${pinned.datasetVersion}; check again`,
         });
       }
     }
@@ -225,12 +230,7 @@ export function createDecideActivities(deps: DecideDeps) {
       if (ctx.check.status !== 'pending') return { status: ctx.check.status, reasons: ctx.check.reasons };
       const runs = ctx.check.runs as CheckRuns;
       const { rules } = ctx.version;
-      const suiteMetrics = (
-        await pool.query<{ metrics: { name: string; metric: string }[] }>(
-          'SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1',
-          [runs.suiteVersionId],
-        )
-      ).rows[0].metrics;
+      const suiteMetrics = await suiteVersionMetrics(pool, runs.suiteVersionId);
       const metricIds = ruleMetricIds(rules, suiteMetrics);
       const freezes = await activeFreezes(pool, [...metricIds.keys()]);
       const runIds = [
@@ -270,7 +270,10 @@ export function createDecideActivities(deps: DecideDeps) {
           code: 'stale_baseline',
           verdict: 'error',
           runId: stale.runId,
-          message: `the baseline ${runs.baseline?.modelVersion ?? ''} is stale: ${stale.reasons.join('; ')}; run the baseline again on the current versions, or point '${runs.baseline?.alias ?? 'the alias'}' at a release with a valid run`,
+          message:
+            `the baseline ${runs.baseline?.modelVersion ?? ''} is stale: ${stale.reasons.join('; ')}; ` +
+            'run the baseline again on the current versions, ' +
+            `or point '${runs.baseline?.alias ?? 'the alias'}' at a release with a valid run`,
         });
       }
       const confidences = rules

@@ -7,12 +7,23 @@
  * checks it re-decided.
  */
 import type { Pool } from 'pg';
+import { withTransaction } from '../../common/db';
 import type { Logger } from '../../common/logger';
+import { deprecateVersionForIncident, versionName, versionStatus } from '../../domain/datasets/dal';
+import { recordOutcome } from '../../domain/incidents/dal/decisions';
+import { saveIncidentReport, setIncidentStep } from '../../domain/incidents/dal/incidents';
+import {
+  incidentRunIds,
+  invalidatedRunIds,
+  invalidatedRunsSummary,
+  invalidateRecordedRuns,
+  recordRunsOnVersion,
+} from '../../domain/incidents/dal/runs';
+import { loadIncident } from '../../domain/incidents/incidents';
+import { buildReport, type IncidentReport } from '../../domain/incidents/report';
+import { revokeDecision } from '../../domain/incidents/revoke';
 import { latestDecisionsUsing } from '../../domain/lineage/dal';
 import { gatesWithStaleBaselines } from '../../domain/lineage/staleness';
-import { loadIncident, setIncidentStep } from '../../domain/incidents/incidents';
-import { recordOutcome, revokeDecision } from './redecide';
-import { buildReport, type IncidentReport } from '../../domain/incidents/report';
 
 export interface DeprecationDeps {
   pool: Pool;
@@ -26,11 +37,8 @@ export function createDeprecationActivities(deps: DeprecationDeps) {
   const { pool } = deps;
 
   async function versionLabel(datasetVersionId: string) {
-    const { rows } = await pool.query<{ name: string; version: number }>(
-      'SELECT d.name, dv.version FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE dv.dataset_version_id = $1',
-      [datasetVersionId],
-    );
-    return `${rows[0].name} v${rows[0].version}`;
+    const { name, version } = await versionName(pool, datasetVersionId);
+    return `${name} v${version}`;
   }
 
   return {
@@ -41,17 +49,8 @@ export function createDeprecationActivities(deps: DeprecationDeps) {
     async beginDeprecation({ incidentId }: { incidentId: string }): Promise<{ deprecated: boolean }> {
       const incident = await loadIncident(pool, incidentId, 'dataset_contamination');
       await setIncidentStep(pool, incidentId, 'invalidating');
-      await pool.query(
-        `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = $2, deprecated_at = COALESCE(deprecated_at, now()), deprecated_by = COALESCE(deprecated_by, $3)
-          WHERE dataset_version_id = $1 AND status = 'active'
-            AND NOT EXISTS (SELECT 1 FROM metric_incidents WHERE kind = 'dataset_reinstatement' AND dataset_version_id = $1 AND created_at > $4)`,
-        [incident.dataset_version_id, incident.note, incident.created_by, incident.created_at],
-      );
-      const { rows } = await pool.query<{ status: string }>(
-        'SELECT status FROM dataset_versions WHERE dataset_version_id = $1',
-        [incident.dataset_version_id],
-      );
-      return { deprecated: rows[0].status === 'deprecated' };
+      await deprecateVersionForIncident(pool, incident);
+      return { deprecated: (await versionStatus(pool, incident.dataset_version_id)) === 'deprecated' };
     },
 
     /**
@@ -70,44 +69,19 @@ export function createDeprecationActivities(deps: DeprecationDeps) {
           0,
           2000,
         );
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(
-          `INSERT INTO incident_runs (incident_id, run_id, prior_status, state, detail)
-           SELECT $1, run_id, status, 'invalidated', $3 FROM eval_runs WHERE dataset_version_id = $2 AND status <> 'invalid'
-           ON CONFLICT DO NOTHING`,
-          [incidentId, incident.dataset_version_id, reason],
-        );
-        await client.query(
-          `UPDATE eval_runs SET status = 'invalid', invalid_reason = $2
-            WHERE run_id IN (SELECT run_id FROM incident_runs WHERE incident_id = $1 AND state = 'invalidated') AND status <> 'invalid'`,
-          [incidentId, reason],
-        );
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-      const { rows } = await pool.query<{ n: number; in_flight: string[] }>(
-        `SELECT count(*)::int AS n, COALESCE(array_agg(r.workflow_id) FILTER (WHERE i.prior_status IN ('queued', 'running')), '{}') AS in_flight
-           FROM incident_runs i JOIN eval_runs r USING (run_id) WHERE i.incident_id = $1 AND i.state = 'invalidated'`,
-        [incidentId],
-      );
-      return { invalidated: rows[0].n, inFlightWorkflowIds: rows[0].in_flight };
+      await withTransaction(pool, async (client) => {
+        await recordRunsOnVersion(client, incidentId, incident.dataset_version_id, reason);
+        await invalidateRecordedRuns(client, incidentId, reason);
+      });
+      const summary = await invalidatedRunsSummary(pool, incidentId);
+      return { invalidated: summary.n, inFlightWorkflowIds: summary.in_flight };
     },
 
     /** Revokes every releasing decision (pass, overridden) whose latest decision used one of the invalidated runs. */
     async revokeDecisionsOnInvalidRuns({ incidentId }: { incidentId: string }): Promise<{ revoked: number }> {
       const incident = await loadIncident(pool, incidentId, 'dataset_contamination');
       await setIncidentStep(pool, incidentId, 'redeciding');
-      const { rows } = await pool.query<{ run_id: string }>(
-        `SELECT run_id FROM incident_runs WHERE incident_id = $1 AND state = 'invalidated'`,
-        [incidentId],
-      );
-      const invalid = new Set(rows.map((r) => r.run_id));
+      const invalid = new Set(await invalidatedRunIds(pool, incidentId));
       const label = await versionLabel(incident.dataset_version_id!);
       let revoked = 0;
       for (const decision of await latestDecisionsUsing(pool, { runIds: [...invalid] })) {
@@ -150,18 +124,9 @@ export function createDeprecationActivities(deps: DeprecationDeps) {
     async endDeprecation({ incidentId }: { incidentId: string }): Promise<IncidentReport> {
       const incident = await loadIncident(pool, incidentId, 'dataset_contamination');
       await setIncidentStep(pool, incidentId, 'reporting');
-      const { rows } = await pool.query<{ run_id: string }>(`SELECT run_id FROM incident_runs WHERE incident_id = $1`, [
-        incidentId,
-      ]);
-      const staleBaselines = await gatesWithStaleBaselines(
-        pool,
-        rows.map((r) => r.run_id),
-      );
+      const staleBaselines = await gatesWithStaleBaselines(pool, await incidentRunIds(pool, incidentId));
       const report = await buildReport(pool, incident, { staleBaselines });
-      await pool.query('UPDATE metric_incidents SET report = $2 WHERE incident_id = $1', [
-        incidentId,
-        JSON.stringify(report),
-      ]);
+      await saveIncidentReport(pool, incidentId, report);
       await setIncidentStep(pool, incidentId, 'done');
       return report;
     },

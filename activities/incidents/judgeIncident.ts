@@ -11,11 +11,13 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
+import { withTransaction } from '../../common/db';
 import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
 import { releaseQuietly } from '../../domain/budgets';
-import type { JudgeConfig, StoredJudge } from '../../domain/judge/config';
+import type { JudgeConfig } from '../../domain/judge/config';
+import type { StoredJudge } from '../../domain/judge/types';
 import { resolveJudgeConfig, judgeStoredRecords, type StoredItem } from '../judge';
 import { addJudgeRecord, emptyJudgeTotals, type JudgeTotals } from '../judge/shardJudging';
 import {
@@ -30,12 +32,30 @@ import { toMetricExample } from '../../domain/runs/records';
 import type { ExampleRecord } from '../../domain/runs/records';
 import type { JudgeChat } from '../judge/runner';
 import { BUDGET_EXCEEDED, JUDGE_UNRELIABLE, RECORDS_UNAVAILABLE } from '../../common/incidentFailures';
-import { loadIncident, markIncidentRun, setIncidentStep } from '../../domain/incidents/incidents';
-import { ensureIncidentBudget, openIncidentLease } from '../../domain/incidents/judgeBudget';
+import { ensureIncidentBudget } from '../../domain/incidents/dal/budgets';
+import {
+  freezeMetric,
+  saveIncidentReport,
+  setIncidentStep,
+  unfreezeMetrics,
+} from '../../domain/incidents/dal/incidents';
+import { changesOf, currentResultsNotBy, invalidateCurrentResults } from '../../domain/incidents/dal/results';
+import {
+  addRunsWithStatus,
+  countIncidentRuns,
+  datasetShardKey,
+  invalidateRun,
+  markIncidentRun,
+  markRunRejudged,
+  rejudgingTotals,
+  releaseRunsJudgedBy,
+} from '../../domain/incidents/dal/runs';
+import { loadIncident } from '../../domain/incidents/incidents';
+import { openIncidentLease } from '../../domain/incidents/judgeBudget';
 import { incidentKeys } from '../../domain/incidents/keys';
-import { listPartKeys, recomputeSpec, supersedeResult, type RecomputeMetric } from './recompute';
-import { baseImplVersion, changesOf } from '../../domain/incidents/results';
 import { buildReport, type IncidentReport } from '../../domain/incidents/report';
+import { baseImplVersion, supersedeResult } from '../../domain/incidents/results';
+import { listPartKeys, recomputeSpec, type RecomputeMetric } from './recompute';
 
 export interface JudgeIncidentDeps {
   pool: Pool;
@@ -73,18 +93,15 @@ async function datasetRows(
   runId: string,
   shardIndex: number,
 ): Promise<Map<string, Record<string, unknown>>> {
-  const { rows } = await deps.pool.query<{ object_key: string }>(
-    `SELECT s.object_key FROM eval_runs r JOIN dataset_shards s ON s.dataset_version_id = r.dataset_version_id WHERE r.run_id = $1 AND s.shard_index = $2`,
-    [runId, shardIndex],
-  );
-  if (!rows[0])
+  const objectKey = await datasetShardKey(deps.pool, runId, shardIndex);
+  if (!objectKey)
     throw ApplicationFailure.create({
       type: RECORDS_UNAVAILABLE,
       nonRetryable: true,
       message: `run ${runId} has no dataset shard ${shardIndex}`,
     });
   const byId = new Map<string, Record<string, unknown>>();
-  for (const line of (await deps.storage.getBuffer(rows[0].object_key)).toString('utf8').split('\n')) {
+  for (const line of (await deps.storage.getBuffer(objectKey)).toString('utf8').split('\n')) {
     if (!line) continue;
     const row = JSON.parse(line) as Record<string, unknown>;
     byId.set(String(row.id), row);
@@ -119,10 +136,7 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
       incidentId: string;
     }): Promise<{ frozenGates: { gateId: string; name: string }[] }> {
       await loadIncident(pool, incidentId, 'judge');
-      await pool.query(
-        `INSERT INTO metric_freezes (metric, incident_id) VALUES ($1, $2) ON CONFLICT (metric, incident_id) DO UPDATE SET unfrozen_at = NULL`,
-        [JUDGED_METRIC, incidentId],
-      );
+      await freezeMetric(pool, JUDGED_METRIC, incidentId);
       const frozenGates = (await gatesWithRuleOnMetric(pool, JUDGED_METRIC)).map((g) => ({
         gateId: g.gate_id,
         name: g.name,
@@ -138,28 +152,18 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
     async collectJudgedRuns({ incidentId }: { incidentId: string }): Promise<{ runs: number }> {
       const incident = await loadIncident(pool, incidentId, 'judge');
       await setIncidentStep(pool, incidentId, 'finding_runs');
-      const { rows } = await pool.query<{ run_id: string; status: string }>(
-        `SELECT DISTINCT r.run_id, r.status FROM eval_runs r JOIN metric_results mr USING (run_id)
-          WHERE r.judge_fingerprint = $1 AND r.mode = 'release' AND r.status = 'succeeded'
-            AND mr.metric_id = $2 AND mr.superseded_at IS NULL AND mr.incident_id IS DISTINCT FROM $3`,
-        [incident.judge_fingerprint, JUDGED_METRIC, incidentId],
-      );
-      await pool.query(
-        `INSERT INTO incident_runs (incident_id, run_id, prior_status) SELECT $1, run_id, status FROM unnest($2::uuid[], $3::text[]) AS x(run_id, status)
-         ON CONFLICT DO NOTHING`,
-        [incidentId, rows.map((r) => r.run_id), rows.map((r) => r.status)],
-      );
-      await pool.query(
-        `UPDATE metric_results SET invalidated_by = $1 WHERE run_id = ANY($2::uuid[]) AND metric_id = $3 AND superseded_at IS NULL AND invalidated_by IS NULL`,
-        [incidentId, rows.map((r) => r.run_id), JUDGED_METRIC],
+      const rows = await releaseRunsJudgedBy(pool, incident.judge_fingerprint, JUDGED_METRIC, incidentId);
+      await addRunsWithStatus(pool, incidentId, rows);
+      await invalidateCurrentResults(
+        pool,
+        incidentId,
+        rows.map((r) => r.run_id),
+        JUDGED_METRIC,
       );
       for (const r of rows) await ensureIncidentBudget(pool, incidentId, r.run_id);
-      const { rows: count } = await pool.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM incident_runs WHERE incident_id = $1',
-        [incidentId],
-      );
+      const runs = await countIncidentRuns(pool, incidentId);
       await setIncidentStep(pool, incidentId, 'rejudging');
-      return { runs: count[0].n };
+      return { runs };
     },
 
     /** The run's judged metrics (at their own code version) and its shards; none when there is nothing left to re-judge. */
@@ -171,10 +175,7 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
       runId: string;
     }): Promise<{ metrics: RecomputeMetric[]; shards: number[] }> {
       const ctx = await loadRunContext(pool, runId);
-      const { rows } = await pool.query<{ metric_name: string; impl_version: string }>(
-        `SELECT metric_name, impl_version FROM metric_results WHERE run_id = $1 AND metric_id = $2 AND superseded_at IS NULL AND incident_id IS DISTINCT FROM $3`,
-        [runId, JUDGED_METRIC, incidentId],
-      );
+      const rows = await currentResultsNotBy(pool, runId, JUDGED_METRIC, incidentId);
       const versions = new Map(rows.map((r) => [r.metric_name, baseImplVersion(r.impl_version)]));
       const metrics = ctx.metrics
         .filter((m) => versions.has(m.name))
@@ -310,7 +311,9 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
         throw ApplicationFailure.create({
           type: JUDGE_UNRELIABLE,
           nonRetryable: true,
-          message: `the replacement judge failed ${totals.errors} of ${totals.judged} examples of run ${runId} (limit ${judge.errorRateLimit * 100}%)`,
+          message:
+            `the replacement judge failed ${totals.errors} of ${totals.judged} examples of run ${runId} ` +
+            `(limit ${judge.errorRateLimit * 100}%)`,
         });
       }
       for (const shardIndex of input.shards) {
@@ -334,9 +337,7 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
           shards.map((s) => s.state),
         ),
       );
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await withTransaction(pool, async (client) => {
         for (const m of input.metrics) {
           const r = results[m.name];
           await supersedeResult(client, incidentId, runId, m, {
@@ -350,18 +351,11 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
           });
         }
         const changes = await changesOf(client, incidentId, runId);
-        await client.query(
-          `UPDATE incident_runs SET state = 'recomputed', changes = $3, detail = NULL, judge_calls = $4, judge_cost_usd = $5, updated_at = now()
-            WHERE incident_id = $1 AND run_id = $2`,
-          [incidentId, runId, JSON.stringify(changes), totals.calls, totals.cost.toFixed(9)],
-        );
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+        await markRunRejudged(client, incidentId, runId, changes, {
+          calls: totals.calls,
+          costUsd: totals.cost.toFixed(9),
+        });
+      });
       return { judged: totals.judged, judgeErrors: totals.errors };
     },
 
@@ -371,36 +365,24 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
      */
     async invalidateUnrejudgedRun(input: { incidentId: string; runId: string; reason: string }): Promise<void> {
       const incident = await loadIncident(pool, input.incidentId, 'judge');
-      const why =
-        `judge ${incident.judge_fingerprint} was replaced by incident ${input.incidentId} and this run could not be re-judged: ${input.reason}`.slice(
-          0,
-          2000,
-        );
+      const why = (
+        `judge ${incident.judge_fingerprint} was replaced by incident ${input.incidentId} ` +
+        `and this run could not be re-judged: ${input.reason}`
+      ).slice(0, 2000);
       await markIncidentRun(pool, input.incidentId, input.runId, 'unrecoverable', input.reason.slice(0, 2000));
-      await pool.query(
-        `UPDATE eval_runs SET status = 'invalid', invalid_reason = $2 WHERE run_id = $1 AND status <> 'invalid'`,
-        [input.runId, why],
-      );
+      await invalidateRun(pool, input.runId, why);
     },
 
     /** Unfreezes judge_score, records the report with what re-judging cost, and resolves the incident. */
     async endJudgeIncident({ incidentId }: { incidentId: string }): Promise<IncidentReport> {
       const incident = await loadIncident(pool, incidentId, 'judge');
       await setIncidentStep(pool, incidentId, 'unfreezing');
-      await pool.query('UPDATE metric_freezes SET unfrozen_at = now() WHERE incident_id = $1 AND unfrozen_at IS NULL', [
-        incidentId,
-      ]);
-      const { rows } = await pool.query<{ calls: string; cost: string }>(
-        'SELECT COALESCE(sum(judge_calls), 0) AS calls, COALESCE(sum(judge_cost_usd), 0) AS cost FROM incident_runs WHERE incident_id = $1',
-        [incidentId],
-      );
+      await unfreezeMetrics(pool, incidentId);
+      const totals = await rejudgingTotals(pool, incidentId);
       const report = await buildReport(pool, incident, {
-        rejudging: { judgeCalls: Number(rows[0].calls), judgeCostUsd: Number(rows[0].cost) },
+        rejudging: { judgeCalls: Number(totals.calls), judgeCostUsd: Number(totals.cost) },
       });
-      await pool.query('UPDATE metric_incidents SET report = $2 WHERE incident_id = $1', [
-        incidentId,
-        JSON.stringify(report),
-      ]);
+      await saveIncidentReport(pool, incidentId, report);
       await setIncidentStep(pool, incidentId, 'done');
       return report;
     },

@@ -9,9 +9,18 @@ import type { Pool } from 'pg';
 import type { Logger } from '../../common/logger';
 import { gatesWithRuleOnMetric, runsWithBadCurrentResults } from '../../domain/lineage/dal';
 import { loadRunContext } from '../../domain/runs/context';
-import { loadIncident, markIncidentRun, pendingRuns, setIncidentStep } from '../../domain/incidents/incidents';
-import type { RecomputeMetric } from './recompute';
+import {
+  freezeMetric,
+  retractImplVersions,
+  saveIncidentReport,
+  setIncidentStep,
+  unfreezeMetrics,
+} from '../../domain/incidents/dal/incidents';
+import { countIncidentResults, currentResultsAtVersions } from '../../domain/incidents/dal/results';
+import { addAffectedRuns, countIncidentRuns, markIncidentRun, pendingRuns } from '../../domain/incidents/dal/runs';
+import { loadIncident } from '../../domain/incidents/incidents';
 import { buildReport, type IncidentReport } from '../../domain/incidents/report';
+import type { RecomputeMetric } from './recompute';
 
 export interface MetricBugDeps {
   pool: Pool;
@@ -32,16 +41,8 @@ export function createMetricBugActivities(deps: MetricBugDeps) {
     }): Promise<{ frozenGates: { gateId: string; name: string }[] }> {
       const incident = await loadIncident(pool, incidentId, 'metric_bug');
       const metric = incident.metric!;
-      await pool.query(
-        `INSERT INTO metric_impl_retractions (metric, impl_version, fixed_impl_version, incident_id)
-         SELECT $1, v, $3, $4 FROM unnest($2::text[]) v ON CONFLICT DO NOTHING`,
-        [metric, incident.bad_impl_versions, incident.fixed_impl_version, incidentId],
-      );
-      await pool.query(
-        `INSERT INTO metric_freezes (metric, incident_id) VALUES ($1, $2)
-         ON CONFLICT (metric, incident_id) DO UPDATE SET unfrozen_at = NULL`,
-        [metric, incidentId],
-      );
+      await retractImplVersions(pool, incidentId, metric, incident.bad_impl_versions, incident.fixed_impl_version);
+      await freezeMetric(pool, metric, incidentId);
       const gates = await gatesWithRuleOnMetric(pool, metric);
       const frozenGates = gates.map((g) => ({ gateId: g.gate_id, name: g.name }));
       await setIncidentStep(pool, incidentId, 'freezing', { frozenGates });
@@ -57,17 +58,10 @@ export function createMetricBugActivities(deps: MetricBugDeps) {
         incident.metric!,
         incident.bad_impl_versions ?? [],
       );
-      await pool.query(
-        `INSERT INTO incident_runs (incident_id, run_id, prior_status)
-         SELECT $1, r.run_id, r.status FROM eval_runs r WHERE r.run_id = ANY($2::uuid[]) ON CONFLICT DO NOTHING`,
-        [incidentId, affected],
-      );
-      const { rows } = await pool.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM incident_runs WHERE incident_id = $1',
-        [incidentId],
-      );
+      await addAffectedRuns(pool, incidentId, affected);
+      const runs = await countIncidentRuns(pool, incidentId);
       await setIncidentStep(pool, incidentId, 'recomputing', { runsInFlight: inFlight });
-      return { runs: rows[0].n, inFlight };
+      return { runs, inFlight };
     },
 
     async pendingIncidentRuns(input: { incidentId: string; after: string | null; limit: number }): Promise<string[]> {
@@ -88,11 +82,7 @@ export function createMetricBugActivities(deps: MetricBugDeps) {
     }): Promise<{ metrics: RecomputeMetric[]; shards: number[] }> {
       const incident = await loadIncident(pool, incidentId, 'metric_bug');
       const ctx = await loadRunContext(pool, runId);
-      const { rows } = await pool.query<{ metric_name: string }>(
-        `SELECT metric_name FROM metric_results WHERE run_id = $1 AND metric_id = $2 AND impl_version = ANY($3::text[]) AND superseded_at IS NULL`,
-        [runId, incident.metric, incident.bad_impl_versions],
-      );
-      const names = new Set(rows.map((r) => r.metric_name));
+      const names = new Set(await currentResultsAtVersions(pool, runId, incident.metric, incident.bad_impl_versions));
       const metrics = ctx.metrics
         .filter((m) => names.has(m.name))
         .map((m) => ({
@@ -104,11 +94,7 @@ export function createMetricBugActivities(deps: MetricBugDeps) {
         }));
       if (!metrics.length) {
         // Already recomputed by an earlier attempt (or another incident): keep what is recorded.
-        const { rows: done } = await pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM metric_results WHERE run_id = $1 AND incident_id = $2`,
-          [runId, incidentId],
-        );
-        if (!done[0].n)
+        if (!(await countIncidentResults(pool, runId, incidentId)))
           await markIncidentRun(
             pool,
             incidentId,
@@ -130,14 +116,9 @@ export function createMetricBugActivities(deps: MetricBugDeps) {
     async endMetricIncident({ incidentId }: { incidentId: string }): Promise<IncidentReport> {
       const incident = await loadIncident(pool, incidentId, 'metric_bug');
       await setIncidentStep(pool, incidentId, 'unfreezing');
-      await pool.query('UPDATE metric_freezes SET unfrozen_at = now() WHERE incident_id = $1 AND unfrozen_at IS NULL', [
-        incidentId,
-      ]);
+      await unfreezeMetrics(pool, incidentId);
       const report = await buildReport(pool, incident);
-      await pool.query('UPDATE metric_incidents SET report = $2 WHERE incident_id = $1', [
-        incidentId,
-        JSON.stringify(report),
-      ]);
+      await saveIncidentReport(pool, incidentId, report);
       await setIncidentStep(pool, incidentId, 'done');
       return report;
     },

@@ -5,9 +5,9 @@
  * from the incident, run and shard; the run's finalize step merges them and writes the
  * new results beside the old ones, which it marks superseded — never overwritten.
  */
-import { changesOf, type ResultChange } from '../../domain/incidents/results';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { withTransaction } from '../../common/db';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
 import {
@@ -23,7 +23,10 @@ import { mergeStoredStates } from '../runs/metricsBridge';
 import { toMetricExample } from '../../domain/runs/records';
 import type { ExampleRecord } from '../../domain/runs/records';
 import { RECORDS_UNAVAILABLE } from '../../common/incidentFailures';
+import { changesOf, type ResultChange } from '../../domain/incidents/dal/results';
+import { markRunRecomputed, shardProgress } from '../../domain/incidents/dal/runs';
 import { incidentKeys, PART_KEY } from '../../domain/incidents/keys';
+import { supersedeResult } from '../../domain/incidents/results';
 
 /** One metric of the run to recompute, with the implementation version to use. */
 export interface RecomputeMetric {
@@ -91,11 +94,7 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
     }): Promise<{ examples: number }> {
       const activity = Context.current();
       const ctx = await loadRunContext(deps.pool, input.runId);
-      const { rows } = await deps.pool.query<{ rows_done: number; status: string }>(
-        'SELECT rows_done, status FROM eval_run_shards WHERE run_id = $1 AND shard_index = $2',
-        [input.runId, input.shardIndex],
-      );
-      const shard = rows[0];
+      const shard = await shardProgress(deps.pool, input.runId, input.shardIndex);
       // 'partial': a budget stopped the shard; its stored records are what its results were computed from.
       if (!shard || (shard.status !== 'done' && shard.status !== 'partial')) {
         throw ApplicationFailure.create({
@@ -132,7 +131,9 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
         throw ApplicationFailure.create({
           type: RECORDS_UNAVAILABLE,
           nonRetryable: true,
-          message: `shard ${input.shardIndex} of run ${input.runId} has ${examples} stored records but recorded ${shard.rows_done} rows; its stored outputs are incomplete (retention?)`,
+          message:
+            `shard ${input.shardIndex} of run ${input.runId} has ${examples} stored records but recorded ${shard.rows_done} rows; ` +
+            'its stored outputs are incomplete (retention?)',
         });
       }
       await deps.storage.put(
@@ -161,9 +162,7 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
         spec,
         await mergeStoredStates(spec, keys, (key) => deps.storage.getJson<AccumulatorState>(key)),
       );
-      const client = await deps.pool.connect();
-      try {
-        await client.query('BEGIN');
+      return withTransaction(deps.pool, async (client) => {
         for (const m of input.metrics) {
           const r = results[m.name];
           await supersedeResult(client, input.incidentId, input.runId, m, {
@@ -177,81 +176,9 @@ export function createRecomputeActivities(deps: RecomputeDeps) {
           });
         }
         const changes = await changesOf(client, input.incidentId, input.runId);
-        await client.query(
-          `UPDATE incident_runs SET state = 'recomputed', changes = $3, detail = NULL, updated_at = now()
-            WHERE incident_id = $1 AND run_id = $2`,
-          [input.incidentId, input.runId, JSON.stringify(changes)],
-        );
-        await client.query('COMMIT');
+        await markRunRecomputed(client, input.incidentId, input.runId, changes);
         return { changes };
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
     },
   };
-}
-
-interface NewResult {
-  value: number | null;
-  ciLow: number | null;
-  ciHigh: number | null;
-  n: number;
-  reason: string | null;
-  slices: unknown;
-  implVersion: string;
-}
-
-/**
- * Replaces the current result of one metric of a run by a new row from this incident.
- * The old row is marked superseded first (only one current row per run and metric may
- * exist), then the new row is inserted and the old one pointed at it.
- */
-export async function supersedeResult(
-  client: PoolClient,
-  incidentId: string,
-  runId: string,
-  m: { name: string; metric: string },
-  r: NewResult,
-): Promise<void> {
-  const { rows } = await client.query<{ result_id: string; incident_id: string | null; partial: boolean }>(
-    'SELECT result_id, incident_id, partial FROM metric_results WHERE run_id = $1 AND metric_name = $2 AND superseded_at IS NULL FOR UPDATE',
-    [runId, m.name],
-  );
-  const current = rows[0];
-  if (current?.incident_id === incidentId) return; // this incident already wrote it
-  if (current)
-    await client.query('UPDATE metric_results SET superseded_at = now() WHERE result_id = $1', [current.result_id]);
-  const inserted = await client.query<{ result_id: string }>(
-    `INSERT INTO metric_results (run_id, metric_name, metric_id, impl_version, value, ci_low, ci_high, n, reason, slices, incident_id, partial)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (run_id, metric_name, impl_version) DO NOTHING RETURNING result_id`,
-    [
-      runId,
-      m.name,
-      m.metric,
-      r.implVersion,
-      r.value,
-      r.ciLow,
-      r.ciHigh,
-      r.n,
-      r.reason,
-      JSON.stringify(r.slices),
-      incidentId,
-      current?.partial ?? false,
-    ],
-  );
-  if (!inserted.rows[0]) {
-    throw ApplicationFailure.create({
-      type: 'result_conflict',
-      nonRetryable: true,
-      message: `run ${runId} already has a ${m.name} result at implementation version ${r.implVersion} that is not current; resolve it by hand`,
-    });
-  }
-  if (current)
-    await client.query('UPDATE metric_results SET superseded_by = $2 WHERE result_id = $1', [
-      current.result_id,
-      inserted.rows[0].result_id,
-    ]);
 }

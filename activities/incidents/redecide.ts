@@ -5,26 +5,20 @@
  * passes is reported, never flipped. Each check is handled once per incident: the
  * incident_decisions row is the idempotency record, written in the same transaction.
  */
-import type { Pool, PoolClient } from 'pg';
-import { recordAudit } from '../../common/audit';
-import { withTransaction } from '../../common/db';
+import type { Pool } from 'pg';
 import type { Logger } from '../../common/logger';
 import type { Storage } from '../../common/storage';
-import { latestDecisionsUsing, type LatestDecisionRow as DecisionRow } from '../../domain/lineage/dal';
-import { loadIncident, setIncidentStep } from '../../domain/incidents/incidents';
-import type { ResultChange } from '../../domain/incidents/results';
-import { reevaluateCheck, withPreviousValues } from '../../domain/incidents/reevaluate';
+import { setIncidentStep } from '../../domain/incidents/dal/incidents';
+import { recomputedRuns } from '../../domain/incidents/dal/runs';
+import { loadIncident } from '../../domain/incidents/incidents';
+import { redecideOne } from '../../domain/incidents/redecide';
+import { latestDecisionsUsing } from '../../domain/lineage/dal';
 
 export interface RedecideDeps {
   pool: Pool;
   storage: Storage;
   logger: Logger;
 }
-
-export type Outcome = 'revoked' | 'now_passing' | 'still_passing' | 'still_failing' | 'not_reevaluated';
-
-/** Statuses a re-decision can act on; the rest (overridden, frozen, error, pending) are reported as they are. */
-const REEVALUATED = new Set(['pass', 'fail']);
 
 export function createRedecideActivities(deps: RedecideDeps) {
   const { pool } = deps;
@@ -37,15 +31,7 @@ export function createRedecideActivities(deps: RedecideDeps) {
     }): Promise<{ reevaluated: number; revoked: number; nowPassing: number }> {
       const incident = await loadIncident(pool, incidentId);
       await setIncidentStep(pool, incidentId, 'redeciding');
-      const { rows } = await pool.query<{
-        run_id: string;
-        state: string;
-        detail: string | null;
-        changes: ResultChange[];
-      }>(
-        `SELECT run_id, state, detail, changes FROM incident_runs WHERE incident_id = $1 AND state IN ('recomputed', 'unrecoverable')`,
-        [incidentId],
-      );
+      const rows = await recomputedRuns(pool, incidentId);
       const replaced = rows.flatMap((r) => (r.changes ?? []).map((c) => c.oldResultId));
       const unrecoverable = new Map(rows.filter((r) => r.state === 'unrecoverable').map((r) => [r.run_id, r.detail]));
       const decisions = await latestDecisionsUsing(pool, { resultIds: replaced, runIds: [...unrecoverable.keys()] });
@@ -60,152 +46,4 @@ export function createRedecideActivities(deps: RedecideDeps) {
       return tally;
     },
   };
-}
-
-async function redecideOne(
-  deps: RedecideDeps,
-  incidentId: string,
-  kind: string,
-  decision: DecisionRow,
-  unrecoverable: Map<string, string | null>,
-): Promise<Outcome | undefined> {
-  const { pool } = deps;
-  const done = await pool.query('SELECT 1 FROM incident_decisions WHERE incident_id = $1 AND check_id = $2', [
-    incidentId,
-    decision.check_id,
-  ]);
-  if (done.rows.length) return undefined;
-  if (!REEVALUATED.has(decision.status)) {
-    await recordOutcome(pool, incidentId, decision, 'not_reevaluated', { status: decision.status });
-    return 'not_reevaluated';
-  }
-  const lost = decision.run_ids.filter((id) => unrecoverable.has(id));
-  if (lost.length) {
-    const reasons = lost.map((id) => ({
-      code: 'run_unrecoverable',
-      verdict: 'error',
-      runId: id,
-      message: `run ${id} could not be recomputed (${unrecoverable.get(id) ?? 'its stored records are unavailable'}); the results this decision used can no longer be trusted — check again`,
-    }));
-    if (decision.status !== 'pass') {
-      await recordOutcome(pool, incidentId, decision, 'still_failing', { reasons });
-      return 'still_failing';
-    }
-    const summary = `results it used could not be recomputed from stored records (${lost.length} run${lost.length === 1 ? '' : 's'})`;
-    return (await revokeDecision(pool, {
-      incidentId,
-      kind,
-      decision,
-      summary,
-      reasons,
-      newResultIds: decision.result_ids,
-      detail: { reasons },
-    }))
-      ? 'revoked'
-      : undefined;
-  }
-  const now = await reevaluateCheck(deps, decision.check_id);
-  const reasons = withPreviousValues(now.reasons, (decision.reasons as unknown[]) ?? []);
-  const changed = reasons.filter((r) => 'previous' in r && r.message.includes('[was ')).map((r) => r.message);
-  const detail = { status: now.status, changed };
-  if (decision.status === 'pass' && now.status !== 'pass') {
-    const summary =
-      now.status === 'fail'
-        ? 'with the recomputed results the check no longer passes'
-        : 'with the recomputed results the check can no longer be evaluated';
-    return (await revokeDecision(pool, {
-      incidentId,
-      kind,
-      decision,
-      summary,
-      reasons,
-      newResultIds: now.resultIds,
-      detail,
-    }))
-      ? 'revoked'
-      : undefined;
-  }
-  const outcome: Outcome =
-    decision.status === 'pass' ? 'still_passing' : now.status === 'pass' ? 'now_passing' : 'still_failing';
-  await recordOutcome(pool, incidentId, decision, outcome, outcome === 'now_passing' ? { ...detail, reasons } : detail);
-  return outcome;
-}
-
-export async function recordOutcome(
-  q: Pool | PoolClient,
-  incidentId: string,
-  decision: DecisionRow,
-  outcome: Outcome,
-  detail: unknown,
-  newDecisionId: string | null = null,
-): Promise<boolean> {
-  const { rowCount } = await q.query(
-    `INSERT INTO incident_decisions (incident_id, check_id, prior_decision_id, prior_status, outcome, new_decision_id, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (incident_id, check_id) DO NOTHING`,
-    [
-      incidentId,
-      decision.check_id,
-      decision.decision_id,
-      decision.status,
-      outcome,
-      newDecisionId,
-      JSON.stringify(detail),
-    ],
-  );
-  return (rowCount ?? 0) > 0;
-}
-
-/**
- * Revokes a decision in one transaction: the incident's record of it, a new decision row
- * (cause 'incident') whose first reason says which incident revoked it and why, and the
- * check's status. Returns false when another attempt already did.
- */
-export async function revokeDecision(
-  pool: Pool,
-  input: {
-    incidentId: string;
-    kind: string;
-    decision: DecisionRow;
-    summary: string;
-    reasons: unknown[];
-    newResultIds: string[];
-    detail: unknown;
-  },
-): Promise<boolean> {
-  const { incidentId, decision } = input;
-  const reasons = [
-    {
-      code: 'revoked',
-      verdict: 'revoked',
-      incidentId,
-      message: `revoked by ${input.kind.replace(/_/g, ' ')} incident ${incidentId}: ${input.summary}`,
-    },
-    ...input.reasons,
-  ];
-  return withTransaction(pool, async (tx) => {
-    if (!(await recordOutcome(tx, incidentId, decision, 'revoked', input.detail))) return false;
-    const inserted = await tx.query<{ decision_id: string }>(
-      `INSERT INTO gate_decisions (check_id, status, reasons, result_ids, run_ids, cause, incident_id)
-       VALUES ($1, 'revoked', $2, $3::bigint[], $4::uuid[], 'incident', $5) RETURNING decision_id`,
-      [decision.check_id, JSON.stringify(reasons), input.newResultIds, decision.run_ids, incidentId],
-    );
-    const decisionId = inserted.rows[0].decision_id;
-    await tx.query('UPDATE incident_decisions SET new_decision_id = $3 WHERE incident_id = $1 AND check_id = $2', [
-      incidentId,
-      decision.check_id,
-      decisionId,
-    ]);
-    await tx.query(
-      `UPDATE gate_checks SET status = 'revoked', reasons = $2, decided_at = now() WHERE check_id = $1 AND status = $3`,
-      [decision.check_id, JSON.stringify(reasons), decision.status],
-    );
-    await recordAudit(tx, {
-      principalId: null,
-      action: 'gate_check.revoke',
-      entityKind: 'gate_check',
-      entityId: decision.check_id,
-      detail: { incidentId, priorDecisionId: decision.decision_id, decisionId, summary: input.summary },
-    });
-    return true;
-  });
 }

@@ -1,7 +1,7 @@
 import { flagReader, parseDuration, parseFormat, UsageError, type ParsedArgs } from '../args';
 import { renderCheck, type CheckBody } from '../format';
 import { ApiRefusal, CliFailure, type Api } from '../http';
-import type { Output } from '../main';
+import type { Output } from '../output';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,6 +1,6 @@
 import { flagReader, UsageError, type ParsedArgs } from '../args';
 import type { Api } from '../http';
-import type { Output } from '../main';
+import type { Output } from '../output';
 
 /** `evalgate override request --check <checkId> --justification "<why>" [--rules rule1,rule2]` */
 export async function overrideRequest(api: Api, args: ParsedArgs, out: Output): Promise<number> {

@@ -1,7 +1,7 @@
 import { flagReader, parseDuration, parseFormat, UsageError, type ParsedArgs } from '../args';
 import { renderComparison, type ComparisonBody } from '../format';
 import type { Api } from '../http';
-import type { Output } from '../main';
+import type { Output } from '../output';
 
 /** `evalgate runs compare <runId> --baseline <runId|alias:production> [--format text|json|markdown]` */
 export async function runsCompare(api: Api, args: ParsedArgs, out: Output): Promise<number> {

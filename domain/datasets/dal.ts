@@ -112,7 +112,8 @@ export async function insertVersion(
   },
 ) {
   const { rows } = await q.query<DatasetVersionRecord>(
-    `INSERT INTO dataset_versions (dataset_id, version, content_hash, row_count, byte_count, label_policy, visibility, allowed_teams, classification, tag_counts, created_by)
+    `INSERT INTO dataset_versions (dataset_id, version, content_hash, row_count, byte_count, label_policy, visibility, allowed_teams,
+                                   classification, tag_counts, created_by)
      SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM dataset_versions WHERE dataset_id = $1
      RETURNING *`,
     [
@@ -138,7 +139,8 @@ export async function insertShards(
 ) {
   await q.query(
     `INSERT INTO dataset_shards (dataset_version_id, shard_index, object_key, row_count, first_row, byte_count, content_hash)
-     SELECT $1, i - 1, k, c, f, b, h FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::text[]) WITH ORDINALITY AS x(k, c, f, b, h, i)`,
+     SELECT $1, i - 1, k, c, f, b, h
+       FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::text[]) WITH ORDINALITY AS x(k, c, f, b, h, i)`,
     [
       datasetVersionId,
       shards.map((s) => s.objectKey),
@@ -156,4 +158,69 @@ export async function listShards(q: Queryable, datasetVersionId: string) {
     [datasetVersionId],
   );
   return rows;
+}
+
+/** The version's status, locked for the transaction (deprecation and reinstatement). */
+export async function lockVersionStatus(q: Queryable, datasetVersionId: string) {
+  const { rows } = await q.query<{ status: string; deprecated_reason: string | null }>(
+    'SELECT status, deprecated_reason FROM dataset_versions WHERE dataset_version_id = $1 FOR UPDATE',
+    [datasetVersionId],
+  );
+  return rows[0];
+}
+
+export async function deprecateVersion(
+  q: Queryable,
+  datasetVersionId: string,
+  reason: string,
+  deprecatedBy: string,
+): Promise<void> {
+  await q.query(
+    `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = $2, deprecated_at = now(), deprecated_by = $3
+      WHERE dataset_version_id = $1`,
+    [datasetVersionId, reason, deprecatedBy],
+  );
+}
+
+export async function reinstateVersion(q: Queryable, datasetVersionId: string): Promise<void> {
+  await q.query(
+    `UPDATE dataset_versions SET status = 'active', deprecated_reason = NULL, deprecated_at = NULL, deprecated_by = NULL
+      WHERE dataset_version_id = $1`,
+    [datasetVersionId],
+  );
+}
+
+/**
+ * Deprecates an active version for a contamination incident, keeping an earlier deprecation's
+ * time and author, unless a reinstatement of the version came after the incident.
+ */
+export async function deprecateVersionForIncident(
+  q: Queryable,
+  incident: { dataset_version_id: string | null; note: string; created_by: string; created_at: Date },
+): Promise<void> {
+  await q.query(
+    `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = $2, deprecated_at = COALESCE(deprecated_at, now()),
+            deprecated_by = COALESCE(deprecated_by, $3)
+      WHERE dataset_version_id = $1 AND status = 'active'
+        AND NOT EXISTS (SELECT 1 FROM metric_incidents
+                         WHERE kind = 'dataset_reinstatement' AND dataset_version_id = $1 AND created_at > $4)`,
+    [incident.dataset_version_id, incident.note, incident.created_by, incident.created_at],
+  );
+}
+
+export async function versionStatus(q: Queryable, datasetVersionId: string | null): Promise<string> {
+  const { rows } = await q.query<{ status: string }>(
+    'SELECT status FROM dataset_versions WHERE dataset_version_id = $1',
+    [datasetVersionId],
+  );
+  return rows[0].status;
+}
+
+/** The dataset's name and the version's number. */
+export async function versionName(q: Queryable, datasetVersionId: string): Promise<{ name: string; version: number }> {
+  const { rows } = await q.query<{ name: string; version: number }>(
+    'SELECT d.name, dv.version FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE dv.dataset_version_id = $1',
+    [datasetVersionId],
+  );
+  return rows[0];
 }

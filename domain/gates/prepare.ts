@@ -18,15 +18,17 @@ import { findDecidingRun, type RunRecord } from '../runs/dal';
 import type { GateRule } from './evaluateRules';
 import {
   activeFreezes,
-  frozenReasons,
+  latestDatasetVersions,
+  latestReleaseRun,
+  latestSuiteVersion,
   loadCheckContext,
-  recordDecision,
+  pinCheckRuns,
+  resolveAlias,
+  setPendingCheckRuns,
   type CheckContext,
-  type CheckDataset,
-  type CheckRuns,
-  type ClosedReason,
-  type GateReason,
-} from './store';
+} from './dal';
+import { recordDecision } from './decisions';
+import { frozenReasons, type CheckDataset, type CheckRuns, type ClosedReason, type GateReason } from './reasons';
 
 export interface RunToStart {
   runId: string;
@@ -63,46 +65,6 @@ function baselineDatasets(primary: string, rules: GateRule[]): Set<string> {
   return new Set(rules.filter((r) => r.kind !== 'must_pass').map((r) => r.datasetId ?? primary));
 }
 
-async function suiteLatest(pool: Pool, suiteId: string) {
-  const { rows } = await pool.query<{
-    metric_suite_version_id: string;
-    version: number;
-    metrics: { name: string; metric: string }[];
-    purpose: string;
-    name: string;
-  }>(
-    `SELECT sv.metric_suite_version_id, sv.version, sv.metrics, s.purpose, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id)
-      WHERE sv.metric_suite_id = $1 ORDER BY sv.version DESC LIMIT 1`,
-    [suiteId],
-  );
-  return rows[0];
-}
-
-async function latestDatasetVersions(pool: Pool, datasetIds: string[]) {
-  const { rows } = await pool.query<{
-    dataset_id: string;
-    name: string;
-    dataset_version_id: string | null;
-    version: number | null;
-    row_count: string | null;
-  }>(
-    `SELECT d.dataset_id, d.name, v.dataset_version_id, v.version, v.row_count FROM datasets d
-       LEFT JOIN LATERAL (SELECT * FROM dataset_versions WHERE dataset_id = d.dataset_id AND status = 'active' ORDER BY version DESC LIMIT 1) v ON true
-      WHERE d.dataset_id = ANY($1::uuid[])`,
-    [datasetIds],
-  );
-  return new Map(rows.map((r) => [r.dataset_id, r]));
-}
-
-export async function resolveAlias(pool: Pool, modelId: string, alias: string) {
-  const { rows } = await pool.query<{ model_version_id: string; model_version: string }>(
-    `SELECT a.model_version_id, m.name || '@' || v.version AS model_version FROM model_aliases a
-       JOIN model_versions v USING (model_version_id) JOIN models m ON m.model_id = a.model_id WHERE a.model_id = $1 AND a.alias = $2`,
-    [modelId, alias],
-  );
-  return rows[0];
-}
-
 /** Metric ids of the rules' suite metrics, with the rule metrics (suite names) that use each. */
 export function ruleMetricIds(
   rules: GateRule[],
@@ -128,12 +90,7 @@ export function createPrepareActivity(deps: PrepareDeps) {
     runs?: Partial<CheckRuns>,
   ): Promise<GatePlan> {
     await withTransaction(pool, async (tx) => {
-      if (runs)
-        await tx.query('UPDATE gate_checks SET runs = $2 WHERE check_id = $1 AND status = $3', [
-          ctx.check.check_id,
-          JSON.stringify(runs),
-          'pending',
-        ]);
+      if (runs) await setPendingCheckRuns(tx, ctx.check.check_id, runs);
       await recordDecision(tx, {
         checkId: ctx.check.check_id,
         status,
@@ -190,7 +147,7 @@ export function createPrepareActivity(deps: PrepareDeps) {
     if (ctx.check.status !== 'pending')
       return { decided: { status: ctx.check.status, reasons: ctx.check.reasons }, toStart: [] };
     const { version } = ctx;
-    const suite = await suiteLatest(pool, version.metric_suite_id);
+    const suite = await latestSuiteVersion(pool, version.metric_suite_id);
     const metricIds = ruleMetricIds(version.rules, suite.metrics);
     const freezes = await activeFreezes(pool, [...metricIds.keys()]);
     if (freezes.length) return decideNow(ctx, 'frozen', frozenReasons(freezes, metricIds));
@@ -210,12 +167,14 @@ export function createPrepareActivity(deps: PrepareDeps) {
           code: 'rule_unknown_metric',
           verdict: 'error',
           metric: rule.metric,
-          message: `rule on ${rule.metric}: suite ${suite.name} v${suite.version} has no metric named ${rule.metric}; publish a gate version that matches the suite`,
+          message:
+            `rule on ${rule.metric}: suite ${suite.name} v${suite.version} has no metric named ${rule.metric}; ` +
+            'publish a gate version that matches the suite',
         });
       }
     }
     const datasetIds = gateDatasetIds(version.dataset_ids, version.rules);
-    const datasets = await latestDatasetVersions(pool, datasetIds);
+    const datasets = new Map((await latestDatasetVersions(pool, datasetIds)).map((r) => [r.dataset_id, r]));
     for (const id of datasetIds) {
       const d = datasets.get(id);
       if (!d?.dataset_version_id)
@@ -232,7 +191,9 @@ export function createPrepareActivity(deps: PrepareDeps) {
       closed.push({
         code: 'no_baseline',
         verdict: 'error',
-        message: `model ${ctx.candidate.modelName} has no '${version.baseline_alias}' alias to compare against; point the alias at the released version (PUT /v1/models/{modelId}/aliases/${version.baseline_alias})`,
+        message:
+          `model ${ctx.candidate.modelName} has no '${version.baseline_alias}' alias to compare against; ` +
+          `point the alias at the released version (PUT /v1/models/{modelId}/aliases/${version.baseline_alias})`,
       });
     }
     const runs: CheckRuns = {
@@ -299,11 +260,7 @@ export function createPrepareActivity(deps: PrepareDeps) {
       runs.datasets.push(entry);
     }
     if (closed.length) return decideNow(ctx, 'error', closed, runs);
-    await pool.query('UPDATE gate_checks SET runs = $2, baseline_model_version_id = $3 WHERE check_id = $1', [
-      checkId,
-      JSON.stringify(runs),
-      baseline?.model_version_id ?? null,
-    ]);
+    await pinCheckRuns(pool, checkId, runs, baseline?.model_version_id ?? null);
     const compareRows = runs.datasets.reduce(
       (n, d) => n + (d.baselineRunId && d.baselineRunId !== d.candidateRunId ? d.rowCount : 0),
       0,
@@ -323,14 +280,7 @@ async function missingBaselineRun(
   suiteVersion: number,
   datasetId: string,
 ): Promise<ClosedReason> {
-  const { rows } = await pool.query<{ run_id: string; dataset_version: number; suite_version: number }>(
-    `SELECT r.run_id, dv.version AS dataset_version, sv.version AS suite_version FROM eval_runs r
-       JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id
-      WHERE r.model_version_id = $1 AND dv.dataset_id = $2 AND r.mode = 'release' AND r.status = 'succeeded'
-      ORDER BY r.finished_at DESC NULLS LAST LIMIT 1`,
-    [baseline.model_version_id, datasetId],
-  );
-  const stale = rows[0];
+  const stale = await latestReleaseRun(pool, baseline.model_version_id, datasetId);
   if (stale) {
     return {
       code: 'stale_baseline',
@@ -338,8 +288,10 @@ async function missingBaselineRun(
       datasetId,
       runId: stale.run_id,
       message:
-        `the baseline ${baseline.model_version}'s latest release run ${stale.run_id} used ${datasetName} v${stale.dataset_version} and suite v${stale.suite_version}; ` +
-        `the gate now needs v${datasetVersion} and suite v${suiteVersion}: run the baseline on the current versions (POST /v1/eval-runs, mode release)`,
+        `the baseline ${baseline.model_version}'s latest release run ${stale.run_id} used ${datasetName} v${stale.dataset_version} ` +
+        `and suite v${stale.suite_version}; ` +
+        `the gate now needs v${datasetVersion} and suite v${suiteVersion}: ` +
+        'run the baseline on the current versions (POST /v1/eval-runs, mode release)',
     };
   }
   return {

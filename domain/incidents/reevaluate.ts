@@ -3,7 +3,7 @@
  * check recorded (gate_checks.runs), their *current* result rows (after a recompute, the
  * new ones), paired comparisons recomputed from the stored records with each metric's
  * current implementation version, and the gate's own rule evaluator
- * (activities/gates/evaluateRules.ts) — so a re-decision is exactly the decision the check
+ * (domain/gates/evaluateRules.ts) — so a re-decision is exactly the decision the check
  * would make today. No model or judge calls: everything comes from stored records.
  */
 import type { Pool } from 'pg';
@@ -16,7 +16,9 @@ import {
   type CurrentResult,
 } from '../comparison';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence, type RuleReason } from '../gates/evaluateRules';
-import { loadCheckContext, type CheckRuns } from '../gates/store';
+import { loadCheckContext } from '../gates/dal';
+import type { CheckRuns } from '../gates/reasons';
+import { findVersionById } from '../suites/dal';
 import { baseImplVersion } from './results';
 
 export interface Reevaluation {
@@ -69,11 +71,8 @@ export async function reevaluateCheck(deps: { pool: Pool; storage: Storage }, ch
       reasons: [{ code: 'internal', verdict: 'error', message: 'the check recorded no runs to re-evaluate' }],
       resultIds: [],
     };
-  const { rows } = await deps.pool.query<{ metrics: { name: string; metric: string }[] }>(
-    'SELECT metrics FROM metric_suite_versions WHERE metric_suite_version_id = $1',
-    [runs.suiteVersionId],
-  );
-  const metricIds = Object.fromEntries(rows[0].metrics.map((m) => [m.name, m.metric]));
+  const suiteVersion = await findVersionById(deps.pool, runs.suiteVersionId);
+  const metricIds = Object.fromEntries(suiteVersion.metrics.map((m) => [m.name, m.metric]));
   const confidences = ctx.version.rules
     .filter((r) => r.kind === 'non_inferiority' && r.confidence !== undefined)
     .map((r) => r.confidence!);

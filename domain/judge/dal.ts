@@ -6,8 +6,8 @@ import type { Queryable } from '../../common/db';
 import type { Pricing, TokenUsage } from '../budgets/estimate';
 import type { DatasetVersionRecord } from '../datasets/dal';
 import type { EndpointSpec } from '../models/types';
-import type { StoredJudge } from './config';
 import type { JudgeStatsState } from './stats';
+import type { StoredJudge } from './types';
 
 export interface RunJudgeStatsRecord {
   judge_fingerprint: string;

@@ -5,7 +5,7 @@
  * the scale, or without a required field. Pure; never throws.
  */
 import { z } from 'zod';
-import type { JudgeOutputSchema } from './config';
+import type { JudgeOutputSchema } from './types';
 
 export type ParsedJudgement =
   { ok: true; score: number; fields: Record<string, unknown> } | { ok: false; message: string };

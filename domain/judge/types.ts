@@ -34,3 +34,28 @@ export interface JudgeTranscript {
   usage: TokenUsage | null;
   costUsd: number;
 }
+
+export interface JudgeOutputSchema {
+  format: 'json';
+  scoreField: string;
+  min: number;
+  max: number;
+  /** Fields the judge's JSON must carry besides the score (e.g. `reason`). */
+  requiredFields?: string[];
+}
+
+/** The suite version's stored judge record (api/features/suites resolveJudge). */
+export interface StoredJudge {
+  modelVersion: string;
+  modelVersionId: string;
+  promptTemplate: string;
+  promptHash: string;
+  output: JudgeOutputSchema;
+  params: Record<string, unknown>;
+  repeats: number;
+  pinned: boolean;
+  errorRateLimit: number;
+  canaryDatasetId?: string;
+  agreementFloor?: number;
+  maxAgreementDrop?: number;
+}

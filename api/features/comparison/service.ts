@@ -13,7 +13,7 @@ import {
   loadComparableRun,
   type ComparableRun,
 } from '../../../domain/comparison';
-import { resolveAlias } from '../../../domain/gates/prepare';
+import { resolveAlias } from '../../../domain/gates/dal';
 import { baselineStaleness } from '../../../domain/lineage/staleness';
 import { findDecidingRun } from '../../../domain/runs/dal';
 import type { Storage } from '../../../common/storage';

@@ -3,20 +3,16 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { parseModelVersionRef } from '../../../domain/runs/createRun';
-import {
-  loadCheckContext,
-  type CheckContext,
-  type GateCheckRecord,
-  type GateReason,
-} from '../../../domain/gates/store';
+import type { CheckRuns, GateReason } from '../../../domain/gates/reasons';
+import { listOverridesOfCheck, type OverrideListing } from '../../../domain/overrides/dal';
 import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, notFound } from '../../../common/errors';
 import { WORKFLOW_TYPES, releaseGateWorkflowId, taskQueueFor } from '../../../common/names';
+import * as dal from '../../../domain/gates/dal';
 import type { releaseGateWorkflow } from '../../../workflows/releaseGate';
 import { hasRole, type Principal } from '../../http/context';
-import * as dal from '../../../domain/gates/dal';
 
 export interface NewCheck {
   candidateModelVersion: string;
@@ -50,7 +46,7 @@ export class CheckService {
     input: NewCheck,
     principal: Principal,
     requestId: string,
-  ): Promise<{ check: GateCheckRecord; created: boolean }> {
+  ): Promise<{ check: dal.GateCheckRecord; created: boolean }> {
     const gate = await dal.findGate(this.pool, gateId);
     if (!gate) throw notFound(`gate ${gateId}`);
     const version = await dal.latestVersion(this.pool, gateId);
@@ -62,11 +58,7 @@ export class CheckService {
         'candidateModelVersion must look like <model name>@<version>',
         'candidateModelVersion',
       );
-    const { rows } = await this.pool.query<{ model_version_id: string; owner_team: string }>(
-      'SELECT v.model_version_id, m.owner_team FROM models m JOIN model_versions v USING (model_id) WHERE m.name = $1 AND v.version = $2',
-      [ref.modelName, ref.version],
-    );
-    const candidate = rows[0];
+    const candidate = await dal.findCandidate(this.pool, ref.modelName, ref.version);
     if (!candidate)
       throw new AppError(
         404,
@@ -85,39 +77,25 @@ export class CheckService {
       const key = { gateVersionId: version.gate_version_id, candidateId: candidate.model_version_id };
       if (!input.idempotencyKey) {
         // Without a key, find-or-create must not race: serialise it per (gate version, candidate).
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-          `gateCheck:${key.gateVersionId}:${key.candidateId}`,
-        ]);
-        const pending = await tx.query<GateCheckRecord>(
-          `SELECT * FROM gate_checks WHERE gate_version_id = $1 AND candidate_model_version_id = $2 AND status = 'pending'
-                                                          ORDER BY created_at LIMIT 1`,
-          [key.gateVersionId, key.candidateId],
-        );
-        if (pending.rows[0]) return { check: pending.rows[0], created: false };
+        await dal.lockCheckKey(tx, key.gateVersionId, key.candidateId);
+        const pending = await dal.findPendingCheck(tx, key.gateVersionId, key.candidateId);
+        if (pending) return { check: pending, created: false };
       }
       // With a key, the unique (gate version, candidate, key) decides who created it: no lock needed.
       const checkId = randomUUID();
-      const inserted = await tx.query<GateCheckRecord>(
-        `INSERT INTO gate_checks (check_id, gate_version_id, candidate_model_version_id, idempotency_key, commit_sha, workflow_id, created_by, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (gate_version_id, candidate_model_version_id, idempotency_key) DO NOTHING RETURNING *`,
-        [
-          checkId,
-          key.gateVersionId,
-          key.candidateId,
-          input.idempotencyKey ?? `auto:${checkId}`,
-          input.commitSha ?? null,
-          releaseGateWorkflowId(checkId),
-          principal.principalId,
-          requestId,
-        ],
-      );
-      if (!inserted.rows[0]) {
-        const existing = await tx.query<GateCheckRecord>(
-          'SELECT * FROM gate_checks WHERE gate_version_id = $1 AND candidate_model_version_id = $2 AND idempotency_key = $3',
-          [key.gateVersionId, key.candidateId, input.idempotencyKey],
-        );
-        return { check: existing.rows[0], created: false };
+      const inserted = await dal.insertCheck(tx, {
+        checkId,
+        gateVersionId: key.gateVersionId,
+        candidateId: key.candidateId,
+        idempotencyKey: input.idempotencyKey ?? `auto:${checkId}`,
+        commitSha: input.commitSha ?? null,
+        workflowId: releaseGateWorkflowId(checkId),
+        createdBy: principal.principalId,
+        requestId,
+      });
+      if (!inserted) {
+        const existing = await dal.findCheckByKey(tx, key.gateVersionId, key.candidateId, input.idempotencyKey);
+        return { check: existing, created: false };
       }
       await recordAudit(tx, {
         principalId: principal.principalId,
@@ -132,14 +110,14 @@ export class CheckService {
         },
         requestId,
       });
-      return { check: inserted.rows[0], created: true };
+      return { check: inserted, created: true };
     });
     if (result.check.status === 'pending') await this.ensureStarted(result.check);
     return result;
   }
 
   /** Starts the check's workflow unless it exists (safe on every retry of the request). */
-  private async ensureStarted(check: GateCheckRecord): Promise<void> {
+  private async ensureStarted(check: dal.GateCheckRecord): Promise<void> {
     const { config } = this;
     try {
       await this.temporal.workflow.start<typeof releaseGateWorkflow>(WORKFLOW_TYPES.releaseGate, {
@@ -164,8 +142,8 @@ export class CheckService {
   }
 
   /** The check's context if the principal may see it: members of the gate's or the candidate model's team. */
-  async visible(checkId: string, principal: Principal): Promise<CheckContext> {
-    const ctx = await loadCheckContext(this.pool, checkId);
+  async visible(checkId: string, principal: Principal): Promise<dal.CheckContext> {
+    const ctx = await dal.loadCheckContext(this.pool, checkId);
     if (
       !ctx ||
       (!hasRole(principal, ctx.gate.owner_team, 'viewer') && !hasRole(principal, ctx.candidate.ownerTeam, 'viewer'))
@@ -178,7 +156,7 @@ export class CheckService {
    * The check, after waiting up to `waitSeconds` (capped) for it to decide. Polls the check
    * row by primary key (one index lookup), quickly at first: most checks whose runs exist decide within a second.
    */
-  async get(checkId: string, principal: Principal, waitSeconds = 0, signal?: AbortSignal): Promise<CheckContext> {
+  async get(checkId: string, principal: Principal, waitSeconds = 0, signal?: AbortSignal): Promise<dal.CheckContext> {
     let ctx = await this.visible(checkId, principal);
     const started = Date.now();
     const deadline = started + Math.min(waitSeconds, this.config.EVALGATE_GATE_WAIT_MAX_SECONDS) * 1000;
@@ -187,23 +165,14 @@ export class CheckService {
       await delay(Math.min(interval, Math.max(1, deadline - Date.now())));
       // 20 ms for the first second (a check whose runs exist decides in well under one), then backing off to 250 ms.
       if (Date.now() - started > 1000) interval = Math.min(interval * 1.5, 250);
-      const { rows } = await this.pool.query<{ status: string }>('SELECT status FROM gate_checks WHERE check_id = $1', [
-        checkId,
-      ]);
-      if (rows[0].status !== 'pending') ctx = (await loadCheckContext(this.pool, checkId))!;
+      if ((await dal.checkStatus(this.pool, checkId)) !== 'pending')
+        ctx = (await dal.loadCheckContext(this.pool, checkId))!;
     }
     return ctx;
   }
 
-  async overridesOf(checkId: string) {
-    const { rows } = await this.pool.query<Record<string, any>>(
-      `SELECT o.*, p.name AS requested_by_name,
-              COALESCE((SELECT json_agg(json_build_object('approver', ap.name, 'approverId', a.approver_id, 'approvedAt', a.approved_at, 'comment', a.comment, 'refusedReason', a.refused_reason) ORDER BY a.approved_at)
-                          FROM override_approvals a JOIN principals ap ON ap.principal_id = a.approver_id WHERE a.override_id = o.override_id), '[]') AS approvals
-         FROM overrides o JOIN principals p ON p.principal_id = o.requested_by WHERE o.check_id = $1 ORDER BY o.requested_at`,
-      [checkId],
-    );
-    return rows;
+  async overridesOf(checkId: string): Promise<OverrideListing[]> {
+    return listOverridesOfCheck(this.pool, checkId);
   }
 }
 
@@ -231,9 +200,9 @@ export function overrideView(o: Record<string, any>) {
   };
 }
 
-export function checkView(ctx: CheckContext, overrides: Record<string, any>[]) {
+export function checkView(ctx: dal.CheckContext, overrides: Record<string, any>[]) {
   const { check } = ctx;
-  const runs = check.runs as Partial<import('../../../domain/gates/store').CheckRuns>;
+  const runs = check.runs as Partial<CheckRuns>;
   return {
     checkId: check.check_id,
     status: check.status,

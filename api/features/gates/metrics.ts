@@ -1,5 +1,7 @@
 import type { Pool } from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { countChecksByStatus } from '../../../domain/gates/dal';
+import { countOverridesByStatus } from '../../../domain/overrides/dal';
 import type { OverrideEvent } from './overrides';
 
 /**
@@ -14,14 +16,14 @@ export function gateMetrics(registry: Registry, pool: Pool): { overrideEvent: (e
     labelNames: ['event'],
     registers: [registry],
   });
-  const byStatus = (name: string, help: string, sql: string) =>
+  const byStatus = (name: string, help: string, count: (q: Pool) => Promise<{ status: string; n: number }[]>) =>
     new Gauge({
       name,
       help,
       labelNames: ['status'],
       registers: [registry],
       async collect() {
-        const { rows } = await pool.query<{ status: string; n: number }>(sql);
+        const rows = await count(pool);
         this.reset();
         for (const r of rows) this.set({ status: r.status }, r.n);
       },
@@ -29,12 +31,8 @@ export function gateMetrics(registry: Registry, pool: Pool): { overrideEvent: (e
   byStatus(
     'evalgate_overrides',
     'Overrides by status (requested, granted, expired, refused, revoked)',
-    'SELECT status, count(*)::int AS n FROM overrides GROUP BY status',
+    countOverridesByStatus,
   );
-  byStatus(
-    'evalgate_gate_checks',
-    'Gate checks by status',
-    'SELECT status, count(*)::int AS n FROM gate_checks GROUP BY status',
-  );
+  byStatus('evalgate_gate_checks', 'Gate checks by status', countChecksByStatus);
   return { overrideEvent: (event) => events.inc({ event }) };
 }

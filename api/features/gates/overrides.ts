@@ -6,8 +6,10 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Pool, PoolClient } from 'pg';
-import { latestRuleDecision, type CheckContext } from '../../../domain/gates/store';
+import type { Pool } from 'pg';
+import { latestRuleDecision, type CheckContext } from '../../../domain/gates/dal';
+import * as dal from '../../../domain/overrides/dal';
+import { approvalRefusal, assertOverridable, assertRulesFailing, failingRules } from '../../../domain/overrides/rules';
 import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
@@ -39,50 +41,24 @@ export class OverrideService {
     const ctx = await this.checks.visible(checkId, principal);
     if (!hasRole(principal, ctx.gate.owner_team, 'editor') && !hasRole(principal, ctx.candidate.ownerTeam, 'editor')) {
       throw forbidden(
-        `requesting an override needs the editor role on team ${ctx.gate.owner_team} (the gate's) or ${ctx.candidate.ownerTeam} (the model's)`,
+        `requesting an override needs the editor role on team ${ctx.gate.owner_team} (the gate's) ` +
+          `or ${ctx.candidate.ownerTeam} (the model's)`,
       );
     }
-    const status = ctx.check.status;
-    if (status === 'frozen')
-      throw conflict(
-        'gate_frozen',
-        'this check is frozen by a metric incident; an override never covers a frozen check — wait for the incident to resolve and check again',
-      );
-    if (status === 'error')
-      throw conflict(
-        'not_overridable',
-        'this check ended in error; an override never covers an error — fix the cause named in its reasons and check again',
-      );
-    if (status !== 'fail')
-      throw conflict(
-        status === 'pending' ? 'not_decided' : 'not_overridable',
-        `this check is ${status}; only a failed check can be overridden`,
-      );
+    assertOverridable(ctx.check.status);
     const decision = await latestRuleDecision(this.pool, checkId);
-    const failing = decision.reasons.flatMap((r) => (r.code === 'rule' && r.verdict === 'fail' ? [r.rule] : []));
-    for (const [i, rule] of (body.rules ?? []).entries()) {
-      if (!failing.includes(rule))
-        throw new AppError(
-          400,
-          'invalid_request',
-          `rules[${i}]: ${rule} is not a failing rule of this check (failing: ${failing.join(', ')})`,
-          `rules[${i}]`,
-        );
-    }
+    const failing = failingRules(decision.reasons);
+    assertRulesFailing(body.rules ?? [], failing);
     return withTransaction(this.pool, async (tx) => {
-      const { rows } = await tx.query<{ override_id: string; request_expires_at: Date }>(
-        `INSERT INTO overrides (check_id, justification, rules, required_approvals, requested_by, request_expires_at)
-         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) RETURNING override_id, request_expires_at`,
-        [
-          checkId,
-          body.justification,
-          body.rules ? [...new Set(body.rules)] : null,
-          ctx.version.required_approvals,
-          principal.principalId,
-          this.config.EVALGATE_OVERRIDE_REQUEST_TTL_SECONDS,
-        ],
-      );
-      const overrideId = rows[0].override_id;
+      const inserted = await dal.insertOverride(tx, {
+        checkId,
+        justification: body.justification,
+        rules: body.rules ? [...new Set(body.rules)] : null,
+        requiredApprovals: ctx.version.required_approvals,
+        requestedBy: principal.principalId,
+        requestTtlSeconds: this.config.EVALGATE_OVERRIDE_REQUEST_TTL_SECONDS,
+      });
+      const overrideId = inserted.override_id;
       await recordAudit(tx, {
         principalId: principal.principalId,
         action: 'override.request',
@@ -97,19 +73,17 @@ export class OverrideService {
         overrideId,
         rules: body.rules ?? failing,
         requiredApprovals: ctx.version.required_approvals,
-        requestExpiresAt: rows[0].request_expires_at,
+        requestExpiresAt: inserted.request_expires_at,
       };
     });
   }
 
   /** Loads an override and its check, 404 when the principal may not see the check. */
-  async find(overrideId: string, principal: Principal): Promise<{ ctx: CheckContext; override: Record<string, any> }> {
-    const { rows } = await this.pool.query<Record<string, any>>('SELECT * FROM overrides WHERE override_id = $1', [
-      overrideId,
-    ]);
-    if (!rows[0]) throw notFound(`override ${overrideId}`);
+  async find(overrideId: string, principal: Principal): Promise<{ ctx: CheckContext; override: dal.OverrideRecord }> {
+    const override = await dal.findOverride(this.pool, overrideId);
+    if (!override) throw notFound(`override ${overrideId}`);
     try {
-      return { ctx: await this.checks.visible(rows[0].check_id, principal), override: rows[0] };
+      return { ctx: await this.checks.visible(override.check_id, principal), override };
     } catch {
       throw notFound(`override ${overrideId}`);
     }
@@ -131,11 +105,15 @@ export class OverrideService {
       return error;
     };
     // The requester first: whatever roles they hold, they never approve their own request.
-    if (override.requested_by === principal.principalId)
+    const refusal = await approvalRefusal(
+      { approverId: principal.principalId, requestedBy: override.requested_by },
+      () => hasRole(principal, team, 'approver'),
+    );
+    if (refusal === 'self_approval')
       throw await refuse(
         new AppError(403, 'self_approval', 'the requester cannot approve their own override; ask another approver'),
       );
-    if (!hasRole(principal, team, 'approver'))
+    if (refusal === 'not_approver')
       throw await refuse(
         forbidden(`approving an override of gate ${ctx.gate.name} needs the approver role on team ${team}`),
       );
@@ -147,11 +125,12 @@ export class OverrideService {
         ),
       );
     const approvals = await withTransaction(this.pool, async (tx) => {
-      const inserted = await tx.query(
-        'INSERT INTO override_approvals (override_id, approver_id, comment) VALUES ($1, $2, $3) ON CONFLICT (override_id, approver_id) DO NOTHING',
-        [overrideId, principal.principalId, body.comment ?? null],
-      );
-      if (!inserted.rowCount) return null;
+      const inserted = await dal.insertApproval(tx, {
+        overrideId,
+        approverId: principal.principalId,
+        comment: body.comment ?? null,
+      });
+      if (!inserted) return null;
       await recordAudit(tx, {
         principalId: principal.principalId,
         action: 'override.approve',
@@ -161,7 +140,7 @@ export class OverrideService {
         requestId,
       });
       await this.signal(ctx, OVERRIDE_APPROVED_SIGNAL, { overrideId, approverId: principal.principalId });
-      return countValid(tx, overrideId);
+      return dal.countValidApprovals(tx, overrideId);
     });
     if (approvals === null)
       throw await refuse(
@@ -176,11 +155,7 @@ export class OverrideService {
   private async waitForWorkflow(overrideId: string): Promise<void> {
     const deadline = Date.now() + GRANT_WAIT_MS;
     while (Date.now() < deadline) {
-      const { rows } = await this.pool.query<{ status: string }>(
-        'SELECT status FROM overrides WHERE override_id = $1',
-        [overrideId],
-      );
-      if (rows[0].status !== 'requested') return;
+      if ((await dal.findOverride(this.pool, overrideId))!.status !== 'requested') return;
       await delay(50);
     }
   }
@@ -202,13 +177,4 @@ export class OverrideService {
       throw err;
     }
   }
-}
-
-async function countValid(tx: PoolClient, overrideId: string): Promise<number> {
-  const { rows } = await tx.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM override_approvals a JOIN overrides o USING (override_id)
-      WHERE a.override_id = $1 AND a.refused_reason IS NULL AND a.approver_id <> o.requested_by`,
-    [overrideId],
-  );
-  return rows[0].n;
 }

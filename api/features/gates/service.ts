@@ -10,6 +10,7 @@ import * as datasetsDal from '../../../domain/datasets/dal';
 import * as suitesDal from '../../../domain/suites/dal';
 import { findMetric } from '../suites/metricCatalog';
 import * as dal from '../../../domain/gates/dal';
+import { overrideTtlSeconds } from '../../../domain/overrides/rules';
 import type { GateBody } from './schemas';
 
 const bad = (message: string, field: string) => new AppError(400, 'invalid_request', message, field);
@@ -26,7 +27,7 @@ export function gateVersionView(v: dal.GateVersionRecord) {
     baselineAlias: v.baseline_alias,
     rules: v.rules.map((r) => ({ ...r, id: ruleId(r) })),
     requiredApprovals: v.required_approvals,
-    overrideTtlHours: (v.override_ttl_seconds ?? v.override_ttl_hours * 3600) / 3600,
+    overrideTtlHours: overrideTtlSeconds(v) / 3600,
     baselineRuns: v.baseline_runs,
     description: v.description,
     contentHash: v.content_hash,
@@ -128,7 +129,8 @@ export class GateService {
       const metric = metrics.get(rule.metric);
       if (!metric)
         throw bad(
-          `${at}.metric: suite ${suite.name} v${suiteVersion.version} has no metric named ${rule.metric} (it has ${[...metrics.keys()].join(', ')})`,
+          `${at}.metric: suite ${suite.name} v${suiteVersion.version} has no metric named ${rule.metric} ` +
+            `(it has ${[...metrics.keys()].join(', ')})`,
           `${at}.metric`,
         );
       if (rule.slice && metric.slices?.length && !metric.slices.includes(rule.slice)) {

@@ -7,28 +7,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { conflict } from '../../../common/errors';
 import { datasetDeprecationWorkflowId } from '../../../common/names';
 import type { Principal } from '../../http/context';
-import * as dal from '../../../domain/incidents/dal';
-import { ensureIncidentWorkflow } from './service';
+import * as datasetsDal from '../../../domain/datasets/dal';
+import * as dal from '../../../domain/incidents/dal/incidents';
+import { ensureIncidentWorkflow } from './workflows';
 
 export interface DatasetIncidentDeps {
   pool: Pool;
   temporal: Client;
   config: Config;
-}
-
-async function lockVersion(tx: PoolClient, datasetVersionId: string) {
-  const { rows } = await tx.query<{ status: string; deprecated_reason: string | null }>(
-    'SELECT status, deprecated_reason FROM dataset_versions WHERE dataset_version_id = $1 FOR UPDATE',
-    [datasetVersionId],
-  );
-  return rows[0];
 }
 
 /**
@@ -42,15 +35,12 @@ export async function deprecateVersion(
   requestId: string,
 ) {
   const outcome = await withTransaction(deps.pool, async (tx) => {
-    const version = await lockVersion(tx, input.datasetVersionId);
+    const version = await datasetsDal.lockVersionStatus(tx, input.datasetVersionId);
     if (version.status === 'deprecated') {
       const existing = await dal.latestDatasetIncident(tx, input.datasetVersionId, 'dataset_contamination');
       if (existing) return { incident: existing, created: false };
     }
-    await tx.query(
-      `UPDATE dataset_versions SET status = 'deprecated', deprecated_reason = $2, deprecated_at = now(), deprecated_by = $3 WHERE dataset_version_id = $1`,
-      [input.datasetVersionId, input.reason, principal.principalId],
-    );
+    await datasetsDal.deprecateVersion(tx, input.datasetVersionId, input.reason, principal.principalId);
     const incidentId = randomUUID();
     const incident = (await dal.insertIncident(tx, {
       incidentId,
@@ -87,7 +77,7 @@ export async function reinstateVersion(
   requestId: string,
 ) {
   return withTransaction(deps.pool, async (tx) => {
-    const version = await lockVersion(tx, input.datasetVersionId);
+    const version = await datasetsDal.lockVersionStatus(tx, input.datasetVersionId);
     if (version.status !== 'deprecated')
       throw conflict(
         'not_deprecated',
@@ -102,24 +92,18 @@ export async function reinstateVersion(
         'version',
       );
     }
-    const counts = await tx.query<{ runs: number; decisions: number }>(
-      `SELECT (SELECT count(*)::int FROM incident_runs WHERE incident_id = $1 AND state = 'invalidated') AS runs,
-              (SELECT count(*)::int FROM incident_decisions WHERE incident_id = $1 AND outcome = 'revoked') AS decisions`,
-      [deprecation?.incident_id ?? null],
-    );
-    await tx.query(
-      `UPDATE dataset_versions SET status = 'active', deprecated_reason = NULL, deprecated_at = NULL, deprecated_by = NULL WHERE dataset_version_id = $1`,
-      [input.datasetVersionId],
-    );
+    const counts = await dal.deprecationImpact(tx, deprecation?.incident_id ?? null);
+    await datasetsDal.reinstateVersion(tx, input.datasetVersionId);
     const incidentId = randomUUID();
     const report = {
       reverses: deprecation
         ? { incidentId: deprecation.incident_id, reason: deprecation.note }
         : { incidentId: null, reason: version.deprecated_reason },
-      runsStillInvalid: counts.rows[0].runs,
-      decisionsStillRevoked: counts.rows[0].decisions,
+      runsStillInvalid: counts.runs,
+      decisionsStillRevoked: counts.decisions,
       nextSteps:
-        'Runs invalidated by the deprecation stay invalid and revoked decisions stay revoked: rerun the affected gate checks (cached predictions are reused) to decide again.',
+        'Runs invalidated by the deprecation stay invalid and revoked decisions stay revoked: ' +
+        'rerun the affected gate checks (cached predictions are reused) to decide again.',
     };
     const incident = (await dal.insertIncident(tx, {
       incidentId,
@@ -130,10 +114,7 @@ export async function reinstateVersion(
       createdBy: principal.principalId,
       status: 'resolved',
     }))!;
-    await tx.query(`UPDATE metric_incidents SET report = $2, progress = '{"step": "done"}' WHERE incident_id = $1`, [
-      incidentId,
-      JSON.stringify(report),
-    ]);
+    await dal.saveReinstatementReport(tx, incidentId, report);
     await recordAudit(tx, {
       principalId: principal.principalId,
       action: 'dataset_version.reinstate',

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { principalOf } from '../../http/auth';
 import { judgeDef } from '../../../domain/suites/schemas';
 import { send, validated } from '../../http/validate';
-import type { IncidentCounts, IncidentKind, IncidentRow } from '../../../domain/incidents/dal';
+import type { IncidentCounts, IncidentKind, IncidentRow } from '../../../domain/incidents/dal/incidents';
 import type { IncidentService } from './service';
 
 const version = z.string().min(1).max(64);

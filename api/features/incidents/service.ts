@@ -4,64 +4,23 @@
  * the API starts and reports on. The API never recomputes anything itself.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../common/audit';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
-import {
-  WORKFLOW_TYPES,
-  judgeIncidentWorkflowId,
-  metricRecomputeWorkflowId,
-  taskQueueFor,
-} from '../../../common/names';
+import { judgeIncidentWorkflowId, metricRecomputeWorkflowId } from '../../../common/names';
 import { isMetricId, metricVersions } from '../../../domain/metrics/registry';
-import type { metricRecomputeWorkflow } from '../../../workflows/metricRecompute';
-import type { IncidentWorkflowInput } from '../../../workflows/shared/incidentSteps';
 import { hasRole, type Principal } from '../../http/context';
 import { resolveJudge } from '../suites/judge';
 import type { JudgeDef } from '../../../domain/suites/schemas';
-import * as dal from '../../../domain/incidents/dal';
-
-/** The workflow type that handles each incident kind (none for a reinstatement: it is recorded, not processed). */
-const INCIDENT_WORKFLOW_TYPES: Record<dal.IncidentKind, string | null> = {
-  metric_bug: WORKFLOW_TYPES.metricRecompute,
-  dataset_contamination: WORKFLOW_TYPES.datasetDeprecation,
-  judge: WORKFLOW_TYPES.judgeIncident,
-  dataset_reinstatement: null,
-};
-/** Every incident workflow takes the same input and returns the impact report. */
-type IncidentWorkflow = typeof metricRecomputeWorkflow;
+import * as dal from '../../../domain/incidents/dal/incidents';
+import { ensureIncidentWorkflow } from './workflows';
 
 export function requireOperator(principal: Principal): void {
   if (!hasRole(principal, '*', 'admin'))
     throw new AppError(403, 'forbidden', 'declaring an incident needs the admin role on every team (an operator key)');
-}
-
-/** Starts the incident's workflow unless it already runs (safe on every idempotent retry). Incident workflows run on the release queue. */
-export async function ensureIncidentWorkflow(
-  temporal: Client,
-  config: Config,
-  incident: dal.IncidentRow,
-): Promise<void> {
-  const workflowType = INCIDENT_WORKFLOW_TYPES[incident.kind];
-  if (!workflowType || incident.status === 'resolved') return;
-  const input: IncidentWorkflowInput = {
-    incidentId: incident.incident_id,
-    runParallelism: config.EVALGATE_INCIDENT_RUN_PARALLELISM,
-    shardParallelism: config.EVALGATE_SHARD_PARALLELISM,
-    heartbeatTimeoutMs: config.EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS,
-  };
-  try {
-    await temporal.workflow.start<IncidentWorkflow>(workflowType, {
-      workflowId: incident.workflow_id,
-      taskQueue: taskQueueFor(config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
-      args: [input],
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
 }
 
 export interface NewJudgeIncident {
@@ -142,7 +101,8 @@ export class IncidentService {
       await ensureIncidentWorkflow(this.temporal, this.config, open);
       throw conflict(
         'incident_open',
-        `incident ${open.incident_id} is already handling ${input.metric}@${open.bad_impl_versions?.join(',')}; watch it with GET /v1/metric-incidents/${open.incident_id}`,
+        `incident ${open.incident_id} is already handling ${input.metric}@${open.bad_impl_versions?.join(',')}; ` +
+          `watch it with GET /v1/metric-incidents/${open.incident_id}`,
         'metric',
       );
     }
@@ -194,10 +154,7 @@ export class IncidentService {
       const existing = await dal.findByIdempotencyKey(this.pool, principal.principalId, input.idempotencyKey);
       if (existing) return { incident: existing, created: false };
     }
-    const known = await this.pool.query('SELECT 1 FROM metric_suite_versions WHERE judge_fingerprint = $1 LIMIT 1', [
-      input.judgeFingerprint,
-    ]);
-    if (!known.rows.length)
+    if (!(await dal.judgeInUse(this.pool, input.judgeFingerprint)))
       throw new AppError(
         404,
         'not_found',
@@ -227,7 +184,8 @@ export class IncidentService {
       await ensureIncidentWorkflow(this.temporal, this.config, open);
       throw conflict(
         'incident_open',
-        `incident ${open.incident_id} is already replacing judge ${input.judgeFingerprint}; watch it with GET /v1/judge-incidents/${open.incident_id}`,
+        `incident ${open.incident_id} is already replacing judge ${input.judgeFingerprint}; ` +
+          `watch it with GET /v1/judge-incidents/${open.incident_id}`,
         'judgeFingerprint',
       );
     }

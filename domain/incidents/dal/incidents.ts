@@ -1,4 +1,4 @@
-import type { Queryable } from '../../common/db';
+import type { Queryable } from '../../../common/db';
 
 export type IncidentKind = 'metric_bug' | 'dataset_contamination' | 'judge' | 'dataset_reinstatement';
 
@@ -98,7 +98,8 @@ export async function findOpenMetricIncident(
 /** An unresolved judge incident on the same judge. */
 export async function findOpenJudgeIncident(q: Queryable, fingerprint: string): Promise<IncidentRow | undefined> {
   const { rows } = await q.query<IncidentRow>(
-    `SELECT * FROM metric_incidents WHERE kind = 'judge' AND judge_fingerprint = $1 AND status IN ('open', 'recomputing') ORDER BY created_at LIMIT 1`,
+    `SELECT * FROM metric_incidents WHERE kind = 'judge' AND judge_fingerprint = $1 AND status IN ('open', 'recomputing')
+      ORDER BY created_at LIMIT 1`,
     [fingerprint],
   );
   return rows[0];
@@ -154,6 +155,109 @@ export async function listIncidents(
         AND ($2::timestamptz IS NULL OR (created_at, incident_id) < ($2::timestamptz, $3::uuid))
       ORDER BY created_at DESC, incident_id DESC LIMIT $4`,
     [kind ?? null, cursor?.createdAt ?? null, cursor?.incidentId ?? null, limit],
+  );
+  return rows;
+}
+
+export type IncidentStep =
+  | 'freezing'
+  | 'finding_runs'
+  | 'recomputing'
+  | 'invalidating'
+  | 'rejudging'
+  | 'redeciding'
+  | 'unfreezing'
+  | 'reporting'
+  | 'done'
+  | 'failed';
+
+/**
+ * Records the step the workflow is on. A rerun of a resolved incident goes back to
+ * `recomputing` while it works and ends resolved again: the status always says what
+ * the workflow is doing now.
+ */
+export async function setIncidentStep(
+  q: Queryable,
+  incidentId: string,
+  step: IncidentStep,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
+  await q.query(
+    `UPDATE metric_incidents SET status = CASE WHEN $2 IN ('done') THEN 'resolved' WHEN $2 = 'failed' THEN 'failed' ELSE 'recomputing' END,
+            progress = progress || jsonb_build_object('step', $2::text) || $3::jsonb,
+            resolved_at = CASE WHEN $2 = 'done' THEN COALESCE(resolved_at, now()) ELSE resolved_at END
+      WHERE incident_id = $1`,
+    [incidentId, step, JSON.stringify(detail)],
+  );
+}
+
+export async function saveIncidentReport(q: Queryable, incidentId: string, report: unknown): Promise<void> {
+  await q.query('UPDATE metric_incidents SET report = $2 WHERE incident_id = $1', [incidentId, JSON.stringify(report)]);
+}
+
+/** A reinstatement is recorded, not processed: its report is written with it and its progress is done. */
+export async function saveReinstatementReport(q: Queryable, incidentId: string, report: unknown): Promise<void> {
+  await q.query(`UPDATE metric_incidents SET report = $2, progress = '{"step": "done"}' WHERE incident_id = $1`, [
+    incidentId,
+    JSON.stringify(report),
+  ]);
+}
+
+/** What a deprecation left behind: runs it invalidated and decisions it revoked (zero without one). */
+export async function deprecationImpact(
+  q: Queryable,
+  incidentId: string | null,
+): Promise<{ runs: number; decisions: number }> {
+  const { rows } = await q.query<{ runs: number; decisions: number }>(
+    `SELECT (SELECT count(*)::int FROM incident_runs WHERE incident_id = $1 AND state = 'invalidated') AS runs,
+            (SELECT count(*)::int FROM incident_decisions WHERE incident_id = $1 AND outcome = 'revoked') AS decisions`,
+    [incidentId],
+  );
+  return rows[0];
+}
+
+/** Whether any metric suite version uses the judge. */
+export async function judgeInUse(q: Queryable, fingerprint: string): Promise<boolean> {
+  const { rows } = await q.query('SELECT 1 FROM metric_suite_versions WHERE judge_fingerprint = $1 LIMIT 1', [
+    fingerprint,
+  ]);
+  return rows.length > 0;
+}
+
+/** Retracts the bad implementation versions of a metric (idempotent). */
+export async function retractImplVersions(
+  q: Queryable,
+  incidentId: string,
+  metric: string,
+  badVersions: string[] | null,
+  fixedVersion: string | null,
+): Promise<void> {
+  await q.query(
+    `INSERT INTO metric_impl_retractions (metric, impl_version, fixed_impl_version, incident_id)
+     SELECT $1, v, $3, $4 FROM unnest($2::text[]) v ON CONFLICT DO NOTHING`,
+    [metric, badVersions, fixedVersion, incidentId],
+  );
+}
+
+/** Freezes the metric for the incident; a rerun freezes again. */
+export async function freezeMetric(q: Queryable, metric: string, incidentId: string): Promise<void> {
+  await q.query(
+    `INSERT INTO metric_freezes (metric, incident_id) VALUES ($1, $2)
+     ON CONFLICT (metric, incident_id) DO UPDATE SET unfrozen_at = NULL`,
+    [metric, incidentId],
+  );
+}
+
+export async function unfreezeMetrics(q: Queryable, incidentId: string): Promise<void> {
+  await q.query('UPDATE metric_freezes SET unfrozen_at = now() WHERE incident_id = $1 AND unfrozen_at IS NULL', [
+    incidentId,
+  ]);
+}
+
+export async function listFreezes(q: Queryable, incidentId: string) {
+  const { rows } = await q.query<{ metric: string; frozen_at: Date; unfrozen_at: Date | null }>(
+    'SELECT metric, frozen_at, unfrozen_at FROM metric_freezes WHERE incident_id = $1 ORDER BY metric',
+    [incidentId],
   );
   return rows;
 }
