@@ -66,6 +66,24 @@ const TEST_SUPPORT_RULES = [
   rules: { 'no-restricted-imports': ['error', { patterns }] },
 }));
 
+// SQL lives in the domain layer's data-access modules (docs/architecture.md): a query call
+// whose text starts like SQL anywhere else in production code is an error.
+const SQL_START =
+  '/^\\s*(SELECT|INSERT|UPDATE|DELETE|WITH|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|SET|LOCK|COPY|TRUNCATE)\\b/i';
+const SQL_ONLY_IN_DALS = {
+  files: PRODUCTION_DIRS.filter((dir) => dir !== 'schema').map((dir) => `${dir}/**/*.ts`),
+  ignores: ['domain/**/dal.ts', 'domain/**/dal/**/*.ts', 'common/db.ts'],
+  rules: {
+    'no-restricted-syntax': [
+      'error',
+      ...[
+        `CallExpression[callee.property.name='query'][arguments.0.value=${SQL_START}]`,
+        `CallExpression[callee.property.name='query'][arguments.0.quasis.0.value.raw=${SQL_START}]`,
+      ].map((selector) => ({ selector, message: 'SQL lives in domain/<aggregate>/dal.ts; call a DAL function' })),
+    ],
+  },
+};
+
 const NODE_BUILTINS = [
   'assert',
   'buffer',
@@ -105,6 +123,8 @@ module.exports = tseslint.config(
     plugins: { '@typescript-eslint': tseslint.plugin },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
+      // Prettier wraps code at 120; strings, comments and SQL it cannot wrap stay under 140.
+      'max-len': ['error', { code: 140, tabWidth: 2 }],
       '@typescript-eslint/no-misused-promises': [
         'error',
         { checksVoidReturn: { arguments: false, attributes: false } },
@@ -112,6 +132,7 @@ module.exports = tseslint.config(
     },
   },
   ...TEST_SUPPORT_RULES,
+  SQL_ONLY_IN_DALS,
   {
     files: ['workflows/**/*.ts'],
     rules: {

@@ -8,7 +8,8 @@
  *     the run (worker peak RSS, target < 1 GB; largest workflow history, target < 10,000 events;
  *     rows per second).
  *
- *   npm run stack -- up --services-only && npx tsx bench/eval-run.ts [--phase a|b|all] [--rows-a N] [--rows-b N] [--upload-only yes] [--profile yes]
+ * npm run stack -- up --services-only && npx tsx bench/eval-run.ts [--phase a|b|all] [--rows-a N] [--rows-b N]
+ * [--upload-only yes] [--profile yes]
  */
 import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
@@ -156,7 +157,8 @@ function printCpu(runSeconds: number, run: [string, number][], bareSeconds: numb
   const total = (usage: [string, number][]) => usage.reduce((sum, [, s]) => sum + s, 0);
   const bareOf = new Map(bare);
   process.stdout.write(
-    `\n  CPU seconds by process (${cores} cores: the run could use ${(runSeconds * cores).toFixed(0)} s, the bare loop ${(bareSeconds * cores).toFixed(0)} s)\n`,
+    `\n  CPU seconds by process (${cores} cores: the run could use ${(runSeconds * cores).toFixed(0)} s, the bare loop ` +
+      `${(bareSeconds * cores).toFixed(0)} s)\n`,
   );
   line('', 'run', 'bare loop', '');
   for (const [name, seconds] of run) line(name, seconds.toFixed(1), (bareOf.get(name) ?? 0).toFixed(1));
@@ -305,7 +307,8 @@ async function main() {
       const up = await upload(editor, baseUrl, editorKey, dataset.datasetId, rows(ROWS_B, salt, 2000));
       const uploadSeconds = (performance.now() - uploadStarted) / 1000;
       process.stdout.write(
-        `\nB. ${up.rowCount.toLocaleString()} examples (${(up.byteCount / up.rowCount / 1024).toFixed(2)} KB each on average), endpoint latency 0\n`,
+        `\nB. ${up.rowCount.toLocaleString()} examples (${(up.byteCount / up.rowCount / 1024).toFixed(2)} KB each on ` +
+          `average), endpoint latency 0\n`,
       );
       line('', 'evalgate', 'baseline', 'ratio (target)');
       line(

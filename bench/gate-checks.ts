@@ -22,7 +22,8 @@ function summary(samples: number[]) {
   return { n: sorted.length, p50: at(0.5), p95: at(0.95), max: sorted[sorted.length - 1] };
 }
 const row = (label: string, s: ReturnType<typeof summary>) =>
-  `${label.padEnd(40)} ${String(s.n).padStart(5)} ${s.p50.toFixed(1).padStart(9)} ${s.p95.toFixed(1).padStart(9)} ${s.max.toFixed(1).padStart(9)}`;
+  `${label.padEnd(40)} ${String(s.n).padStart(5)} ${s.p50.toFixed(1).padStart(9)} ${s.p95.toFixed(1).padStart(9)} ` +
+  `${s.max.toFixed(1).padStart(9)}`;
 
 async function timedCheck(client: ApiClient, gateId: string, candidate: string, key: string): Promise<number> {
   const start = process.hrtime.bigint();

@@ -17,7 +17,8 @@
  * judged run alternate for `--trials` rounds, each on fresh rows, and the median ratio is
  * the figure; every round is printed.
  *
- *   npm run stack -- up --services-only && npx tsx bench/judged-run.ts [--rows N] [--latency MS] [--repeats R] [--trials T] [--profile yes] [--build no] [--budget no] [--block-calls B]
+ * npm run stack -- up --services-only && npx tsx bench/judged-run.ts [--rows N] [--latency MS] [--repeats R] [--trials
+ * T] [--profile yes] [--build no] [--budget no] [--block-calls B]
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -221,7 +222,8 @@ async function main() {
     const resetStats = () => fetch(`${modelUrl}/admin/stats/reset`, { method: 'POST' });
     process.stdout.write(`\nevalgate judged-run benchmark (${new Date().toISOString()}, ${cpus().length} cores)\n`);
     process.stdout.write(
-      `${ROWS.toLocaleString()} generation examples, judge repeats ${REPEATS}, endpoint latency ${LATENCY_MS} ms, concurrency ${CONCURRENCY} per endpoint\n\n`,
+      `${ROWS.toLocaleString()} generation examples, judge repeats ${REPEATS}, endpoint latency ${LATENCY_MS} ms, ` +
+        `concurrency ${CONCURRENCY} per endpoint\n\n`,
     );
 
     const ratios: number[] = [];
@@ -263,7 +265,8 @@ async function main() {
         `round ${trial}: judged run / bare loop`,
         `${first.seconds.toFixed(1)} s / ${bare.toFixed(1)} s`,
         `${(first.seconds / bare).toFixed(2)}×`,
-        `CPU: worker ${workerCpuSeconds.toFixed(1)} s, bare loop ${bareCpuSeconds.toFixed(1)} s; in flight at the endpoint: ${runInFlight.toFixed(0)} vs ${bareInFlight.toFixed(0)}; load ${loadavg()[0].toFixed(1)}`,
+        `CPU: worker ${workerCpuSeconds.toFixed(1)} s, bare loop ${bareCpuSeconds.toFixed(1)} s; in flight at the ` +
+          `endpoint: ${runInFlight.toFixed(0)} vs ${bareInFlight.toFixed(0)}; load ${loadavg()[0].toFixed(1)}`,
       );
       last = { first, firstCalls, bareCalls, body };
     }

@@ -77,7 +77,8 @@ const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 process.stdout.write(
   [
     `examples: ${total}, replicates: ${replicates}, metrics: ${spec.metrics.length}, slices: 1 tag per example`,
-    `add: ${(total / addSeconds).toFixed(0)} examples/s wall (${addSeconds.toFixed(2)} s), ${(total / addCpuSeconds).toFixed(0)} examples/CPU-second`,
+    `add: ${(total / addSeconds).toFixed(0)} examples/s wall (${addSeconds.toFixed(2)} s), ` +
+      `${(total / addCpuSeconds).toFixed(0)} examples/CPU-second`,
     `serialise ${shards} shard states: ${serialiseSeconds.toFixed(2)} s, ${mb(json.reduce((n, j) => n + j.length, 0))} JSON`,
     `merge: ${mergeSeconds.toFixed(2)} s, finalize: ${finalizeSeconds.toFixed(2)} s`,
     ...Object.entries(results).map(

@@ -89,7 +89,8 @@ async function seedRun(pool: Pool, storage: Storage): Promise<{ runId: string; s
   );
   const shards = Math.ceil(EXAMPLES / ROWS_PER_SHARD);
   const version = await q(
-    `INSERT INTO dataset_versions (dataset_id, version, content_hash, row_count, byte_count, label_policy, visibility, classification, created_by)
+    `INSERT INTO dataset_versions (dataset_id, version, content_hash, row_count, byte_count, label_policy, visibility,
+    classification, created_by)
      VALUES ($1, 1, $2, $3, 0, 'human_reviewed', 'internal', 'internal', $4) RETURNING dataset_version_id`,
     [dataset.dataset_id, tag, EXAMPLES, by],
   );
@@ -104,16 +105,19 @@ async function seedRun(pool: Pool, storage: Storage): Promise<{ runId: string; s
   );
   const modelVersion = await q(
     `INSERT INTO model_versions (model_id, version, version_seq, protocol, endpoint, params_hash, created_by)
-     VALUES ($1, 'v1', 1, 'json-predict', '{"protocol":"json-predict","url":"http://127.0.0.1:9/unused"}', '', $2) RETURNING model_version_id`,
+     VALUES ($1, 'v1', 1, 'json-predict', '{"protocol":"json-predict","url":"http://127.0.0.1:9/unused"}', '', $2)
+     RETURNING model_version_id`,
     [model.model_id, by],
   );
   const suite = await q(
-    `INSERT INTO metric_suites (name, purpose, owner_team, created_by) VALUES ($1, 'release_blocking', 'bench', $2) RETURNING metric_suite_id`,
+    `INSERT INTO metric_suites (name, purpose, owner_team, created_by) VALUES ($1, 'release_blocking', 'bench', $2) ` +
+      `RETURNING metric_suite_id`,
     [`bench-${tag}`, by],
   );
   const metrics = [{ name: 'recall_spam', metric: 'recall', params: { positiveLabel: 'spam' }, implVersion: '0.9.0' }];
   const suiteVersion = await q(
-    `INSERT INTO metric_suite_versions (metric_suite_id, version, metrics, content_hash, created_by) VALUES ($1, 1, $2, $3, $4) RETURNING metric_suite_version_id`,
+    `INSERT INTO metric_suite_versions (metric_suite_id, version, metrics, content_hash, created_by) VALUES ($1, 1, $2, ` +
+      `$3, $4) RETURNING metric_suite_version_id`,
     [suite.metric_suite_id, JSON.stringify(metrics), tag, by],
   );
   const runId = randomUUID();
@@ -132,11 +136,13 @@ async function seedRun(pool: Pool, storage: Storage): Promise<{ runId: string; s
     ],
   );
   await pool.query(
-    `INSERT INTO eval_run_shards (run_id, shard_index, status, rows_done, row_count) SELECT $1, shard_index, 'done', row_count, row_count FROM dataset_shards WHERE dataset_version_id = $2`,
+    `INSERT INTO eval_run_shards (run_id, shard_index, status, rows_done, row_count) SELECT $1, shard_index, 'done', ` +
+      `row_count, row_count FROM dataset_shards WHERE dataset_version_id = $2`,
     [runId, version.dataset_version_id],
   );
   await pool.query(
-    `INSERT INTO metric_results (run_id, metric_name, metric_id, impl_version, value, n) VALUES ($1, 'recall_spam', 'recall', '0.9.0', 0.5, $2)`,
+    `INSERT INTO metric_results (run_id, metric_name, metric_id, impl_version, value, n) VALUES ($1, 'recall_spam', ` +
+      `'recall', '0.9.0', 0.5, $2)`,
     [runId, EXAMPLES],
   );
 
@@ -239,12 +245,17 @@ async function main() {
   process.stdout.write(
     [
       '',
-      `recompute recall over ${EXAMPLES.toLocaleString()} stored examples (${shards} shards, ${SHARD_PARALLELISM} at a time, 200 bootstrap replicates):`,
+      `recompute recall over ${EXAMPLES.toLocaleString()} stored examples (${shards} shards, ${SHARD_PARALLELISM} at a ` +
+        `time, 200 bootstrap replicates):`,
       `                                          wall        CPU (this process)`,
-      `  metricRecomputeWorkflow end to end      ${fmt(recompute).padEnd(11)} ${fmt(recomputeCpu)}   (${Math.round(EXAMPLES / recompute).toLocaleString()} examples/s wall; target < 60 s)`,
-      `  floor: read + parse the stored records  ${fmt(floor.seconds).padEnd(11)} ${fmt(floor.cpu)}   (${Math.round(EXAMPLES / floor.seconds).toLocaleString()} examples/s wall)`,
-      `  recompute / floor                       ${(recompute / floor.seconds).toFixed(2)}x        ${(recomputeCpu / floor.cpu).toFixed(2)}x`,
-      `  1-minute load average at the end: ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} cores (others' tests share this machine)`,
+      `  metricRecomputeWorkflow end to end      ${fmt(recompute).padEnd(11)} ${fmt(recomputeCpu)}   ` +
+        `(${Math.round(EXAMPLES / recompute).toLocaleString()} examples/s wall; target < 60 s)`,
+      `  floor: read + parse the stored records  ${fmt(floor.seconds).padEnd(11)} ${fmt(floor.cpu)}   ` +
+        `(${Math.round(EXAMPLES / floor.seconds).toLocaleString()} examples/s wall)`,
+      `  recompute / floor                       ${(recompute / floor.seconds).toFixed(2)}x        ` +
+        `${(recomputeCpu / floor.cpu).toFixed(2)}x`,
+      `  1-minute load average at the end: ${load.toFixed(1)} on ${(await import('node:os')).cpus().length} cores ` +
+        `(others' tests share this machine)`,
       `  runs recomputed ${report.runs.recomputed}; recall@1.0.0 = ${change?.newValue?.toFixed(5)} over n = ${change?.n}`,
       '',
     ].join('\n'),

@@ -39,7 +39,8 @@ function deltaCell(r: Pick<Reason, 'delta' | 'deltaCiLow' | 'deltaCiHigh' | 'con
   if (r.delta === null || r.delta === undefined) return '–';
   const ci =
     r.deltaCiLow !== null && r.deltaCiLow !== undefined && r.deltaCiHigh !== null && r.deltaCiHigh !== undefined
-      ? ` [${signed(r.deltaCiLow)}, ${signed(r.deltaCiHigh)}]${r.confidence && r.confidence !== 0.95 ? ` ${Math.round(r.confidence * 100)}%` : ''}`
+      ? ` [${signed(r.deltaCiLow)}, ${signed(r.deltaCiHigh)}]` +
+        (r.confidence && r.confidence !== 0.95 ? ` ${Math.round(r.confidence * 100)}%` : '')
       : '';
   return `${signed(r.delta)}${ci}`;
 }
@@ -135,7 +136,8 @@ function junit(check: CheckBody): string {
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="evalgate" ${attrs}>`,
     `  <testsuite name="${xml(title(check))}" ${attrs} timestamp="${new Date().toISOString()}">`,
-    `    <properties><property name="checkId" value="${check.checkId}"/><property name="status" value="${xml(check.status)}"/></properties>`,
+    `    <properties><property name="checkId" value="${check.checkId}"/><property name="status" ` +
+      `value="${xml(check.status)}"/></properties>`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',
@@ -176,7 +178,9 @@ export function renderComparison(body: ComparisonBody, format: Format): string {
     row(name, 'all', m),
     ...Object.entries(m.slices).map(([tag, s]) => row(name, tag, s)),
   ]);
-  const heading = `${body.candidate.modelVersion} (run ${body.candidate.runId}) vs ${body.baseline.modelVersion} (run ${body.baseline.runId}, ${body.baseline.via}) on ${body.examples.paired} shared examples`;
+  const heading =
+    `${body.candidate.modelVersion} (run ${body.candidate.runId}) vs ${body.baseline.modelVersion} (run ` +
+    `${body.baseline.runId}, ${body.baseline.via}) on ${body.examples.paired} shared examples`;
   if (format === 'markdown') {
     const md = (cells: string[]) => `| ${cells.join(' | ')} |`;
     return [

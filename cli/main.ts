@@ -23,9 +23,11 @@ import type { Output } from './output';
 export type { Output };
 
 const USAGE = `usage:
-  evalgate gate check --gate <name|id> --candidate <model@version> [--wait] [--timeout 30m] [--format text|json|markdown|junit] [--idempotency-key k] [--commit-sha sha]
+  evalgate gate check --gate <name|id> --candidate <model@version> [--wait] [--timeout 30m]
+      [--format text|json|markdown|junit] [--idempotency-key k] [--commit-sha sha]
   evalgate runs compare <runId> --baseline <runId|alias:production> [--format text|json|markdown]
-  evalgate runs start --model <model@version> --dataset <datasetId> --suite <metricSuiteId> [--mode exploratory|release] [--dataset-version n] [--suite-version n] [--wait] [--timeout 30m]
+  evalgate runs start --model <model@version> --dataset <datasetId> --suite <metricSuiteId>
+      [--mode exploratory|release] [--dataset-version n] [--suite-version n] [--wait] [--timeout 30m]
   evalgate override request --check <checkId> --justification "<why>" [--rules rule1,rule2]
   evalgate override approve --override <overrideId> [--comment "<note>"]
 environment: EVALGATE_URL (default http://127.0.0.1:8080), EVALGATE_TOKEN (an API key)

@@ -51,7 +51,10 @@ const envSchema = z.object({
   EVALGATE_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   EVALGATE_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   EVALGATE_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
-  /** Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see activities/budget/lease.ts). */
+  /**
+   * Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see
+   * activities/budget/lease.ts).
+   */
   /** Headers per endpoint URL prefix (credentials for hosted models and judges), as JSON: {"<url prefix>": {"<header>": "<value>"}}. */
   EVALGATE_ENDPOINT_HEADERS: z
     .string()

@@ -91,7 +91,8 @@ async function main() {
       jsonl,
     );
     step(
-      `dataset spamassassin-heldout v${version.version}: ${version.rowCount} rows, sha256 ${version.contentHash.slice(0, 16)}…, slices ${JSON.stringify(version.tagCounts)}`,
+      `dataset spamassassin-heldout v${version.version}: ${version.rowCount} rows, sha256 ` +
+        `${version.contentHash.slice(0, 16)}…, slices ${JSON.stringify(version.tagCounts)}`,
     );
     const again = await editor.api.ndjson(
       `/v1/datasets/${dataset.datasetId}/versions?labelPolicy=human_reviewed`,
@@ -116,7 +117,8 @@ async function main() {
       requireHumanLabels: true,
     });
     step(
-      `suite spam-release v${suiteVersion.version} (release-blocking): ${suiteVersion.metrics.map((m: { name: string; implVersion: string }) => `${m.name}@${m.implVersion}`).join(', ')}`,
+      `suite spam-release v${suiteVersion.version} (release-blocking): ` +
+        suiteVersion.metrics.map((m: { name: string; implVersion: string }) => `${m.name}@${m.implVersion}`).join(', '),
     );
     const model = await editor.api.post('/v1/models', { name: 'spam-filter', ownerTeam: TEAM });
     const versions: Record<string, string> = {};
@@ -151,7 +153,8 @@ async function main() {
       runs[name] = await waitForRun(editor.api, runId);
       process.stdout.write(`\r${' '.repeat(60)}\r`);
       step(
-        `${versions[name]}: run ${runId} ${runs[name].status} in ${((Date.now() - started) / 1000).toFixed(1)} s — ${runs[name].cost.modelCalls} model calls, ${runs[name].cost.cacheHits} cached, $${runs[name].cost.totalUsd.toFixed(4)}`,
+        `${versions[name]}: run ${runId} ${runs[name].status} in ${((Date.now() - started) / 1000).toFixed(1)} s — ` +
+          `${runs[name].cost.modelCalls} model calls, ${runs[name].cost.cacheHits} cached, $${runs[name].cost.totalUsd.toFixed(4)}`,
       );
       if (runs[name].status !== 'succeeded')
         throw new Error(`run ${runId} ended ${runs[name].status}: ${JSON.stringify(runs[name].error)}`);
@@ -170,10 +173,15 @@ async function main() {
     );
     process.stdout.write(`\r${' '.repeat(60)}\r`);
     step(
-      `rerun of ${versions['nb-v1']}: ${rerun.cost.modelCalls} model calls, ${rerun.cost.cacheHits} answered from the prediction cache; accuracy ${rerun.results.accuracy.value} (same as before: ${rerun.results.accuracy.value === runs['nb-v1'].results.accuracy.value})`,
+      `rerun of ${versions['nb-v1']}: ${rerun.cost.modelCalls} model calls, ${rerun.cost.cacheHits} answered from the prediction cache; ` +
+        `accuracy ${rerun.results.accuracy.value} ` +
+        `(same as before: ${rerun.results.accuracy.value === runs['nb-v1'].results.accuracy.value})`,
     );
     step(
-      `lineage of run ${rerun.runId}: dataset ${rerun.lineage.dataset.contentHash.slice(0, 12)}…, model ${rerun.lineage.model.modelVersion} (params ${rerun.lineage.model.paramsHash.slice(0, 12)}…), suite v${rerun.lineage.metricSuite.version}, platform ${rerun.lineage.platformVersion}, bootstrap seed ${rerun.lineage.seeds.bootstrap}`,
+      `lineage of run ${rerun.runId}: dataset ${rerun.lineage.dataset.contentHash.slice(0, 12)}…, model ` +
+        (`${rerun.lineage.model.modelVersion} (params ${rerun.lineage.model.paramsHash.slice(0, 12)}…), suite ` +
+          (`v${rerun.lineage.metricSuite.version}, platform ${rerun.lineage.platformVersion}, bootstrap seed ` +
+            `${rerun.lineage.seeds.bootstrap}`)),
     );
 
     const gateStory = join(__dirname, 'demo', 'gateStory.ts');

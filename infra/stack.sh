@@ -88,7 +88,11 @@ urls_of() {
   case $1 in
     postgres) echo "$EVALGATE_DATABASE_URL (+ evalgate_test)" ;;
     temporal) echo "gRPC $(reach_host "$TEMPORAL_HOST"):$TEMPORAL_PORT, UI http://$(reach_host "$TEMPORAL_HOST"):$TEMPORAL_UI_PORT" ;;
-    minio) echo "S3 $s3_scheme://$(reach_host "$EVALGATE_S3_ENDPOINT"):$EVALGATE_S3_PORT, console http://$(reach_host "$EVALGATE_S3_ENDPOINT"):$MINIO_CONSOLE_PORT" ;;
+    minio)
+      local s3_host
+      s3_host=$(reach_host "$EVALGATE_S3_ENDPOINT")
+      echo "S3 $s3_scheme://$s3_host:$EVALGATE_S3_PORT, console http://$s3_host:$MINIO_CONSOLE_PORT"
+      ;;
     api) api_url ;;
     worker) echo "task queues ${EVALGATE_TASK_QUEUE_PREFIX:-evalgate}-*" ;;
   esac
@@ -195,7 +199,9 @@ start_minio() {
 
 # Heap limits as a deployment sets them (README, Benchmarks): V8 collects before RSS runs away.
 start_api() { NODE_OPTIONS="--max-old-space-size=${EVALGATE_API_HEAP_MB:-256}" start_detached api "$TSX" "$EVALGATE_ROOT/api/main.ts"; }
-start_worker() { NODE_OPTIONS="--max-old-space-size=${EVALGATE_WORKER_HEAP_MB:-512}" start_detached worker "$TSX" "$EVALGATE_ROOT/workers/main.ts"; }
+start_worker() {
+  NODE_OPTIONS="--max-old-space-size=${EVALGATE_WORKER_HEAP_MB:-512}" start_detached worker "$TSX" "$EVALGATE_ROOT/workers/main.ts"
+}
 
 # Starts NAME unless it already runs (ours) or a healthy service holds its port.
 launch() {
@@ -212,7 +218,8 @@ launch() {
         log "$name: reusing the healthy $name already serving $host:$port (not started by this stack; down leaves it alone)"
         return 0
       fi
-      die "$name: port $port on $host is busy ($(port_owner "$port" || true)) but does not answer as a healthy $name; stop that process or set $(port_var_of "$name")"
+      die "$name: port $port on $host is busy ($(port_owner "$port" || true)) but does not answer as a healthy $name;" \
+        "stop that process or set $(port_var_of "$name")"
     fi
   fi
   log "$name: starting (log $(log_file "$name"))"

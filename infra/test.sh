@@ -37,18 +37,23 @@ export NODE_ENV=test
 export EVALGATE_LOG_LEVEL=${EVALGATE_LOG_LEVEL:-error}
 
 # Both always run, so one CI log shows type errors and test failures together.
-tsc_status=0 lint_status=0 format_status=0 jest_status=0
+tsc_status=0 lint_status=0 format_status=0 layers_status=0 jest_status=0
 echo "[test] tsc --noEmit -p tsconfig.json"
 node_modules/.bin/tsc --noEmit -p tsconfig.json || tsc_status=$?
 echo "[test] eslint (no floating promises; deterministic workflow code)"
 node_modules/.bin/eslint . || lint_status=$?
 echo "[test] prettier --check (one formatter decides layout)"
 node_modules/.bin/prettier --check --log-level warn . || format_status=$?
+echo "[test] layers (dependency-cruiser: api, activities, domain, workflows; no cycles) and lines of at most 140 characters"
+node_modules/.bin/depcruise --config .dependency-cruiser.cjs api activities domain workflows workers common schema cli || layers_status=$?
+bash "$INFRA_DIR/check-lines.sh" || layers_status=$?
 echo "[test] jest --runInBand $*"
 node_modules/.bin/jest --runInBand "$@" || jest_status=$?
 
-if ((tsc_status || lint_status || format_status || jest_status)); then
-  echo "[test] FAILED:$( ((tsc_status)) && echo ' type check')$( ((lint_status)) && echo ' lint')$( ((format_status)) && echo ' format')$( ((jest_status)) && echo ' jest')" >&2
+if ((tsc_status || lint_status || format_status || layers_status || jest_status)); then
+  failed=$( ((tsc_status)) && echo ' type check')$( ((lint_status)) && echo ' lint')$( ((format_status)) && echo ' format')
+  failed+=$( ((layers_status)) && echo ' layers')$( ((jest_status)) && echo ' jest')
+  echo "[test] FAILED:$failed" >&2
   exit 1
 fi
-echo "[test] passed: type check, lint, format and jest"
+echo "[test] passed: type check, lint, format, layers and jest"

@@ -32,7 +32,10 @@ type JudgeActivities = ReturnType<typeof createJudgeActivities>;
 
 /** Release-mode runs of suites with a drift canary also judge the canary (issue 4). */
 export const JUDGE_CANARY_PATCH = 'judge-canary';
-/** A budget_exceeded shard stops new shards from starting and lets running ones stop before the run ends, so partial results are complete. */
+/**
+ * A budget_exceeded shard stops new shards from starting and lets running ones stop before the run ends, so partial
+ * results are complete.
+ */
 export const BUDGET_DRAIN_PATCH = 'budget-drain';
 
 export interface EvalRunInput {

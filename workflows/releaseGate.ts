@@ -142,7 +142,9 @@ export async function releaseGateWorkflow(input: ReleaseGateInput): Promise<{ st
       decision = await steps.recordGateError({
         checkId: input.checkId,
         code: 'timeout',
-        message: `the check did not decide within ${Math.round(input.checkTimeoutMs / 1000)} s (phase: ${state.phase}); its runs keep going and a new check reuses them`,
+        message:
+          `the check did not decide within ${Math.round(input.checkTimeoutMs / 1000)} s (phase: ${state.phase}); ` +
+          `its runs keep going and a new check reuses them`,
       });
     } else {
       timer.cancel();

@@ -32,7 +32,10 @@ export interface StoredItem {
 export interface JudgeStoredInput {
   judge: JudgeConfig;
   items: StoredItem[];
-  /** Object key for this batch's transcripts (one JSONL object); keep it under the run's prefix so access and retention follow the dataset. */
+  /**
+   * Object key for this batch's transcripts (one JSONL object); keep it under the run's prefix so access and retention
+   * follow the dataset.
+   */
   transcriptKey: string;
   /** Expiry of new judge-cache entries: retentionExpiry(dataset classification). */
   expiresAt: Date;

@@ -147,7 +147,9 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       const { retryAfterMs } = outcome;
       if (retryAfterMs !== undefined) {
         if (retryAfterMs > maxRetryAfterMs) {
-          error.message += ` (the server asked to wait ${Math.ceil(retryAfterMs / 1000)} s, over the ${Math.ceil(maxRetryAfterMs / 1000)} s limit)`;
+          error.message +=
+            ` (the server asked to wait ${Math.ceil(retryAfterMs / 1000)} s, over the ` +
+            `${Math.ceil(maxRetryAfterMs / 1000)} s limit)`;
           logger?.debug({ ...log, retryAfterMs }, 'model call failed: Retry-After too long');
           return { error, attempts };
         }

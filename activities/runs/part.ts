@@ -231,7 +231,8 @@ export async function processPart(
       ) {
         stop.abort(
           new EndpointUnavailable(
-            `model endpoint ${ctx.endpoint.url} failed ${consecutiveUnavailable} calls in a row after retries (last: ${error.class}: ${error.message})`,
+            `model endpoint ${ctx.endpoint.url} failed ${consecutiveUnavailable} calls in a row after retries (last: ` +
+              `${error.class}: ${error.message})`,
           ),
         );
       }

@@ -353,7 +353,9 @@ function failOnErrorRate(summary: ShardSummary, part: ExampleRecord[]): void {
   throw ApplicationFailure.create({
     type: unavailable ? 'model_unavailable' : 'model_errors',
     nonRetryable: true,
-    message: `${summary.errors} of ${summary.rows} examples failed after retries (limit ${MAX_ERROR_RATE * 100}%); last: ${sample?.class}: ${sample?.message}`,
+    message:
+      `${summary.errors} of ${summary.rows} examples failed after retries (limit ${MAX_ERROR_RATE * 100}%); last: ` +
+      `${sample?.class}: ${sample?.message}`,
   });
 }
 
@@ -369,6 +371,8 @@ function failOnJudgeErrorRate(summary: ShardSummary, limit: number): void {
   throw ApplicationFailure.create({
     type: 'judge_unreliable',
     nonRetryable: true,
-    message: `the judge failed on ${summary.judgeErrors} of ${summary.judged} examples (limit ${(limit * 100).toFixed(1)}%): unparseable or failed judge calls after one retry`,
+    message:
+      `the judge failed on ${summary.judgeErrors} of ${summary.judged} examples (limit ` +
+      `${(limit * 100).toFixed(1)}%): unparseable or failed judge calls after one retry`,
   });
 }

@@ -16,7 +16,8 @@ export async function overrideRequest(api: Api, args: ParsedArgs, out: Output): 
     ...(rules ? { rules } : {}),
   });
   out.log(
-    `override ${body.overrideId} requested for ${body.rules.join(', ')}: needs ${body.requiredApprovals} approvals before ${body.requestExpiresAt}`,
+    `override ${body.overrideId} requested for ${body.rules.join(', ')}: ` +
+      `needs ${body.requiredApprovals} approvals before ${body.requestExpiresAt}`,
   );
   return 0;
 }

@@ -23,7 +23,8 @@ const DONE = new Set(['succeeded', 'failed', 'cancelled', 'budget_exceeded', 'in
 
 /**
  * `evalgate runs start --model <model@version> --dataset <datasetId> --suite <metricSuiteId>
- *  [--dataset-version n] [--suite-version n] [--mode exploratory|release] [--idempotency-key k] [--wait] [--timeout 30m] [--format text|json]`
+ * [--dataset-version n] [--suite-version n] [--mode exploratory|release] [--idempotency-key k] [--wait] [--timeout 30m]
+ * [--format text|json]`
  */
 export async function runsStart(api: Api, args: ParsedArgs, out: Output): Promise<number> {
   const flags = flagReader(args, [
@@ -72,7 +73,8 @@ export async function runsStart(api: Api, args: ParsedArgs, out: Output): Promis
     out.log(`run ${runId}: ${run.status} (${run.progress.done}/${run.progress.total} examples)`);
     for (const [name, r] of Object.entries(run.results ?? {}) as [string, any][]) {
       out.log(
-        `  ${name.padEnd(16)} ${r.value === null ? '–' : r.value.toFixed(4)}  [${r.ciLow?.toFixed(4) ?? '–'}, ${r.ciHigh?.toFixed(4) ?? '–'}]  n=${r.n}`,
+        `  ${name.padEnd(16)} ${r.value === null ? '–' : r.value.toFixed(4)}  ` +
+          `[${r.ciLow?.toFixed(4) ?? '–'}, ${r.ciHigh?.toFixed(4) ?? '–'}]  n=${r.n}`,
       );
     }
     if (run.error) out.log(`  error: ${run.error.class}: ${run.error.message}`);

@@ -141,14 +141,16 @@ export function comparability(candidate: ComparableRun, baseline: ComparableRun)
   if (candidate.datasetVersionId !== baseline.datasetVersionId) {
     differences.push(
       candidate.datasetId === baseline.datasetId
-        ? `dataset version differs: the candidate ran on ${candidate.datasetName} v${candidate.datasetVersion}, the baseline on v${baseline.datasetVersion}`
+        ? `dataset version differs: the candidate ran on ${candidate.datasetName} v${candidate.datasetVersion}, the ` +
+            `baseline on v${baseline.datasetVersion}`
         : `dataset differs: the candidate ran on ${candidate.datasetName}, the baseline on ${baseline.datasetName}`,
     );
   }
   if (candidate.suiteVersionId !== baseline.suiteVersionId) {
     differences.push(
       candidate.suiteId === baseline.suiteId
-        ? `metric suite version differs: the candidate used ${candidate.suiteName} v${candidate.suiteVersion}, the baseline v${baseline.suiteVersion}`
+        ? `metric suite version differs: the candidate used ${candidate.suiteName} v${candidate.suiteVersion}, the ` +
+            `baseline v${baseline.suiteVersion}`
         : `metric suite differs: the candidate used ${candidate.suiteName}, the baseline ${baseline.suiteName}`,
     );
   }
@@ -158,14 +160,16 @@ export function comparability(candidate: ComparableRun, baseline: ComparableRun)
     if (!b) differences.push(`metric ${c.metricName} has no current result in the baseline run`);
     else if (c.implVersion !== b.implVersion || c.metricId !== b.metricId) {
       differences.push(
-        `metric implementation differs for ${c.metricName}: candidate ${c.metricId}@${c.implVersion}, baseline ${b.metricId}@${b.implVersion}`,
+        `metric implementation differs for ${c.metricName}: candidate ${c.metricId}@${c.implVersion}, baseline ` +
+          `${b.metricId}@${b.implVersion}`,
       );
     }
   }
   const judged = candidate.suiteMetrics.filter((m) => JUDGED_METRICS.has(m.metric));
   if (judged.length && candidate.judgeFingerprint !== baseline.judgeFingerprint) {
     differences.push(
-      `judge differs for ${judged.map((m) => m.name).join(', ')}: candidate judge ${candidate.judgeFingerprint ?? 'none'}, baseline judge ${baseline.judgeFingerprint ?? 'none'}`,
+      `judge differs for ${judged.map((m) => m.name).join(', ')}: ` +
+        `candidate judge ${candidate.judgeFingerprint ?? 'none'}, baseline judge ${baseline.judgeFingerprint ?? 'none'}`,
     );
   }
   if (candidate.promptTemplateHash !== baseline.promptTemplateHash) warnings.push('the prompt templates differ');

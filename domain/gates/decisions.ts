@@ -2,7 +2,7 @@
  * How a check is decided: every decision is a new gate_decisions row, the check row carries
  * the latest, and both are audited in the caller's transaction.
  */
-import { recordAudit } from '../../common/audit';
+import { recordAudit } from '../audit/dal';
 import type { Queryable } from '../../common/db';
 import { insertDecision, moveCheck, type CheckStatus } from './dal';
 import type { GateReason } from './reasons';

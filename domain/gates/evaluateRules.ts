@@ -251,7 +251,8 @@ function evaluateRule(rule: GateRule, input: RuleEvaluationInput): RuleReason {
       const unit = rule.relative ? ` (${fmt(amount * 100, 2)}% relative)` : '';
       return decide(
         ok,
-        `candidate ${fmt(value)} vs baseline ${fmt(baseline.value)}, delta ${signed(delta)}${unit}; may regress by at most ${rule.threshold}${rule.relative ? ' relative' : ''}${ok ? '' : ' — regressed too far'}`,
+        `candidate ${fmt(value)} vs baseline ${fmt(baseline.value)}, delta ${signed(delta)}${unit}; ` +
+          `may regress by at most ${rule.threshold}${rule.relative ? ' relative' : ''}${ok ? '' : ' — regressed too far'}`,
       );
     }
     case 'non_inferiority': {
@@ -269,7 +270,8 @@ function evaluateRule(rule: GateRule, input: RuleEvaluationInput): RuleReason {
         : `lower bound ${fmt(low)} must be > -${margin}`;
       return decide(
         ok,
-        `delta ${signed(comparison.delta)}, ${Math.round(confidence! * 100)}% CI [${fmt(low)}, ${fmt(high)}]; ${bound}${ok ? '' : ' — inferiority not ruled out'}`,
+        `delta ${signed(comparison.delta)}, ${Math.round(confidence! * 100)}% CI [${fmt(low)}, ${fmt(high)}]; ` +
+          `${bound}${ok ? '' : ' — inferiority not ruled out'}`,
       );
     }
   }

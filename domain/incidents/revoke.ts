@@ -5,7 +5,7 @@
  * deprecation alike.
  */
 import type { Pool } from 'pg';
-import { recordAudit } from '../../common/audit';
+import { recordAudit } from '../audit/dal';
 import { withTransaction } from '../../common/db';
 import type { LatestDecisionRow as DecisionRow } from '../lineage/dal';
 import { insertRevokedDecision, recordOutcome, revokeCheck, setNewDecision } from './dal/decisions';

@@ -45,6 +45,14 @@ export function judgeCacheKey(
   parts: JudgeCacheKeyParts,
 ): string {
   return sha256Hex(
-    `${KEY_VERSION}:${judge.modelVersionId}:${judge.promptHash}:${judge.paramsHash}:${parts.outputHash}:${parts.referenceHash}:${parts.repeat}`,
+    [
+      KEY_VERSION,
+      judge.modelVersionId,
+      judge.promptHash,
+      judge.paramsHash,
+      parts.outputHash,
+      parts.referenceHash,
+      parts.repeat,
+    ].join(':'),
   );
 }

@@ -62,7 +62,8 @@ export function assertJudgeReliable(
     nonRetryable: true,
     message:
       `the judge failed on ${totals.errors} of ${totals.judged} judged examples (${((totals.errors / totals.judged) * 100).toFixed(2)}%, ` +
-      `limit ${(judge.errorRateLimit * 100).toFixed(2)}%): unparseable or failed judge output after one retry; see the run's judge transcripts`,
+      (`limit ${(judge.errorRateLimit * 100).toFixed(2)}%): unparseable or failed judge output after one retry; see the ` +
+        `run's judge transcripts`),
   });
 }
 

@@ -276,19 +276,22 @@ export async function resolveRoot(q: Queryable, kind: string, id: string): Promi
         );
       if (uuid.test(head) && /^\d{1,9}$/.test(tail))
         return one(
-          'SELECT dv.*, d.owner_team, d.name FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE dv.dataset_id = $1 AND dv.version = $2',
+          'SELECT dv.*, d.owner_team, d.name FROM dataset_versions dv JOIN datasets d USING (dataset_id) WHERE ' +
+            'dv.dataset_id = $1 AND dv.version = $2',
           [head, Number(tail)],
         );
       return null;
     case 'metric_suite_version':
       if (uuid.test(id))
         return one(
-          'SELECT sv.*, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE sv.metric_suite_version_id = $1',
+          'SELECT sv.*, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE ' +
+            'sv.metric_suite_version_id = $1',
           [id],
         );
       if (uuid.test(head) && /^\d{1,9}$/.test(tail))
         return one(
-          'SELECT sv.*, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE sv.metric_suite_id = $1 AND sv.version = $2',
+          'SELECT sv.*, s.name FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id) WHERE ' +
+            'sv.metric_suite_id = $1 AND sv.version = $2',
           [head, Number(tail)],
         );
       return null;

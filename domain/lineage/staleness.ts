@@ -29,7 +29,8 @@ export async function baselineStaleness(q: Queryable, runIds: string[]): Promise
         reasons.push(`baseline run ${r.run_id} is invalid: ${r.invalid_reason ?? 'no reason recorded'}`);
       if (r.dataset_status === 'deprecated') {
         reasons.push(
-          `baseline run ${r.run_id} was evaluated on ${r.dataset_name} v${r.version}, which is deprecated (${r.deprecated_reason ?? 'no reason recorded'})`,
+          `baseline run ${r.run_id} was evaluated on ${r.dataset_name} v${r.version}, ` +
+            `which is deprecated (${r.deprecated_reason ?? 'no reason recorded'})`,
         );
       } else if (r.newest_active !== null && r.newest_active > r.version) {
         reasons.push(
@@ -39,7 +40,8 @@ export async function baselineStaleness(q: Queryable, runIds: string[]): Promise
       for (const x of r.retracted) {
         // The first incident that retracted the version names it; later ones only repeat it.
         reasons.push(
-          `baseline run ${r.run_id}'s ${x.metricName} was computed with ${x.metric}@${x.implVersion}, retracted by incident ${x.incidentId} (fixed in ${x.fixed})`,
+          `baseline run ${r.run_id}'s ${x.metricName} was computed with ${x.metric}@${x.implVersion}, ` +
+            `retracted by incident ${x.incidentId} (fixed in ${x.fixed})`,
         );
       }
       return { runId: r.run_id, reasons };

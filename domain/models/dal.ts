@@ -87,7 +87,8 @@ export async function insertVersion(
 ) {
   const { rows } = await q.query<ModelVersionRecord>(
     `WITH next AS (SELECT COALESCE(MAX(version_seq), 0) + 1 AS seq FROM model_versions WHERE model_id = $1)
-     INSERT INTO model_versions (model_id, version, version_seq, protocol, endpoint, prompt_template, prompt_template_hash, params, params_hash, pricing, created_by)
+     INSERT INTO model_versions (model_id, version, version_seq, protocol, endpoint, prompt_template,
+     prompt_template_hash, params, params_hash, pricing, created_by)
      SELECT $1, COALESCE($2, next.seq::text), next.seq, $3, $4, $5, $6, $7, $8, $9, $10 FROM next
      RETURNING *`,
     [
@@ -135,7 +136,8 @@ export async function moveAlias(
   const previous = rows[0]?.model_version_id ?? null;
   await q.query(
     `INSERT INTO model_aliases (model_id, alias, model_version_id, updated_by) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (model_id, alias) DO UPDATE SET model_version_id = EXCLUDED.model_version_id, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+     ON CONFLICT (model_id, alias) DO UPDATE SET model_version_id = EXCLUDED.model_version_id, updated_by =
+     EXCLUDED.updated_by, updated_at = now()`,
     [a.modelId, a.alias, a.modelVersionId, a.changedBy],
   );
   await q.query(

@@ -6,7 +6,7 @@
  * expires and they no longer do, it is `fail` again. Every grant, refusal and expiry is
  * audited in the same transaction.
  */
-import { recordAudit } from '../../common/audit';
+import { recordAudit } from '../audit/dal';
 import type { Queryable } from '../../common/db';
 import { checkStatus, latestRuleDecision, type CheckContext } from '../gates/dal';
 import { recordDecision } from '../gates/decisions';

@@ -101,7 +101,8 @@ export async function resolveRunTarget(
   if (datasetVersion.status === 'deprecated') {
     throw conflicting(
       'dataset_deprecated',
-      `version ${datasetVersion.version} of ${dataset.name} is deprecated (${datasetVersion.deprecated_reason ?? 'no reason given'}); evaluate a newer version`,
+      `version ${datasetVersion.version} of ${dataset.name} is deprecated ` +
+        `(${datasetVersion.deprecated_reason ?? 'no reason given'}); evaluate a newer version`,
       'datasetVersion',
     );
   }
@@ -129,7 +130,8 @@ export async function resolveRunTarget(
   ) {
     throw conflicting(
       'labels_not_human_reviewed',
-      `suite ${suite.name} requires human-reviewed labels for release runs; this dataset version's labels are ${datasetVersion.label_policy}`,
+      `suite ${suite.name} requires human-reviewed labels for release runs; this dataset ` +
+        `version's labels are ${datasetVersion.label_policy}`,
       'datasetVersion',
     );
   }

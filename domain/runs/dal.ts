@@ -438,7 +438,8 @@ export async function upsertShardProgress(
   await q.query(
     `INSERT INTO eval_run_shards (run_id, shard_index, status, rows_done, row_count, calls_model, cache_hits, errors, cost_usd,
                                   input_tokens, output_tokens,
-                                  calls_judge, judged, judge_errors, judge_cache_hits, judge_cost_usd, judge_input_tokens, judge_output_tokens,
+                                  calls_judge, judged, judge_errors, judge_cache_hits, judge_cost_usd,
+                                  judge_input_tokens, judge_output_tokens,
                                   judge_stats, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, now())
      ON CONFLICT (run_id, shard_index) DO UPDATE SET status = EXCLUDED.status, rows_done = EXCLUDED.rows_done,

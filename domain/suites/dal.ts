@@ -95,7 +95,8 @@ export async function insertVersion(
   },
 ) {
   const { rows } = await q.query<SuiteVersionRecord>(
-    `INSERT INTO metric_suite_versions (metric_suite_id, version, metrics, judge, judge_fingerprint, budget_max_cost_usd, budget_max_calls, require_human_labels, content_hash, created_by)
+    `INSERT INTO metric_suite_versions (metric_suite_id, version, metrics, judge, judge_fingerprint,
+    budget_max_cost_usd, budget_max_calls, require_human_labels, content_hash, created_by)
      SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 FROM metric_suite_versions WHERE metric_suite_id = $1
      RETURNING *`,
     [

@@ -66,11 +66,13 @@ export async function incidentState(pool: Pool, incidentId: string, runIds: stri
     [runIds, incidentId],
   );
   const decisions = await pool.query(
-    `SELECT check_id, prior_decision_id::text, outcome, new_decision_id::text, detail FROM incident_decisions WHERE incident_id = $1 ORDER BY check_id`,
+    `SELECT check_id, prior_decision_id::text, outcome, new_decision_id::text, detail FROM incident_decisions WHERE ` +
+      `incident_id = $1 ORDER BY check_id`,
     [incidentId],
   );
   const gateDecisions = await pool.query(
-    `SELECT decision_id::text, check_id, status, reasons, result_ids::text[], cause FROM gate_decisions WHERE incident_id = $1 ORDER BY decision_id`,
+    `SELECT decision_id::text, check_id, status, reasons, result_ids::text[], cause FROM gate_decisions WHERE ` +
+      `incident_id = $1 ORDER BY decision_id`,
     [incidentId],
   );
   const freezes = await pool.query(
@@ -115,8 +117,10 @@ export async function recordDecidedCheck(
     [d.candidateRunId, d.baselineRunId].filter((id): id is string => Boolean(id)),
   );
   const { rows } = await pool.query(
-    `SELECT r.run_id, r.model_version_id, r.metric_suite_version_id, sv.version AS suite_version, dv.dataset_id, dv.dataset_version_id, dv.version, dv.row_count, d.name
-       FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id) JOIN dataset_versions dv USING (dataset_version_id) JOIN datasets d USING (dataset_id)
+    `SELECT r.run_id, r.model_version_id, r.metric_suite_version_id, sv.version AS suite_version, dv.dataset_id,
+    dv.dataset_version_id, dv.version, dv.row_count, d.name
+       FROM eval_runs r JOIN metric_suite_versions sv USING (metric_suite_version_id) JOIN dataset_versions dv USING
+       (dataset_version_id) JOIN datasets d USING (dataset_id)
       WHERE r.run_id = ANY($1::uuid[])`,
     [runIds],
   );
@@ -145,7 +149,8 @@ export async function recordDecidedCheck(
     [`gate-${randomUUID().slice(0, 8)}`, world.team, world.editor.principalId],
   );
   const gateVersion = await pool.query(
-    `INSERT INTO gate_versions (gate_id, version, metric_suite_id, dataset_ids, baseline_alias, rules, required_approvals, override_ttl_hours, created_by)
+    `INSERT INTO gate_versions (gate_id, version, metric_suite_id, dataset_ids, baseline_alias, rules,
+    required_approvals, override_ttl_hours, created_by)
      VALUES ($1, 1, $2, $3, 'production', $4, 2, 24, $5) RETURNING gate_version_id`,
     [
       gate.rows[0].gate_id,
@@ -175,13 +180,15 @@ export async function recordDecidedCheck(
     JSON.stringify(decided.reasons),
   ]);
   const decision = await pool.query(
-    `INSERT INTO gate_decisions (check_id, status, reasons, result_ids, run_ids) VALUES ($1, $2, $3, $4::bigint[], $5::uuid[]) RETURNING decision_id::text`,
+    `INSERT INTO gate_decisions (check_id, status, reasons, result_ids, run_ids) VALUES ($1, $2, $3, $4::bigint[], ` +
+      `$5::uuid[]) RETURNING decision_id::text`,
     [checkId, decided.status, JSON.stringify(decided.reasons), decided.resultIds, runIds],
   );
   let moveId: string | undefined;
   if (input.moveAlias) {
     const move = await pool.query(
-      `INSERT INTO model_alias_history (model_id, alias, model_version_id, gate_check_id, changed_by) VALUES ($1, $2, $3, $4, $5) RETURNING history_id::text`,
+      `INSERT INTO model_alias_history (model_id, alias, model_version_id, gate_check_id, changed_by) VALUES ($1, $2, ` +
+        `$3, $4, $5) RETURNING history_id::text`,
       [input.modelId, input.moveAlias, first.model_version_id, checkId, world.editor.principalId],
     );
     moveId = move.rows[0].history_id;

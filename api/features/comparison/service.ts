@@ -63,7 +63,8 @@ export class ComparisonService {
     if (!run) {
       throw conflict(
         'no_baseline',
-        `${alias} is ${target.model_version}, which has no valid release-mode run on ${candidate.datasetName} v${candidate.datasetVersion} ` +
+        `${alias} is ${target.model_version}, which has no valid release-mode run on ${candidate.datasetName} ` +
+          `v${candidate.datasetVersion} ` +
           `with suite ${candidate.suiteName} v${candidate.suiteVersion}; start one (POST /v1/eval-runs with mode release)`,
         'baseline',
       );
@@ -113,7 +114,8 @@ export class ComparisonService {
     const { paired, candidateOnly, baselineOnly, errored } = comparison.examples;
     if (candidateOnly || baselineOnly || errored)
       warnings.push(
-        `${paired} examples compared; left out: ${errored} with an error in either run, ${candidateOnly + baselineOnly} present in one run only`,
+        `${paired} examples compared; left out: ${errored} with an error in either run, ${candidateOnly + baselineOnly} ` +
+          `present in one run only`,
       );
     return {
       comparable: true,

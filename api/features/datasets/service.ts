@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { recordAudit } from '../../../common/audit';
+import { recordAudit } from '../../../domain/audit/dal';
 import { ensureTeams } from '../../../domain/principals/dal';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';

@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import { parseModelVersionRef } from '../../../domain/runs/createRun';
 import type { CheckRuns, GateReason } from '../../../domain/gates/reasons';
 import { listOverridesOfCheck, type OverrideListing } from '../../../domain/overrides/dal';
-import { recordAudit } from '../../../common/audit';
+import { recordAudit } from '../../../domain/audit/dal';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, notFound } from '../../../common/errors';

@@ -10,7 +10,7 @@ import type { Pool } from 'pg';
 import { latestRuleDecision, type CheckContext } from '../../../domain/gates/dal';
 import * as dal from '../../../domain/overrides/dal';
 import { approvalRefusal, assertOverridable, assertRulesFailing, failingRules } from '../../../domain/overrides/rules';
-import { recordAudit } from '../../../common/audit';
+import { recordAudit } from '../../../domain/audit/dal';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, forbidden, notFound } from '../../../common/errors';

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { ruleId } from '../../../domain/gates/evaluateRules';
-import { recordAudit } from '../../../common/audit';
+import { recordAudit } from '../../../domain/audit/dal';
 import { hashCanonical } from '../../../common/canonical';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';

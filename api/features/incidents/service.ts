@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { recordAudit } from '../../../common/audit';
+import { recordAudit } from '../../../domain/audit/dal';
 import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';

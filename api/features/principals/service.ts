@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import { recordAudit } from '../../../common/audit';
+import { recordAudit } from '../../../domain/audit/dal';
 import { sha256Hex } from '../../../common/canonical';
 import { isUniqueViolation, withTransaction } from '../../../common/db';
 import { conflict } from '../../../common/errors';

@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { recordAudit } from '../../../common/audit';
+import { recordAudit } from '../../../domain/audit/dal';
 import type { Config } from '../../../common/config';
 import { AppError, conflict, notFound } from '../../../common/errors';
 import { CANCEL_EVAL_RUN_SIGNAL, WORKFLOW_TYPES, type RunMode } from '../../../common/names';

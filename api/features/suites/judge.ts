@@ -40,7 +40,8 @@ export async function resolveJudge(
     );
   if (!templateFields(judge.promptTemplate).includes('output')) {
     throw bad(
-      'judge.promptTemplate: the template must show the judge the candidate with {{output}} (and usually {{input}}, {{reference}}, {{rubric}})',
+      'judge.promptTemplate: the template must show the judge the candidate with {{output}} (and usually {{input}}, ' +
+        '{{reference}}, {{rubric}})',
       'judge.promptTemplate',
     );
   }
@@ -48,13 +49,16 @@ export async function resolveJudge(
   checkParams(params);
   if (ctx.purpose === 'release_blocking' && !judge.pinned) {
     throw bad(
-      'judge.pinned: a release-blocking suite must pin its judge (exact model version, prompt and params with temperature 0); set pinned: true',
+      'judge.pinned: a release-blocking suite must pin its judge (exact model version, prompt and params with ' +
+        'temperature 0); set pinned: true',
       'judge.pinned',
     );
   }
   if (judge.pinned && params.temperature !== 0) {
     throw bad(
-      `judge.params.temperature: a pinned judge must sample with temperature 0${ctx.purpose === 'release_blocking' ? ' (this suite is release-blocking)' : ''}; add "temperature": 0 (and a "seed" if the endpoint honours one)`,
+      `judge.params.temperature: a pinned judge must sample with temperature 0` +
+        `${ctx.purpose === 'release_blocking' ? ' (this suite is release-blocking)' : ''}; ` +
+        `add "temperature": 0 (and a "seed" if the endpoint honours one)`,
       'judge.params.temperature',
     );
   }
@@ -107,7 +111,8 @@ async function checkCanary(q: Queryable, datasetId: string, principal: Principal
   }
   if (dataset.task_type !== 'generation') {
     throw bad(
-      `judge.canaryDatasetId: ${dataset.name} is a ${dataset.task_type} dataset; a canary is a generation dataset of { id, input, reference?, output, humanScore } rows`,
+      `judge.canaryDatasetId: ${dataset.name} is a ${dataset.task_type} dataset; a canary is a generation dataset of { ` +
+        `id, input, reference?, output, humanScore } rows`,
       'judge.canaryDatasetId',
     );
   }

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { recordAudit } from '../../../common/audit';
+import { recordAudit } from '../../../domain/audit/dal';
 import { ensureTeams } from '../../../domain/principals/dal';
 import { hashCanonical } from '../../../common/canonical';
 import { withTransaction } from '../../../common/db';

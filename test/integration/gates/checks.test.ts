@@ -157,7 +157,8 @@ describe('gate checks', () => {
     expect(decided[0].runs.datasets[0].candidateRunId).toBe(decided[1].runs.datasets[0].candidateRunId);
     expect(world.server.stats().requests.total).toBe(2 * 90);
     const { rows } = await world.stack.pool.query(
-      'SELECT count(*)::int AS n FROM gate_checks c JOIN model_versions v ON v.model_version_id = c.candidate_model_version_id WHERE v.model_id = $1',
+      'SELECT count(*)::int AS n FROM gate_checks c JOIN model_versions v ON v.model_version_id = ' +
+        'c.candidate_model_version_id WHERE v.model_id = $1',
       [fresh.modelId],
     );
     expect(rows[0].n).toBeLessThanOrEqual(2);

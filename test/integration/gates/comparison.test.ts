@@ -110,7 +110,8 @@ describe('a run comparison', () => {
     let cursor: string | null = null;
     do {
       const res: any = await world.editor.get(
-        `/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=alias:production&change=improved&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        `/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=alias:production&change=improved&limit=2` +
+          (cursor ? `&cursor=${cursor}` : ''),
       );
       expect(res.status).toBe(200);
       pages.push(...res.body.items);
@@ -179,7 +180,8 @@ describe("access to a restricted dataset's comparison", () => {
     });
     const rows = sliceRows({ 'hard-ham': 20, spam: 10 });
     const up = await admin.ndjson(
-      `/v1/datasets/${created.body.datasetId}/versions?labelPolicy=human_reviewed&visibility=restricted&teams=${allowedTeam}&classification=restricted`,
+      `/v1/datasets/${created.body.datasetId}/versions?labelPolicy=human_reviewed&visibility=restricted` +
+        `&teams=${allowedTeam}&classification=restricted`,
       rows,
     );
     expect(up.status).toBe(201);

@@ -212,7 +212,8 @@ describe('a frozen metric', () => {
       { name: 'calibration', metric: 'ece' },
     ]);
     const { rows } = await world.stack.pool.query(
-      `INSERT INTO metric_incidents (kind, metric, note, workflow_id, created_by) SELECT 'metric_bug', 'ece', 'ece binning bug (gate test)', $1, principal_id
+      `INSERT INTO metric_incidents (kind, metric, note, workflow_id, created_by) SELECT 'metric_bug', 'ece',
+      'ece binning bug (gate test)', $1, principal_id
          FROM principals WHERE name = 'bootstrap-admin' RETURNING incident_id`,
       [unique('test-incident')],
     );

@@ -91,7 +91,8 @@ describe('a release gate', () => {
     );
     const [dataset] = check.runs.datasets;
     const { rows: used } = await world.stack.pool.query(
-      `SELECT result_id::text, run_id FROM metric_results WHERE run_id = ANY($1::uuid[]) AND metric_name = 'f1_spam' AND superseded_at IS NULL`,
+      `SELECT result_id::text, run_id FROM metric_results WHERE run_id = ANY($1::uuid[]) AND metric_name = 'f1_spam' AND ` +
+        `superseded_at IS NULL`,
       [[dataset.candidateRunId, dataset.baselineRunId]],
     );
     expect(decision.status).toBe('pass');

@@ -75,7 +75,7 @@ describe('a judged generation run', () => {
     expect(first.judge.meanSpread).toBeGreaterThan(0);
   });
 
-  it('records every judge call: judge version, prompt hash, params, rendered prompt, raw output, score, latency, tokens, cost', async () => {
+  it('records every judge call: version, prompt hash, params, prompt, raw output, score, latency, tokens, cost', async () => {
     const transcripts = await readTranscripts(world, first.runId);
     expect(transcripts).toHaveLength(240);
     const records = await readRecords(world, first.runId);

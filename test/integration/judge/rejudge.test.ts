@@ -48,7 +48,7 @@ const models = () =>
 const deps = () => ({ pool: world.stack.pool, storage: world.stack.storage, models: models() });
 
 describe('judgeStoredRecords', () => {
-  it("re-judges a shard's stored outputs with a replacement judge, calling only the judge, and reuses its cache the second time", async () => {
+  it("re-judges a shard's stored outputs with a replacement judge, calling only the judge; its cache answers the rerun", async () => {
     const judge = await judgeConfigFromDefinition(world.stack.pool, {
       modelVersion: replacementJudge,
       promptTemplate: `${JUDGE_PROMPT}\nBe strict.`,

@@ -158,7 +158,7 @@ describe('deprecating a contaminated dataset version', () => {
     expect(await incidentState(world.stack.pool, incidentId, runIds)).toEqual(before);
   });
 
-  it('is undone by a reinstatement incident, never a silent edit: the version is active again, what it invalidated stays recorded', async () => {
+  it('is undone by a reinstatement incident, not a silent edit: the version is active, what it invalidated stays recorded', async () => {
     const res = await world.editor.post(`/v1/datasets/${contaminated.datasetId}/versions/1/reinstate`, {
       reason: 'the leak was in another dataset',
     });

@@ -131,7 +131,8 @@ describe('a judge incident', () => {
     );
     expect(run.results.token_f1).toEqual(drifted.run.results.token_f1); // not a judged metric: untouched
     const old = await world.stack.pool.query(
-      `SELECT invalidated_by, superseded_by IS NOT NULL AS superseded FROM metric_results WHERE run_id = $1 AND metric_name = 'quality' ORDER BY result_id`,
+      `SELECT invalidated_by, superseded_by IS NOT NULL AS superseded FROM metric_results WHERE run_id = $1 AND ` +
+        `metric_name = 'quality' ORDER BY result_id`,
       [run.runId],
     );
     expect(old.rows[0]).toEqual({ invalidated_by: incidentId, superseded: true });

@@ -54,7 +54,7 @@ describe('the lineage graph', () => {
     });
   });
 
-  it('walks downstream of a dataset version to its runs, their results, the decisions that used them and the alias moves they allowed', async () => {
+  it('walks downstream of a dataset version to its runs, results, the decisions that used them and the alias moves', async () => {
     const res = await lineage('dataset_version', `${dataset.datasetId}@${dataset.version}`);
     expect(res.status).toBe(200);
     const root = res.body.root;

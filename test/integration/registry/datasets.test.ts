@@ -135,7 +135,11 @@ describe('bad uploads get a 4xx naming the line and leave nothing behind', () =>
     ['an empty upload', '\n\n', 400, 'body', /no rows/],
     [
       'an upload over the total size limit',
-      `${valid}${Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `big${i}`, input: 'y'.repeat(1000), label: 'ham' })).join('\n')}\n`,
+      valid +
+        Array.from({ length: 30 }, (_, i) =>
+          JSON.stringify({ id: `big${i}`, input: 'y'.repeat(1000), label: 'ham' }),
+        ).join('\n') +
+        '\n',
       413,
       'body',
       /larger than the limit of 20000 bytes/,

@@ -114,7 +114,7 @@ describe('an eval run', () => {
     for (const name of Object.keys(first.results)) expect(second.results[name].value).toBe(first.results[name].value);
   });
 
-  it("stores each shard's input hashes and example truths on the first run; a rerun finds every prediction by them and writes the same records", async () => {
+  it("stores each shard's input hashes and truths on the first run; a rerun finds every prediction by them, same records", async () => {
     const fresh = await registerSpamDataset(world, { mix: { 'easy-ham': 40, spam: 50 } });
     const run = (modelVersion: string) =>
       world.editor.post('/v1/eval-runs', {

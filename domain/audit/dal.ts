@@ -1,4 +1,4 @@
-import type { Queryable } from './db';
+import type { Queryable } from '../../common/db';
 
 export interface AuditEntry {
   principalId: string | null;
