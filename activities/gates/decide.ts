@@ -25,6 +25,7 @@ import { shardRecords } from '../../domain/comparison/pairs';
 import { baselineStaleness } from '../../domain/lineage/staleness';
 import { evaluateRules, type DatasetEvidence, type ResultEvidence } from '../../domain/gates/evaluateRules';
 import { ruleMetricIds } from '../../domain/gates/prepare';
+import { resultEvidence } from '../../domain/gates/resultEvidence';
 import {
   activeFreezes,
   currentVersions,
@@ -58,27 +59,6 @@ export interface DecideDeps {
 }
 
 const MAX_LISTED_FAILURES = 50;
-
-function resultEvidence(results: CurrentResult[]): Record<string, ResultEvidence> {
-  return Object.fromEntries(
-    results.map((r) => [
-      r.metricName,
-      {
-        resultId: r.resultId,
-        value: r.value,
-        ciLow: r.ciLow,
-        ciHigh: r.ciHigh,
-        n: r.n,
-        slices: Object.fromEntries(
-          Object.entries(r.slices).map(([tag, s]) => [
-            tag,
-            { value: s.value, ciLow: s.ciLow ?? null, ciHigh: s.ciHigh ?? null, n: s.n, reason: s.reason },
-          ]),
-        ),
-      },
-    ]),
-  );
-}
 
 /** Why a run may not decide a gate, or null when it may. */
 function runProblem(

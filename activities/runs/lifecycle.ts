@@ -8,7 +8,7 @@ import { assertJudgeReliable, loadRunJudgeTotals, writeRunJudgeStats } from '../
 import { loadRunContext, type RunContext } from '../../domain/runs/context';
 import * as runsDal from '../../domain/runs/dal';
 import { runKeys } from '../../domain/runs/keys';
-import { finalizeRunStates, type FinalMetric } from './metricsBridge';
+import { finalizeRunStates } from './metricsBridge';
 
 export interface RunPlan {
   runId: string;
@@ -118,7 +118,7 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
 }
 
 /** Metrics over the shards that wrote a state (finished, or stopped by the budget); none when no shard did. */
-async function partialResults(deps: LifecycleDeps, ctx: RunContext): Promise<FinalMetric[]> {
+async function partialResults(deps: LifecycleDeps, ctx: RunContext): Promise<runsDal.NewMetricResult[]> {
   const shards = await runsDal.listStateShardIndexes(deps.pool, ctx.runId);
   if (!shards.length) return [];
   return finalizeRunStates(

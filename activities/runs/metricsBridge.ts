@@ -10,6 +10,7 @@ import {
   type AccumulatorState,
 } from '../../domain/metrics/accumulator';
 import type { MetricExample, MetricId } from '../../domain/metrics/types';
+import type { NewMetricResult } from '../../domain/runs/dal';
 import type { RunContext } from '../../domain/runs/context';
 import type { ExampleRecord } from '../../domain/runs/records';
 
@@ -28,18 +29,6 @@ export function accumulatorSpec(ctx: Pick<RunContext, 'metrics' | 'seed'>): Accu
 
 export function createRunAccumulator(ctx: Pick<RunContext, 'metrics' | 'seed'>) {
   return createAccumulator(accumulatorSpec(ctx));
-}
-
-export interface FinalMetric {
-  name: string;
-  metric: string;
-  implVersion: string;
-  value: number | null;
-  ciLow: number | null;
-  ciHigh: number | null;
-  n: number;
-  reason?: string;
-  slices?: Record<string, unknown>;
 }
 
 /** States fetched and merged at a time: a run of 200 shards never holds 200 states at once. */
@@ -69,7 +58,7 @@ export async function finalizeRunStates(
   ctx: Pick<RunContext, 'metrics' | 'seed'>,
   keys: string[],
   load: (key: string) => Promise<AccumulatorState>,
-): Promise<FinalMetric[]> {
+): Promise<NewMetricResult[]> {
   const spec = accumulatorSpec(ctx);
   const results = finalizeAccumulator(spec, await mergeStoredStates(spec, keys, load));
   return ctx.metrics.map((m) => {

@@ -15,7 +15,7 @@ import {
   type ShardJudging,
 } from '../judge/shardJudging';
 import { loadRunContext } from '../../domain/runs/context';
-import { upsertShardProgress } from '../../domain/runs/dal';
+import { upsertShardProgress, type ShardProgress } from '../../domain/runs/dal';
 import { exampleTruthsKey, INPUT_HASH_BYTES, inputHashesKey, runKeys } from '../../domain/runs/keys';
 import { createRunAccumulator } from './metricsBridge';
 import { toMetricExample } from '../../domain/runs/records';
@@ -29,15 +29,9 @@ export interface ShardInput {
   runId: string;
   shardIndex: number;
 }
-export interface ShardSummary extends JudgeTotals {
+/** The progress counters its checkpoint records (ShardProgress), with the judge's typed totals. */
+export interface ShardSummary extends JudgeTotals, Omit<ShardProgress, keyof JudgeTotals> {
   shardIndex: number;
-  rows: number;
-  modelCalls: number;
-  cacheHits: number;
-  errors: number;
-  costUsd: number;
-  inputTokens: number;
-  outputTokens: number;
   /** The run's budget ran out: the shard stopped after writing what it had (status 'partial'). */
   budgetStopped?: boolean;
 }

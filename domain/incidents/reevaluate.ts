@@ -20,32 +20,12 @@ import { loadCheckContext } from '../gates/dal';
 import type { CheckRuns } from '../gates/reasons';
 import { findVersionById } from '../suites/dal';
 import { baseImplVersion } from './results';
+import { resultEvidence } from '../gates/resultEvidence';
 
 export interface Reevaluation {
   status: 'pass' | 'fail' | 'error';
   reasons: (RuleReason | { code: string; verdict: string; message: string })[];
   resultIds: string[];
-}
-
-function resultEvidence(results: CurrentResult[]): Record<string, ResultEvidence> {
-  return Object.fromEntries(
-    results.map((r) => [
-      r.metricName,
-      {
-        resultId: r.resultId,
-        value: r.value,
-        ciLow: r.ciLow,
-        ciHigh: r.ciHigh,
-        n: r.n,
-        slices: Object.fromEntries(
-          Object.entries(r.slices).map(([tag, s]) => [
-            tag,
-            { value: s.value, ciLow: s.ciLow ?? null, ciHigh: s.ciHigh ?? null, n: s.n, reason: s.reason },
-          ]),
-        ),
-      },
-    ]),
-  );
 }
 
 /**

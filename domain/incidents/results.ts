@@ -1,19 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Queryable } from '../../common/db';
-import { insertIncidentResult, linkSupersededBy, lockCurrentResult, markResultSuperseded } from './dal/results';
+import {
+  insertIncidentResult,
+  linkSupersededBy,
+  lockCurrentResult,
+  markResultSuperseded,
+  type NewResult,
+} from './dal/results';
 
 /** The metric code's own version: a re-judged result's version carries its judge as SemVer build metadata (`1.0.0+judge.…`). */
 export const baseImplVersion = (version: string): string => version.split('+')[0];
-
-export interface NewResult {
-  value: number | null;
-  ciLow: number | null;
-  ciHigh: number | null;
-  n: number;
-  reason: string | null;
-  slices: unknown;
-  implVersion: string;
-}
 
 /**
  * Replaces the current result of one metric of a run by a new row from this incident.

@@ -90,17 +90,21 @@ export async function linkSupersededBy(q: Queryable, resultId: string, supersede
   await q.query('UPDATE metric_results SET superseded_by = $2 WHERE result_id = $1', [resultId, supersededBy]);
 }
 
-export interface IncidentResult {
-  runId: string;
-  metricName: string;
-  metric: string;
-  implVersion: string;
+/** A recomputed or re-judged value of one metric of a run. */
+export interface NewResult {
   value: number | null;
   ciLow: number | null;
   ciHigh: number | null;
   n: number;
   reason: string | null;
   slices: unknown;
+  implVersion: string;
+}
+
+export interface IncidentResult extends NewResult {
+  runId: string;
+  metricName: string;
+  metric: string;
   incidentId: string;
   partial: boolean;
 }
