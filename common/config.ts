@@ -53,7 +53,7 @@ const envSchema = z.object({
   EVALGATE_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
   /**
    * Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see
-   * activities/budget/lease.ts).
+   * domain/budgets/lease.ts).
    */
   /** Headers per endpoint URL prefix (credentials for hosted models and judges), as JSON: {"<url prefix>": {"<header>": "<value>"}}. */
   EVALGATE_ENDPOINT_HEADERS: z

@@ -236,7 +236,7 @@ export function createDecideActivities(deps: DecideDeps) {
           if (problem) closed.push(problem);
         }
       }
-      // A baseline that is stale for a reason not named above (activities/lineage/staleness.ts: e.g. results of a
+      // A baseline that is stale for a reason not named above (domain/lineage/staleness.ts: e.g. results of a
       // metric implementation an incident retracted, or a superseded dataset version) blocks as stale_baseline.
       const candidateIds = new Set(runs.datasets.map((d) => d.candidateRunId));
       const baselineIds = [

@@ -53,7 +53,7 @@ export interface ShardDeps {
   models: Predictor;
   logger: Logger;
   partRows?: number;
-  /** Calls a shard reserves from its run's budget at a time (see activities/budget/lease.ts). */
+  /** Calls a shard reserves from its run's budget at a time (see domain/budgets/lease.ts). */
   budgetBlockCalls?: number;
   /** The worker's concurrency limit for endpoints that declare none (EVALGATE_MODEL_MAX_CONCURRENCY): a part's lanes. */
   modelConcurrency?: number;

@@ -4,7 +4,7 @@
  * Both runs' stored records are re-accumulated with ONE seed derived from both run ids,
  * so every shared example gets the same bootstrap weights on both sides and replicate b
  * of the candidate and of the baseline are the same resample: a paired bootstrap
- * (activities/metrics/compare.ts). The numbers are therefore a deterministic function of
+ * (domain/metrics/compare.ts). The numbers are therefore a deterministic function of
  * the two runs' stored records: recomputing gives them bit for bit.
  *
  * - delta interval at 95% and p-value: compareAccumulators (paired bootstrap);

@@ -1,7 +1,7 @@
 /**
  * What a judge call is made of: the rendered prompt, the params of one repeat, and the
  * judge-cache key. The prompt template sees the dataset row's fields plus `output`, the
- * candidate's output; see activities/models/template.ts for the rendering rules.
+ * candidate's output; see domain/models/template.ts for the rendering rules.
  */
 import { hashCanonical, sha256Hex } from '../../common/canonical';
 import { renderTemplate, templateFields } from '../models/template';

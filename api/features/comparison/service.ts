@@ -89,7 +89,7 @@ export class ComparisonService {
     const check = comparability(candidate, baseline);
     if (!check.comparable)
       throw conflict('not_comparable', `the runs cannot be compared: ${check.differences.join('; ')}`, 'baseline');
-    // A stale baseline is named (activities/lineage/staleness.ts): still comparable, but no longer what it measured.
+    // A stale baseline is named (domain/lineage/staleness.ts): still comparable, but no longer what it measured.
     const staleBaseline = (await baselineStaleness(this.pool, [baseline.runId])).flatMap((s) => s.reasons);
     return {
       candidate,
