@@ -26,6 +26,7 @@ import { IncidentService } from './features/incidents/service';
 import { lineageRouter } from './features/lineage/router';
 import { LineageService } from './features/lineage/service';
 import { registerLineageMetrics } from './features/lineage/staleMetrics';
+import { registerOperationsMetrics } from './features/operations/metrics';
 import { modelsRouter } from './features/models/router';
 import { ModelService } from './features/models/service';
 import { principalsRouter } from './features/principals/router';
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): App {
   const registry = createMetricsRegistry();
   registerCostMetrics(registry, deps.pool);
   registerLineageMetrics(registry, deps.pool);
+  registerOperationsMetrics(registry, deps.pool);
   const gates = gateMetrics(registry, deps.pool);
   const checks = new CheckService(deps.pool, deps.temporal, deps.config);
   const services = {
