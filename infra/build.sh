@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Obtains the Temporal CLI (which embeds the dev server) and the MinIO server by
-# building them from their Go modules — the only source reachable on our
+# Obtains the Temporal CLI (which embeds the dev server), the MinIO server and
+# promtool (Prometheus rule checks and rule unit tests) by building them from their Go modules — the only source reachable on our
 # machines (no Docker, no direct downloads; the Go module proxy works).
 #
 # Binaries are cached outside the clone, keyed by version:
@@ -10,7 +10,9 @@
 #
 #   bash infra/build.sh [temporal|minio|all]   prints the binaries' paths
 #
-# EVALGATE_TEMPORAL_BIN / EVALGATE_MINIO_BIN point at existing binaries instead.
+#   bash infra/build.sh promtool              (not part of `all`: only the alert-rule tests need it)
+#
+# EVALGATE_TEMPORAL_BIN / EVALGATE_MINIO_BIN / EVALGATE_PROMTOOL_BIN point at existing binaries instead.
 set -euo pipefail
 # shellcheck source=infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,6 +28,10 @@ MINIO_MODULE=github.com/minio/minio
 # commit `go install github.com/minio/minio@latest` resolved to (2026-02-12);
 # pinned so every machine builds the same server.
 MINIO_VERSION=${EVALGATE_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
+
+PROMTOOL_MODULE=github.com/prometheus/prometheus/cmd/promtool
+# Prometheus v3.x tags are published to the module proxy as v0.3xx.y (v0.316.0 = 3.16.0).
+PROMTOOL_VERSION=${EVALGATE_PROMTOOL_VERSION:-v0.316.0}
 
 # build_binary NAME MODULE VERSION — prints the cached binary's path.
 build_binary() {
@@ -74,6 +80,14 @@ minio_bin() {
   fi
 }
 
+promtool_bin() {
+  if [[ -n ${EVALGATE_PROMTOOL_BIN:-} ]]; then
+    printf '%s\n' "$EVALGATE_PROMTOOL_BIN"
+  else
+    build_binary promtool "$PROMTOOL_MODULE" "$PROMTOOL_VERSION"
+  fi
+}
+
 # Builds whatever is missing, both at once (module downloads overlap).
 build_all() {
   local tpid mpid status=0
@@ -90,7 +104,8 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   case ${1:-all} in
     temporal) temporal_bin ;;
     minio) minio_bin ;;
+    promtool) promtool_bin ;;
     all) build_all && temporal_bin && minio_bin ;;
-    *) die "usage: build.sh [temporal|minio|all]" ;;
+    *) die "usage: build.sh [temporal|minio|promtool|all]" ;;
   esac
 fi

@@ -18,6 +18,10 @@ if [[ ${EVALGATE_TEST_STOP_STACK:-0} == 1 ]]; then
   trap 'bash "$INFRA_DIR/stack.sh" down' EXIT
 fi
 
+# promtool checks and unit-tests the alert rules (test/unit/operations); cached after its first build.
+EVALGATE_PROMTOOL_BIN=$(bash "$INFRA_DIR/build.sh" promtool)
+export EVALGATE_PROMTOOL_BIN
+
 # The stack's settings (exported by lib.sh), then the test overrides.
 # shellcheck source=infra/lib.sh
 source "$INFRA_DIR/lib.sh"
