@@ -3,7 +3,7 @@
  * rule, candidate, baseline, delta with its interval, verdict — then the reasons of every
  * rule that did not pass and every fail-closed reason, in words a person can act on.
  */
-import type { Format } from './args';
+import type { Format } from './options';
 
 export interface CheckBody {
   checkId: string;

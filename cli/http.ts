@@ -24,8 +24,24 @@ export class ApiRefusal extends Error {
 }
 
 export interface Api {
+  readonly baseUrl: string;
   get<T = any>(path: string, timeoutMs?: number): Promise<T>;
   post<T = any>(path: string, body: unknown, timeoutMs?: number): Promise<{ status: number; body: T }>;
+  put<T = any>(path: string, body: unknown, timeoutMs?: number): Promise<{ status: number; body: T }>;
+  /** Streams JSON lines (a dataset version) without holding them: the body is read as it is sent. */
+  postNdjson<T = any>(
+    path: string,
+    body: ReadableStream<Uint8Array>,
+    timeoutMs?: number,
+  ): Promise<{ status: number; body: T }>;
+}
+
+/** `?a=1&b=x` from the defined entries only. */
+export function query(params: Record<string, string | number | undefined>): string {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== '') as [string, string][];
+  return entries.length
+    ? `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)])).toString()}`
+    : '';
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -33,17 +49,19 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 export function createApi(baseUrl: string, token: string): Api {
   const base = baseUrl.replace(/\/+$/, '');
   async function call(method: string, path: string, body: unknown, timeoutMs: number) {
+    const stream = body instanceof ReadableStream;
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body === undefined ? {} : { 'content-type': stream ? 'application/x-ndjson' : 'application/json' }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : stream ? body : JSON.stringify(body),
+        ...(stream ? { duplex: 'half' } : {}),
         signal: AbortSignal.timeout(timeoutMs),
-      });
+      } as RequestInit);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       if (e.name === 'TimeoutError' || e.name === 'AbortError')
@@ -68,7 +86,10 @@ export function createApi(baseUrl: string, token: string): Api {
     return { status: res.status, body: parsed };
   }
   return {
+    baseUrl: base,
     get: async (path, timeoutMs = DEFAULT_TIMEOUT_MS) => (await call('GET', path, undefined, timeoutMs)).body,
     post: (path, body, timeoutMs = DEFAULT_TIMEOUT_MS) => call('POST', path, body, timeoutMs),
+    put: (path, body, timeoutMs = DEFAULT_TIMEOUT_MS) => call('PUT', path, body, timeoutMs),
+    postNdjson: (path, body, timeoutMs = 3_600_000) => call('POST', path, body, timeoutMs),
   };
 }

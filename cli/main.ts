@@ -1,64 +1,129 @@
 /**
  * evalgate — the CLI for CI and for people. Reads EVALGATE_URL and EVALGATE_TOKEN.
- *
- *   evalgate gate check --gate <name|id> --candidate <model@version> [--wait] [--timeout 30m] [--format text|json|markdown|junit]
- *   evalgate runs compare <runId> --baseline <runId|alias:production> [--format text|json|markdown]
- *   evalgate runs start --model <model@version> --dataset <id> --suite <id> [--mode release] [--wait]
- *   evalgate override request --check <checkId> --justification "<why>" [--rules a,b]
- *   evalgate override approve --override <overrideId> [--comment "<note>"]
+ * `evalgate --help` lists the commands; `evalgate <command> --help` their options;
+ * `evalgate completion bash` prints shell completion.
  *
  * Exit codes: gate check 0 pass or overridden · 1 fail · 2 frozen, error, timeout or bad
- * usage. Other commands: 0 done · 1 refused by the API · 2 bad usage. A network error,
- * 5xx or timeout is always 2, with one clear line on stderr — never a pass.
+ * usage. apply/plan: 0 applied or planned · 2 refused (file, line, field) or unreachable.
+ * Other commands: 0 done · 1 refused by the API · 2 bad usage. A network error, 5xx or
+ * timeout is always 2, with one clear line on stderr — never a pass.
  */
-import { loadCliConfig } from '../common/config';
-import { parseArgs, UsageError } from './args';
-import { gateCheck } from './commands/gate';
-import { overrideApprove, overrideRequest } from './commands/override';
-import { runsCompare, runsStart } from './commands/runs';
-import { ApiRefusal, CliFailure, createApi, type Api } from './http';
+import { Command, CommanderError } from 'commander';
+import { registerApply } from './commands/apply';
+import { registerCompletion } from './commands/completion';
+import { registerDatasets } from './commands/datasets';
+import { registerGate } from './commands/gate';
+import { registerGates } from './commands/gates';
+import { registerIncidents } from './commands/incidents';
+import { registerLineage } from './commands/lineage';
+import { registerOverride } from './commands/override';
+import { registerRuns } from './commands/runs';
+import { createContext, type CliContext } from './context';
+import { ApiRefusal, CliFailure } from './http';
+import { UsageError } from './options';
 
 import type { Output } from './output';
 
 export type { Output };
 
-const USAGE = `usage:
-  evalgate gate check --gate <name|id> --candidate <model@version> [--wait] [--timeout 30m]
-      [--format text|json|markdown|junit] [--idempotency-key k] [--commit-sha sha]
-  evalgate runs compare <runId> --baseline <runId|alias:production> [--format text|json|markdown]
-  evalgate runs start --model <model@version> --dataset <datasetId> --suite <metricSuiteId>
-      [--mode exploratory|release] [--dataset-version n] [--suite-version n] [--wait] [--timeout 30m]
-  evalgate override request --check <checkId> --justification "<why>" [--rules rule1,rule2]
-  evalgate override approve --override <overrideId> [--comment "<note>"]
-environment: EVALGATE_URL (default http://127.0.0.1:8080), EVALGATE_TOKEN (an API key)
-exit codes (gate check): 0 pass or overridden, 1 fail, 2 frozen, error, timeout or bad usage`;
+const ENVIRONMENT = `
+Environment:
+  EVALGATE_URL    the API base URL (default http://127.0.0.1:8080)
+  EVALGATE_TOKEN  an API key
 
-type Command = (api: Api, args: ReturnType<typeof parseArgs>, out: Output) => Promise<number>;
-const COMMANDS: Record<string, { run: Command; booleans: string[] }> = {
-  'gate check': { run: gateCheck, booleans: ['wait'] },
-  'runs compare': { run: runsCompare, booleans: [] },
-  'runs start': { run: runsStart, booleans: ['wait'] },
-  'override request': { run: overrideRequest, booleans: [] },
-  'override approve': { run: overrideApprove, booleans: [] },
-};
+Exit codes: gate check 0 pass or overridden, 1 fail, 2 frozen, error, timeout or bad usage;
+apply 0 applied or planned, 2 refused (file, line, field) or unreachable; other commands
+0 done, 1 refused by the API, 2 bad usage or unreachable.`;
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output): Promise<number> {
-  const [group, action, ...rest] = argv;
-  if (!group || group === 'help' || group === '--help' || group === '-h') {
-    out.log(USAGE);
-    return group ? 0 : 2;
+/** The command tree; `completion` walks it, so every command added here completes. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('evalgate')
+    .description('evalgate: datasets, metric suites, models, eval runs and release gates, from files and CI')
+    .showSuggestionAfterError()
+    .addHelpText('after', ENVIRONMENT);
+  registerApply(program, ctx);
+  registerDatasets(program, ctx);
+  registerRuns(program, ctx);
+  registerGate(program, ctx);
+  registerGates(program, ctx);
+  registerOverride(program, ctx);
+  registerIncidents(program, ctx);
+  registerLineage(program, ctx);
+  registerCompletion(program, ctx);
+  configure(program, ctx);
+  return program;
+}
+
+/** Every command writes through `out` and throws instead of exiting, so tests and callers keep control. */
+function configure(command: Command, ctx: CliContext): void {
+  command.exitOverride().configureOutput({
+    writeOut: (text) => ctx.out.log(text.trimEnd()),
+    writeErr: (text) => ctx.out.err(text.trimEnd()),
+    outputError: () => undefined, // reported once, in our words, by main()
+  });
+  for (const sub of command.commands) configure(sub, ctx);
+}
+
+/**
+ * The first flag the addressed command does not know. Commander reports a missing
+ * required option before an unknown one; a typo (`--candiate`) is the better message.
+ */
+function unknownFlag(program: Command, argv: string[]): string | undefined {
+  let command = program;
+  for (const word of argv) {
+    const sub = command.commands.find((c) => c.name() === word);
+    if (!sub) break;
+    command = sub;
   }
-  const command = COMMANDS[`${group} ${action}`];
+  const known = new Set(command.options.flatMap((o) => [o.long, o.short]).concat(['--help', '-h']));
+  return argv.find((a) => a.startsWith('-') && a !== '-' && a !== '--' && !known.has(a.split('=')[0]));
+}
+
+/** Commander's parse errors in the words the CLI has always used (CI logs grep for them). */
+function usageMessage(err: CommanderError, typo: string | undefined): string {
+  const quoted = /'([^']+)'/.exec(err.message)?.[1];
+  if (typo && err.code === 'commander.missingMandatoryOptionValue') return `unknown flag ${typo.split('=')[0]}`;
+  switch (err.code) {
+    case 'commander.unknownOption':
+      return `unknown flag ${quoted}${
+        err.message.includes('Did you mean')
+          ? ` (${err.message
+              .split('\n')
+              .pop()!
+              .replace(/^\(|\)$/g, '')
+              .trim()})`
+          : ''
+      }`;
+    case 'commander.missingMandatoryOptionValue':
+      return `${/'(--[\w-]+)/.exec(err.message)?.[1] ?? quoted} is required`;
+    case 'commander.optionMissingArgument':
+      return `${/'(--[\w-]+)/.exec(err.message)?.[1] ?? quoted} needs a value`;
+    default:
+      return err.message.replace(/^error: /, '').replace(/\n+/g, ' ');
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv, out: Output, interactive = false): Promise<number> {
+  const ctx = createContext(env, out, interactive);
+  const program = buildProgram(ctx);
+  if (!argv.length) {
+    out.err(program.helpInformation().trimEnd());
+    return 2;
+  }
   try {
-    if (!command) throw new UsageError(`unknown command: ${[group, action].filter(Boolean).join(' ')}`);
-    const args = parseArgs(rest, command.booleans);
-    const loaded = loadCliConfig(env);
-    if ('error' in loaded) throw new UsageError(`invalid environment: ${loaded.error}`);
-    if (!loaded.config.EVALGATE_TOKEN) throw new UsageError('EVALGATE_TOKEN is not set: export an API key');
-    return await command.run(createApi(loaded.config.EVALGATE_URL, loaded.config.EVALGATE_TOKEN), args, out);
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
   } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0; // --help, help <command>
+      const known = program.commands.some((c) => c.name() === argv[0]);
+      out.err(
+        `evalgate: ${usageMessage(err, unknownFlag(program, argv))}\n(run evalgate ${known ? `${argv[0]} ` : ''}--help for usage)`,
+      );
+      return 2;
+    }
     if (err instanceof UsageError) {
-      out.err(`evalgate: ${err.message}\n${USAGE}`);
+      out.err(`evalgate: ${err.message}\n(run evalgate --help for usage)`);
       return 2;
     }
     if (err instanceof CliFailure) {
@@ -81,7 +146,7 @@ if (require.main === module) {
     log: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   };
-  void main(process.argv.slice(2), process.env, out).then((code) => {
+  void main(process.argv.slice(2), process.env, out, Boolean(process.stderr.isTTY)).then((code) => {
     process.exitCode = code;
   });
 }

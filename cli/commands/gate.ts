@@ -1,7 +1,8 @@
-import { flagReader, parseDuration, parseFormat, UsageError, type ParsedArgs } from '../args';
+import type { Command } from 'commander';
 import { renderCheck, type CheckBody } from '../format';
 import { ApiRefusal, CliFailure, type Api } from '../http';
-import type { Output } from '../output';
+import { formatOption, parseDuration, UsageError, type Format } from '../options';
+import type { CliContext } from '../context';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -12,51 +13,73 @@ export function exitCodeOf(status: string): number {
   return 2;
 }
 
-async function resolveGate(api: Api, ref: string): Promise<string> {
+/** A gate id, or the id of the gate with that name. */
+export async function resolveGate(api: Api, ref: string): Promise<string> {
   if (UUID.test(ref)) return ref;
   const found = await api.get<{ items: { gateId: string }[] }>(`/v1/gates?name=${encodeURIComponent(ref)}`);
   if (!found.items.length) throw new CliFailure(`no gate named ${ref}`, 2);
   return found.items[0].gateId;
 }
 
-/**
- * `evalgate gate check --gate <name|id> --candidate <model@version> [--wait] [--timeout 30m]
- *  [--format text|json|markdown|junit] [--idempotency-key k] [--commit-sha sha]`
- */
-export async function gateCheck(api: Api, args: ParsedArgs, out: Output): Promise<number> {
-  const flags = flagReader(args, ['gate', 'candidate', 'wait', 'timeout', 'format', 'idempotency-key', 'commit-sha']);
-  const format = parseFormat(flags.string('format'));
-  const timeoutMs = parseDuration(flags.string('timeout') ?? '30m');
-  const gateRef = flags.required('gate');
-  const candidate = flags.required('candidate');
-  if (!candidate.includes('@')) throw new UsageError('--candidate must look like <model>@<version>');
+export interface GateCheckOptions {
+  gate: string;
+  candidate: string;
+  wait?: boolean;
+  timeout: string;
+  format: Format;
+  idempotencyKey?: string;
+  commitSha?: string;
+}
+
+/** `evalgate gate check`: starts (or finds, by idempotency key) a check, waits for its decision, exits by it. */
+export async function gateCheck(api: Api, opts: GateCheckOptions, ctx: CliContext): Promise<number> {
+  const { out } = ctx;
+  const timeoutMs = parseDuration(opts.timeout);
+  if (!opts.candidate.includes('@')) throw new UsageError('--candidate must look like <model>@<version>');
   const deadline = Date.now() + timeoutMs;
   try {
-    const gateId = await resolveGate(api, gateRef);
+    const gateId = await resolveGate(api, opts.gate);
     const started = await api.post<{ checkId: string }>(`/v1/gates/${gateId}/checks`, {
-      candidateModelVersion: candidate,
-      ...(flags.string('idempotency-key') ? { idempotencyKey: flags.string('idempotency-key') } : {}),
-      ...(flags.string('commit-sha') ? { commitSha: flags.string('commit-sha') } : {}),
+      candidateModelVersion: opts.candidate,
+      ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+      ...(opts.commitSha ? { commitSha: opts.commitSha } : {}),
     });
     let check = await api.get<CheckBody>(`/v1/gate-checks/${started.body.checkId}`);
-    while (flags.bool('wait') && check.status === 'pending' && Date.now() < deadline) {
+    while (opts.wait && check.status === 'pending' && Date.now() < deadline) {
       const wait = Math.max(1, Math.min(60, Math.floor((deadline - Date.now()) / 1000)));
       check = await api.get<CheckBody>(`/v1/gate-checks/${check.checkId}?wait=${wait}`, (wait + 30) * 1000);
     }
     if (check.status === 'pending') {
       out.err(
-        flags.bool('wait')
-          ? `evalgate: check ${check.checkId} did not decide within ${flags.string('timeout') ?? '30m'}: timeout (not a pass)`
+        opts.wait
+          ? `evalgate: check ${check.checkId} did not decide within ${opts.timeout}: timeout (not a pass)`
           : `evalgate: check ${check.checkId} started; it has not decided yet (run with --wait to wait for the decision)`,
       );
-      if (format === 'json') out.log(JSON.stringify({ checkId: check.checkId, status: 'pending', exitCode: 2 }));
+      if (opts.format === 'json') out.log(JSON.stringify({ checkId: check.checkId, status: 'pending', exitCode: 2 }));
       return 2;
     }
     const code = exitCodeOf(check.status);
-    out.log(renderCheck(check, format, code));
+    out.log(renderCheck(check, opts.format, code));
     return code;
   } catch (err) {
     if (err instanceof ApiRefusal) throw new CliFailure(`the API refused the check: ${err.code}: ${err.message}`, 2);
     throw err;
   }
+}
+
+export function registerGate(program: Command, ctx: CliContext): void {
+  const gate = program.command('gate').description('check a candidate model version against a release gate');
+  gate
+    .command('check')
+    .description(
+      'start a gate check and exit by its decision: 0 pass or overridden, 1 fail, 2 frozen, error or timeout',
+    )
+    .requiredOption('--gate <name|id>', 'the gate, by name or id')
+    .requiredOption('--candidate <model@version>', 'the candidate model version')
+    .option('--wait', 'wait for the decision')
+    .option('--timeout <duration>', 'how long to wait (30m, 90s, 1h)', '30m')
+    .addOption(formatOption(['text', 'json', 'markdown', 'junit']))
+    .option('--idempotency-key <key>', 'the same key answers the same check (CI retries)')
+    .option('--commit-sha <sha>', 'the commit the candidate was built from, recorded with the check')
+    .action(ctx.run((api, opts: GateCheckOptions) => gateCheck(api, opts, ctx)));
 }

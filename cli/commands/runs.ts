@@ -1,87 +1,194 @@
-import { flagReader, parseDuration, parseFormat, UsageError, type ParsedArgs } from '../args';
+import type { Command } from 'commander';
+import type { CliContext } from '../context';
 import { renderComparison, type ComparisonBody } from '../format';
-import type { Api } from '../http';
-import type { Output } from '../output';
-
-/** `evalgate runs compare <runId> --baseline <runId|alias:production> [--format text|json|markdown]` */
-export async function runsCompare(api: Api, args: ParsedArgs, out: Output): Promise<number> {
-  const flags = flagReader(args, ['baseline', 'format']);
-  const runId = args.positional[0];
-  if (!runId)
-    throw new UsageError('runs compare needs a run id: evalgate runs compare <runId> --baseline alias:production');
-  const format = parseFormat(flags.string('format'), ['text', 'json', 'markdown']);
-  const baseline = flags.required('baseline');
-  const body = await api.get<ComparisonBody>(
-    `/v1/eval-runs/${encodeURIComponent(runId)}/comparison?baseline=${encodeURIComponent(baseline)}`,
-    300_000,
-  );
-  out.log(renderComparison(body, format));
-  return 0;
-}
+import { query, type Api } from '../http';
+import { parseDuration, positiveInt, UsageError, type Format } from '../options';
 
 const DONE = new Set(['succeeded', 'failed', 'cancelled', 'budget_exceeded', 'invalid']);
+const fixed = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(4));
 
-/**
- * `evalgate runs start --model <model@version> --dataset <datasetId> --suite <metricSuiteId>
- * [--dataset-version n] [--suite-version n] [--mode exploratory|release] [--idempotency-key k] [--wait] [--timeout 30m]
- * [--format text|json]`
- */
-export async function runsStart(api: Api, args: ParsedArgs, out: Output): Promise<number> {
-  const flags = flagReader(args, [
-    'model',
-    'dataset',
-    'suite',
-    'dataset-version',
-    'suite-version',
-    'mode',
-    'idempotency-key',
-    'wait',
-    'timeout',
-    'format',
-  ]);
-  const format = parseFormat(flags.string('format'), ['text', 'json']);
-  const int = (name: string) => {
-    const v = flags.string(name);
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a version number`);
-    return Number(v);
-  };
-  const mode = flags.string('mode') ?? 'exploratory';
-  if (mode !== 'exploratory' && mode !== 'release') throw new UsageError('--mode must be exploratory or release');
-  const started = await api.post<{ runId: string }>('/v1/eval-runs', {
-    modelVersion: flags.required('model'),
-    datasetId: flags.required('dataset'),
-    metricSuiteId: flags.required('suite'),
-    mode,
-    ...(int('dataset-version') !== undefined ? { datasetVersion: int('dataset-version') } : {}),
-    ...(int('suite-version') !== undefined ? { metricSuiteVersion: int('suite-version') } : {}),
-    ...(flags.string('idempotency-key') ? { idempotencyKey: flags.string('idempotency-key') } : {}),
-  });
-  const { runId } = started.body;
-  if (!flags.bool('wait')) {
-    out.log(format === 'json' ? JSON.stringify({ runId, status: 'queued' }) : `run ${runId} started`);
-    return 0;
+/** The lines a person reads about a run: status, progress, metrics with intervals, cost, error. */
+export function renderRun(run: any): string[] {
+  const lines = [`run ${run.runId}: ${run.status} (${run.progress.done}/${run.progress.total} examples)`];
+  if (run.modelVersion) lines[0] += ` · ${run.modelVersion}`;
+  for (const [name, r] of Object.entries(run.results ?? {}) as [string, any][]) {
+    lines.push(`  ${name.padEnd(16)} ${fixed(r.value)}  [${fixed(r.ciLow)}, ${fixed(r.ciHigh)}]  n=${r.n}`);
   }
-  const deadline = Date.now() + parseDuration(flags.string('timeout') ?? '30m');
-  let run = await api.get(`/v1/eval-runs/${runId}`);
+  if (run.cost && typeof run.cost.totalUsd === 'number')
+    lines.push(`  cost $${run.cost.totalUsd.toFixed(4)} · ${run.cost.calls ?? 0} calls`);
+  if (run.error) lines.push(`  error: ${run.error.class}: ${run.error.message}`);
+  return lines;
+}
+
+/** Polls until the run ends or the deadline passes; `onProgress` sees each poll. */
+async function waitForRun(api: Api, runId: string, timeoutMs: number, onProgress?: (run: any) => void) {
+  const deadline = Date.now() + timeoutMs;
+  let run = await api.get(`/v1/eval-runs/${encodeURIComponent(runId)}`);
   while (!DONE.has(run.status) && Date.now() < deadline) {
+    onProgress?.(run);
     await new Promise((r) => setTimeout(r, 1000));
-    run = await api.get(`/v1/eval-runs/${runId}`);
+    run = await api.get(`/v1/eval-runs/${encodeURIComponent(runId)}`);
   }
-  if (format === 'json') out.log(JSON.stringify(run, null, 2));
-  else {
-    out.log(`run ${runId}: ${run.status} (${run.progress.done}/${run.progress.total} examples)`);
-    for (const [name, r] of Object.entries(run.results ?? {}) as [string, any][]) {
-      out.log(
-        `  ${name.padEnd(16)} ${r.value === null ? '–' : r.value.toFixed(4)}  ` +
-          `[${r.ciLow?.toFixed(4) ?? '–'}, ${r.ciHigh?.toFixed(4) ?? '–'}]  n=${r.n}`,
-      );
-    }
-    if (run.error) out.log(`  error: ${run.error.class}: ${run.error.message}`);
-  }
+  return run;
+}
+
+/** 0 succeeded · 1 ended otherwise · 2 still running at the deadline. */
+function finish(run: any, format: Format, timeout: string, ctx: CliContext): number {
+  ctx.out.log(format === 'json' ? JSON.stringify(run, null, 2) : renderRun(run).join('\n'));
   if (!DONE.has(run.status)) {
-    out.err(`evalgate: run ${runId} is still ${run.status} after ${flags.string('timeout') ?? '30m'}: timeout`);
+    ctx.out.err(`evalgate: run ${run.runId} is still ${run.status} after ${timeout}: timeout`);
     return 2;
   }
   return run.status === 'succeeded' ? 0 : 1;
+}
+
+export async function runsCompare(
+  api: Api,
+  opts: { baseline: string; format: Format },
+  [runId]: string[],
+  ctx: CliContext,
+): Promise<number> {
+  const body = await api.get<ComparisonBody>(
+    `/v1/eval-runs/${encodeURIComponent(runId)}/comparison?baseline=${encodeURIComponent(opts.baseline)}`,
+    300_000,
+  );
+  ctx.out.log(renderComparison(body, opts.format));
+  return 0;
+}
+
+interface StartOptions {
+  model: string;
+  dataset: string;
+  suite: string;
+  datasetVersion?: number;
+  suiteVersion?: number;
+  mode: 'exploratory' | 'release';
+  idempotencyKey?: string;
+  wait?: boolean;
+  timeout: string;
+  format: Format;
+}
+
+export async function runsStart(api: Api, opts: StartOptions, ctx: CliContext): Promise<number> {
+  const timeoutMs = parseDuration(opts.timeout);
+  const started = await api.post<{ runId: string }>('/v1/eval-runs', {
+    modelVersion: opts.model,
+    datasetId: opts.dataset,
+    metricSuiteId: opts.suite,
+    mode: opts.mode,
+    ...(opts.datasetVersion !== undefined ? { datasetVersion: opts.datasetVersion } : {}),
+    ...(opts.suiteVersion !== undefined ? { metricSuiteVersion: opts.suiteVersion } : {}),
+    ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+  });
+  const { runId } = started.body;
+  if (!opts.wait) {
+    ctx.out.log(opts.format === 'json' ? JSON.stringify({ runId, status: 'queued' }) : `run ${runId} started`);
+    return 0;
+  }
+  return finish(await waitForRun(api, runId, timeoutMs), opts.format, opts.timeout, ctx);
+}
+
+export function registerRuns(program: Command, ctx: CliContext): void {
+  const runs = program.command('runs').description('eval runs: start, list, show, watch, cancel, compare');
+  runs
+    .command('start')
+    .description('start an eval run of a model version on a dataset with a metric suite')
+    .requiredOption('--model <model@version>', 'the model version')
+    .requiredOption('--dataset <datasetId>', 'the dataset')
+    .requiredOption('--suite <metricSuiteId>', 'the metric suite')
+    .option('--dataset-version <n>', 'a dataset version (default: the latest)', positiveInt)
+    .option('--suite-version <n>', 'a suite version (default: the latest)', positiveInt)
+    .addOption(ctx.format().choices(['text', 'json']))
+    .option('--mode <mode>', 'exploratory or release', 'exploratory')
+    .option('--idempotency-key <key>', 'the same key answers the same run')
+    .option('--wait', 'wait for the run to end (exit 0 succeeded, 1 otherwise, 2 timeout)')
+    .option('--timeout <duration>', 'how long to wait', '30m')
+    .action(
+      ctx.run((api, opts: StartOptions) => {
+        if (opts.mode !== 'exploratory' && opts.mode !== 'release')
+          throw new UsageError('--mode must be exploratory or release');
+        return runsStart(api, opts, ctx);
+      }),
+    );
+  runs
+    .command('list')
+    .description('runs you may see, newest first')
+    .option('--model <modelId>', 'only runs of this model (id)')
+    .option('--model-version <model@version>', 'only runs of this model version')
+    .option('--dataset <datasetId>', 'only runs on this dataset')
+    .option('--suite <metricSuiteId>', 'only runs with this suite')
+    .option('--status <status>', 'only runs with this status')
+    .option('--mode <mode>', 'exploratory or release')
+    .option('--limit <n>', 'at most this many', positiveInt, 20)
+    .option('--cursor <cursor>', 'the next page, as a previous answer gave it')
+    .addOption(ctx.format())
+    .action(
+      ctx.run(async (api, opts) => {
+        const page = await api.get(
+          `/v1/eval-runs${query({
+            modelId: opts.model,
+            modelVersion: opts.modelVersion,
+            datasetId: opts.dataset,
+            metricSuiteId: opts.suite,
+            status: opts.status,
+            mode: opts.mode,
+            limit: opts.limit,
+            cursor: opts.cursor,
+          })}`,
+        );
+        if (opts.format === 'json') ctx.out.log(JSON.stringify(page, null, 2));
+        else {
+          for (const run of page.items)
+            ctx.out.log(
+              `${run.runId}  ${String(run.status).padEnd(15)} ${String(run.mode ?? '').padEnd(11)} ${run.modelVersion ?? ''}  ${run.createdAt ?? ''}`,
+            );
+          if (page.nextCursor) ctx.out.log(`more: --cursor ${page.nextCursor}`);
+        }
+        return 0;
+      }),
+    );
+  runs
+    .command('show <runId>')
+    .description('one run: status, progress, metrics with intervals, cost')
+    .addOption(ctx.format())
+    .action(
+      ctx.run(async (api, opts, [runId]) => {
+        const run = await api.get(`/v1/eval-runs/${encodeURIComponent(runId)}`);
+        ctx.out.log(opts.format === 'json' ? JSON.stringify(run, null, 2) : renderRun(run).join('\n'));
+        return 0;
+      }),
+    );
+  runs
+    .command('watch <runId>')
+    .description('follow a run until it ends (exit 0 succeeded, 1 otherwise, 2 timeout)')
+    .option('--timeout <duration>', 'how long to watch', '30m')
+    .addOption(ctx.format())
+    .action(
+      ctx.run(async (api, opts, [runId]) => {
+        let last = '';
+        const run = await waitForRun(api, runId, parseDuration(opts.timeout), (r) => {
+          const line = `run ${r.runId}: ${r.status} ${r.progress.done}/${r.progress.total}`;
+          if (line !== last) ctx.out.err(line);
+          last = line;
+        });
+        return finish(run, opts.format, opts.timeout, ctx);
+      }),
+    );
+  runs
+    .command('cancel <runId>')
+    .description("cancel a run (an editor of the model's or the suite's team)")
+    .addOption(ctx.format())
+    .action(
+      ctx.run(async (api, opts, [runId]) => {
+        const { body } = await api.post(`/v1/eval-runs/${encodeURIComponent(runId)}/cancel`, {});
+        ctx.out.log(opts.format === 'json' ? JSON.stringify(body) : `run ${body.runId}: ${body.status}`);
+        return 0;
+      }),
+    );
+  runs
+    .command('compare <runId>')
+    .description('a paired comparison of a run with a baseline run or alias')
+    .requiredOption('--baseline <runId|alias:production>', 'the baseline run, or alias:<name>')
+    .addOption(ctx.format(['text', 'json', 'markdown']))
+    .action(ctx.run((api, opts, args) => runsCompare(api, opts, args, ctx)));
 }

@@ -1,4 +1,4 @@
-import { parseArgs, parseDuration, UsageError } from '../../../cli/args';
+import { parseDuration, UsageError } from '../../../cli/options';
 import { exitCodeOf } from '../../../cli/commands/gate';
 import { renderCheck, type CheckBody } from '../../../cli/format';
 import { main } from '../../../cli/main';
@@ -54,13 +54,26 @@ describe('the CLI', () => {
       parseDuration('5'),
     ]).toEqual([1_800_000, 90_000, 3_600_000, 500, 5000]);
     expect(() => parseDuration('soon')).toThrow(UsageError);
-    expect(() => parseArgs(['--gate'])).toThrow(/--gate needs a value/);
-    expect(parseArgs(['compare', 'r1', '--wait', '--format=json'], ['wait'])).toEqual({
-      positional: ['compare', 'r1'],
-      flags: new Map<string, string | true>([
-        ['wait', true],
-        ['format', 'json'],
-      ]),
+  });
+
+  it('answers a flag without its value, an unknown flag and a bad format with exit 2 and one line', async () => {
+    const env = { EVALGATE_URL: 'http://127.0.0.1:9', EVALGATE_TOKEN: 't' };
+    const run = async (argv: string[]) => {
+      const lines: string[] = [];
+      const code = await main(argv, env, { log: (l) => lines.push(l), err: (l) => lines.push(l) });
+      return { code, text: lines.join('\n') };
+    };
+    expect(await run(['gate', 'check', '--gate'])).toEqual({
+      code: 2,
+      text: expect.stringMatching(/--gate needs a value/),
+    });
+    expect(await run(['gate', 'check', '--gate', 'g', '--candiate', 'm@1'])).toEqual({
+      code: 2,
+      text: expect.stringMatching(/unknown flag --candiate/),
+    });
+    expect(await run(['runs', 'compare', 'r1', '--baseline=alias:production', '--format=yaml'])).toEqual({
+      code: 2,
+      text: expect.stringMatching(/--format <format>' argument 'yaml' is invalid/),
     });
   });
 

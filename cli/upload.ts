@@ -1,0 +1,106 @@
+/**
+ * Streams a JSONL file to a dataset's versions endpoint: the file is read in chunks as the
+ * request body is sent, so memory stays bounded however many rows it has. Progress is a
+ * bar redrawn in place on a terminal, and a plain line every 10% in a log. A bad line is
+ * refused by the API with its number; the refusal is reported as `<file>:<line>: <field>`.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { ApiRefusal, CliFailure, query, type Api } from './http';
+import type { Output } from './output';
+
+export interface VersionOptions {
+  labelPolicy: string;
+  visibility?: string;
+  teams?: string[];
+  classification?: string;
+}
+
+export interface UploadedVersion {
+  datasetId: string;
+  version: number;
+  contentHash: string;
+  rowCount: number;
+  created: boolean;
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+export function progressReporter(total: number, out: Output, interactive: boolean, label: string) {
+  let lastDecile = -1;
+  return {
+    update(sent: number) {
+      const fraction = total ? Math.min(1, sent / total) : 1;
+      if (interactive && out.status) {
+        const width = 30;
+        const filled = Math.round(fraction * width);
+        out.status(
+          `${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(fraction * 100)}% ${mb(sent)}/${mb(total)}`,
+        );
+        return;
+      }
+      const decile = Math.floor(fraction * 10);
+      if (decile > lastDecile) {
+        lastDecile = decile;
+        out.err(`${label}: ${decile * 10}% (${mb(sent)} of ${mb(total)})`);
+      }
+    },
+    done() {
+      if (interactive && out.status) out.status('\n');
+    },
+  };
+}
+
+/** Where a dataset-row refusal points: `rows[41].label` is line 42 of the file. */
+export function rowLocation(field: string | undefined): { line: number; field: string } | undefined {
+  const m = /^rows\[(\d+)\](?:\.(.+))?$/.exec(field ?? '');
+  return m ? { line: Number(m[1]) + 1, field: m[2] ?? 'row' } : undefined;
+}
+
+export async function uploadVersion(
+  api: Api,
+  datasetId: string,
+  file: string,
+  options: VersionOptions,
+  out: Output,
+  interactive: boolean,
+  showProgress = true,
+): Promise<UploadedVersion> {
+  let total: number;
+  try {
+    total = statSync(file).size;
+  } catch (err) {
+    throw new CliFailure(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+  }
+  const progress = showProgress
+    ? progressReporter(total, out, interactive, `uploading ${file}`)
+    : { update: () => undefined, done: () => undefined };
+  let sent = 0;
+  const counted = createReadStream(file, { highWaterMark: 256 * 1024 }).pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        sent += chunk.length;
+        progress.update(sent);
+        done(null, chunk);
+      },
+    }),
+  );
+  const path = `/v1/datasets/${encodeURIComponent(datasetId)}/versions${query({
+    labelPolicy: options.labelPolicy,
+    visibility: options.visibility,
+    teams: options.teams?.join(','),
+    classification: options.classification,
+  })}`;
+  try {
+    const { status, body } = await api.postNdjson(path, Readable.toWeb(counted) as ReadableStream<Uint8Array>);
+    progress.done();
+    return { ...body, datasetId, created: status === 201 };
+  } catch (err) {
+    progress.done();
+    counted.destroy();
+    const at = err instanceof ApiRefusal ? rowLocation(err.field) : undefined;
+    if (err instanceof ApiRefusal && at)
+      throw new CliFailure(`${file}:${at.line}: ${at.field}: ${err.message.replace(/^line \d+: /, '')}`, 2);
+    throw err;
+  }
+}
