@@ -131,7 +131,8 @@ export function loadEvalgateFiles(targets: string[], cwd = process.cwd()): Evalg
   const seen = new Map<string, Source>();
   for (const target of targets) {
     for (const file of yamlFiles(resolve(cwd, target))) {
-      const shown = relative(cwd, file) || file;
+      const near = relative(cwd, file);
+      const shown = near && !near.startsWith('..') ? near : file;
       result.files.push(shown);
       const lines = new LineCounter();
       const docs = parseAllDocuments(readFileSync(file, 'utf8'), { lineCounter: lines, prettyErrors: false });

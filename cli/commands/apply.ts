@@ -17,7 +17,7 @@ export function changeLine(change: Change, dryRun: boolean): string {
   const would = dryRun ? 'would be ' : '';
   const what =
     change.action === 'created'
-      ? `${would}created${change.version !== null ? ` (version ${change.version})` : ''}`
+      ? `${would}created${change.version !== null && change.kind !== 'model' ? ` (version ${change.version})` : ''}`
       : change.action === 'new_version'
         ? `${dryRun ? 'would get ' : ''}new version ${change.version}`
         : change.action === 'updated'
