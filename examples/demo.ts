@@ -2,24 +2,35 @@
  * `npm run demo`: the main job end to end against the running stack, over the public API.
  *
  *  1. a team, an editor and two approvers (principals with API keys)
- *  2. the SpamAssassin held-out split as a content-addressed, human-reviewed dataset version
- *     with slices easy-ham / hard-ham / spam
- *  3. a release-blocking metric suite and a spam-filter model with real versions served by
- *     the reference model server (naive Bayes, a 10%-data naive Bayes, logistic regression)
+ *  2. registration from a file, as users work (`evalgate apply -f examples/demo/evalgate.yaml`):
+ *     the SpamAssassin held-out split as a content-addressed, human-reviewed dataset version
+ *     with slices easy-ham / hard-ham / spam; a release-blocking metric suite; a spam-filter
+ *     model with real versions served by the reference model server (naive Bayes, a 10%-data
+ *     naive Bayes, logistic regression) and its production alias; the release gate.
+ *     Applied twice: the second time changes nothing.
  *  4. release-mode eval runs of two versions, their metrics with 95% intervals overall and per
  *     slice, cost and cache use — and a rerun answered entirely from the prediction cache
  *  5. the gate story, when the gates feature is present (examples/demo/gateStory.ts)
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { loadCliConfig } from '../common/config';
 import { apiClient, type Api } from '../testkit/apiClient';
+import { runCli } from '../testkit/cli';
 import { datasetJsonl } from '../testkit/corpus/writeDatasets';
 import { createModelServer, type ModelServer } from '../testkit/modelServer/server';
 import { printMetrics, section, step } from './demo/print';
 
-const MODEL_SERVER_PORT = 8700;
+const MODEL_SERVER_PORT = 8700; // examples/demo/evalgate.yaml names the model endpoints on it
 const TEAM = 'spam-ml';
+const DEMO_DIR = join(__dirname, 'demo');
+const DEMO_FILE = join(DEMO_DIR, 'evalgate.yaml');
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `      ${l}`)
+    .join('\n');
 
 async function startModelServer(): Promise<{ url: string; close(): Promise<void>; server?: ModelServer }> {
   const url = `http://127.0.0.1:${MODEL_SERVER_PORT}`;
@@ -37,13 +48,17 @@ async function startModelServer(): Promise<{ url: string; close(): Promise<void>
   }
 }
 
-async function ensurePrincipal(admin: Api, name: string, roles: string[]): Promise<{ api: Api; principalId: string }> {
+async function ensurePrincipal(
+  admin: Api,
+  name: string,
+  roles: string[],
+): Promise<{ api: Api; principalId: string; apiKey: string }> {
   const res = await admin.call('POST', '/v1/principals', {
     name: `${name}-${Date.now().toString(36)}`,
     teams: [{ team: TEAM, roles }],
   });
   if (res.status !== 201) throw new Error(`creating ${name}: ${JSON.stringify(res.body)}`);
-  return { api: apiClient(baseUrl, res.body.apiKey), principalId: res.body.principalId };
+  return { api: apiClient(baseUrl, res.body.apiKey), principalId: res.body.principalId, apiKey: res.body.apiKey };
 }
 
 async function waitForRun(api: Api, runId: string): Promise<any> {
@@ -78,67 +93,54 @@ async function main() {
     ];
     step(`team ${TEAM}: an editor and two approvers, each with an API key (shown once, stored hashed)`);
 
-    section('2. Dataset');
-    const dataset = await editor.api.post('/v1/datasets', {
-      name: 'spamassassin-heldout',
-      taskType: 'classification',
-      ownerTeam: TEAM,
-      description: 'SpamAssassin public corpus, held-out 30%',
-    });
-    const jsonl = datasetJsonl('classification', { split: 'heldout' });
-    const version = await editor.api.ndjson(
-      `/v1/datasets/${dataset.datasetId}/versions?labelPolicy=human_reviewed&visibility=internal&classification=internal`,
-      jsonl,
+    section('2. Registration, from a file: evalgate apply -f examples/demo/evalgate.yaml');
+    // The rows file the YAML names, written from the corpus (a repository would commit or fetch it).
+    mkdirSync(join(DEMO_DIR, 'data'), { recursive: true });
+    writeFileSync(
+      join(DEMO_DIR, 'data', 'spamassassin-heldout.jsonl'),
+      datasetJsonl('classification', { split: 'heldout' }),
     );
+    const apply = async (title: string, ...extra: string[]) => {
+      const args = ['apply', '-f', relative(process.cwd(), DEMO_FILE), ...extra];
+      step(`${title}\n    $ evalgate ${args.join(' ')}    # as the editor`);
+      const result = await runCli(baseUrl, editor.apiKey, args);
+      if (!extra.includes('json')) process.stdout.write(`${indent(result.stdout)}\n    → exit ${result.exitCode}\n`);
+      if (result.exitCode !== 0) throw new Error(`evalgate apply failed (exit ${result.exitCode}): ${result.stderr}`);
+      return result.stdout;
+    };
+    await apply(
+      'the dataset, the metric suite, the model with its versions and alias, and the gate, as the file declares them',
+    );
+    const applied = JSON.parse(
+      await apply(
+        'applying the same file again changes nothing (dataset versions are content-addressed)',
+        '--format',
+        'json',
+      ),
+    ) as { kind: string; name: string; action: string; id: string }[];
+    process.stdout.write(`${indent(applied.map((c) => `${c.kind} ${c.name}: ${c.action}`).join('\n'))}\n`);
+    const idOf = (kind: string) => applied.find((c) => c.kind === kind)!.id;
+    const dataset = { datasetId: idOf('dataset') };
+    const suite = { metricSuiteId: idOf('metricSuite') };
+    const model = { modelId: idOf('model') };
+
+    const version = (await editor.api.get(`/v1/datasets/${dataset.datasetId}`)).versions.at(-1);
     step(
       `dataset spamassassin-heldout v${version.version}: ${version.rowCount} rows, sha256 ` +
         `${version.contentHash.slice(0, 16)}…, slices ${JSON.stringify(version.tagCounts)}`,
     );
-    const again = await editor.api.ndjson(
-      `/v1/datasets/${dataset.datasetId}/versions?labelPolicy=human_reviewed`,
-      jsonl,
-    );
-    step(`uploading the same rows again returns the same version (v${again.version}): versions are content-addressed`);
-
-    section('3. Metric suite and model');
-    const suite = await editor.api.post('/v1/metric-suites', {
-      name: 'spam-release',
-      purpose: 'release_blocking',
-      ownerTeam: TEAM,
-    });
-    const suiteVersion = await editor.api.post(`/v1/metric-suites/${suite.metricSuiteId}/versions`, {
-      metrics: [
-        { name: 'accuracy', metric: 'accuracy' },
-        { name: 'f1_spam', metric: 'f1', params: { average: 'binary', positiveLabel: 'spam' } },
-        { name: 'roc_auc', metric: 'roc_auc', params: { positiveLabel: 'spam' } },
-        { name: 'log_loss', metric: 'log_loss' },
-        { name: 'ece', metric: 'ece', params: { bins: 10 } },
-      ],
-      requireHumanLabels: true,
-    });
+    const suiteVersion = (await editor.api.get(`/v1/metric-suites/${suite.metricSuiteId}`)).versions.at(-1);
     step(
       `suite spam-release v${suiteVersion.version} (release-blocking): ` +
         suiteVersion.metrics.map((m: { name: string; implVersion: string }) => `${m.name}@${m.implVersion}`).join(', '),
     );
-    const model = await editor.api.post('/v1/models', { name: 'spam-filter', ownerTeam: TEAM });
-    const versions: Record<string, string> = {};
-    for (const [name, endpoint] of [
-      ['nb-v1', { protocol: 'json-predict', url: `${modelServer.url}/predict/nb-v1` }],
-      ['nb-small-v1', { protocol: 'json-predict', url: `${modelServer.url}/predict/nb-small-v1` }],
-      ['logreg-v1', { protocol: 'openai-chat', url: `${modelServer.url}/v1`, model: 'logreg-v1' }],
-    ] as const) {
-      const body = {
-        version: name,
-        endpoint,
-        pricing: { perCallUsd: 0.0002, inputPer1kTokensUsd: 0.0001 },
-        ...(endpoint.protocol === 'openai-chat'
-          ? { promptTemplate: 'Classify this email as ham or spam.\n\n{{input}}', params: { temperature: 0 } }
-          : {}),
-      };
-      versions[name] = (await editor.api.post(`/v1/models/${model.modelId}/versions`, body)).modelVersion;
-    }
-    await editor.api.put(`/v1/models/${model.modelId}/aliases/production`, { modelVersion: versions['nb-v1'] });
-    step(`model spam-filter: ${Object.values(versions).join(', ')} (alias production → ${versions['nb-v1']})`);
+    const registered = await editor.api.get(`/v1/models/${model.modelId}`);
+    const versions: Record<string, string> = Object.fromEntries(
+      registered.versions.map((v: { version: string; modelVersion: string }) => [v.version, v.modelVersion]),
+    );
+    step(
+      `model spam-filter: ${Object.values(versions).join(', ')} (alias production → ${registered.aliases.production})`,
+    );
 
     section('4. Release-mode eval runs');
     const runs: Record<string, any> = {};
