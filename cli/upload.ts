@@ -100,7 +100,10 @@ export async function uploadVersion(
     counted.destroy();
     const at = err instanceof ApiRefusal ? rowLocation(err.field) : undefined;
     if (err instanceof ApiRefusal && at)
-      throw new CliFailure(`${file}:${at.line}: ${at.field}: ${err.message.replace(/^line \d+: /, '')}`, 2);
+      throw new CliFailure(
+        `${file}:${at.line}: ${at.field}: ${err.message.replace(/^line \d+: /, '').replace(`${at.field}: `, '')}`,
+        2,
+      );
     throw err;
   }
 }
