@@ -5,7 +5,7 @@
  * refused by the API with its number; the refusal is reported as `<file>:<line>: <field>`.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { ApiRefusal, CliFailure, query, type Api } from './http';
 import type { Output } from './output';
 
@@ -22,6 +22,22 @@ export interface UploadedVersion {
   contentHash: string;
   rowCount: number;
   created: boolean;
+}
+
+const CHUNK_BYTES = 256 * 1024;
+
+/** The file as a stream that reports how much of it has been read (and so sent: the pipe has backpressure). */
+function fileStream(file: string, onRead: (sent: number) => void): Readable {
+  let sent = 0;
+  return createReadStream(file, { highWaterMark: CHUNK_BYTES }).pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        onRead(sent);
+        done(null, chunk);
+      },
+    }),
+  );
 }
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -75,16 +91,7 @@ export async function uploadVersion(
   const progress = showProgress
     ? progressReporter(total, out, interactive, `uploading ${file}`)
     : { update: () => undefined, done: () => undefined };
-  let sent = 0;
-  const counted = createReadStream(file, { highWaterMark: 256 * 1024 }).pipe(
-    new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        sent += chunk.length;
-        progress.update(sent);
-        done(null, chunk);
-      },
-    }),
-  );
+  const body = fileStream(file, (sent) => progress.update(sent));
   const path = `/v1/datasets/${encodeURIComponent(datasetId)}/versions${query({
     labelPolicy: options.labelPolicy,
     visibility: options.visibility,
@@ -92,12 +99,12 @@ export async function uploadVersion(
     classification: options.classification,
   })}`;
   try {
-    const { status, body } = await api.postNdjson(path, Readable.toWeb(counted) as ReadableStream<Uint8Array>);
+    const { status, body: version } = await api.postNdjson(path, body);
     progress.done();
-    return { ...body, datasetId, created: status === 201 };
+    return { ...version, datasetId, created: status === 201 };
   } catch (err) {
     progress.done();
-    counted.destroy();
+    body.destroy();
     const at = err instanceof ApiRefusal ? rowLocation(err.field) : undefined;
     if (err instanceof ApiRefusal && at)
       throw new CliFailure(
