@@ -6,16 +6,12 @@
  * changes nothing. Plan writes nothing: it finds each entry by name and compares what the
  * file declares with the latest version the API holds.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../common/canonical';
-import { rowSchemas } from '../../common/rows';
-import { judgeDef } from '../../domain/suites/schemas';
 import { ApiRefusal, CliFailure, query, type Api } from '../http';
 import type { Output } from '../output';
 import { uploadVersion } from '../upload';
+import { contentHashOf, gateMatches, modelDefinition, same, suiteMatches } from './compare';
 import { ConfigError, pathOf, refusal, type EvalgateFiles, type Located, type Path, type Source } from './load';
 import type { DatasetEntry, GateEntry, MetricSuiteEntry, ModelEntry } from './schema';
 
@@ -41,7 +37,6 @@ export interface ApplyOptions {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 /** Runs one API call for an entry; a refusal becomes a ConfigError at the entry's field. */
 async function at<T>(source: Source, fn: () => Promise<T>, mapField: (field: string) => Path = pathOf): Promise<T> {
@@ -72,30 +67,6 @@ async function findByName(api: Api, collection: string, params: Record<string, s
       );
     throw err;
   }
-}
-
-/** The content hash the API will compute: sha256 over the canonical rows, one per line, in file order. */
-export async function contentHashOf(file: string, taskType: DatasetEntry['taskType']): Promise<string> {
-  const hash = createHash('sha256');
-  const schema = rowSchemas[taskType];
-  let lineNo = 0;
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  for await (const text of lines) {
-    lineNo += 1;
-    if (!text.trim()) continue;
-    let row: unknown;
-    try {
-      row = schema.parse(JSON.parse(text));
-    } catch (err) {
-      const issue = (err as { issues?: { path: Path; message: string }[] }).issues?.[0];
-      throw new CliFailure(
-        `${file}:${lineNo}: ${issue ? `${issue.path.join('.') || 'row'}: ${issue.message}` : 'not valid JSON'}`,
-        2,
-      );
-    }
-    hash.update(`${canonicalJson(row)}\n`);
-  }
-  return hash.digest('hex');
 }
 
 class Applier {
@@ -167,23 +138,20 @@ class Applier {
     });
   }
 
-  async model({ spec, source }: Located<ModelEntry>) {
-    const versionAt = (i: number) => (field: string) => ['versions', i, ...pathOf(field)];
-    const found = this.opts.dryRun
-      ? await findByName(this.api, 'models', { name: spec.name })
-      : await at(source, async () => {
-          const res = await this.api.post<{ modelId: string }>('/v1/models', {
-            name: spec.name,
-            ownerTeam: spec.ownerTeam,
-          });
-          return { modelId: res.body.modelId, created: res.status === 201 };
-        });
-    const isNew = !found || found.created === true;
-    const current = found && !isNew ? await this.api.get(`/v1/models/${found.modelId}`) : null;
+  async model(entry: Located<ModelEntry>) {
+    const { spec, source } = entry;
+    const aliasTarget = (version: string) => (version.includes('@') ? version : `${spec.name}@${version}`);
     const added: string[] = [];
-    for (const [i, v] of spec.versions.entries()) {
-      if (this.opts.dryRun) {
-        const existing = current?.versions.find((s: { version: string }) => s.version === v.version);
+    const moved: string[] = [];
+    let modelId: string | null;
+    let isNew: boolean;
+    if (this.opts.dryRun) {
+      const found = await findByName(this.api, 'models', { name: spec.name });
+      const current = found ? await this.api.get(`/v1/models/${found.modelId}`) : { versions: [], aliases: {} };
+      modelId = found?.modelId ?? null;
+      isNew = !found;
+      for (const [i, v] of spec.versions.entries()) {
+        const existing = current.versions.find((s: { version: string }) => s.version === v.version);
         if (!existing) added.push(v.version);
         else if (!same(modelDefinition(v), modelDefinition(existing)))
           throw refusal(
@@ -191,26 +159,35 @@ class Applier {
             ['versions', i],
             `version ${v.version} of ${spec.name} exists with a different definition; versions are immutable, declare a new one`,
           );
-        continue;
       }
-      const res = await at(source, () => this.api.post(`/v1/models/${found!.modelId}/versions`, v), versionAt(i));
-      if (res.status === 201) added.push(v.version);
-    }
-    const moved: string[] = [];
-    const aliases = this.opts.dryRun
-      ? (current?.aliases ?? {})
-      : (await this.api.get(`/v1/models/${found!.modelId}`)).aliases;
-    for (const [alias, version] of Object.entries(spec.aliases ?? {})) {
-      const target = version.includes('@') ? version : `${spec.name}@${version}`;
-      if (aliases[alias] === target) continue;
-      moved.push(`alias ${alias} → ${target}`);
-      if (!this.opts.dryRun)
+      for (const [alias, version] of Object.entries(spec.aliases ?? {}))
+        if (current.aliases[alias] !== aliasTarget(version)) moved.push(`alias ${alias} → ${aliasTarget(version)}`);
+    } else {
+      const created = await at(source, () =>
+        this.api.post<{ modelId: string }>('/v1/models', { name: spec.name, ownerTeam: spec.ownerTeam }),
+      );
+      const id = created.body.modelId;
+      modelId = id;
+      isNew = created.status === 201;
+      for (const [i, v] of spec.versions.entries()) {
+        const res = await at(
+          source,
+          () => this.api.post(`/v1/models/${id}/versions`, v),
+          (field) => ['versions', i, ...pathOf(field)],
+        );
+        if (res.status === 201) added.push(v.version);
+      }
+      const { aliases } = await this.api.get(`/v1/models/${id}`);
+      for (const [alias, version] of Object.entries(spec.aliases ?? {})) {
+        const modelVersion = aliasTarget(version);
+        if (aliases[alias] === modelVersion) continue;
         await at(
           source,
-          () =>
-            this.api.put(`/v1/models/${found!.modelId}/aliases/${encodeURIComponent(alias)}`, { modelVersion: target }),
+          () => this.api.put(`/v1/models/${id}/aliases/${encodeURIComponent(alias)}`, { modelVersion }),
           () => ['aliases', alias],
         );
+        moved.push(`alias ${alias} → ${modelVersion}`);
+      }
     }
     const detail = [...(added.length ? [`versions ${added.join(', ')} added`] : []), ...moved].join('; ');
     this.record({
@@ -218,7 +195,7 @@ class Applier {
       name: spec.name,
       action: isNew ? 'created' : added.length ? 'new_version' : moved.length ? 'updated' : 'unchanged',
       version: added.at(-1) ?? null,
-      id: found?.modelId ?? null,
+      id: modelId,
       ...(detail ? { detail } : {}),
     });
   }
@@ -307,69 +284,6 @@ function gateField(field: string): Path {
   if (path[0] === 'metricSuiteId') return ['metricSuite'];
   if (path[0] === 'datasetIds') return ['datasets', ...path.slice(1)];
   return path.map((p) => (p === 'datasetId' ? 'dataset' : p));
-}
-
-/** A model version's definition as the API stores it (its defaults applied), for comparison. */
-function modelDefinition(v: {
-  endpoint: any;
-  promptTemplate?: string | null;
-  params?: unknown;
-  pricing?: unknown;
-}): unknown {
-  const endpoint = { ...v.endpoint, url: String(v.endpoint.url).replace(/\/+$/, '') };
-  return {
-    endpoint,
-    promptTemplate: v.promptTemplate ?? (endpoint.protocol === 'openai-chat' ? '{{input}}' : null),
-    params: v.params ?? {},
-    pricing: v.pricing ?? {},
-  };
-}
-
-/**
- * Whether a suite definition matches a stored version. An implementation version the file
- * does not pin is not compared: the API pins the latest when it stores a version.
- */
-function suiteMatches(declared: Omit<MetricSuiteEntry, 'name' | 'purpose' | 'ownerTeam'>, stored: any): boolean {
-  if (declared.metrics.length !== stored.metrics.length) return false;
-  const metricsSame = declared.metrics.every((m, i) => {
-    const s = stored.metrics[i];
-    return (
-      m.name === s.name &&
-      m.metric === s.metric &&
-      same(m.params ?? {}, s.params ?? {}) &&
-      same(m.slices, s.slices) &&
-      (m.implVersion === undefined || m.implVersion === s.implVersion)
-    );
-  });
-  const budget = { maxCostUsd: declared.budget?.maxCostUsd ?? null, maxCalls: declared.budget?.maxCalls ?? null };
-  const judgeSame =
-    !declared.judge && !stored.judge
-      ? true
-      : Boolean(declared.judge && stored.judge) &&
-        Object.entries(judgeDef.parse(declared.judge)).every(([k, v]) =>
-          same(k === 'params' ? (v ?? {}) : v, stored.judge[k]),
-        );
-  return (
-    metricsSame &&
-    judgeSame &&
-    same(budget, stored.budget) &&
-    (declared.requireHumanLabels ?? false) === stored.requireHumanLabels
-  );
-}
-
-/** Whether a gate body matches the gate's latest version, with the API's defaults applied. */
-function gateMatches(body: any, latest: any): boolean {
-  const rules = latest.rules.map(({ id: _id, ...r }: { id: string }) => r);
-  return (
-    body.metricSuiteId === latest.metricSuiteId &&
-    same([...new Set(body.datasetIds)], latest.datasetIds) &&
-    body.baselineAlias === latest.baselineAlias &&
-    same(body.rules, rules) &&
-    (body.requiredApprovals ?? 2) === latest.requiredApprovals &&
-    (body.overrideTtlHours ?? 24) === latest.overrideTtlHours &&
-    body.baselineRuns === latest.baselineRuns &&
-    (body.description ?? null) === latest.description
-  );
 }
 
 /** Applies (or, with dryRun, plans) every entry in order; the first refusal stops it. */
