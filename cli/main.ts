@@ -145,6 +145,7 @@ if (require.main === module) {
   const out: Output = {
     log: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
+    status: (text) => process.stderr.write(text === '\n' ? text : `\r${text}\x1b[K`),
   };
   void main(process.argv.slice(2), process.env, out, Boolean(process.stderr.isTTY)).then((code) => {
     process.exitCode = code;

@@ -122,7 +122,6 @@ export type RuleEntry = GateEntry['rules'][number];
 export function evalgateJsonSchema(): Record<string, unknown> {
   return {
     ...z.toJSONSchema(evalgateDocument, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }),
-    $id: 'https://evalgate.dev/schema/evalgate.schema.json',
     title: 'evalgate file',
   };
 }
