@@ -8,9 +8,9 @@
  *     model with real versions served by the reference model server (naive Bayes, a 10%-data
  *     naive Bayes, logistic regression) and its production alias; the release gate.
  *     Applied twice: the second time changes nothing.
- *  4. release-mode eval runs of two versions, their metrics with 95% intervals overall and per
+ *  3. release-mode eval runs of two versions, their metrics with 95% intervals overall and per
  *     slice, cost and cache use — and a rerun answered entirely from the prediction cache
- *  5. the gate story, when the gates feature is present (examples/demo/gateStory.ts)
+ *  4. the gate story, when the gates feature is present (examples/demo/gateStory.ts)
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -100,25 +100,22 @@ async function main() {
       join(DEMO_DIR, 'data', 'spamassassin-heldout.jsonl'),
       datasetJsonl('classification', { split: 'heldout' }),
     );
-    const apply = async (title: string, ...extra: string[]) => {
+    const apply = async (...extra: string[]) => {
       const args = ['apply', '-f', relative(process.cwd(), DEMO_FILE), ...extra];
-      step(`${title}\n    $ evalgate ${args.join(' ')}    # as the editor`);
       const result = await runCli(baseUrl, editor.apiKey, args);
-      if (!extra.includes('json')) process.stdout.write(`${indent(result.stdout)}\n    → exit ${result.exitCode}\n`);
       if (result.exitCode !== 0) throw new Error(`evalgate apply failed (exit ${result.exitCode}): ${result.stderr}`);
-      return result.stdout;
+      return { command: `$ evalgate ${args.join(' ')}    # as the editor`, stdout: result.stdout };
     };
-    await apply(
+    for (const title of [
       'the dataset, the metric suite, the model with its versions and alias, and the gate, as the file declares them',
-    );
-    const applied = JSON.parse(
-      await apply(
-        'applying the same file again changes nothing (dataset versions are content-addressed)',
-        '--format',
-        'json',
-      ),
-    ) as { kind: string; name: string; action: string; id: string }[];
-    process.stdout.write(`${indent(applied.map((c) => `${c.kind} ${c.name}: ${c.action}`).join('\n'))}\n`);
+      'applying the same file again changes nothing (dataset versions are content-addressed)',
+    ]) {
+      const { command, stdout } = await apply();
+      step(`${title}\n    ${command}`);
+      process.stdout.write(`${indent(stdout)}\n    → exit 0\n`);
+    }
+    // The ids the rest of the demo uses, as a script would read them.
+    const applied = JSON.parse((await apply('--format', 'json')).stdout) as { kind: string; id: string }[];
     const idOf = (kind: string) => applied.find((c) => c.kind === kind)!.id;
     const dataset = { datasetId: idOf('dataset') };
     const suite = { metricSuiteId: idOf('metricSuite') };
@@ -142,7 +139,7 @@ async function main() {
       `model spam-filter: ${Object.values(versions).join(', ')} (alias production → ${registered.aliases.production})`,
     );
 
-    section('4. Release-mode eval runs');
+    section('3. Release-mode eval runs');
     const runs: Record<string, any> = {};
     for (const name of ['nb-v1', 'nb-small-v1']) {
       const started = Date.now();
@@ -188,7 +185,7 @@ async function main() {
 
     const gateStory = join(__dirname, 'demo', 'gateStory.ts');
     if (existsSync(gateStory)) {
-      section('5. Release gate');
+      section('4. Release gate');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runGateStory } = require(gateStory) as { runGateStory(ctx: unknown): Promise<void> };
       await runGateStory({

@@ -15,6 +15,9 @@
  *
  * `runGateStory(ctx)` is called by examples/demo.ts after its own sections (datasets,
  * suite, model versions and the production alias exist) and by test/e2e/gateStory.test.ts.
+ * The gate it creates is the one examples/demo/evalgate.yaml declares: in the demo, which
+ * applies that file first, the create answers the same version 1; the e2e test, which does
+ * not apply the file, gets the same gate.
  */
 import { runCli } from '../../testkit/cli';
 import type { Api } from '../../testkit/apiClient';
