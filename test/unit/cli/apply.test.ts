@@ -8,7 +8,7 @@ import { bashCompletion, completionTable } from '../../../cli/commands/completio
 import { renderLineageTree } from '../../../cli/commands/lineage';
 import { buildProgram, main } from '../../../cli/main';
 import { createContext } from '../../../cli/context';
-import { rowLocation } from '../../../cli/upload';
+import { progressReporter, rowLocation } from '../../../cli/upload';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -137,5 +137,20 @@ describe('shell completion', () => {
     const script = bashCompletion(program);
     expect(script).toContain('complete -o default -F _evalgate evalgate');
     expect(script).toContain('"incidents metric-bug") words="--metric');
+  });
+});
+
+describe('upload progress', () => {
+  it('redraws a bar on a terminal and prints a line per 10% in a log', () => {
+    const lines: string[] = [];
+    const drawn: string[] = [];
+    const out = { log: () => undefined, err: (l: string) => lines.push(l), status: (t: string) => drawn.push(t) };
+    const plain = progressReporter(1000, out, false, 'uploading f');
+    for (let sent = 0; sent <= 1000; sent += 50) plain.update(sent);
+    expect(lines).toEqual(Array.from({ length: 11 }, (_, i) => `uploading f: ${i * 10}% (0.0 MB of 0.0 MB)`));
+    const bar = progressReporter(4 * 1024 * 1024, out, true, 'uploading f');
+    bar.update(1024 * 1024);
+    bar.done();
+    expect(drawn).toEqual([`uploading f [########${' '.repeat(22)}] 25% 1.0 MB/4.0 MB`, '\n']);
   });
 });
