@@ -58,6 +58,7 @@ interface Knobs {
   metrics?: string;
   rowsFile?: string;
   extraRule?: string;
+  production?: string;
 }
 function evalgateYaml(k: Knobs = {}): string {
   return `# yaml-language-server: $schema=../../docs/evalgate.schema.json
@@ -80,7 +81,7 @@ models:
         promptTemplate: "Classify: {{input}}"
         params: { temperature: 0 }
     aliases:
-      production: v1
+      production: ${k.production ?? 'v1'}
 ---
 metricSuites:
   - name: ${names.suite}
@@ -190,6 +191,35 @@ describe('evalgate apply', () => {
     ]);
   });
 
+  it('moves an alias when the file points it elsewhere: the model is updated, nothing else', async () => {
+    write('evalgate.yaml', evalgateYaml({ threshold: 0.02, rowsFile: 'rows2.jsonl', production: 'v2' }));
+    const before = await counts();
+    const res = await evalgate('apply', '-f', join(dir, 'evalgate.yaml'), '--format', 'json');
+    expect(JSON.parse(res.stdout)[1]).toEqual({
+      kind: 'model',
+      name: names.model,
+      action: 'updated',
+      version: null,
+      id: expect.any(String),
+      detail: `alias production → ${names.model}@v2`,
+    });
+    expect(delta(before, await counts())).toEqual({ model_alias_history: 1, audit_log: 1 });
+  });
+
+  it('refuses a changed definition under an existing version name, at that version', async () => {
+    const text = evalgateYaml({ threshold: 0.02, rowsFile: 'rows2.jsonl', production: 'v2' }).replace(
+      '127.0.0.1:9/predict/v1',
+      '127.0.0.1:9/predict/v1b',
+    );
+    const line = text.split('\n').findIndex((l) => l.includes('- version: v1')) + 1;
+    const file = write('immutable.yaml', text);
+    const res = await evalgate('apply', '-f', file);
+    expect(res.exitCode).toBe(2);
+    expect(res.stderr.trim()).toMatch(
+      new RegExp(`immutable\\.yaml:${line}:18: models\\[0\\]\\.versions\\[0\\]\\.version: .*versions are immutable`),
+    );
+  });
+
   it('plans with --dry-run and with plan, writing nothing', async () => {
     write('rows3.jsonl', rows(42));
     write(
@@ -198,6 +228,7 @@ describe('evalgate apply', () => {
         threshold: 0.01,
         rowsFile: 'rows3.jsonl',
         metrics: '      - { name: accuracy, metric: accuracy }',
+        production: 'v2',
       }),
     );
     const before = await counts();
