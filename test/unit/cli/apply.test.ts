@@ -65,6 +65,24 @@ describe('the evalgate file', () => {
     );
   });
 
+  it('reads every YAML file of a directory in name order; a gate may name what another file declares', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evalgate-dir-'));
+    writeFileSync(
+      join(dir, 'b-gates.yml'),
+      'gates:\n  - name: g\n    ownerTeam: t\n    metricSuite: s\n    datasets: [d]\n    rules: [{ metric: acc, kind: min, threshold: 0.9 }]\n',
+    );
+    writeFileSync(
+      join(dir, 'a-registry.yaml'),
+      'datasets:\n  - { name: d, taskType: classification, ownerTeam: t, file: d.jsonl, labelPolicy: synthetic }\n' +
+        'metricSuites:\n  - { name: s, purpose: release_blocking, ownerTeam: t, metrics: [{ name: acc, metric: accuracy }] }\n',
+    );
+    writeFileSync(join(dir, 'notes.txt'), 'not yaml: ignored');
+    const files = loadEvalgateFiles([dir], dir);
+    expect(files.files).toEqual(['a-registry.yaml', 'b-gates.yml']);
+    expect(files.gates[0].spec).toMatchObject({ metricSuite: 's', datasets: ['d'], baselineAlias: 'production' });
+    expect(files.datasets[0].source.file).toBe('a-registry.yaml');
+  });
+
   it('maps API field paths and dataset rows back to the file', () => {
     expect(pathOf('rules[0].threshold')).toEqual(['rules', 0, 'threshold']);
     expect(pathOf('datasetIds[1]')).toEqual(['datasetIds', 1]);
