@@ -62,7 +62,8 @@ async function findByName(api: Api, collection: string, params: Record<string, s
   } catch (err) {
     if (err instanceof ApiRefusal && err.status === 404 && err.code === 'not_found' && !err.field)
       throw new CliFailure(
-        `this API cannot plan: it does not list ${collection} by name (GET /v1/${collection}?name=); upgrade it, or apply without --dry-run`,
+        `this API cannot plan: it does not list ${collection} by name (GET /v1/${collection}?name=); ` +
+          'upgrade it, or apply without --dry-run',
         2,
       );
     throw err;

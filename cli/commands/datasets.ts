@@ -32,7 +32,8 @@ export function registerDatasets(program: Command, ctx: CliContext): void {
   datasets
     .command('upload <file>')
     .description(
-      'stream a JSONL file as a dataset version (content-addressed: the same rows answer the existing version); a bad line is refused with its number',
+      'stream a JSONL file as a dataset version (content-addressed: the same rows answer the existing version); ' +
+        'a bad line is refused with its number',
     )
     .requiredOption('--dataset <datasetId>', 'the dataset')
     .requiredOption('--label-policy <policy>', 'human_reviewed, synthetic, implicit or mixed')
@@ -46,7 +47,8 @@ export function registerDatasets(program: Command, ctx: CliContext): void {
         ctx.out.log(
           opts.format === 'json'
             ? JSON.stringify(version)
-            : `dataset ${version.datasetId} v${version.version}: ${version.rowCount} rows, sha256 ${version.contentHash} (${version.created ? 'created' : 'unchanged: these rows are that version already'})`,
+            : `dataset ${version.datasetId} v${version.version}: ${version.rowCount} rows, sha256 ${version.contentHash} ` +
+                (version.created ? '(created)' : '(unchanged: these rows are that version already)'),
         );
         return 0;
       }),

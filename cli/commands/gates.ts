@@ -14,7 +14,12 @@ interface RuleView {
 }
 
 const ruleLine = (r: RuleView) =>
-  `  ${r.id}${r.threshold !== undefined ? ` threshold ${r.threshold}${r.relative ? ' (relative)' : ''}` : ''}${r.margin !== undefined ? ` margin ${r.margin}` : ''}${r.blocking === false ? ' (warning only)' : ''}`;
+  [
+    `  ${r.id}`,
+    r.threshold !== undefined ? ` threshold ${r.threshold}${r.relative ? ' (relative)' : ''}` : '',
+    r.margin !== undefined ? ` margin ${r.margin}` : '',
+    r.blocking === false ? ' (warning only)' : '',
+  ].join('');
 
 export function registerGates(program: Command, ctx: CliContext): void {
   const gates = program.command('gates').description('release gates: list, show');
@@ -50,7 +55,8 @@ export function registerGates(program: Command, ctx: CliContext): void {
         const latest = gate.latest;
         ctx.out.log(
           [
-            `gate ${gate.name} v${latest.version} (team ${gate.ownerTeam}, ${gate.versions.length} version${gate.versions.length === 1 ? '' : 's'})`,
+            `gate ${gate.name} v${latest.version} (team ${gate.ownerTeam}, ` +
+              `${gate.versions.length} version${gate.versions.length === 1 ? '' : 's'})`,
             `  suite ${latest.metricSuiteId} · datasets ${latest.datasetIds.join(', ')} · baseline alias ${latest.baselineAlias}`,
             `  overrides need ${latest.requiredApprovals} approvals, last ${latest.overrideTtlHours} h`,
             'rules:',

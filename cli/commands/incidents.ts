@@ -9,7 +9,8 @@ function incidentLines(i: any): string[] {
   const p = i.progress ?? {};
   const counts =
     p.runsTotal !== undefined
-      ? ` · runs ${p.runsDone}/${p.runsTotal} (recomputed ${p.runsRecomputed}, invalidated ${p.runsInvalidated}) · decisions re-evaluated ${p.decisionsReevaluated}, revoked ${p.decisionsRevoked}`
+      ? ` · runs ${p.runsDone}/${p.runsTotal} (recomputed ${p.runsRecomputed}, invalidated ${p.runsInvalidated})` +
+        ` · decisions re-evaluated ${p.decisionsReevaluated}, revoked ${p.decisionsRevoked}`
       : '';
   return [
     `incident ${i.incidentId} (${i.kind}): ${i.status}, step ${p.step}${counts}`,
@@ -27,7 +28,8 @@ export function registerIncidents(program: Command, ctx: CliContext): void {
     ctx.out.log(
       opts.format === 'json'
         ? JSON.stringify(body, null, 2)
-        : `${what}: incident ${body.incidentId} ${body.status ?? body.incidentStatus ?? ''} (follow it with: evalgate incidents show ${body.incidentId})`,
+        : `${what}: incident ${body.incidentId} ${body.status ?? body.incidentStatus ?? ''} ` +
+            `(follow it with: evalgate incidents show ${body.incidentId})`,
     );
     return 0;
   };

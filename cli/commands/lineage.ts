@@ -51,7 +51,8 @@ export function registerLineage(program: Command, ctx: CliContext): void {
   program
     .command('lineage <kind> <id>')
     .description(
-      'what a record came from (upstream) or what depends on it (downstream), as a tree; kinds: dataset_version, model_version, metric_suite_version, metric_impl, judge, eval_run, gate_check, …',
+      'what a record came from (upstream) or what depends on it (downstream), as a tree; kinds: dataset_version, ' +
+        'model_version, metric_suite_version, metric_impl, judge, eval_run, gate_check, …',
     )
     .option('--direction <direction>', 'upstream or downstream', 'downstream')
     .option('--limit <n>', 'at most this many nodes')

@@ -17,7 +17,8 @@ export async function overrideRequest(
   ctx.out.log(
     opts.format === 'json'
       ? JSON.stringify(body, null, 2)
-      : `override ${body.overrideId} requested for ${body.rules.join(', ')}: needs ${body.requiredApprovals} approvals before ${body.requestExpiresAt}`,
+      : `override ${body.overrideId} requested for ${body.rules.join(', ')}: ` +
+          `needs ${body.requiredApprovals} approvals before ${body.requestExpiresAt}`,
   );
   return 0;
 }

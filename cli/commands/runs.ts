@@ -140,7 +140,13 @@ export function registerRuns(program: Command, ctx: CliContext): void {
         else {
           for (const run of page.items)
             ctx.out.log(
-              `${run.runId}  ${String(run.status).padEnd(15)} ${String(run.mode ?? '').padEnd(11)} ${run.modelVersion ?? ''}  ${run.createdAt ?? ''}`,
+              [
+                run.runId,
+                String(run.status).padEnd(15),
+                String(run.mode ?? '').padEnd(11),
+                run.modelVersion,
+                run.createdAt,
+              ].join('  '),
             );
           if (page.nextCursor) ctx.out.log(`more: --cursor ${page.nextCursor}`);
         }

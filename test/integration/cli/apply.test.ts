@@ -53,6 +53,11 @@ function rows(n: number, extra = ''): string {
   ).join('\n');
 }
 
+const TWO_METRICS = [
+  '      - { name: accuracy, metric: accuracy }',
+  '      - { name: f1_spam, metric: f1, params: { average: binary, positiveLabel: spam } }',
+].join('\n');
+
 interface Knobs {
   threshold?: number;
   metrics?: string;
@@ -88,7 +93,7 @@ metricSuites:
     purpose: release_blocking
     ownerTeam: ${team}
     metrics:
-${k.metrics ?? '      - { name: accuracy, metric: accuracy }\n      - { name: f1_spam, metric: f1, params: { average: binary, positiveLabel: spam } }'}
+${k.metrics ?? TWO_METRICS}
     requireHumanLabels: true
 gates:
   - name: ${names.gate}
@@ -291,7 +296,8 @@ describe('evalgate apply refuses a bad file with exit 2, naming file, line and f
     const line = text.split('\n').findIndex((l) => l.includes('margin: 0.03')) + 1;
     const { file, stderr } = await refused('bad-rule.yaml', text);
     expect(stderr).toBe(
-      `evalgate: ${file}:${line - 2}:9: gates[0].rules[0].threshold: a max_regression rule needs threshold: how far the candidate may fall behind the baseline (absolute, or a fraction with relative: true)`,
+      `evalgate: ${file}:${line - 2}:9: gates[0].rules[0].threshold: a max_regression rule needs threshold: ` +
+        'how far the candidate may fall behind the baseline (absolute, or a fraction with relative: true)',
     );
   });
 
@@ -329,7 +335,8 @@ describe('evalgate apply refuses a bad file with exit 2, naming file, line and f
     const { stderr } = await refused('bad-metric.yaml', text, true);
     expect(stderr).toMatch(
       new RegExp(
-        `bad-metric\\.yaml:${line}:17: gates\\[0\\]\\.rules\\[0\\]\\.metric: suite .* has no metric named recall .*\\(the API refused: 400 invalid_request\\)$`,
+        `bad-metric\\.yaml:${line}:17: gates\\[0\\]\\.rules\\[0\\]\\.metric: ` +
+          'suite .* has no metric named recall .*\\(the API refused: 400 invalid_request\\)$',
       ),
     );
   });

@@ -53,8 +53,9 @@ async function measured(args: string[]) {
   return { exitCode: exitCode as number, stdout, stderr, peakMb: peakKb / 1024 };
 }
 
+const FILLER = 'lorem ipsum dolor sit amet '.repeat(55);
 const row = (i: number) =>
-  `${JSON.stringify({ id: `row-${i}`, input: `message ${i} ${'lorem ipsum dolor sit amet '.repeat(55)}`, label: i % 2 ? 'ham' : 'spam', tags: [`t${i % 7}`] })}\n`;
+  `${JSON.stringify({ id: `row-${i}`, input: `message ${i} ${FILLER}`, label: i % 2 ? 'ham' : 'spam', tags: [`t${i % 7}`] })}\n`;
 
 beforeAll(async () => {
   stack = await startTestStack();

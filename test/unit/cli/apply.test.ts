@@ -69,7 +69,8 @@ describe('the evalgate file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'evalgate-dir-'));
     writeFileSync(
       join(dir, 'b-gates.yml'),
-      'gates:\n  - name: g\n    ownerTeam: t\n    metricSuite: s\n    datasets: [d]\n    rules: [{ metric: acc, kind: min, threshold: 0.9 }]\n',
+      'gates:\n  - name: g\n    ownerTeam: t\n    metricSuite: s\n    datasets: [d]\n' +
+        '    rules: [{ metric: acc, kind: min, threshold: 0.9 }]\n',
     );
     writeFileSync(
       join(dir, 'a-registry.yaml'),
