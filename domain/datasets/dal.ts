@@ -224,3 +224,24 @@ export async function versionName(q: Queryable, datasetVersionId: string): Promi
   );
   return rows[0];
 }
+
+/**
+ * Datasets in creation order, optionally of one team and with one name; keyset-paginated
+ * after the dataset whose id is the cursor (exact: no timestamp rounding in the cursor).
+ */
+export async function listDatasets(
+  q: Queryable,
+  filter: { ownerTeam?: string; name?: string },
+  afterId: string | null,
+  limit: number,
+) {
+  const { rows } = await q.query<DatasetRecord>(
+    `SELECT * FROM datasets
+      WHERE ($1::text IS NULL OR owner_team = $1) AND ($2::text IS NULL OR name = $2)
+        AND ($3::uuid IS NULL OR (created_at, dataset_id) > (SELECT created_at, dataset_id FROM datasets WHERE dataset_id = $3))
+      ORDER BY created_at, dataset_id
+      LIMIT $4`,
+    [filter.ownerTeam ?? null, filter.name ?? null, afterId, limit],
+  );
+  return rows;
+}

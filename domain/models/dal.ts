@@ -173,3 +173,21 @@ export async function findReleaseCheck(q: Queryable, checkId: string) {
   );
   return rows[0];
 }
+
+/** Models in creation order, optionally of one team and with one name; keyset-paginated after the cursor's model. */
+export async function listModels(
+  q: Queryable,
+  filter: { ownerTeam?: string; name?: string },
+  afterId: string | null,
+  limit: number,
+) {
+  const { rows } = await q.query<ModelRecord>(
+    `SELECT * FROM models
+      WHERE ($1::text IS NULL OR owner_team = $1) AND ($2::text IS NULL OR name = $2)
+        AND ($3::uuid IS NULL OR (created_at, model_id) > (SELECT created_at, model_id FROM models WHERE model_id = $3))
+      ORDER BY created_at, model_id
+      LIMIT $4`,
+    [filter.ownerTeam ?? null, filter.name ?? null, afterId, limit],
+  );
+  return rows;
+}

@@ -113,3 +113,22 @@ export async function insertVersion(
   );
   return rows[0];
 }
+
+/** Metric suites in creation order, optionally of one team and with one name; keyset-paginated after the cursor's suite. */
+export async function listSuites(
+  q: Queryable,
+  filter: { ownerTeam?: string; name?: string },
+  afterId: string | null,
+  limit: number,
+) {
+  const { rows } = await q.query<SuiteRecord>(
+    `SELECT * FROM metric_suites
+      WHERE ($1::text IS NULL OR owner_team = $1) AND ($2::text IS NULL OR name = $2)
+        AND ($3::uuid IS NULL
+             OR (created_at, metric_suite_id) > (SELECT created_at, metric_suite_id FROM metric_suites WHERE metric_suite_id = $3))
+      ORDER BY created_at, metric_suite_id
+      LIMIT $4`,
+    [filter.ownerTeam ?? null, filter.name ?? null, afterId, limit],
+  );
+  return rows;
+}

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { pageQuery } from '../../http/pagination';
 import { z } from 'zod';
 import { AppError } from '../../../common/errors';
 import { recordName, TASK_TYPES, teamName } from '../../../common/rows';
@@ -83,8 +84,33 @@ const datasetSchema = z.object({
   versions: z.array(versionSchema),
 });
 
+const listQuery = z.object({
+  ownerTeam: teamName.optional(),
+  name: z.string().min(1).max(128).optional(),
+  ...pageQuery,
+});
+
 export function datasetsRouter(datasets: DatasetService): Router {
   const router = Router();
+
+  router.get(
+    '/v1/datasets',
+    validated({ query: listQuery }, async ({ query }, req, res) => {
+      principalOf(req);
+      const page = await datasets.list(query);
+      res.json({
+        items: page.items.map((d) => ({
+          datasetId: d.dataset_id,
+          name: d.name,
+          taskType: d.task_type,
+          ownerTeam: d.owner_team,
+          description: d.description,
+          createdAt: d.created_at.toISOString(),
+        })),
+        nextCursor: page.nextCursor,
+      });
+    }),
+  );
 
   router.post(
     '/v1/datasets',

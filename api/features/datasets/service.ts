@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { pageOf } from '../../http/pagination';
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../domain/audit/dal';
 import { ensureTeams } from '../../../domain/principals/dal';
@@ -63,6 +64,12 @@ export class DatasetService {
     private readonly config: Config,
     private readonly temporal?: Client,
   ) {}
+
+  /** Datasets in creation order, optionally of one team and with one name (how `evalgate plan` finds entries). */
+  async list(query: { ownerTeam?: string; name?: string; limit: number; cursor?: string }) {
+    const rows = await dal.listDatasets(this.pool, query, query.cursor ?? null, query.limit + 1);
+    return pageOf(rows, query.limit, (r) => r.dataset_id);
+  }
 
   async create(
     input: { name: string; taskType: TaskType; ownerTeam: string; description?: string },

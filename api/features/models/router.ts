@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { pageQuery } from '../../http/pagination';
 import { z } from 'zod';
 import { recordName, teamName } from '../../../common/rows';
 import { principalOf } from '../../http/auth';
@@ -53,8 +54,31 @@ const versionView = z.object({
   createdAt: z.string(),
 });
 
+const listQuery = z.object({
+  ownerTeam: teamName.optional(),
+  name: z.string().min(1).max(128).optional(),
+  ...pageQuery,
+});
+
 export function modelsRouter(models: ModelService): Router {
   const router = Router();
+
+  router.get(
+    '/v1/models',
+    validated({ query: listQuery }, async ({ query }, req, res) => {
+      principalOf(req);
+      const page = await models.list(query);
+      res.json({
+        items: page.items.map((m) => ({
+          modelId: m.model_id,
+          name: m.name,
+          ownerTeam: m.owner_team,
+          createdAt: m.created_at.toISOString(),
+        })),
+        nextCursor: page.nextCursor,
+      });
+    }),
+  );
 
   router.post(
     '/v1/models',

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { pageOf } from '../../http/pagination';
 import { recordAudit } from '../../../domain/audit/dal';
 import { ensureTeams } from '../../../domain/principals/dal';
 import { canonicalJson, hashCanonical, sha256Hex } from '../../../common/canonical';
@@ -47,6 +48,12 @@ function definitionOf(v: dal.ModelVersionRecord) {
 
 export class ModelService {
   constructor(private readonly pool: Pool) {}
+
+  /** Models in creation order, optionally of one team and with one name (how `evalgate plan` finds entries). */
+  async list(query: { ownerTeam?: string; name?: string; limit: number; cursor?: string }) {
+    const rows = await dal.listModels(this.pool, query, query.cursor ?? null, query.limit + 1);
+    return pageOf(rows, query.limit, (r) => r.model_id);
+  }
 
   async create(input: { name: string; ownerTeam: string }, principal: Principal, requestId: string) {
     requireRole(principal, input.ownerTeam, 'editor');

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { pageQuery } from '../../http/pagination';
 import { z } from 'zod';
 import { recordName, teamName } from '../../../common/rows';
 import { principalOf } from '../../http/auth';
@@ -25,8 +26,32 @@ export function suiteVersionView(v: SuiteVersionRecord) {
   };
 }
 
+const listQuery = z.object({
+  ownerTeam: teamName.optional(),
+  name: z.string().min(1).max(128).optional(),
+  ...pageQuery,
+});
+
 export function suitesRouter(suites: SuiteService): Router {
   const router = Router();
+
+  router.get(
+    '/v1/metric-suites',
+    validated({ query: listQuery }, async ({ query }, req, res) => {
+      principalOf(req);
+      const page = await suites.list(query);
+      res.json({
+        items: page.items.map((s) => ({
+          metricSuiteId: s.metric_suite_id,
+          name: s.name,
+          purpose: s.purpose,
+          ownerTeam: s.owner_team,
+          createdAt: s.created_at.toISOString(),
+        })),
+        nextCursor: page.nextCursor,
+      });
+    }),
+  );
 
   router.post(
     '/v1/metric-suites',

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { pageOf } from '../../http/pagination';
 import { recordAudit } from '../../../domain/audit/dal';
 import { ensureTeams } from '../../../domain/principals/dal';
 import { hashCanonical } from '../../../common/canonical';
@@ -65,6 +66,12 @@ export function resolveMetrics(
 
 export class SuiteService {
   constructor(private readonly pool: Pool) {}
+
+  /** Metric suites in creation order, optionally of one team and with one name (how `evalgate plan` finds entries). */
+  async list(query: { ownerTeam?: string; name?: string; limit: number; cursor?: string }) {
+    const rows = await dal.listSuites(this.pool, query, query.cursor ?? null, query.limit + 1);
+    return pageOf(rows, query.limit, (r) => r.metric_suite_id);
+  }
 
   async create(
     input: { name: string; purpose: 'exploratory' | 'release_blocking'; ownerTeam: string },
