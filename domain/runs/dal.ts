@@ -472,3 +472,62 @@ export async function upsertShardProgress(
     ],
   );
 }
+
+/** A run as lists show it: with what it evaluated, by name and version, and what access to it depends on. */
+export interface RunListRow extends RunRecord {
+  dataset_id: string;
+  dataset_version: number;
+  visibility: DatasetVersionRecord['visibility'];
+  allowed_teams: string[];
+  dataset_owner_team: string;
+  model_id: string;
+  model_name: string;
+  model_version: string;
+  metric_suite_id: string;
+  metric_suite_version: number;
+}
+
+export interface RunListFilter {
+  modelId?: string;
+  modelVersion?: { model: string; version: string };
+  datasetId?: string;
+  metricSuiteId?: string;
+  status?: string;
+  mode?: string;
+}
+
+/** Runs newest first, filtered; keyset-paginated before the run whose id is the cursor. */
+export async function listRuns(q: Queryable, filter: RunListFilter, beforeRunId: string | null, limit: number) {
+  const { rows } = await q.query<RunListRow>(
+    `SELECT r.*, dv.dataset_id, dv.version AS dataset_version, dv.visibility, dv.allowed_teams,
+            d.owner_team AS dataset_owner_team, mv.model_id, m.name AS model_name, mv.version AS model_version,
+            sv.metric_suite_id, sv.version AS metric_suite_version
+       FROM eval_runs r
+       JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id
+       JOIN datasets d ON d.dataset_id = dv.dataset_id
+       JOIN model_versions mv ON mv.model_version_id = r.model_version_id
+       JOIN models m ON m.model_id = mv.model_id
+       JOIN metric_suite_versions sv ON sv.metric_suite_version_id = r.metric_suite_version_id
+      WHERE ($1::uuid IS NULL OR mv.model_id = $1)
+        AND ($2::text IS NULL OR (m.name = $2 AND mv.version = $3))
+        AND ($4::uuid IS NULL OR dv.dataset_id = $4)
+        AND ($5::uuid IS NULL OR sv.metric_suite_id = $5)
+        AND ($6::text IS NULL OR r.status = $6)
+        AND ($7::text IS NULL OR r.mode = $7)
+        AND ($8::uuid IS NULL OR (r.created_at, r.run_id) < (SELECT created_at, run_id FROM eval_runs WHERE run_id = $8))
+      ORDER BY r.created_at DESC, r.run_id DESC
+      LIMIT $9`,
+    [
+      filter.modelId ?? null,
+      filter.modelVersion?.model ?? null,
+      filter.modelVersion?.version ?? null,
+      filter.datasetId ?? null,
+      filter.metricSuiteId ?? null,
+      filter.status ?? null,
+      filter.mode ?? null,
+      beforeRunId,
+      limit,
+    ],
+  );
+  return rows;
+}

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { principalOf } from '../../http/auth';
 import { send, validated } from '../../http/validate';
 import type { JudgeSections } from '../judge/view';
-import type { ResultRecord, RunRecord } from '../../../domain/runs/dal';
+import type { ResultRecord, RunListRow, RunRecord } from '../../../domain/runs/dal';
+import { pageQuery } from '../../http/pagination';
 import type { RunService } from './service';
 
 const createBody = z.strictObject({
@@ -14,6 +15,16 @@ const createBody = z.strictObject({
   metricSuiteVersion: z.number().int().positive().optional(),
   mode: z.enum(['exploratory', 'release']).default('exploratory'),
   idempotencyKey: z.string().min(1).max(256).optional(),
+});
+const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'budget_exceeded', 'invalid'] as const;
+const listQuery = z.object({
+  modelId: z.uuid('must be a model id (uuid)').optional(),
+  modelVersion: z.string().min(3).max(300).optional(),
+  datasetId: z.uuid('must be a dataset id (uuid)').optional(),
+  metricSuiteId: z.uuid('must be a metric suite id (uuid)').optional(),
+  status: z.enum(RUN_STATUSES, `must be one of ${RUN_STATUSES.join(', ')}`).optional(),
+  mode: z.enum(['exploratory', 'release']).optional(),
+  ...pageQuery,
 });
 const runParams = z.object({ runId: z.uuid('must be a run id (uuid)') });
 
@@ -78,8 +89,35 @@ export function runView(
   };
 }
 
+/** A run in a list: what it evaluated, where it stands, what it cost; `GET /v1/eval-runs/{runId}` has the rest. */
+export function runListView(run: RunListRow) {
+  return {
+    runId: run.run_id,
+    status: run.status,
+    mode: run.mode,
+    modelVersion: `${run.model_name}@${run.model_version}`,
+    datasetId: run.dataset_id,
+    datasetVersion: run.dataset_version,
+    metricSuiteId: run.metric_suite_id,
+    metricSuiteVersion: run.metric_suite_version,
+    progress: { done: Number(run.progress_done), total: Number(run.progress_total) },
+    costUsd: Number(run.cost_model_usd) + Number(run.cost_judge_usd),
+    createdAt: run.created_at.toISOString(),
+    finishedAt: run.finished_at?.toISOString() ?? null,
+    ...(run.error_class ? { error: { class: run.error_class, message: run.error_message ?? '' } } : {}),
+  };
+}
+
 export function runsRouter(runs: RunService): Router {
   const router = Router();
+
+  router.get(
+    '/v1/eval-runs',
+    validated({ query: listQuery }, async ({ query }, req, res) => {
+      const page = await runs.list(query, principalOf(req));
+      res.json({ items: page.items.map(runListView), nextCursor: page.nextCursor });
+    }),
+  );
 
   router.post(
     '/v1/eval-runs',

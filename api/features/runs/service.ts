@@ -1,4 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { pageOf } from '../../http/pagination';
+import { parseModelVersion } from '../models/service';
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../domain/audit/dal';
 import type { Config } from '../../../common/config';
@@ -11,6 +13,17 @@ import * as datasetsDal from '../../../domain/datasets/dal';
 import { versionAccess } from '../datasets/service';
 import { runJudgeSections } from '../judge/view';
 import * as dal from '../../../domain/runs/dal';
+
+export interface ListRunsQuery {
+  modelId?: string;
+  modelVersion?: string;
+  datasetId?: string;
+  metricSuiteId?: string;
+  status?: string;
+  mode?: 'exploratory' | 'release';
+  limit: number;
+  cursor?: string;
+}
 
 export interface NewRun {
   modelVersion: string;
@@ -109,6 +122,39 @@ export class RunService {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
     return run;
+  }
+
+  /**
+   * Runs the caller may see, newest first: a run on a restricted dataset version only for
+   * the teams that may see that version (a page may hold fewer than `limit` runs then).
+   */
+  async list(query: ListRunsQuery, principal: Principal) {
+    const modelVersion = query.modelVersion ? parseModelVersion(query.modelVersion) : undefined;
+    if (modelVersion === null)
+      throw new AppError(400, 'invalid_request', 'modelVersion: must look like <model>@<version>', 'modelVersion');
+    const rows = await dal.listRuns(
+      this.pool,
+      {
+        modelId: query.modelId,
+        modelVersion: modelVersion && { model: modelVersion.modelName, version: modelVersion.version },
+        datasetId: query.datasetId,
+        metricSuiteId: query.metricSuiteId,
+        status: query.status,
+        mode: query.mode,
+      },
+      query.cursor ?? null,
+      query.limit + 1,
+    );
+    const page = pageOf(rows, query.limit, (r) => r.run_id);
+    const visible = page.items.filter(
+      (r) =>
+        versionAccess(
+          principal,
+          { dataset_id: r.dataset_id, owner_team: r.dataset_owner_team } as datasetsDal.DatasetRecord,
+          { visibility: r.visibility, allowed_teams: r.allowed_teams } as datasetsDal.DatasetVersionRecord,
+        ) !== 'none',
+    );
+    return { items: visible, nextCursor: page.nextCursor };
   }
 
   /** A run is visible to whoever can see its dataset version (aggregates are not restricted rows). */
