@@ -4,7 +4,7 @@
  * Apply twice changes nothing; a changed rule versions the gate and nothing else;
  * --dry-run and plan write nothing; a bad file is refused with its file, line and field.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -212,16 +212,20 @@ describe('evalgate apply', () => {
   });
 
   it('refuses a changed definition under an existing version name, at that version', async () => {
-    const text = evalgateYaml({ threshold: 0.02, rowsFile: 'rows2.jsonl', production: 'v2' }).replace(
+    // In a directory of its own: the tests after this one apply the whole of `dir`.
+    const text = evalgateYaml({ threshold: 0.02, rowsFile: '../rows2.jsonl', production: 'v2' }).replace(
       '127.0.0.1:9/predict/v1',
       '127.0.0.1:9/predict/v1b',
     );
     const line = text.split('\n').findIndex((l) => l.includes('- version: v1')) + 1;
-    const file = write('immutable.yaml', text);
+    mkdirSync(join(dir, 'immutable'));
+    const file = write(join('immutable', 'evalgate.yaml'), text);
     const res = await evalgate('apply', '-f', file);
     expect(res.exitCode).toBe(2);
     expect(res.stderr.trim()).toMatch(
-      new RegExp(`immutable\\.yaml:${line}:18: models\\[0\\]\\.versions\\[0\\]\\.version: .*versions are immutable`),
+      new RegExp(
+        `immutable/evalgate\\.yaml:${line}:18: models\\[0\\]\\.versions\\[0\\]\\.version: .*versions are immutable`,
+      ),
     );
   });
 
