@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { recordName, TASK_TYPES, teamName } from '../../common/rows';
 import { metricDef, judgeDef } from '../../domain/suites/schemas';
 import { gateBody, ruleSchema } from '../../api/features/gates/schemas';
+import { modelVersionBody } from '../../domain/models/schemas';
 
 const { datasetId: _ruleDatasetId, ...ruleFields } = ruleSchema.shape;
 const { metricSuiteId: _suiteId, datasetIds: _datasetIds, ...gateFields } = gateBody.shape;
@@ -45,29 +46,13 @@ export const metricSuiteEntry = z
   })
   .describe('a metric suite; a changed definition becomes its next version');
 
-const usd = z.number().min(0).max(1000);
+const { version: _optionalVersion, idempotencyKey: _key, ...versionFields } = modelVersionBody.shape;
 export const modelVersionEntry = z
   .strictObject({
-    version: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be letters, digits, . _ - (no @ or /)')
+    version: _optionalVersion
+      .unwrap()
       .describe('required in a file: versions are immutable, and a named version makes apply idempotent'),
-    endpoint: z.strictObject({
-      protocol: z.enum(['openai-chat', 'json-predict']),
-      url: z.string().max(2048),
-      model: z.string().min(1).max(256).optional(),
-      maxConcurrency: z.number().int().min(1).max(4096).optional(),
-      maxRps: z.number().positive().max(100_000).optional(),
-    }),
-    promptTemplate: z.string().min(1).max(100_000).optional(),
-    params: z.record(z.string(), z.unknown()).optional(),
-    pricing: z
-      .strictObject({
-        inputPer1kTokensUsd: usd.optional(),
-        outputPer1kTokensUsd: usd.optional(),
-        perCallUsd: usd.optional(),
-      })
-      .optional(),
+    ...versionFields,
   })
   .describe('an immutable model version');
 

@@ -1,9 +1,9 @@
 import { Router } from 'express';
-import { pageQuery } from '../../http/pagination';
 import { z } from 'zod';
 import { AppError } from '../../../common/errors';
 import { recordName, TASK_TYPES, teamName } from '../../../common/rows';
 import { principalOf } from '../../http/auth';
+import { pageQuery } from '../../http/pagination';
 import { send, validated } from '../../http/validate';
 import { versionView, type DatasetService } from './service';
 

@@ -1,5 +1,4 @@
 import type { Client } from '@temporalio/client';
-import { pageOf } from '../../http/pagination';
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../domain/audit/dal';
 import { ensureTeams } from '../../../domain/principals/dal';
@@ -10,6 +9,7 @@ import type { TaskType } from '../../../common/rows';
 import type { Storage } from '../../../common/storage';
 import { requireRole } from '../../http/auth';
 import { hasRole, isMember, type Principal } from '../../http/context';
+import { pageOf } from '../../http/pagination';
 import { deprecateVersion, reinstateVersion } from '../incidents/datasetIncidents';
 import * as dal from '../../../domain/datasets/dal';
 import { ingestRows, removeQuietly } from './ingest';

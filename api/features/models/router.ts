@@ -1,47 +1,13 @@
 import { Router } from 'express';
-import { pageQuery } from '../../http/pagination';
 import { z } from 'zod';
 import { recordName, teamName } from '../../../common/rows';
 import { principalOf } from '../../http/auth';
+import { pageQuery } from '../../http/pagination';
 import { send, validated } from '../../http/validate';
+import { modelVersionBody } from '../../../domain/models/schemas';
 import { modelVersionName, type ModelService } from './service';
 
-const httpUrl = z
-  .string()
-  .max(2048)
-  .refine((s) => {
-    try {
-      const u = new URL(s);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
-    } catch {
-      return false;
-    }
-  }, 'must be an http(s) URL without credentials');
-const usd = z.number().min(0).max(1000);
 const modelParams = z.object({ modelId: z.uuid('must be a model id (uuid)') });
-const versionBody = z.strictObject({
-  version: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be letters, digits, . _ - (no @ or /)')
-    .optional(),
-  endpoint: z.strictObject({
-    protocol: z.enum(['openai-chat', 'json-predict']),
-    url: httpUrl,
-    model: z.string().min(1).max(256).optional(),
-    maxConcurrency: z.number().int().min(1).max(4096).optional(),
-    maxRps: z.number().positive().max(100_000).optional(),
-  }),
-  promptTemplate: z.string().min(1).max(100_000).optional(),
-  params: z.record(z.string(), z.unknown()).optional(),
-  pricing: z
-    .strictObject({
-      inputPer1kTokensUsd: usd.optional(),
-      outputPer1kTokensUsd: usd.optional(),
-      perCallUsd: usd.optional(),
-    })
-    .optional(),
-  idempotencyKey: z.string().max(256).optional(),
-});
 const versionView = z.object({
   modelVersion: z.string(),
   version: z.string(),
@@ -126,7 +92,7 @@ export function modelsRouter(models: ModelService): Router {
 
   router.post(
     '/v1/models/:modelId/versions',
-    validated({ params: modelParams, body: versionBody }, async ({ params, body }, req, res) => {
+    validated({ params: modelParams, body: modelVersionBody }, async ({ params, body }, req, res) => {
       const { idempotencyKey: _key, ...definition } = body;
       const { model, version, created } = await models.addVersion(
         params.modelId,

@@ -1,5 +1,4 @@
 import type { Pool } from 'pg';
-import { pageOf } from '../../http/pagination';
 import { recordAudit } from '../../../domain/audit/dal';
 import { ensureTeams } from '../../../domain/principals/dal';
 import { canonicalJson, hashCanonical, sha256Hex } from '../../../common/canonical';
@@ -7,6 +6,7 @@ import { isUniqueViolation, withTransaction, type Queryable } from '../../../com
 import { AppError, conflict, notFound } from '../../../common/errors';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
+import { pageOf } from '../../http/pagination';
 import * as dal from '../../../domain/models/dal';
 
 export interface NewModelVersion {

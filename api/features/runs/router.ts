@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { principalOf } from '../../http/auth';
+import { pageQuery } from '../../http/pagination';
 import { send, validated } from '../../http/validate';
 import type { JudgeSections } from '../judge/view';
 import type { ResultRecord, RunListRow, RunRecord } from '../../../domain/runs/dal';
-import { pageQuery } from '../../http/pagination';
 import type { RunService } from './service';
 
 const createBody = z.strictObject({

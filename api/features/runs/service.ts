@@ -1,5 +1,4 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { pageOf } from '../../http/pagination';
 import { parseModelVersion } from '../models/service';
 import type { Pool } from 'pg';
 import { recordAudit } from '../../../domain/audit/dal';
@@ -9,6 +8,7 @@ import { CANCEL_EVAL_RUN_SIGNAL, WORKFLOW_TYPES, type RunMode } from '../../../c
 import { insertRunRecord, resolveRunTarget } from '../../../domain/runs/createRun';
 import type { evalRunWorkflow } from '../../../workflows/evalRun';
 import { hasRole, type Principal } from '../../http/context';
+import { pageOf } from '../../http/pagination';
 import * as datasetsDal from '../../../domain/datasets/dal';
 import { versionAccess } from '../datasets/service';
 import { runJudgeSections } from '../judge/view';

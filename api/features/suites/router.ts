@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import { pageQuery } from '../../http/pagination';
 import { z } from 'zod';
 import { recordName, teamName } from '../../../common/rows';
 import { principalOf } from '../../http/auth';
+import { pageQuery } from '../../http/pagination';
 import { send, validated } from '../../http/validate';
 import type { SuiteVersionRecord } from '../../../domain/suites/dal';
 import { suiteVersionBody } from '../../../domain/suites/schemas';

@@ -1,5 +1,4 @@
 import type { Pool } from 'pg';
-import { pageOf } from '../../http/pagination';
 import { recordAudit } from '../../../domain/audit/dal';
 import { ensureTeams } from '../../../domain/principals/dal';
 import { hashCanonical } from '../../../common/canonical';
@@ -11,6 +10,7 @@ import { findMetric } from './metricCatalog';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
 import { zodToAppError } from '../../http/validate';
+import { pageOf } from '../../http/pagination';
 import * as dal from '../../../domain/suites/dal';
 import type { MetricDef, SuiteVersionBody } from '../../../domain/suites/schemas';
 
