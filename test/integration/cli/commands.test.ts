@@ -153,6 +153,10 @@ describe('every command speaks json', () => {
     });
     const listed = await json('runs', 'list', '--dataset', dataset.datasetId, '--limit', '50');
     expect(listed.items.map((r: { runId: string }) => r.runId)).toContain(runId);
+    const listedText = await evalgate('runs', 'list', '--dataset', dataset.datasetId);
+    expect(listedText.stdout).toMatch(
+      new RegExp(`^${runId}  succeeded +release +${model.v('logreg-v1')}  \\d{4}-`, 'm'),
+    );
   });
 
   it('runs cancel', async () => {
