@@ -68,22 +68,27 @@ export interface RunComparison {
   metrics: Record<string, MetricComparisonView>;
 }
 
+/** Metric ids whose per-example outcome is right/wrong, compared by discordant counts. */
+export const BINARY_OUTCOME_METRICS: ReadonlySet<string> = new Set(['accuracy', 'exact_match']);
+
 /**
  * Bootstrap replicates of a comparison (a run's own intervals use the accumulator default,
  * 200): 1000, except for suites with score-histogram metrics (roc_auc, pr_auc), whose
- * replicated histograms (2 x 1024 bins per class and slice) would cost ~16 MB per layer.
+ * replicated histograms (2 x 1024 bins per class and slice) would cost ~16 MB per layer,
+ * and none when every metric is a right/wrong outcome.
  */
 export const COMPARISON_REPLICATES = 1000;
 const HISTOGRAM_METRICS: ReadonlySet<string> = new Set(['roc_auc', 'pr_auc']);
 export const comparisonReplicates = (metrics: SuiteMetric[]): number =>
-  metrics.some((m) => HISTOGRAM_METRICS.has(m.metric)) ? 200 : COMPARISON_REPLICATES;
+  metrics.every((m) => BINARY_OUTCOME_METRICS.has(m.metric))
+    ? 0 // every interval comes from discordant counts: resampling would be wasted work
+    : metrics.some((m) => HISTOGRAM_METRICS.has(m.metric))
+      ? 200
+      : COMPARISON_REPLICATES;
 
 /** The seed of comparisons made before seeds were content-derived (run ids); kept for callers not yet moved. */
 export const comparisonSeed = (candidateRunId: string, baselineRunId: string) =>
   `compare:${candidateRunId}:${baselineRunId}`;
-
-/** Metric ids whose per-example outcome is right/wrong, compared by discordant counts. */
-export const BINARY_OUTCOME_METRICS: ReadonlySet<string> = new Set(['accuracy', 'exact_match']);
 
 interface Discordance {
   n: number;
