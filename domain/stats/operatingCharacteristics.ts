@@ -135,9 +135,8 @@ const EXACT_POWER_LIMIT = 200_000;
  * Examples for which an equal candidate (true delta 0) passes a non-inferiority rule with
  * probability >= `power` (default 0.8). Starts from the normal approximation
  *   n0 = ((z sqrt(psi - m^2) + z_power sqrt(psi)) / m)^2
- * (variance psi - m^2 under the rule's null, psi under delta 0) and, up to 200,000
- * examples, refines it by bisection on the exact probability. With no discordance at all
- * the answer is the smallest n whose interval with no discordant pairs clears the margin.
+ * (variance psi - m^2 under the rule's null, psi under delta 0) and refines it on the exact
+ * probability (examplesForPowerOf).
  */
 export function examplesForPower(plan: Omit<NonInferiorityPlan, 'n'>, power = 0.8): number {
   const { discordance: psi, margin: m, level } = plan;
@@ -148,17 +147,26 @@ export function examplesForPower(plan: Omit<NonInferiorityPlan, 'n'>, power = 0.
     1,
     Math.ceil(((z * Math.sqrt(nullVariance) + zPower * Math.sqrt(Math.max(psi, 1e-12))) / m) ** 2),
   );
+  return examplesForPowerOf(nonInferiorityDecision(m, level), psi, n0, power);
+}
+
+/**
+ * The smallest n (near the guess n0) at which `decide` passes an equal candidate with
+ * probability >= power: doubling from n0 until it does, then bisection on the exact
+ * probability (nearly monotone in n; bisection finds a crossing). Beyond 200,000 examples
+ * the guess is returned as it is.
+ */
+export function examplesForPowerOf(decide: PairedDecision, discordance: number, n0: number, power = 0.8): number {
   if (n0 > EXACT_POWER_LIMIT) return n0;
-  const decide = nonInferiorityDecision(m, level);
-  const passes = (n: number) => operatingPoint(n, psi, 0, decide).pPass >= power;
-  let lo = 1;
-  let hi = Math.max(2, n0);
+  const passes = (n: number) => operatingPoint(n, discordance, 0, decide).pPass >= power;
+  let lo = Math.max(0, Math.floor(n0 / 2));
+  if (lo > 0 && passes(lo)) lo = 0;
+  let hi = Math.max(1, n0);
   while (!passes(hi)) {
     lo = hi;
     hi *= 2;
     if (hi > EXACT_POWER_LIMIT) return n0;
   }
-  // Smallest n in (lo, hi] that passes (probabilities are nearly monotone in n; bisection finds one crossing).
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
     if (passes(mid)) hi = mid;
