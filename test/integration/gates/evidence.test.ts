@@ -130,3 +130,58 @@ describe('exact thresholds', () => {
     expect(reasonFor(oneShort, 'accuracy:max_regression')).toMatchObject({ verdict: 'fail' });
   });
 });
+
+describe('operating characteristics', () => {
+  const definition = (rules: unknown[]) => ({
+    name: unique('oc-gate'),
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    baselineAlias: 'production',
+    rules,
+  });
+  const ni = { metric: 'accuracy', kind: 'non_inferiority', margin: 0.02 };
+
+  beforeAll(async () => {
+    await startRun(model.v('nb-v1')); // the baseline's recorded outcomes on the current versions
+  }, 180_000);
+
+  it('previews a gate without storing it: P(pass), P(fail), P(inconclusive) per true delta, and examples for 80% power', async () => {
+    const body = definition([ni, { metric: 'f1_spam', kind: 'min', threshold: 0.5 }]);
+    const res = await world.editor.post('/v1/gates/preview', body);
+    expect(res.status).toBe(200);
+    const [rule, min] = res.body.rules;
+    expect(rule).toMatchObject({
+      rule: 'accuracy:non_inferiority',
+      n: 120,
+      discordanceSource: 'assumed_independent_errors',
+    });
+    expect(rule.points.map((p: any) => p.trueDelta)).toEqual([-0.04, -0.02, -0.01, 0, 0.02]);
+    for (const p of rule.points) expect(p.pPass + p.pFail + p.pInconclusive).toBeCloseTo(1, 9);
+    expect(rule.examplesFor80PercentPower).toBeGreaterThan(120);
+    expect(min).toMatchObject({ points: null, reason: 'not_a_comparative_rule' });
+    expect(res.body.baselines[0]).toMatchObject({ datasetId: dataset.datasetId, modelVersion: model.v('nb-v1') });
+    // A stated discordance replaces the assumption.
+    const stated = await world.editor.post('/v1/gates/preview?discordance=0.08', body);
+    expect(stated.body.rules[0]).toMatchObject({ discordance: 0.08, discordanceSource: 'stated' });
+    expect((await world.editor.get(`/v1/gates?name=${body.name}`)).body.items).toEqual([]);
+  });
+
+  it('warns at creation when an equal candidate would pass less than 80% of checks, and serves the same figures later', async () => {
+    const res = await world.editor.post('/v1/gates', definition([ni]));
+    expect(res.status).toBe(201);
+    expect(res.body.warnings).toEqual([
+      expect.objectContaining({ code: 'low_power', rule: 'accuracy:non_inferiority' }),
+    ]);
+    expect(res.body.warnings[0].pPassEqualCandidate).toBeLessThan(0.8);
+    const oc = await world.editor.get(`/v1/gates/${res.body.gateId}/operating-characteristics`);
+    expect(oc.status).toBe(200);
+    const preview = await world.editor.post('/v1/gates/preview', definition([ni]));
+    expect(oc.body.rules).toEqual(preview.body.rules);
+    const roomy = await world.editor.post(
+      '/v1/gates',
+      definition([{ metric: 'accuracy', kind: 'non_inferiority', margin: 0.3 }]),
+    );
+    expect(roomy.body.warnings).toEqual([]);
+  });
+});
