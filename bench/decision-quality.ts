@@ -19,12 +19,7 @@
  * Deterministic: the simulation PRNG has a fixed seed, so a rerun prints the same figures.
  */
 import { parseArgs } from 'node:util';
-import {
-  createRunComparer,
-  comparisonSeed,
-  type ComparedPair,
-  type SuiteMetric,
-} from '../domain/comparison/compareRuns';
+import { createRunComparer, type ComparedPair, type SuiteMetric } from '../domain/comparison/compareRuns';
 import { comparisonSeedOf, runContentKey } from '../domain/evidence/seeds';
 import { evaluateRules, type DatasetEvidence, type GateRule, type RuleReason } from '../domain/gates/evaluateRules';
 import { normalQuantile } from '../domain/stats/normal';
@@ -89,6 +84,9 @@ function simulatePairs(n: number, delta: number, rand: () => number): ComparedPa
   }
   return pairs;
 }
+
+/** The comparison seed main used before this change: from the run ids. */
+const runIdSeed = (candidateRunId: string, baselineRunId: string) => `compare:${candidateRunId}:${baselineRunId}`;
 
 const ACCURACY: SuiteMetric[] = [{ name: 'accuracy', metric: 'accuracy', implVersion: '1.0.0' }];
 const WITH_F1: SuiteMetric[] = [
@@ -257,8 +255,8 @@ function seedStability(): void {
       const seedA = comparisonSeedOf(content('candidate'), content('baseline'));
       const a = verdicts(seedA);
       const b = verdicts(comparisonSeedOf(content('candidate'), content('baseline'))); // new run ids, same content
-      const legacyA = verdicts(comparisonSeed(`run-${s}-1`, `base-${s}-1`));
-      const legacyB = verdicts(comparisonSeed(`run-${s}-2`, `base-${s}-1`)); // only the candidate rerun
+      const legacyA = verdicts(runIdSeed(`run-${s}-1`, `base-${s}-1`));
+      const legacyB = verdicts(runIdSeed(`run-${s}-2`, `base-${s}-1`)); // only the candidate rerun
       checks++;
       for (const r of [0, 1]) {
         if (a.reasons[r].outcome !== b.reasons[r].outcome) flips.content[r]++;

@@ -86,10 +86,6 @@ export const comparisonReplicates = (metrics: SuiteMetric[]): number =>
       ? 200
       : COMPARISON_REPLICATES;
 
-/** The seed of comparisons made before seeds were content-derived (run ids); kept for callers not yet moved. */
-export const comparisonSeed = (candidateRunId: string, baselineRunId: string) =>
-  `compare:${candidateRunId}:${baselineRunId}`;
-
 interface Discordance {
   n: number;
   regressed: number;
@@ -187,17 +183,9 @@ export function createRunComparer(input: ComparerInput): RunComparer {
 /** Streams both runs once and compares every metric of the suite. */
 export async function compareRuns(
   deps: { storage: Storage },
-  input: Omit<ComparerInput, 'seed'> & {
-    seed?: string;
-    candidateRunId: string;
-    baselineRunId: string;
-    shards: number[];
-  },
+  input: ComparerInput & { candidateRunId: string; baselineRunId: string; shards: number[] },
 ): Promise<RunComparison> {
-  const comparer = createRunComparer({
-    ...input,
-    seed: input.seed ?? comparisonSeed(input.candidateRunId, input.baselineRunId),
-  });
+  const comparer = createRunComparer(input);
   const tally: PairTally = { paired: 0, candidateOnly: 0, baselineOnly: 0, errored: 0 };
   for await (const pair of pairedExamples(deps, input, undefined, tally)) comparer.add(pair);
   return comparer.finish(tally);
