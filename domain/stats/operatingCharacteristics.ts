@@ -72,8 +72,10 @@ export function operatingPoint(
   decide: PairedDecision,
 ): OperatingPoint {
   if (!(Number.isInteger(n) && n > 0)) throw new RangeError(`n must be a positive integer, got ${n}`);
-  const psi = Math.min(1, Math.max(discordance, Math.abs(trueDelta)));
-  const q = psi === 0 ? 0.5 : (psi + trueDelta) / (2 * psi);
+  // A delta is a difference of two proportions: |delta| <= 1 and <= the discordance.
+  const delta = Math.min(1, Math.max(-1, trueDelta));
+  const psi = Math.min(1, Math.max(discordance, Math.abs(delta)));
+  const q = psi === 0 ? 0.5 : Math.min(1, Math.max(0, (psi + delta) / (2 * psi)));
   let pPass = 0;
   let pFail = 0;
   let total = 0;

@@ -59,4 +59,16 @@ describe('gateCharacteristics', () => {
     const large = gateCharacteristics({ rules, metricIds, data: [{ n: 3000 }, { n: 3000 }], discordance: 0.08 });
     expect(powerWarnings(rules, large)).toEqual([]);
   });
+
+  it('stays a probability for margins no delta can reach', () => {
+    const [c] = gateCharacteristics({
+      rules: [{ metric: 'accuracy', kind: 'non_inferiority', margin: 5 }],
+      metricIds,
+      data: [{ n: 50, baselineValue: 1 }],
+    });
+    for (const p of c.points!) {
+      expect(p.pPass + p.pFail + p.pInconclusive).toBeCloseTo(1, 9);
+      expect(p.pPass).toBeGreaterThanOrEqual(0);
+    }
+  });
 });
