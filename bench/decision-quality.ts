@@ -130,7 +130,8 @@ const pct2 = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 function decisionTable(): void {
   console.log(
-    `\n## 1. Decisions (baseline ${BASELINE}, ${DISCORDANCE * 100}% discordant, m = ${MARGIN}; ${SIMS} simulated checks per cell; exact in parentheses)\n`,
+    `\n## 1. Decisions (baseline ${BASELINE}, ${DISCORDANCE * 100}% discordant, m = ${MARGIN}; ` +
+      `${SIMS} simulated checks per cell; exact in parentheses)\n`,
   );
   console.log(
     '| true delta | n | point gate: blocked | NI 95%: pass | NI: inconclusive | NI: fail (shown) | NI blocked |',
@@ -156,7 +157,18 @@ function decisionTable(): void {
       const exact = operatingPoint(n, DISCORDANCE, delta, niExact);
       const exactPoint = operatingPoint(n, DISCORDANCE, delta, pointExact);
       console.log(
-        `| ${delta >= 0 ? '+' : ''}${delta.toFixed(3)} | ${n} | ${pct(pointBlocked / SIMS)} (${pct(1 - exactPoint.pPass)}) | ${pct(ni.pass / SIMS)} (${pct(exact.pPass)}) | ${pct(ni.inconclusive / SIMS)} (${pct(exact.pInconclusive)}) | ${pct(ni.fail / SIMS)} (${pct(exact.pFail)}) | ${pct((ni.fail + ni.inconclusive) / SIMS)} |`,
+        [
+          `${delta >= 0 ? '+' : ''}${delta.toFixed(3)}`,
+          n,
+          `${pct(pointBlocked / SIMS)} (${pct(1 - exactPoint.pPass)})`,
+          `${pct(ni.pass / SIMS)} (${pct(exact.pPass)})`,
+          `${pct(ni.inconclusive / SIMS)} (${pct(exact.pInconclusive)})`,
+          `${pct(ni.fail / SIMS)} (${pct(exact.pFail)})`,
+          pct((ni.fail + ni.inconclusive) / SIMS),
+        ]
+          .join(' | ')
+          .replace(/^/, '| ')
+          .concat(' |'),
       );
     }
   }
@@ -184,7 +196,8 @@ function pointGateOnCounts(rule: GateRule): (n: number, improved: number, regres
 
 function coverageTable(): void {
   console.log(
-    `\n## 2. Coverage of the delta interval (Tango score; ${COVERAGE_SIMS} simulated comparisons per cell, pooled over true deltas -m and 0; exact in parentheses, averaged over the same deltas)\n`,
+    `\n## 2. Coverage of the delta interval (Tango score; ${COVERAGE_SIMS} simulated comparisons per cell, ` +
+      'pooled over true deltas -m and 0; exact in parentheses, averaged over the same deltas)\n',
   );
   console.log('| n | 95% simulated | 95% exact | 90% simulated | 90% exact |');
   console.log('|---|---|---|---|---|');

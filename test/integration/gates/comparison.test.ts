@@ -1,6 +1,7 @@
 /**
  * GET /v1/eval-runs/{runId}/comparison: candidate vs baseline per metric and slice with a
- * paired interval (Tango's score interval for accuracy, a paired bootstrap otherwise) and p-value (McNemar's exact test for accuracy), reproducible;
+ * paired interval (Tango's score interval for accuracy, a paired bootstrap otherwise) and
+ * p-value (McNemar's exact test for accuracy), reproducible;
  * the examples that regressed and improved, paginated and access-controlled; refusal of
  * runs that cannot be compared; baselines resolved through model aliases.
  */

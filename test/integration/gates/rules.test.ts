@@ -161,7 +161,7 @@ describe('rule kinds, each passing and failing', () => {
 });
 
 describe('non-inferiority on a small noisy dataset', () => {
-  it('answers "not enough evidence" where a point rule passes: inconclusive, blocking, with the examples that would decide it', async () => {
+  it('answers "not enough evidence" where a point rule passes: inconclusive, blocking, with the examples to decide', async () => {
     // 69 hard-ham emails: logreg-v1 gets more right than nb-v1, but on this few examples the
     // paired 99% interval of the difference still reaches below -3 points. The interval is
     // Tango's score interval on the discordant counts: no seed, so this holds on every run.
