@@ -29,6 +29,9 @@ interface Reason {
   threshold?: number;
   margin?: number;
   overridden?: boolean;
+  /** non_inferiority: pass | fail | inconclusive (an inconclusive blocking rule has verdict fail). */
+  outcome?: string;
+  examplesNeeded?: number | null;
 }
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(4));
@@ -45,7 +48,9 @@ function deltaCell(r: Pick<Reason, 'delta' | 'deltaCiLow' | 'deltaCiHigh' | 'con
   return `${signed(r.delta)}${ci}`;
 }
 
-const verdictOf = (r: Reason) => (r.overridden ? 'OVERRIDDEN' : r.verdict.toUpperCase());
+/** "inconclusive" for a rule that failed for want of evidence (its message says how many more examples), not "fail". */
+const label = (r: Reason) => (r.outcome === 'inconclusive' && r.verdict !== 'pass' ? 'inconclusive' : r.verdict);
+const verdictOf = (r: Reason) => (r.overridden ? 'OVERRIDDEN' : label(r).toUpperCase());
 
 function rows(check: CheckBody): string[][] {
   return check.reasons
@@ -88,7 +93,7 @@ export function renderCheck(check: CheckBody, format: Format, exitCode: number):
         `### ${title(check).replace('→', '—')}`,
         '',
         ...(body.length ? [md(HEADER), md(HEADER.map((_, i) => (i === 0 ? '---' : '---:'))), ...body.map(md), ''] : []),
-        ...notes(check).map((r) => `- **${r.verdict}** ${r.rule ? `\`${r.rule}\`` : `\`${r.code}\``}: ${r.message}`),
+        ...notes(check).map((r) => `- **${label(r)}** ${r.rule ? `\`${r.rule}\`` : `\`${r.code}\``}: ${r.message}`),
         '',
         `<sub>check ${check.checkId}${check.commitSha ? ` · commit ${check.commitSha}` : ''}</sub>`,
       ].join('\n');
@@ -99,7 +104,7 @@ export function renderCheck(check: CheckBody, format: Format, exitCode: number):
         title(check),
         ...(body.length ? ['', table(HEADER, body)] : []),
         ...(notes(check).length
-          ? ['', ...notes(check).map((r) => `${r.verdict.padEnd(10)} ${r.rule ?? r.code}: ${r.message}`)]
+          ? ['', ...notes(check).map((r) => `${label(r).padEnd(10)} ${r.rule ?? r.code}: ${r.message}`)]
           : []),
         '',
         `check ${check.checkId}`,

@@ -43,6 +43,9 @@ export interface ComparableRun {
   datasetOwnerTeam: string;
   datasetVersionId: string;
   datasetVersion: number;
+  /** Content hashes of the dataset and suite versions: what a comparison's seed derives from (domain/evidence/seeds.ts). */
+  datasetContentHash: string;
+  suiteContentHash: string;
   datasetStatus: string;
   visibility: 'public' | 'internal' | 'restricted';
   allowedTeams: string[];
@@ -96,6 +99,8 @@ export async function loadComparableRun(q: Queryable, runId: string): Promise<Co
     datasetOwnerTeam: r.dataset_owner_team,
     datasetVersionId: r.dataset_version_id,
     datasetVersion: r.dataset_version,
+    datasetContentHash: r.dataset_content_hash,
+    suiteContentHash: r.suite_content_hash,
     datasetStatus: r.dataset_status,
     visibility: r.visibility,
     allowedTeams: r.allowed_teams,

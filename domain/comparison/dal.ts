@@ -13,8 +13,9 @@ export async function findComparableRunRow(q: Queryable, runId: string) {
             mv.prompt_template_hash, mv.params_hash,
             d.dataset_id, d.name AS dataset_name, d.owner_team AS dataset_owner_team, d.task_type, dv.dataset_version_id,
             dv.version AS dataset_version,
-            dv.status AS dataset_status, dv.visibility, dv.allowed_teams,
-            s.metric_suite_id, s.name AS suite_name, s.purpose, sv.metric_suite_version_id, sv.version AS suite_version, sv.metrics
+            dv.status AS dataset_status, dv.visibility, dv.allowed_teams, dv.content_hash AS dataset_content_hash,
+            s.metric_suite_id, s.name AS suite_name, s.purpose, sv.metric_suite_version_id, sv.version AS suite_version, sv.metrics,
+            sv.content_hash AS suite_content_hash
        FROM eval_runs r
        JOIN model_versions mv ON mv.model_version_id = r.model_version_id JOIN models m ON m.model_id = mv.model_id
        JOIN dataset_versions dv ON dv.dataset_version_id = r.dataset_version_id JOIN datasets d ON d.dataset_id = dv.dataset_id

@@ -14,6 +14,7 @@ import type { Storage } from '../../common/storage';
 import { normalizeAnswer } from '../metrics/generation/text';
 import type { ExampleRecord } from '../runs/records';
 import type { ComparableRun } from './comparability';
+import { comparisonSeedOf, runContentKey } from '../evidence/seeds';
 import { compareRuns, type RunComparison } from './compareRuns';
 import { datasetShardIndexes } from './dal';
 import { binaryOutcome, decodeCursor, encodeCursor, pairedExamples } from './pairs';
@@ -27,7 +28,8 @@ export {
 } from './comparability';
 export type { ComparedValue, MetricComparisonView, RunComparison, SuiteMetric } from './compareRuns';
 
-const FORMAT = 'evalgate.comparison/1';
+/** 2: content-derived seeds, Tango intervals for right/wrong outcomes, 1000 bootstrap replicates. */
+const FORMAT = 'evalgate.comparison/2';
 const MEMORY_ENTRIES = 256;
 const memory = new Map<string, RunComparison>();
 
@@ -47,6 +49,22 @@ function cacheKey(candidate: ComparableRun, baseline: ComparableRun, confidences
     confidences: [...new Set(confidences)].sort(),
   });
 }
+
+/**
+ * A run's content key as a comparison sees it: the implementation versions are those of its
+ * current results (after a metric incident, the fixed ones), as the comparison accumulates with.
+ */
+const comparedContentKey = (run: ComparableRun) =>
+  runContentKey({
+    datasetContentHash: run.datasetContentHash,
+    modelVersion: run.modelVersion,
+    metricSuiteContentHash: run.suiteContentHash,
+    metricImplVersions: Object.fromEntries(run.suiteMetrics.map((m) => [m.name, m.implVersion])),
+  });
+
+/** The bootstrap seed of a comparison: both runs' content keys, never their ids. */
+export const comparisonSeedFor = (candidate: ComparableRun, baseline: ComparableRun) =>
+  comparisonSeedOf(comparedContentKey(candidate), comparedContentKey(baseline));
 
 const objectKey = (candidateRunId: string, baselineRunId: string, key: string) =>
   `comparisons/${candidateRunId}/${baselineRunId}/${key}.json`;
@@ -68,6 +86,7 @@ export async function comparePairedRuns(
   if (await deps.storage.exists(stored)) comparison = await deps.storage.getJson<RunComparison>(stored);
   if (!comparison) {
     comparison = await compareRuns(deps, {
+      seed: comparisonSeedFor(candidate, baseline),
       candidateRunId: candidate.runId,
       baselineRunId: baseline.runId,
       shards: await datasetShardIndexes(deps.pool, candidate.datasetVersionId),

@@ -417,3 +417,45 @@ export async function latestReleaseRun(q: Queryable, modelVersionId: string, dat
   );
   return rows[0];
 }
+
+export interface BaselineOutcomes {
+  dataset_id: string;
+  /** The dataset's newest active version's rows (null when every version is deprecated). */
+  row_count: string | null;
+  /** The newest succeeded release run, on that version and suite version, of a model version the alias points at. */
+  run_id: string | null;
+  model_version: string | null;
+  /** That run's current results: metric name -> value, n and slices. */
+  results: Record<
+    string,
+    { value: number | null; n: number; slices: Record<string, { value?: number | null; n?: number }> }
+  >;
+}
+
+/** What a gate's operating characteristics are computed from: each dataset's size and the baseline's recorded outcomes. */
+export async function baselineOutcomes(
+  q: Queryable,
+  suiteVersionId: string,
+  datasetIds: string[],
+  alias: string,
+): Promise<BaselineOutcomes[]> {
+  const { rows } = await q.query<BaselineOutcomes>(
+    `SELECT d.dataset_id, v.row_count, br.run_id, br.model_version,
+            COALESCE((SELECT json_object_agg(mr.metric_name, json_build_object('value', mr.value, 'n', mr.n,
+                                                                               'slices', mr.slices))
+                        FROM metric_results mr WHERE mr.run_id = br.run_id AND mr.superseded_at IS NULL),
+                     '{}'::json) AS results
+       FROM unnest($2::uuid[]) AS d(dataset_id)
+       LEFT JOIN LATERAL (SELECT dataset_version_id, row_count FROM dataset_versions
+                           WHERE dataset_id = d.dataset_id AND status = 'active' ORDER BY version DESC LIMIT 1) v ON true
+       LEFT JOIN LATERAL (SELECT r.run_id, m.name || '@' || mv.version AS model_version FROM eval_runs r
+                            JOIN model_aliases a ON a.model_version_id = r.model_version_id AND a.alias = $3
+                            JOIN model_versions mv ON mv.model_version_id = r.model_version_id
+                            JOIN models m ON m.model_id = mv.model_id
+                           WHERE r.dataset_version_id = v.dataset_version_id AND r.metric_suite_version_id = $1
+                             AND r.mode = 'release' AND r.status = 'succeeded' AND r.invalid_reason IS NULL
+                           ORDER BY r.finished_at DESC NULLS LAST LIMIT 1) br ON true`,
+    [suiteVersionId, datasetIds, alias],
+  );
+  return rows;
+}

@@ -19,19 +19,34 @@
  *
  * Verdicts: `pass`; `fail` (a blocking rule's bound is not met); `warn` (a non-blocking
  * rule's bound is not met, or it could not be evaluated); `error` (a blocking rule could
- * not be evaluated — missing value, slice without examples, no comparison: fail closed).
+ * not be evaluated — missing value, a metric undefined on the slice, no comparison: fail
+ * closed, naming the metric's reason).
  * Status: any blocking `error` → error; else any `fail` → fail; else pass.
+ *
+ * Thresholds are exact: values within THRESHOLD_TOLERANCE (1e-9) of a threshold are on it,
+ * and a value on the threshold passes (0.9 - 0.88 = 0.020000000000000018 is a regression
+ * of 0.02). Every metric value is a ratio or mean over at most ~10^8 examples, so a real
+ * difference of one example is larger than the tolerance; floating-point noise is not.
  *
  * Rule kinds (`threshold` is in the metric's units; "regression" means worse in the
  * metric's direction — lower for accuracy, higher for log_loss):
  * - min / max: the candidate's point value >= / <= threshold.
  * - max_regression: the point regression vs the baseline <= threshold; with `relative`,
  *   regression / |baseline| <= threshold.
- * - non_inferiority: the whole `confidence` interval (default 0.95) of the paired delta
- *   clears the margin: delta low > -margin (higher is better) or delta high < margin.
+ * - non_inferiority, three-way on the `confidence` interval (default 0.95) of the paired
+ *   delta (higher is better; mirrored for lower-is-better metrics):
+ *     pass          low > -margin (non-inferiority shown);
+ *     fail          high < -margin (inferiority shown);
+ *     inconclusive  the interval contains -margin: the data cannot tell. A blocking rule
+ *                   then fails the check (verdict `fail`, outcome `inconclusive`, reasonCode
+ *                   `insufficient_evidence`) with `examplesNeeded`: about how many more
+ *                   examples would decide it at the observed delta and spread
+ *                   (domain/stats/examplesNeeded.ts) — "not enough evidence", not "regressed".
  * - must_pass: on a known-failures dataset every example must be right: the metric's value
  *   >= threshold (default 1) and every row of the dataset counted (no example skipped).
  */
+
+import { examplesNeeded } from '../stats/examplesNeeded';
 
 export type RuleKind = 'min' | 'max' | 'max_regression' | 'non_inferiority' | 'must_pass';
 
@@ -114,12 +129,26 @@ export interface RuleReason {
   relative?: boolean;
   resultIds: string[];
   message: string;
+  /** non_inferiority: the three-way outcome (a blocking inconclusive rule has verdict `fail`). */
+  outcome?: 'pass' | 'fail' | 'inconclusive';
+  /** Why a rule did not pass when the bound itself was not shown violated. */
+  reasonCode?: 'insufficient_evidence';
+  /** Inconclusive non_inferiority: estimated further examples that would decide it; null when none would. */
+  examplesNeeded?: number | null;
+  /** Paired examples the comparison counted (non_inferiority). */
+  n?: number;
 }
 
 export interface RuleEvaluation {
   status: 'pass' | 'fail' | 'error';
   reasons: RuleReason[];
 }
+
+/** Values this close to a threshold are on it (and pass); see the header. */
+export const THRESHOLD_TOLERANCE = 1e-9;
+
+/** a <= b, with a tie (within THRESHOLD_TOLERANCE) counting as equal. */
+export const atMost = (a: number, b: number): boolean => a <= b + THRESHOLD_TOLERANCE;
 
 /** Metrics where a lower value is better; every other metric is higher-is-better. */
 export const LOWER_IS_BETTER = new Set(['log_loss', 'brier', 'ece', 'mae', 'rmse']);
@@ -209,23 +238,27 @@ function evaluateRule(rule: GateRule, input: RuleEvaluationInput): RuleReason {
   const value = candidate.value;
 
   switch (rule.kind) {
-    case 'min':
+    case 'min': {
+      const ok = atMost(rule.threshold!, value);
       return decide(
-        value >= rule.threshold!,
-        `${fmt(value)} must be >= ${rule.threshold}${value >= rule.threshold! ? '' : ` — ${fmt(rule.threshold! - value)} short`}`,
+        ok,
+        `${fmt(value)} must be >= ${rule.threshold}${ok ? '' : ` — ${fmt(rule.threshold! - value)} short`}`,
       );
-    case 'max':
+    }
+    case 'max': {
+      const ok = atMost(value, rule.threshold!);
       return decide(
-        value <= rule.threshold!,
-        `${fmt(value)} must be <= ${rule.threshold}${value <= rule.threshold! ? '' : ` — ${fmt(value - rule.threshold!)} over`}`,
+        ok,
+        `${fmt(value)} must be <= ${rule.threshold}${ok ? '' : ` — ${fmt(value - rule.threshold!)} over`}`,
       );
+    }
     case 'must_pass': {
       const threshold = rule.threshold ?? 1;
       const counted = candidate.n ?? 0;
       const rows = evidence.rowCount;
       const wrong = evidence.wrongExamples ?? [];
       const skipped = rows !== undefined && counted < rows;
-      const ok = value >= threshold && !skipped;
+      const ok = atMost(threshold, value) && !skipped;
       const detail = ok
         ? `all ${counted} known-failure examples pass`
         : `${fmt(value)} must be >= ${threshold} with every example counted (${counted} of ${rows ?? '?'} counted)` +
@@ -236,7 +269,9 @@ function evaluateRule(rule: GateRule, input: RuleEvaluationInput): RuleReason {
     }
     case 'max_regression': {
       if (baseline?.value === null || baseline?.value === undefined)
-        return unevaluable(`the baseline has no value${rule.slice ? ` for slice ${rule.slice}` : ''}`);
+        return unevaluable(
+          `the baseline has no value${rule.slice ? ` for slice ${rule.slice}` : ''} (${baseline?.reason ?? 'no examples'})`,
+        );
       // Point values of the two runs' results: what the reader sees, and what an incident recomputes.
       const delta = value - baseline.value;
       const regression = lowerBetter ? delta : -delta;
@@ -247,7 +282,7 @@ function evaluateRule(rule: GateRule, input: RuleEvaluationInput): RuleReason {
             : 0
           : regression / Math.abs(baseline.value)
         : regression;
-      const ok = amount <= rule.threshold!;
+      const ok = atMost(amount, rule.threshold!);
       const unit = rule.relative ? ` (${fmt(amount * 100, 2)}% relative)` : '';
       return decide(
         ok,
@@ -263,16 +298,60 @@ function evaluateRule(rule: GateRule, input: RuleEvaluationInput): RuleReason {
         return unevaluable(
           `the ${Math.round(confidence! * 100)}% interval of the delta is undefined (${comparison.reason ?? 'too few examples'})`,
         );
-      const margin = rule.margin!;
-      const ok = lowerBetter ? high < margin : low > -margin;
-      const bound = lowerBetter
-        ? `upper bound ${fmt(high)} must be < ${margin}`
-        : `lower bound ${fmt(low)} must be > -${margin}`;
-      return decide(
-        ok,
-        `delta ${signed(comparison.delta)}, ${Math.round(confidence! * 100)}% CI [${fmt(low)}, ${fmt(high)}]; ` +
-          `${bound}${ok ? '' : ' — inferiority not ruled out'}`,
-      );
+      return nonInferiority(rule, reason, { ...comparison, delta: comparison.delta }, [low, high], {
+        lowerBetter,
+        where,
+        n: comparison.n ?? candidate.n,
+      });
     }
   }
+}
+
+function nonInferiority(
+  rule: GateRule,
+  reason: RuleReason,
+  comparison: ComparisonLayer & { delta: number },
+  [low, high]: [number, number],
+  { lowerBetter, where, n }: { lowerBetter: boolean; where: string; n: number | undefined },
+): RuleReason {
+  const margin = rule.margin!;
+  const level = `${Math.round((rule.confidence ?? 0.95) * 100)}% CI [${fmt(low)}, ${fmt(high)}]`;
+  const head = `${where}: delta ${signed(comparison.delta)}, ${level}`;
+  // Higher is better: the bound to clear is -margin; lower is better: +margin.
+  const shown = lowerBetter ? high < margin : low > -margin;
+  const refuted = lowerBetter ? low > margin : high < -margin;
+  const withN = n !== undefined ? { n } : {};
+  if (shown)
+    return {
+      ...reason,
+      ...withN,
+      outcome: 'pass',
+      message: `${head}; ${lowerBetter ? `upper bound ${fmt(high)} < ${margin}` : `lower bound ${fmt(low)} > -${margin}`}`,
+    };
+  const failing = reason.blocking ? ('fail' as const) : ('warn' as const);
+  if (refuted)
+    return {
+      ...reason,
+      ...withN,
+      verdict: failing,
+      outcome: 'fail',
+      message: `${head}; inferiority shown: the whole interval is ${lowerBetter ? `above ${margin}` : `below -${margin}`}`,
+    };
+  const needed =
+    n === undefined
+      ? null
+      : examplesNeeded({ n, delta: comparison.delta, ciLow: low, ciHigh: high, margin, lowerIsBetter: lowerBetter });
+  const more =
+    needed === null
+      ? 'more examples alone are unlikely to decide it at the observed delta'
+      : `about ${needed} more example${needed === 1 ? '' : 's'}`;
+  return {
+    ...reason,
+    ...withN,
+    verdict: failing,
+    outcome: 'inconclusive',
+    reasonCode: 'insufficient_evidence',
+    examplesNeeded: needed,
+    message: `${head} contains ${lowerBetter ? '' : '-'}${margin}; not enough evidence: ${more}`,
+  };
 }

@@ -12,6 +12,7 @@ import { accuracy } from './classification/accuracy';
 import { brier } from './classification/brier';
 import { ece } from './classification/ece';
 import { f1 } from './classification/f1';
+import { f1V1_0_0 } from './classification/f1.v1_0_0';
 import { logLoss } from './classification/logLoss';
 import { prAuc } from './classification/prAuc';
 import { precision } from './classification/precision';
@@ -60,6 +61,7 @@ export const metricRegistry: { readonly [Id in MetricId]: AnyMetricImpl<Id> } = 
 /** Superseded versions, kept for bit-for-bit recomputation of the runs that used them. */
 const historical: { readonly [Id in MetricId]?: readonly AnyMetricImpl<Id>[] } = {
   recall: [recallV0_9_0],
+  f1: [f1V1_0_0],
 };
 
 /** Every implementation version of every metric: metricVersions[id][version]. */

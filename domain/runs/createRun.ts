@@ -8,6 +8,7 @@
  * at the same points RunService always did; a gate check was authorised when it was
  * created, so its activities pass none. Refusals are DomainErrors (kind, code, field).
  */
+import { runContentKey, runSeed, type RunContent } from '../evidence/seeds';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../common/config';
 import type { Queryable } from '../../common/db';
@@ -187,9 +188,18 @@ export function runLineage(target: RunTarget, runId: string, platformVersion: st
         }
       : null,
     platformVersion,
-    seeds: { bootstrap: runId },
+    seeds: { bootstrap: runSeedOf(target), contentKey: runContentKey(runContentOf(target)) },
   };
 }
+
+/** What a run's bootstrap seed derives from: the same content gives the same seed, whatever the run id. */
+export const runContentOf = (target: RunTarget): RunContent => ({
+  datasetContentHash: target.datasetVersion.content_hash,
+  modelVersion: `${target.model.name}@${target.modelVersion.version}`,
+  metricSuiteContentHash: target.suiteVersion.content_hash,
+  metricImplVersions: Object.fromEntries(target.suiteVersion.metrics.map((m) => [m.name, m.implVersion])),
+});
+const runSeedOf = (target: RunTarget) => runSeed(runContentOf(target));
 
 const implVersionsOf = (v: TargetSuiteVersion) => Object.fromEntries(v.metrics.map((m) => [m.metric, m.implVersion]));
 
@@ -215,7 +225,7 @@ export async function insertRunRecord(
     datasetVersionId: target.datasetVersion.dataset_version_id,
     metricSuiteVersionId: target.suiteVersion.metric_suite_version_id,
     mode: target.mode,
-    seed: runId,
+    seed: runSeedOf(target),
     judgeFingerprint: target.suiteVersion.judge_fingerprint,
     metricImplVersions: implVersionsOf(target.suiteVersion),
     lineage: runLineage(target, runId, platformVersion),

@@ -6,6 +6,8 @@ import { checkView, overrideView, type CheckService } from './checks';
 import type { OverrideService } from './overrides';
 import {
   approvalBody,
+  characteristicsQuery,
+  characteristicsResponse,
   checkBody,
   checkParams,
   gateBody,
@@ -13,6 +15,7 @@ import {
   listQuery,
   overrideParams,
   overrideRequestBody,
+  powerWarning,
   waitQuery,
 } from './schemas';
 import { gateVersionView, type GateService } from './service';
@@ -23,12 +26,28 @@ export function gatesRouter(gates: GateService, checks: CheckService, overrides:
   router.post(
     '/v1/gates',
     validated({ body: gateBody }, async ({ body }, req, res) => {
-      const { gate, version, created } = await gates.create(body, principalOf(req), req.requestId);
-      send(res, created ? 201 : 200, z.object({ gateId: z.string(), name: z.string(), version: z.number() }), {
-        gateId: gate.gate_id,
-        name: gate.name,
-        version: version.version,
-      });
+      const { gate, version, created, warnings } = await gates.create(body, principalOf(req), req.requestId);
+      send(
+        res,
+        created ? 201 : 200,
+        z.object({ gateId: z.string(), name: z.string(), version: z.number(), warnings: z.array(powerWarning) }),
+        { gateId: gate.gate_id, name: gate.name, version: version.version, warnings },
+      );
+    }),
+  );
+
+  router.post(
+    '/v1/gates/preview',
+    validated({ body: gateBody, query: characteristicsQuery }, async ({ body, query }, req, res) => {
+      send(res, 200, characteristicsResponse, await gates.preview(body, principalOf(req), query.discordance));
+    }),
+  );
+
+  router.get(
+    '/v1/gates/:gateId/operating-characteristics',
+    validated({ params: gateParams, query: characteristicsQuery }, async ({ params, query }, req, res) => {
+      principalOf(req);
+      send(res, 200, characteristicsResponse, await gates.operatingCharacteristics(params.gateId, query.discordance));
     }),
   );
 

@@ -101,3 +101,40 @@ export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
+
+/** `?discordance=`: the share of examples a candidate and the baseline disagree on, if known (default: assumed). */
+export const characteristicsQuery = z.object({ discordance: z.coerce.number().gt(0).max(1).optional() });
+
+export const powerWarning = z.object({
+  code: z.literal('low_power'),
+  rule: z.string(),
+  pPassEqualCandidate: z.number(),
+  examplesFor80PercentPower: z.number().nullable(),
+  message: z.string(),
+});
+
+const operatingPoint = z.object({
+  trueDelta: z.number(),
+  pPass: z.number(),
+  pFail: z.number(),
+  pInconclusive: z.number(),
+});
+
+export const characteristicsResponse = z.object({
+  rules: z.array(
+    z.object({
+      rule: z.string(),
+      kind: z.string(),
+      n: z.number().nullable(),
+      discordance: z.number().nullable(),
+      discordanceSource: z.enum(['assumed_independent_errors', 'stated']).optional(),
+      points: z.array(operatingPoint).nullable(),
+      examplesFor80PercentPower: z.number().nullable(),
+      reason: z.string().optional(),
+    }),
+  ),
+  warnings: z.array(powerWarning),
+  baselines: z.array(
+    z.object({ datasetId: z.string(), runId: z.string().nullable(), modelVersion: z.string().nullable() }),
+  ),
+});

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import { ruleId } from '../../../domain/gates/evaluateRules';
+import { ruleId, type GateRule } from '../../../domain/gates/evaluateRules';
+import { gateCharacteristics, powerWarnings, type RuleData } from '../../../domain/gates/operatingCharacteristics';
 import { recordAudit } from '../../../domain/audit/dal';
 import { hashCanonical } from '../../../common/canonical';
 import { withTransaction } from '../../../common/db';
@@ -46,6 +47,79 @@ export class GateService {
   async create(body: GateBody, principal: Principal, requestId: string) {
     requireRole(principal, body.ownerTeam, 'editor');
     const definition = await this.validate(body);
+    const stored = await this.store(definition, body, principal, requestId);
+    // After the write: the warning informs, it never refuses a gate.
+    const { warnings } = await this.characteristics(definition);
+    return { ...stored, warnings };
+  }
+
+  /** POST /v1/gates/preview: the operating characteristics of a gate definition; nothing is stored. */
+  async preview(body: GateBody, principal: Principal, discordance?: number) {
+    requireRole(principal, body.ownerTeam, 'editor');
+    return this.characteristics(await this.validate(body), discordance);
+  }
+
+  /** GET /v1/gates/{gateId}/operating-characteristics, for the gate's latest version. */
+  async operatingCharacteristics(gateId: string, discordance?: number) {
+    const { versions } = await this.get(gateId);
+    const latest = versions[versions.length - 1];
+    return this.characteristics(
+      {
+        suiteId: latest.metric_suite_id,
+        datasetIds: latest.dataset_ids,
+        baselineAlias: latest.baseline_alias,
+        rules: latest.rules,
+      },
+      discordance,
+    );
+  }
+
+  /**
+   * Per rule: P(pass), P(fail), P(inconclusive) at true deltas -2m..+m and the examples for
+   * 80% power (domain/gates/operatingCharacteristics.ts), from each dataset's newest version's
+   * size and the newest release run of the baseline alias on it (its recorded outcomes).
+   */
+  private async characteristics(
+    definition: { suiteId: string; datasetIds: string[]; baselineAlias: string; rules: GateRule[] },
+    discordance?: number,
+  ) {
+    const suite = await dal.latestSuiteVersion(this.pool, definition.suiteId);
+    const outcomes = suite
+      ? await dal.baselineOutcomes(
+          this.pool,
+          suite.metric_suite_version_id,
+          definition.datasetIds,
+          definition.baselineAlias,
+        )
+      : [];
+    const byDataset = new Map(outcomes.map((o) => [o.dataset_id, o]));
+    const data = definition.rules.map((rule): RuleData | undefined => {
+      const dataset = byDataset.get(rule.datasetId ?? definition.datasetIds[0]);
+      if (!dataset) return undefined;
+      const result = dataset.results[rule.metric];
+      const layer = rule.slice ? result?.slices?.[rule.slice] : result;
+      const n = layer?.n ?? (rule.slice || dataset.row_count === null ? undefined : Number(dataset.row_count));
+      return n === undefined ? undefined : { n: Number(n), baselineValue: layer?.value ?? null };
+    });
+    const rules = gateCharacteristics({
+      rules: definition.rules,
+      metricIds: Object.fromEntries((suite?.metrics ?? []).map((m) => [m.name, m.metric])),
+      data,
+      discordance,
+    });
+    return {
+      rules,
+      warnings: powerWarnings(definition.rules, rules),
+      baselines: outcomes.map((o) => ({ datasetId: o.dataset_id, runId: o.run_id, modelVersion: o.model_version })),
+    };
+  }
+
+  private async store(
+    definition: Awaited<ReturnType<GateService['validate']>>,
+    body: GateBody,
+    principal: Principal,
+    requestId: string,
+  ) {
     const contentHash = hashCanonical(definition);
     return withTransaction(this.pool, async (tx) => {
       const inserted = await dal.insertGate(tx, {

@@ -1,9 +1,11 @@
 /**
  * GET /v1/eval-runs/{runId}/comparison: candidate vs baseline per metric and slice with a
- * paired-bootstrap interval and p-value (McNemar's exact test for accuracy), reproducible;
+ * paired interval (Tango's score interval for accuracy, a paired bootstrap otherwise) and
+ * p-value (McNemar's exact test for accuracy), reproducible;
  * the examples that regressed and improved, paginated and access-controlled; refusal of
  * runs that cannot be compared; baselines resolved through model aliases.
  */
+import { comparisonSeedFor, loadComparableRun } from '../../../domain/comparison';
 import { compareRuns } from '../../../domain/comparison/compareRuns';
 import { datasetShardIndexes } from '../../../domain/comparison/dal';
 import { mcnemarExact } from '../../../domain/metrics/compare';
@@ -88,9 +90,14 @@ describe('a run comparison', () => {
   it('is reproducible: recomputing from the stored records gives the same numbers bit for bit', async () => {
     const again = await compare(candidate.runId, baseline.runId);
     expect(again.body.metrics).toEqual(body.metrics);
+    const seed = comparisonSeedFor(
+      (await loadComparableRun(world.stack.pool, candidate.runId))!,
+      (await loadComparableRun(world.stack.pool, baseline.runId))!,
+    );
     const recomputed = await compareRuns(
       { storage: world.stack.storage },
       {
+        seed,
         candidateRunId: candidate.runId,
         baselineRunId: baseline.runId,
         shards: await datasetShardIndexes(world.stack.pool, candidate.lineage.dataset.datasetVersionId),
@@ -102,7 +109,8 @@ describe('a run comparison', () => {
       },
     );
     expect(JSON.parse(JSON.stringify(recomputed.metrics))).toEqual(body.metrics);
-    expect(recomputed.seed).toBe(`compare:${candidate.runId}:${baseline.runId}`);
+    // Seeded from both runs' content, not their ids.
+    expect(recomputed.seed).toMatch(/^compare:[0-9a-f]{64}:[0-9a-f]{64}$/);
   });
 
   it('lists the examples that improved and regressed, paginated', async () => {

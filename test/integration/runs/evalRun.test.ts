@@ -82,7 +82,11 @@ describe('an eval run', () => {
       metricSuite: { metricSuiteId: suite.metricSuiteId, version: 1 },
       metricImplVersions: { accuracy: accuracy.implVersion },
       platformVersion: expect.any(String),
-      seeds: { bootstrap: started.body.runId },
+      // Derived from content (dataset, model version, suite, metric versions), never the run id.
+      seeds: {
+        bootstrap: expect.stringMatching(/^run:[0-9a-f]{64}$/),
+        contentKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
     });
   });
 

@@ -110,4 +110,38 @@ describe('the CLI', () => {
     expect(lines[0]).toMatch(/^evalgate: invalid environment: EVALGATE_URL/);
     expect(await main(['help'], {}, out)).toBe(0);
   });
+
+  it('says "not enough evidence" for an inconclusive non-inferiority rule in text, markdown and JUnit, never "regressed"', () => {
+    const inconclusive: CheckBody = {
+      ...check,
+      status: 'fail',
+      reasons: [
+        {
+          code: 'rule',
+          rule: 'accuracy:non_inferiority',
+          verdict: 'fail',
+          outcome: 'inconclusive',
+          examplesNeeded: 1234,
+          message:
+            'accuracy: delta +0.01, 95% CI [-0.04, 0.06] contains -0.02; not enough evidence: about 1234 more examples',
+          candidate: 0.9,
+          baseline: 0.89,
+          delta: 0.01,
+          deltaCiLow: -0.04,
+          deltaCiHigh: 0.06,
+        },
+      ],
+    };
+    const text = renderCheck(inconclusive, 'text', 1);
+    expect(text).toMatch(/INCONCLUSIVE/);
+    expect(text).toMatch(/inconclusive accuracy:non_inferiority: .*not enough evidence: about 1234 more examples/);
+    expect(renderCheck(inconclusive, 'markdown', 1)).toMatch(
+      /\*\*inconclusive\*\* `accuracy:non_inferiority`: .*about 1234 more examples/,
+    );
+    expect(renderCheck(inconclusive, 'junit', 1)).toMatch(
+      /<failure message="[^"]*not enough evidence: about 1234 more examples/,
+    );
+    for (const format of ['text', 'markdown', 'junit'] as const)
+      expect(renderCheck(inconclusive, format, 1)).not.toMatch(/regress/);
+  });
 });

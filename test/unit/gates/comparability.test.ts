@@ -16,6 +16,8 @@ const run = (over: Partial<ComparableRun> = {}): ComparableRun => ({
   datasetOwnerTeam: 't',
   datasetVersionId: 'dv1',
   datasetVersion: 1,
+  datasetContentHash: 'dh',
+  suiteContentHash: 'sh',
   datasetStatus: 'active',
   visibility: 'internal',
   allowedTeams: [],

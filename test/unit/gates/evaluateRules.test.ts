@@ -79,7 +79,7 @@ describe('evaluateRules', () => {
     ['max_regression, lower is better', { metric: 'log_loss', kind: 'max_regression', threshold: 0.06 }, 'pass'], // rose by 0.05
     ['max_regression, lower is better', { metric: 'log_loss', kind: 'max_regression', threshold: 0.04 }, 'fail'],
     ['non_inferiority', { metric: 'accuracy', kind: 'non_inferiority', margin: 0.06 }, 'pass'], // low -0.05 > -0.06
-    ['non_inferiority', { metric: 'accuracy', kind: 'non_inferiority', margin: 0.05 }, 'fail'], // low -0.05 is not > -0.05
+    ['non_inferiority', { metric: 'accuracy', kind: 'non_inferiority', margin: 0.05 }, 'fail'], // -0.05 is not > -0.05: inconclusive
     ['non_inferiority at 80%', { metric: 'accuracy', kind: 'non_inferiority', margin: 0.045, confidence: 0.8 }, 'pass'], // low -0.04
     ['non_inferiority, lower is better', { metric: 'log_loss', kind: 'non_inferiority', margin: 0.1 }, 'pass'], // high 0.09 < 0.1
     ['non_inferiority, lower is better', { metric: 'log_loss', kind: 'non_inferiority', margin: 0.09 }, 'fail'],
@@ -118,9 +118,109 @@ describe('evaluateRules', () => {
       pValue: 0.2,
       margin: 0.04,
       resultIds: ['11', '21'],
+      outcome: 'inconclusive',
+      reasonCode: 'insufficient_evidence',
+      // The lower bound sits on the margin: any more examples at this spread would clear it.
+      examplesNeeded: 1,
+      n: 100,
       message:
-        'accuracy (spam v1): delta -0.02, 80% CI [-0.04, 0]; lower bound -0.04 must be > -0.04 — inferiority not ruled out',
+        'accuracy (spam v1): delta -0.02, 80% CI [-0.04, 0] contains -0.04; not enough evidence: about 1 more example',
     });
+  });
+
+  describe('exact thresholds: a value on the threshold passes', () => {
+    const values = (candidate: number, baseline: number, metric = 'accuracy'): DatasetEvidence => ({
+      candidate: { runId: 'c', results: { [metric]: { resultId: '1', value: candidate, n: 100 } } },
+      baseline: { runId: 'b', results: { [metric]: { resultId: '2', value: baseline, n: 100 } } },
+    });
+    it('passes a regression equal to max_regression (0.9 - 0.88 is 0.020000000000000018 in floating point)', () => {
+      expect(0.9 - 0.88).toBeGreaterThan(0.02);
+      const reason = one({ metric: 'accuracy', kind: 'max_regression', threshold: 0.02 }, values(0.88, 0.9));
+      expect(reason).toMatchObject({ verdict: 'pass', delta: null });
+      expect(reason.message).not.toMatch(/regressed too far/);
+    });
+    it('fails a regression one example (of 100) past the threshold', () => {
+      expect(one({ metric: 'accuracy', kind: 'max_regression', threshold: 0.02 }, values(0.87, 0.9)).verdict).toBe(
+        'fail',
+      );
+    });
+    it('passes ties of relative, lower-is-better, min and max rules', () => {
+      // 0.3 -> 0.33 on log_loss is a 10% relative regression: 0.33 - 0.3 = 0.030000000000000027.
+      expect(
+        one(
+          { metric: 'log_loss', kind: 'max_regression', threshold: 0.1, relative: true },
+          values(0.33, 0.3, 'log_loss'),
+        ).verdict,
+      ).toBe('pass');
+      expect(
+        one({ metric: 'log_loss', kind: 'max_regression', threshold: 0.03 }, values(0.33, 0.3, 'log_loss')).verdict,
+      ).toBe('pass');
+      expect(one({ metric: 'accuracy', kind: 'min', threshold: 0.3 }, values(0.1 + 0.2, 0.9)).verdict).toBe('pass');
+      expect(one({ metric: 'log_loss', kind: 'max', threshold: 0.3 }, values(0.1 + 0.2, 0.9, 'log_loss')).verdict).toBe(
+        'pass',
+      );
+    });
+  });
+
+  describe('non_inferiority is three-way', () => {
+    const compared = (delta: number, low: number, high: number, n = 300): DatasetEvidence =>
+      evidence({ comparison: { accuracy: { delta, deltaCiLow: low, deltaCiHigh: high, n } } });
+    const rule: GateRule = { metric: 'accuracy', kind: 'non_inferiority', margin: 0.02 };
+    it('passes when the interval lies above -margin', () => {
+      expect(one(rule, compared(0.01, -0.015, 0.035))).toMatchObject({ verdict: 'pass', outcome: 'pass' });
+    });
+    it('fails when the whole interval lies below -margin: inferiority shown', () => {
+      const reason = one(rule, compared(-0.06, -0.09, -0.03));
+      expect(reason).toMatchObject({ verdict: 'fail', outcome: 'fail' });
+      expect(reason.reasonCode).toBeUndefined();
+      expect(reason.message).toMatch(/inferiority shown/);
+    });
+    it('is inconclusive when the interval contains -margin: blocking, insufficient_evidence, examplesNeeded', () => {
+      // delta 0 with half-width 0.03 at n = 300: the lower side must shrink to 0.02, so n (0.03 / 0.02)^2 = 675 in all.
+      const reason = one(rule, compared(0, -0.03, 0.03));
+      expect(reason).toMatchObject({
+        verdict: 'fail',
+        outcome: 'inconclusive',
+        reasonCode: 'insufficient_evidence',
+        examplesNeeded: 375,
+      });
+      expect(reason.message).toMatch(/not enough evidence: about 375 more examples/);
+      expect(one({ ...rule, blocking: false }, compared(0, -0.03, 0.03))).toMatchObject({
+        verdict: 'warn',
+        outcome: 'inconclusive',
+      });
+    });
+    it('estimates the examples to show inferiority when the delta is below -margin', () => {
+      // delta -0.04, upper bound -0.01: the upper side (0.03) must shrink to 0.02 -> 675 in all.
+      expect(one(rule, compared(-0.04, -0.07, -0.01)).examplesNeeded).toBe(375);
+    });
+    it('mirrors for lower-is-better metrics', () => {
+      const lossRule: GateRule = { metric: 'log_loss', kind: 'non_inferiority', margin: 0.02 };
+      const loss = (delta: number, low: number, high: number) =>
+        evidence({ comparison: { log_loss: { delta, deltaCiLow: low, deltaCiHigh: high, n: 300 } } });
+      expect(one(lossRule, loss(0, -0.01, 0.01)).outcome).toBe('pass');
+      expect(one(lossRule, loss(0.05, 0.03, 0.07)).outcome).toBe('fail');
+      expect(one(lossRule, loss(0, -0.03, 0.03))).toMatchObject({ outcome: 'inconclusive', examplesNeeded: 375 });
+    });
+  });
+
+  it('fails closed on a metric undefined on the slice, naming its reason', () => {
+    const undefinedF1 = evidence({
+      candidate: {
+        runId: 'c',
+        results: {
+          f1: {
+            resultId: '1',
+            value: 0.8,
+            n: 100,
+            slices: { ham: { value: null, n: 60, reason: 'no_positive_labels' } },
+          },
+        },
+      },
+    });
+    const reason = run([{ metric: 'f1', slice: 'ham', kind: 'min', threshold: 0.5 }], undefinedF1).reasons[0];
+    expect(reason).toMatchObject({ verdict: 'error', candidate: null });
+    expect(reason.message).toMatch(/no_positive_labels/);
   });
 
   it('fails closed on missing evidence: a blocking rule errors, a non-blocking one warns', () => {

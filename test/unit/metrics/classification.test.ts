@@ -2,6 +2,8 @@
  * Classification metrics against reference values. Sources are named per test:
  * scikit-learn docstrings (sklearn.metrics.*) and worked arithmetic.
  */
+import { getMetricImpl } from '../../../domain/metrics/registry';
+import { scoreExamples } from '../../../domain/metrics/state';
 import { binary, cls, score, value } from './helpers';
 
 const labelled = (yTrue: (string | number)[], yPred: (string | number)[]) =>
@@ -79,6 +81,16 @@ describe('precision, recall, f1 averages', () => {
     expect(score('f1', { positiveLabel: '1' }, labelled([0, 0], [0, 0])).reason).toBe(
       'no_positive_labels_or_predictions',
     );
+  });
+
+  it('makes binary f1 undefined on data without positive labels (a slice of ham), never 0 with a zero-width interval', () => {
+    // Two false positives and no positive label: F1 = 2TP / (2TP + FP + FN) = 0 / 2 in f1@1.0.0.
+    const hamOnly = labelled([0, 0, 0], [1, 1, 0]);
+    expect(score('f1', { positiveLabel: '1' }, hamOnly)).toEqual({ value: null, n: 3, reason: 'no_positive_labels' });
+    const old = getMetricImpl('f1', '1.0.0');
+    expect(scoreExamples(old, { average: 'binary', positiveLabel: '1' }, hamOnly).value).toBe(0);
+    // With positives present nothing changes: 1 TP, 1 FP, 1 FN -> 2/4.
+    expect(value('f1', { positiveLabel: '1' }, labelled([1, 1, 0], [1, 0, 1]))).toBe(0.5);
   });
 
   it('counts a class that is never predicted as precision 0 in a macro average (zero_division=0)', () => {

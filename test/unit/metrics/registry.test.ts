@@ -43,13 +43,13 @@ describe('metric registry', () => {
     expect(Object.keys(metricVersions.recall).sort()).toEqual(['0.9.0', '1.0.0']);
   });
 
-  it('keeps exactly one historical version: recall@0.9.0', () => {
+  it('keeps exactly the historical versions: recall@0.9.0, f1@1.0.0', () => {
     const historical = METRIC_IDS.flatMap((id) =>
       Object.keys(metricVersions[id])
         .filter((v) => v !== latestImplVersion(id))
         .map((v) => `${id}@${v}`),
     );
-    expect(historical).toEqual(['recall@0.9.0']);
+    expect(historical).toEqual(['recall@0.9.0', 'f1@1.0.0']);
   });
 
   it('throws typed errors for unknown versions and ids', () => {
