@@ -7,6 +7,7 @@ import { AppError, conflict, notFound } from '../../../common/errors';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
 import * as dal from '../../../domain/models/dal';
+import type { EgressPolicy } from '../../../domain/models/egress';
 
 export interface NewModelVersion {
   version?: string;
@@ -46,7 +47,10 @@ function definitionOf(v: dal.ModelVersionRecord) {
 }
 
 export class ModelService {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly egress: EgressPolicy,
+  ) {}
 
   async create(input: { name: string; ownerTeam: string }, principal: Principal, requestId: string) {
     requireRole(principal, input.ownerTeam, 'editor');
@@ -86,6 +90,8 @@ export class ModelService {
     const model = await dal.findModel(this.pool, modelId);
     if (!model) throw notFound(`model ${modelId}`);
     requireRole(principal, model.owner_team, 'editor');
+    // Before anything is written: rows would be sent wherever this URL leads (API.md, Trust).
+    await this.egress.checkUrl(input.endpoint.url);
     const endpoint = { ...input.endpoint, url: input.endpoint.url.replace(/\/+$/, '') };
     const promptTemplate = input.promptTemplate ?? (endpoint.protocol === 'openai-chat' ? '{{input}}' : null);
     const params = input.params ?? {};
