@@ -128,8 +128,9 @@ export class EgressPolicy {
   check(hostname: string, port: number, ip: IpAddress): Verdict {
     const name = hostname.toLowerCase().replace(/\.$/, '');
     const kind = addressKind(ip);
-    if (kind === 'metadata' || METADATA_HOSTS.has(name))
+    if (METADATA_HOSTS.has(name) || (kind === 'metadata' && parseIp(hostname)))
       return { allowed: false, reason: `${hostname} is a cloud metadata address` };
+    if (kind === 'metadata') return { allowed: false, reason: `${hostname} resolves to a cloud metadata address` };
     const own = this.platform.find((s) => s.port === port && this.isPlatformHost(s, name, ip, kind));
     if (own) return { allowed: false, reason: `${hostname}:${port} is the platform's own ${own.name}` };
     if (kind === 'public') return ALLOWED;
