@@ -29,6 +29,8 @@ import { registerLineageMetrics } from './features/lineage/staleMetrics';
 import { registerOperationsMetrics } from './features/operations/metrics';
 import { modelsRouter } from './features/models/router';
 import { ModelService } from './features/models/service';
+import { EgressPolicy } from '../domain/models/egress';
+import { systemResolver, type Resolver } from '../common/resolver';
 import { principalsRouter } from './features/principals/router';
 import { runsRouter } from './features/runs/router';
 import { RunService } from './features/runs/service';
@@ -42,6 +44,8 @@ export interface AppDeps {
   storage: Storage;
   temporal: Client;
   logger: Logger;
+  /** Name resolution for the egress policy; tests inject one (DNS rebinding). Default: the system's. */
+  resolver?: Resolver;
 }
 
 export interface App {
@@ -70,7 +74,7 @@ export function createApp(deps: AppDeps): App {
   const services = {
     principals: new PrincipalService(deps.pool),
     datasets: new DatasetService(deps.pool, deps.storage, deps.config, deps.temporal),
-    models: new ModelService(deps.pool),
+    models: new ModelService(deps.pool, EgressPolicy.fromConfig(deps.config, deps.resolver ?? systemResolver)),
     suites: new SuiteService(deps.pool),
     runs: new RunService(deps.pool, deps.temporal, deps.config),
     gates: new GateService(deps.pool),

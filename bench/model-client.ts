@@ -2,13 +2,14 @@
  * Overhead of the model client against bare loops at the same concurrency, against
  * the reference model server in its own process:
  *   npx tsx bench/model-client.ts [--requests 20000] [--concurrency 64]
- *       [--latencies 0,20] [--rounds 3] [--protocol json-predict|openai-chat] [--url http://…]
+ *       [--latencies 0,20] [--rounds 3] [--protocol json-predict|openai-chat] [--url http://…] [--egress on|off]
  * Modes:
  *   bare-fetch     N workers: global fetch + JSON.parse (the brief's baseline)
  *   bare-http      N workers: node:http with a keep-alive Agent + JSON.parse (the transport's floor)
  *   client         N workers calling predict on an endpoint with maxConcurrency N
  *   client-queued  every request handed to predict at once, as a shard does; the
  *                  endpoint semaphore keeps N in flight
+ * The client checks egress as workers do (the server's host:port allow-listed) unless `--egress off`.
  * Rounds rotate the order of the modes; the median per mode is reported: wall time,
  * and CPU time of this process per request (what the client costs; wall time on a
  * shared machine mostly measures the neighbours).
@@ -18,6 +19,9 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { chatCompletionsUrl, createModelClient, type ModelClient } from '../activities/models';
 import type { EndpointSpec } from '../domain/models/types';
+import { configFrom } from '../common/config';
+import { systemResolver } from '../common/resolver';
+import { EgressPolicy } from '../domain/models/egress';
 import { classificationInput, heldoutExamples } from '../testkit/corpus/spamCorpus';
 
 interface BenchOptions {
@@ -27,6 +31,7 @@ interface BenchOptions {
   rounds: number;
   protocol: EndpointSpec['protocol'];
   url?: string;
+  egress: boolean;
 }
 
 function parseArgs(argv: string[]): BenchOptions {
@@ -41,6 +46,7 @@ function parseArgs(argv: string[]): BenchOptions {
     rounds: Number(flag('rounds') ?? 3),
     protocol: (flag('protocol') ?? 'json-predict') as EndpointSpec['protocol'],
     url: flag('url'),
+    egress: flag('egress') !== 'off',
   };
 }
 
@@ -56,6 +62,12 @@ async function startServer(): Promise<{ url: string; child?: ChildProcess }> {
       if (match) resolve({ url: match[1], child });
     });
   });
+}
+
+/** The policy a worker would apply, with the model server allow-listed as the bench stack does. */
+function egressFor(url: string): EgressPolicy {
+  const { hostname, port } = new URL(url);
+  return EgressPolicy.fromConfig(configFrom({ EVALGATE_ENDPOINT_ALLOW: `${hostname}:${port}` }), systemResolver);
 }
 
 async function admin(url: string, path: string, body: unknown): Promise<void> {
@@ -179,6 +191,7 @@ async function main(): Promise<void> {
       maxAttempts: 3,
       retryBaseMs: 50,
       defaultMaxConcurrency: options.concurrency,
+      ...(options.egress ? { egress: egressFor(endpoint.url) } : {}),
     });
     for (const latencyMs of options.latencies) {
       await admin(server.url, '/admin/knobs', { latencyMs });

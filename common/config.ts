@@ -3,6 +3,7 @@
  * value stops the process with one line naming the variable.
  */
 import { z } from 'zod';
+import { parseEndpointAllow } from './endpointAllow';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(1).max(65535);
@@ -78,6 +79,19 @@ const envSchema = z.object({
         return z.NEVER;
       }
       return parsed.data;
+    }),
+  /**
+   * Loopback and private endpoints model and judge calls may reach (public ones need no entry): comma-separated
+   * `host`, `host:port`, `host:lo-hi` or CIDR. Cloud metadata and the platform's own services are refused regardless.
+   */
+  EVALGATE_ENDPOINT_ALLOW: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const parsed = parseEndpointAllow(text);
+      if ('entries' in parsed) return Object.freeze(parsed.entries);
+      ctx.addIssue({ code: 'custom', message: parsed.error });
+      return z.NEVER;
     }),
   EVALGATE_BUDGET_BLOCK_CALLS: z.coerce.number().int().min(1).max(1000).default(16),
   EVALGATE_PLATFORM_VERSION: z.string().min(1).default('0.1.0'),

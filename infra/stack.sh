@@ -313,8 +313,16 @@ run_migrations() {
   log "migrations: $(tail -n 1 "$logf")"
 }
 
+# EVALGATE_ENDPOINT_ALLOW as the API and worker get it: the caller's entries plus those the
+# stack's own loopback servers need (the demo's reference model server, examples/demo.ts,
+# on 127.0.0.1:8700). Entries are added, never dropped.
+STACK_ENDPOINT_ALLOW=127.0.0.1:8700
+endpoint_allow() { echo "${EVALGATE_ENDPOINT_ALLOW:+$EVALGATE_ENDPOINT_ALLOW,}$STACK_ENDPOINT_ALLOW"; }
+
 start_apps() {
   bash "$INFRA_DIR/ensure-deps.sh"
+  EVALGATE_ENDPOINT_ALLOW=$(endpoint_allow)
+  export EVALGATE_ENDPOINT_ALLOW
   EVALGATE_BOOTSTRAP_TOKEN=$(bootstrap_token)
   export EVALGATE_BOOTSTRAP_TOKEN
   run_migrations
@@ -393,6 +401,7 @@ cmd_env() {
     printf 'export %s=%q\n' "$var" "${!var}"
   done
   printf 'export EVALGATE_BOOTSTRAP_TOKEN=%q\n' "$(bootstrap_token)"
+  printf 'export EVALGATE_ENDPOINT_ALLOW=%q\n' "$(endpoint_allow)"
   # For the evalgate CLI and the temporal CLI.
   printf 'export EVALGATE_URL=%q\n' "$(api_url)"
   printf 'export EVALGATE_TOKEN=%q\n' "$(bootstrap_token)"

@@ -8,6 +8,7 @@ import { createModelServer, type ModelServer } from './modelServer/server';
 import type { SpamTag } from './corpus/spamCorpus';
 import { datasetJsonl, type RowOptions } from './corpus/writeDatasets';
 import { bundleWorkflows, createEvalWorkers, installTemporalLogging } from '../workers/evalWorkers';
+import type { Resolver } from '../common/resolver';
 import { principal, startTestStack, unique, type ApiClient, type TestStack } from './stack';
 
 export interface EvalWorld {
@@ -23,14 +24,20 @@ export interface EvalWorld {
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
-export async function startEvalWorld(overrides: Record<string, string> = {}): Promise<EvalWorld> {
-  const stack = await startTestStack({
-    EVALGATE_TASK_QUEUE_PREFIX: unique('t').toLowerCase(),
-    EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS: '5000',
-    EVALGATE_RETRY_BASE_MS: '20',
-    EVALGATE_MODEL_MAX_ATTEMPTS: '10',
-    ...overrides,
-  });
+export async function startEvalWorld(
+  overrides: Record<string, string> = {},
+  options: { resolver?: Resolver } = {},
+): Promise<EvalWorld> {
+  const stack = await startTestStack(
+    {
+      EVALGATE_TASK_QUEUE_PREFIX: unique('t').toLowerCase(),
+      EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS: '5000',
+      EVALGATE_RETRY_BASE_MS: '20',
+      EVALGATE_MODEL_MAX_ATTEMPTS: '10',
+      ...overrides,
+    },
+    options,
+  );
   installTemporalLogging(stack.logger);
   const server = await createModelServer();
   const team = unique('ml');
@@ -52,6 +59,7 @@ export async function startEvalWorld(overrides: Record<string, string> = {}): Pr
         logger: stack.logger,
         connection,
         bundle: await bundle,
+        resolver: stack.resolver,
       });
       running = world.workers.map((w) => w.run());
     },

@@ -3,6 +3,7 @@
  * `npm run stack -- up --services-only`, and the API served in-process on a free port.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
@@ -10,6 +11,8 @@ import type { Pool } from 'pg';
 import { createApp, type App } from '../api/app';
 import { listen } from '../api/http/listen';
 import { loadConfig, type Config } from '../common/config';
+import { parseEndpointAllow } from '../common/endpointAllow';
+import type { Resolver } from '../common/resolver';
 import { createPool } from '../common/db';
 import { createLogger, type Logger } from '../common/logger';
 import { createStorage, type Storage } from '../common/storage';
@@ -25,15 +28,48 @@ export interface TestStack {
   api: App;
   baseUrl: string;
   adminToken: string;
+  /** The name resolution the API (and workers built on this stack) use for the egress policy, when a test injects one. */
+  resolver?: Resolver;
   close(): Promise<void>;
 }
 
-export async function startTestStack(overrides: Partial<Record<keyof Config, string>> = {}): Promise<TestStack> {
+/** The ports the OS picks for `listen(0)` (Linux: ip_local_port_range), where tests' model servers land. */
+function ephemeralPorts(): string {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    if (Number(lo) > 0 && Number(hi) >= Number(lo)) return `${lo}-${hi}`;
+  } catch {
+    // not Linux
+  }
+  return '32768-65535';
+}
+
+/**
+ * EVALGATE_ENDPOINT_ALLOW for the test stack: the caller's entries (environment, then overrides) plus what its own
+ * loopback servers need — model servers on ephemeral ports, and the discard port 9 that tests register for an endpoint
+ * that never answers. It adds; it never drops the caller's. The platform's own ports stay refused regardless.
+ */
+export function testStackAllowText(...caller: (string | undefined)[]): string {
+  return [...caller, `127.0.0.1:${ephemeralPorts()}`, '127.0.0.1:9'].filter(Boolean).join(',');
+}
+
+function testStackAllow(...caller: (string | undefined)[]): Config['EVALGATE_ENDPOINT_ALLOW'] {
+  const parsed = parseEndpointAllow(testStackAllowText(...caller));
+  if ('error' in parsed) throw new Error(`EVALGATE_ENDPOINT_ALLOW: ${parsed.error}`);
+  return Object.freeze(parsed.entries);
+}
+
+export async function startTestStack(
+  overrides: Partial<Record<keyof Config, string>> = {},
+  options: { resolver?: Resolver } = {},
+): Promise<TestStack> {
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
+  const { EVALGATE_ENDPOINT_ALLOW: allow, ...rest } = overrides;
   const config = {
     ...loadConfig(),
     EVALGATE_LOG_LEVEL: process.env.EVALGATE_LOG_LEVEL ?? 'silent',
-    ...overrides,
+    ...rest,
+    EVALGATE_ENDPOINT_ALLOW: testStackAllow(process.env.EVALGATE_ENDPOINT_ALLOW, allow),
   } as Config;
   const logger = createLogger(config, 'evalgate-test');
   const pool = createPool(config, logger);
@@ -42,7 +78,8 @@ export async function startTestStack(overrides: Partial<Record<keyof Config, str
   await storage.ensureBucket();
   const connection = await Connection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
-  const api = createApp({ config, pool, storage, temporal, logger });
+  const { resolver } = options;
+  const api = createApp({ config, pool, storage, temporal, logger, resolver });
   await api.services.principals.ensureBootstrapAdmin(adminToken);
   const server: Server = await listen(api.app, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -56,6 +93,7 @@ export async function startTestStack(overrides: Partial<Record<keyof Config, str
     api,
     baseUrl,
     adminToken,
+    resolver,
     async close() {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -12,6 +12,8 @@ import { createActivities } from '../activities';
 import { createModelClient } from '../activities/models/client';
 import { headersForEndpoints } from './endpointHeaders';
 import type { Config } from '../common/config';
+import { systemResolver, type Resolver } from '../common/resolver';
+import { EgressPolicy } from '../domain/models/egress';
 import type { Logger } from '../common/logger';
 import { taskQueueFor, type RunMode } from '../common/names';
 import type { Storage } from '../common/storage';
@@ -24,6 +26,8 @@ export interface EvalWorkerDeps {
   connection: NativeConnection;
   bundle?: WorkflowBundleWithSourceMap | { codePath: string };
   modes?: RunMode[];
+  /** Name resolution for the egress policy; tests inject one (DNS rebinding). Default: the system's. */
+  resolver?: Resolver;
 }
 
 let runtimeInstalled = false;
@@ -68,6 +72,7 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
  */
 export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]> {
   const { config } = deps;
+  const resolver = deps.resolver ?? systemResolver;
   const models = createModelClient({
     timeoutMs: config.EVALGATE_MODEL_TIMEOUT_MS,
     maxAttempts: config.EVALGATE_MODEL_MAX_ATTEMPTS,
@@ -75,6 +80,8 @@ export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]>
     defaultMaxConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY,
     logger: deps.logger,
     headersFor: headersForEndpoints(config.EVALGATE_ENDPOINT_HEADERS),
+    egress: EgressPolicy.fromConfig(config, resolver),
+    resolver,
   });
   const activities = createActivities({
     pool: deps.pool,

@@ -12,6 +12,9 @@
 import type { Logger } from 'pino';
 import { EndpointLimiters, processEndpointLimiters } from './endpointLimiter';
 import { postJson, type HttpAgents } from './httpAttempt';
+import { egressRoutes } from './egressLookup';
+import type { EgressPolicy } from '../../domain/models/egress';
+import type { Resolver } from '../../common/resolver';
 import {
   parseChatCompletion,
   parseChatPrediction,
@@ -58,6 +61,14 @@ export interface ModelClientOptions {
   limiters?: EndpointLimiters;
   /** Jitter source; default Math.random. */
   random?: () => number;
+  /**
+   * Where calls may connect (API.md, Trust): every new connection's resolved addresses pass through it, so an
+   * endpoint whose name is later re-pointed at the inside (DNS rebinding) fails as `endpoint_not_allowed`.
+   * Workers always set it; without it (client tests) every address is reachable.
+   */
+  egress?: EgressPolicy;
+  /** Name resolution for `egress`; default the system's. Tests inject one. */
+  resolver?: Resolver;
 }
 
 export interface ModelClient {
@@ -87,6 +98,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts));
   const limiters = options.limiters ?? processEndpointLimiters;
   const logger = options.logger;
+  const routes = options.egress ? egressRoutes(options.egress, options.resolver) : undefined;
   const counters = { calls: 0, succeeded: 0, failed: byClass(), attempts: 0, retries: byClass() };
 
   function headersFor(endpoint: EndpointSpec): Record<string, string> {
@@ -106,6 +118,9 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     buildBody: () => string,
     signal: AbortSignal | undefined,
   ): Promise<SendResult> {
+    const route = routes?.(url);
+    if (route?.refused) return { error: { class: 'endpoint_not_allowed', message: route.refused }, attempts: 0 };
+    const lookup = route?.lookup;
     const limiter = limiters.forEndpoint(endpoint, options.defaultMaxConcurrency);
     const headers = headersFor(endpoint);
     const cancelled = (attempts: number): SendResult => ({
@@ -131,7 +146,15 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       counters.attempts++;
       let outcome;
       try {
-        outcome = await postJson({ url, headers, body, timeoutMs: options.timeoutMs, signal, agents: options.agents });
+        outcome = await postJson({
+          url,
+          headers,
+          body,
+          timeoutMs: options.timeoutMs,
+          signal,
+          agents: options.agents,
+          lookup,
+        });
       } finally {
         limiter.release();
       }

@@ -30,6 +30,7 @@ import {
   type IncomingMessage,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { onAbort } from './cancellation';
 import { classifyStatus, parseRetryAfter } from '../../domain/models/retryPolicy';
@@ -51,7 +52,12 @@ export interface AttemptRequest {
   timeoutMs: number;
   signal?: AbortSignal;
   agents?: HttpAgents;
+  /** Resolves the host of each new connection (not of each request: keep-alive sockets are reused). */
+  lookup?: LookupFunction;
 }
+
+/** The code of a lookup error that is the egress policy's refusal, not the network's failure. */
+export const EGRESS_REFUSED = 'EVALGATE_EGRESS_REFUSED';
 
 /** Larger answers are refused: no model answer evalgate expects comes near. */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
@@ -210,6 +216,8 @@ export function postJson(request: AttemptRequest): Promise<AttemptOutcome> {
       if (ended === 'cancelled') return settle({ ok: false, class: 'cancelled', message: 'cancelled by the caller' });
       if (ended === 'timeout')
         return settle({ ok: false, class: 'timeout', message: `no complete answer within ${request.timeoutMs} ms` });
+      if (err.code === EGRESS_REFUSED)
+        return settle({ ok: false, class: 'endpoint_not_allowed', message: err.message });
       settle({ ok: false, class: 'network', message: `connection failed: ${err.code ?? err.message}` });
     };
     const onResponse = (response: IncomingMessage) => {
@@ -252,6 +260,7 @@ export function postJson(request: AttemptRequest): Promise<AttemptOutcome> {
           path: where.path,
           method: 'POST',
           agent: where.https ? agents.https : agents.http,
+          lookup: request.lookup,
           headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body) },
         },
         onResponse,

@@ -69,6 +69,9 @@ export const UNAVAILABLE = new Set(['network', 'timeout', 'server_error', 'rate_
 /** The reason a shard's stop signal carries when its endpoint is down: every part in flight then fails the same way. */
 export class EndpointUnavailable extends Error {}
 
+/** The stop reason when the egress policy refused the endpoint's address: no example of the run can be sent. */
+export class EndpointNotAllowed extends Error {}
+
 /** Where a part's rows come from: a shard's rows parsed on demand. */
 export interface RowSource {
   readonly length: number;
@@ -224,6 +227,8 @@ export async function processPart(
     estimator.observe(result.usage);
     if (result.error || !result.prediction) {
       const error = result.error ?? { class: 'bad_response' as const, message: 'no prediction in the response' };
+      if (error.class === 'endpoint_not_allowed' && !signal.aborted)
+        stop.abort(new EndpointNotAllowed(`model endpoint ${ctx.endpoint.url}: ${error.message}`));
       if (
         UNAVAILABLE.has(error.class) &&
         ++consecutiveUnavailable >= CONSECUTIVE_UNAVAILABLE_LIMIT &&
@@ -300,6 +305,12 @@ export async function processPart(
   );
   if (cancellation.aborted)
     throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
+  if (signal.reason instanceof EndpointNotAllowed)
+    throw ApplicationFailure.create({
+      type: 'endpoint_not_allowed',
+      nonRetryable: true,
+      message: signal.reason.message,
+    });
   if (signal.reason instanceof EndpointUnavailable)
     throw ApplicationFailure.create({ type: 'model_unavailable', nonRetryable: true, message: signal.reason.message });
   outcome.records = examples.filter((r): r is ExampleRecord => r !== NOT_ATTEMPTED);

@@ -33,8 +33,13 @@ export interface BenchStack {
 
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
   const token = `bench-${randomBytes(12).toString('hex')}`;
-  const common = { EVALGATE_LOG_LEVEL: 'warn', EVALGATE_TASK_QUEUE_PREFIX: `bench-${randomBytes(3).toString('hex')}` };
   const [apiPort, modelPort] = await Promise.all([freePort(), freePort()]);
+  const common = {
+    EVALGATE_LOG_LEVEL: 'warn',
+    EVALGATE_TASK_QUEUE_PREFIX: `bench-${randomBytes(3).toString('hex')}`,
+    // The model server is a loopback endpoint: listed for this bench, beside whatever the caller allows.
+    EVALGATE_ENDPOINT_ALLOW: [process.env.EVALGATE_ENDPOINT_ALLOW, `127.0.0.1:${modelPort}`].filter(Boolean).join(','),
+  };
   const server = startNode(
     'model-server',
     'testkit/modelServer/main.ts',

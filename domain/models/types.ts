@@ -33,8 +33,16 @@ export interface Usage {
   outputTokens: number;
 }
 
+/** `endpoint_not_allowed`: the egress policy refused the address the connection would use (domain/models/egress.ts). */
 export type CallErrorClass =
-  'timeout' | 'network' | 'rate_limited' | 'server_error' | 'client_error' | 'bad_response' | 'cancelled';
+  | 'timeout'
+  | 'network'
+  | 'rate_limited'
+  | 'server_error'
+  | 'client_error'
+  | 'bad_response'
+  | 'cancelled'
+  | 'endpoint_not_allowed';
 
 export const CALL_ERROR_CLASSES: readonly CallErrorClass[] = [
   'timeout',
@@ -44,6 +52,7 @@ export const CALL_ERROR_CLASSES: readonly CallErrorClass[] = [
   'client_error',
   'bad_response',
   'cancelled',
+  'endpoint_not_allowed',
 ];
 
 export interface CallError {

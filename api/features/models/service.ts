@@ -8,6 +8,7 @@ import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
 import { pageOf } from '../../http/pagination';
 import * as dal from '../../../domain/models/dal';
+import type { EgressPolicy } from '../../../domain/models/egress';
 
 export interface NewModelVersion {
   version?: string;
@@ -47,7 +48,10 @@ function definitionOf(v: dal.ModelVersionRecord) {
 }
 
 export class ModelService {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly egress: EgressPolicy,
+  ) {}
 
   /** Models in creation order, optionally of one team and with one name (how `evalgate plan` finds entries). */
   async list(query: { ownerTeam?: string; name?: string; limit: number; cursor?: string }) {
@@ -93,6 +97,8 @@ export class ModelService {
     const model = await dal.findModel(this.pool, modelId);
     if (!model) throw notFound(`model ${modelId}`);
     requireRole(principal, model.owner_team, 'editor');
+    // Before anything is written: rows would be sent wherever this URL leads (API.md, Trust).
+    await this.egress.checkUrl(input.endpoint.url);
     const endpoint = { ...input.endpoint, url: input.endpoint.url.replace(/\/+$/, '') };
     const promptTemplate = input.promptTemplate ?? (endpoint.protocol === 'openai-chat' ? '{{input}}' : null);
     const params = input.params ?? {};

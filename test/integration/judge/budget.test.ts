@@ -5,6 +5,7 @@
  * partial results kept and marked.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { testStackAllowText } from '../../../testkit/stack';
 import { join } from 'node:path';
 import { evalRunWorkflowId } from '../../../common/names';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
@@ -29,6 +30,8 @@ const processes: ChildProcess[] = [];
 function startWorkerProcess(): ChildProcess {
   const env = {
     ...process.env,
+    // The worker process needs the stack's allow entries for the model server, as the in-process API has them.
+    EVALGATE_ENDPOINT_ALLOW: testStackAllowText(process.env.EVALGATE_ENDPOINT_ALLOW),
     EVALGATE_TASK_QUEUE_PREFIX: world.stack.config.EVALGATE_TASK_QUEUE_PREFIX,
     EVALGATE_PART_ROWS: '10',
     EVALGATE_LOG_LEVEL: 'warn',

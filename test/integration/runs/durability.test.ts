@@ -6,7 +6,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
-import { principal, startTestStack, unique, type ApiClient, type TestStack } from '../../../testkit/stack';
+import {
+  principal,
+  startTestStack,
+  testStackAllowText,
+  unique,
+  type ApiClient,
+  type TestStack,
+} from '../../../testkit/stack';
 import { waitForRun } from '../../../testkit/evalWorld';
 import { datasetJsonl } from '../../../testkit/corpus/writeDatasets';
 
@@ -47,6 +54,8 @@ beforeAll(async () => {
   });
   workerEnv = {
     ...process.env,
+    // The worker process needs the stack's allow entries for the model server, as the in-process API has them.
+    EVALGATE_ENDPOINT_ALLOW: testStackAllowText(process.env.EVALGATE_ENDPOINT_ALLOW),
     EVALGATE_TASK_QUEUE_PREFIX: prefix,
     EVALGATE_PART_ROWS: '20',
     EVALGATE_LOG_LEVEL: 'warn',
