@@ -197,6 +197,39 @@ describe('every command speaks json', () => {
     expect(JSON.parse(check.stdout)).toMatchObject({ status: 'pass', exitCode: 0 });
   });
 
+  it('gates preview: of a registered gate, and of a gate body in a file (nothing stored)', async () => {
+    const registered = await json('gates', 'preview', gateName, '--discordance', '0.08');
+    expect(registered.rules).toEqual([
+      expect.objectContaining({ rule: 'accuracy:max_regression', n: 60, discordance: 0.08, points: expect.any(Array) }),
+    ]);
+    for (const p of registered.rules[0].points) expect(p.pPass + p.pFail + p.pInconclusive).toBeCloseTo(1, 6);
+    const text = await evalgate('gates', 'preview', gateName, '--discordance', '0.08');
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toContain('accuracy:max_regression · n 60 · discordance 0.080');
+    expect(text.stdout).toMatch(/true delta +P\(pass\) +P\(fail\) +P\(inconclusive\)/);
+
+    const previewName = unique('preview-gate');
+    const file = join(dir, 'gate.yaml');
+    writeFileSync(
+      file,
+      [
+        `name: ${previewName}`,
+        `ownerTeam: ${world.team}`,
+        `metricSuiteId: ${suite.metricSuiteId}`,
+        `datasetIds: [${dataset.datasetId}]`,
+        'rules:',
+        '  - { metric: accuracy, kind: non_inferiority, margin: 0.02 }',
+      ].join('\n'),
+    );
+    const previewed = await json('gates', 'preview', '-f', file, '--discordance', '0.08');
+    expect(previewed.rules[0]).toMatchObject({ rule: 'accuracy:non_inferiority', n: 60 });
+    expect(previewed.rules[0].examplesFor80PercentPower).toBeGreaterThan(60);
+    expect((await json('gates', 'list', '--name', previewName)).items).toEqual([]);
+    const both = await evalgate('gates', 'preview', gateName, '-f', file);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain('not both');
+  });
+
   it('lineage, as json and as a tree', async () => {
     const graph = await json('lineage', 'eval_run', runId, '--direction', 'upstream');
     expect(graph).toMatchObject({ root: `eval_run:${runId}`, direction: 'upstream' });
