@@ -48,13 +48,16 @@ function deltaCell(r: Pick<Reason, 'delta' | 'deltaCiLow' | 'deltaCiHigh' | 'con
   return `${signed(r.delta)}${ci}`;
 }
 
+/** A rule's own reason (passed, failed or undecided), not one the check closed with. */
+const isRule = (r: Reason) => r.code === 'rule' || r.code === 'insufficient_evidence';
+
 /** "inconclusive" for a rule that failed for want of evidence (its message says how many more examples), not "fail". */
 const label = (r: Reason) => (r.outcome === 'inconclusive' && r.verdict !== 'pass' ? 'inconclusive' : r.verdict);
 const verdictOf = (r: Reason) => (r.overridden ? 'OVERRIDDEN' : label(r).toUpperCase());
 
 function rows(check: CheckBody): string[][] {
   return check.reasons
-    .filter((r) => r.code === 'rule')
+    .filter(isRule)
     .map((r) => [r.rule ?? '', num(r.candidate), num(r.baseline), deltaCell(r), verdictOf(r)]);
 }
 
@@ -72,7 +75,7 @@ function table(header: string[], body: string[][]): string {
 
 /** Reasons that need a reader's attention: rules that did not pass, and everything that is not a rule. */
 function notes(check: CheckBody): Reason[] {
-  return check.reasons.filter((r) => r.code !== 'rule' || r.verdict !== 'pass');
+  return check.reasons.filter((r) => !isRule(r) || r.verdict !== 'pass');
 }
 
 function title(check: CheckBody): string {

@@ -38,8 +38,8 @@
  *     pass          low > -margin (non-inferiority shown);
  *     fail          high < -margin (inferiority shown);
  *     inconclusive  the interval contains -margin: the data cannot tell. A blocking rule
- *                   then fails the check (verdict `fail`, outcome `inconclusive`, reasonCode
- *                   `insufficient_evidence`) with `examplesNeeded`: about how many more
+ *                   then fails the check (code `insufficient_evidence`, verdict `fail`, outcome
+ *                   `inconclusive`) with `examplesNeeded`: about how many more
  *                   examples would decide it at the observed delta and spread
  *                   (domain/stats/examplesNeeded.ts) — "not enough evidence", not "regressed".
  * - must_pass: on a known-failures dataset every example must be right: the metric's value
@@ -108,7 +108,8 @@ export interface RuleEvaluationInput {
 export type RuleVerdict = 'pass' | 'fail' | 'warn' | 'error';
 
 export interface RuleReason {
-  code: 'rule';
+  /** `insufficient_evidence`: a non_inferiority rule the data could not decide (outcome `inconclusive`). */
+  code: 'rule' | 'insufficient_evidence';
   rule: string;
   metric: string;
   slice?: string;
@@ -131,8 +132,6 @@ export interface RuleReason {
   message: string;
   /** non_inferiority: the three-way outcome (a blocking inconclusive rule has verdict `fail`). */
   outcome?: 'pass' | 'fail' | 'inconclusive';
-  /** Why a rule did not pass when the bound itself was not shown violated. */
-  reasonCode?: 'insufficient_evidence';
   /** Inconclusive non_inferiority: estimated further examples that would decide it; null when none would. */
   examplesNeeded?: number | null;
   /** Paired examples the comparison counted (non_inferiority). */
@@ -165,6 +164,9 @@ const fmt = (v: number | null | undefined, digits = 4) =>
   v === null || v === undefined ? 'n/a' : Number(v.toFixed(digits)).toString();
 const signed = (v: number | null | undefined) =>
   v === null || v === undefined ? 'n/a' : `${v >= 0 ? '+' : ''}${fmt(v)}`;
+
+/** A reason a rule gave (any verdict), as opposed to a reason the check closed with (timeout, frozen, …). */
+export const isRuleReason = (r: { code: string }): boolean => r.code === 'rule' || r.code === 'insufficient_evidence';
 
 export function evaluateRules(input: RuleEvaluationInput): RuleEvaluation {
   const reasons = input.rules.map((rule) => evaluateRule(rule, input));
@@ -349,8 +351,8 @@ function nonInferiority(
     ...reason,
     ...withN,
     verdict: failing,
+    code: 'insufficient_evidence',
     outcome: 'inconclusive',
-    reasonCode: 'insufficient_evidence',
     examplesNeeded: needed,
     message: `${head} contains ${lowerBetter ? '' : '-'}${margin}; not enough evidence: ${more}`,
   };

@@ -15,7 +15,13 @@ import {
   type ComparableRun,
   type CurrentResult,
 } from '../comparison';
-import { evaluateRules, type DatasetEvidence, type ResultEvidence, type RuleReason } from '../gates/evaluateRules';
+import {
+  evaluateRules,
+  isRuleReason,
+  type DatasetEvidence,
+  type ResultEvidence,
+  type RuleReason,
+} from '../gates/evaluateRules';
 import { loadCheckContext } from '../gates/dal';
 import type { CheckRuns } from '../gates/reasons';
 import { findVersionById } from '../suites/dal';
@@ -98,9 +104,9 @@ const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '
  * same rule (`previous`) and, where a value changed, both values in its message.
  */
 export function withPreviousValues(now: Reevaluation['reasons'], before: unknown[]): Reevaluation['reasons'] {
-  const previous = new Map((before as RuleReason[]).filter((r) => r?.code === 'rule').map((r) => [r.rule, r]));
+  const previous = new Map((before as RuleReason[]).filter((r) => r && isRuleReason(r)).map((r) => [r.rule, r]));
   return now.map((reason) => {
-    if (reason.code !== 'rule') return reason;
+    if (!isRuleReason(reason)) return reason;
     const r = reason as RuleReason;
     const old = previous.get(r.rule);
     if (!old) return r;

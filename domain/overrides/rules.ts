@@ -9,13 +9,14 @@
  */
 import { conflicting, invalid } from '../errors';
 import type { GateVersionRecord } from '../gates/dal';
+import { isRuleReason } from '../gates/evaluateRules';
 import type { GateReason } from '../gates/reasons';
 
-type RuleVerdict = Extract<GateReason, { code: 'rule' }>;
+type RuleVerdict = Extract<GateReason, { code: 'rule' | 'insufficient_evidence' }>;
 
 /** The rule reasons of a decision the rules made. */
 export const ruleReasonsOf = (reasons: GateReason[]): RuleVerdict[] =>
-  reasons.filter((r): r is RuleVerdict => r.code === 'rule');
+  reasons.filter((r): r is RuleVerdict => isRuleReason(r));
 
 /** The rules (ids) a decision failed: what an override may cover. */
 export const failingRules = (reasons: GateReason[]): string[] =>

@@ -181,7 +181,7 @@ describe('non-inferiority on a small noisy dataset', () => {
     expect(interval).toMatchObject({
       verdict: 'fail',
       outcome: 'inconclusive',
-      reasonCode: 'insufficient_evidence',
+      code: 'insufficient_evidence',
       confidence: 0.99,
       n: 69,
     });

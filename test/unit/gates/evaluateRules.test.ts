@@ -101,7 +101,7 @@ describe('evaluateRules', () => {
 
   it('reports values, interval, threshold and the result rows used', () => {
     expect(one({ metric: 'accuracy', kind: 'non_inferiority', margin: 0.04, confidence: 0.8 })).toEqual({
-      code: 'rule',
+      code: 'insufficient_evidence',
       rule: 'accuracy:non_inferiority',
       metric: 'accuracy',
       kind: 'non_inferiority',
@@ -119,7 +119,6 @@ describe('evaluateRules', () => {
       margin: 0.04,
       resultIds: ['11', '21'],
       outcome: 'inconclusive',
-      reasonCode: 'insufficient_evidence',
       // The lower bound sits on the margin: any more examples at this spread would clear it.
       examplesNeeded: 1,
       n: 100,
@@ -172,7 +171,7 @@ describe('evaluateRules', () => {
     it('fails when the whole interval lies below -margin: inferiority shown', () => {
       const reason = one(rule, compared(-0.06, -0.09, -0.03));
       expect(reason).toMatchObject({ verdict: 'fail', outcome: 'fail' });
-      expect(reason.reasonCode).toBeUndefined();
+      expect(reason.code).toBe('rule');
       expect(reason.message).toMatch(/inferiority shown/);
     });
     it('is inconclusive when the interval contains -margin: blocking, insufficient_evidence, examplesNeeded', () => {
@@ -181,7 +180,7 @@ describe('evaluateRules', () => {
       expect(reason).toMatchObject({
         verdict: 'fail',
         outcome: 'inconclusive',
-        reasonCode: 'insufficient_evidence',
+        code: 'insufficient_evidence',
         examplesNeeded: 375,
       });
       expect(reason.message).toMatch(/not enough evidence: about 375 more examples/);
