@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { recordName, TASK_TYPES, teamName } from '../../common/rows';
-import { metricDef, judgeDef } from '../../domain/suites/schemas';
+import { budgetDef, judgeDef, suiteMetrics } from '../../domain/suites/schemas';
 import { gateBody, ruleSchema } from '../../api/features/gates/schemas';
 import { modelVersionBody } from '../../domain/models/schemas';
 
@@ -34,14 +34,9 @@ export const metricSuiteEntry = z
     name: recordName,
     purpose: z.enum(['exploratory', 'release_blocking']),
     ownerTeam: teamName,
-    metrics: z.array(metricDef).min(1, 'a suite needs at least one metric').max(100),
+    metrics: suiteMetrics,
     judge: judgeDef.optional(),
-    budget: z
-      .strictObject({
-        maxCostUsd: z.number().positive().max(1e7).optional(),
-        maxCalls: z.number().int().positive().optional(),
-      })
-      .optional(),
+    budget: budgetDef.optional(),
     requireHumanLabels: z.boolean().optional(),
   })
   .describe('a metric suite; a changed definition becomes its next version');

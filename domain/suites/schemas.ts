@@ -30,15 +30,18 @@ export const judgeDef = z.strictObject({
   maxAgreementDrop: z.number().min(0).max(1).optional(),
 });
 
+/** A suite's hard cost limits: a run stops as budget_exceeded when either is reached. */
+export const budgetDef = z.strictObject({
+  maxCostUsd: z.number().positive().max(1e7).optional(),
+  maxCalls: z.number().int().positive().optional(),
+});
+
+export const suiteMetrics = z.array(metricDef).min(1, 'a suite needs at least one metric').max(100);
+
 export const suiteVersionBody = z.strictObject({
-  metrics: z.array(metricDef).min(1, 'a suite needs at least one metric').max(100),
+  metrics: suiteMetrics,
   judge: judgeDef.optional(),
-  budget: z
-    .strictObject({
-      maxCostUsd: z.number().positive().max(1e7).optional(),
-      maxCalls: z.number().int().positive().optional(),
-    })
-    .optional(),
+  budget: budgetDef.optional(),
   requireHumanLabels: z.boolean().default(false),
   idempotencyKey: z.string().max(256).optional(),
 });
