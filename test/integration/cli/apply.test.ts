@@ -14,11 +14,16 @@ import { client, startTestStack, unique, type TestStack } from '../../../testkit
 
 let stack: TestStack;
 let key: string;
+let principalId: string;
 let team: string;
 let dir: string;
 const names = { dataset: '', suite: '', model: '', gate: '' };
 
-/** Every table apply could write to, counted: equal counts before and after mean nothing was written. */
+/**
+ * Every table apply could write to, counted: equal counts before and after mean nothing was written.
+ * The audit log counts only this test's principal: other tests' background work (a run finishing,
+ * an override expiring) writes audit rows of its own at any time.
+ */
 const TABLES = [
   'teams',
   'datasets',
@@ -36,7 +41,13 @@ const TABLES = [
 ];
 async function counts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const t of TABLES) out[t] = Number((await stack.pool.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n);
+  for (const t of TABLES) {
+    const [sql, args] =
+      t === 'audit_log'
+        ? ['SELECT count(*) AS n FROM audit_log WHERE principal_id = $1', [principalId]]
+        : [`SELECT count(*) AS n FROM ${t}`, []];
+    out[t] = Number((await stack.pool.query(sql, args)).rows[0].n);
+  }
   return out;
 }
 const delta = (before: Record<string, number>, after: Record<string, number>) =>
@@ -125,6 +136,8 @@ beforeAll(async () => {
     teams: [{ team, roles: ['editor'] }],
   });
   key = made.body.apiKey;
+  principalId = made.body.principalId;
+  expect(principalId).toEqual(expect.any(String));
   names.dataset = unique('mail');
   names.suite = unique('release');
   names.model = unique('filter');
