@@ -15,7 +15,8 @@ let key: string;
 let file: string;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // The demo's model server listens on 127.0.0.1:8700; the stack allows it as infra/stack.sh does.
+  stack = await startTestStack({ EVALGATE_ENDPOINT_ALLOW: '127.0.0.1:8700' });
   const made = await client(stack.baseUrl, stack.adminToken).post('/v1/principals', {
     name: unique('demo-editor'),
     teams: [{ team: 'spam-ml', roles: ['editor'] }],
