@@ -19,3 +19,14 @@ export function pageOf<T>(
   const items = rows.slice(0, limit);
   return { items, nextCursor: rows.length > limit ? idOf(items[items.length - 1]) : null };
 }
+
+const keysetKey = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
+
+/**
+ * The (created_at, id) pair of a keyset cursor, or null when the parts are not exactly an ISO timestamp and a
+ * uuid: a cursor is client input, and whatever PostgreSQL would refuse to cast must be a 400, not a 500.
+ */
+export function keysetCursor(parts: unknown): { createdAt: string; id: string } | null {
+  const parsed = keysetKey.safeParse(parts);
+  return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : null;
+}

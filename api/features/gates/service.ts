@@ -6,6 +6,7 @@ import { hashCanonical } from '../../../common/canonical';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, notFound } from '../../../common/errors';
 import { requireRole } from '../../http/auth';
+import { keysetCursor } from '../../http/pagination';
 import type { Principal } from '../../http/context';
 import * as datasetsDal from '../../../domain/datasets/dal';
 import * as suitesDal from '../../../domain/suites/dal';
@@ -247,10 +248,9 @@ export class GateService {
     }
     let after: { createdAt: string; gateId: string } | null = null;
     if (query.cursor) {
-      const [createdAt, gateId] = Buffer.from(query.cursor, 'base64url').toString('utf8').split('|');
-      if (!createdAt || !gateId || Number.isNaN(Date.parse(createdAt)))
-        throw bad('cursor: not a cursor this endpoint returned', 'cursor');
-      after = { createdAt, gateId };
+      const key = keysetCursor(Buffer.from(query.cursor, 'base64url').toString('utf8').split('|'));
+      if (!key) throw bad('cursor: not a cursor this endpoint returned', 'cursor');
+      after = { createdAt: key.createdAt, gateId: key.id };
     }
     const rows = await dal.listGates(this.pool, after, query.limit + 1);
     const items = rows.slice(0, query.limit);

@@ -13,6 +13,7 @@ import { AppError, conflict, notFound } from '../../../common/errors';
 import { judgeIncidentWorkflowId, metricRecomputeWorkflowId } from '../../../common/names';
 import { isMetricId, metricVersions } from '../../../domain/metrics/registry';
 import { hasRole, type Principal } from '../../http/context';
+import { keysetCursor } from '../../http/pagination';
 import { resolveJudge } from '../suites/judge';
 import type { JudgeDef } from '../../../domain/suites/schemas';
 import * as dal from '../../../domain/incidents/dal/incidents';
@@ -244,11 +245,13 @@ const encodeCursor = (row: dal.IncidentRow) =>
   Buffer.from(JSON.stringify([row.created_at.toISOString(), row.incident_id])).toString('base64url');
 
 function decodeCursor(cursor: string): { createdAt: string; incidentId: string } {
+  let key: ReturnType<typeof keysetCursor> = null;
   try {
-    const [createdAt, incidentId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(incidentId)) throw new Error('bad cursor');
-    return { createdAt, incidentId };
+    key = keysetCursor(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
-    throw new AppError(400, 'invalid_request', 'cursor must be a nextCursor returned by a previous page', 'cursor');
+    // not JSON: refused below
   }
+  if (!key)
+    throw new AppError(400, 'invalid_request', 'cursor must be a nextCursor returned by a previous page', 'cursor');
+  return { createdAt: key.createdAt, incidentId: key.id };
 }
