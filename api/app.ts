@@ -73,7 +73,10 @@ export function createApp(deps: AppDeps): App {
   const gates = gateMetrics(registry, deps.pool);
   const checks = new CheckService(deps.pool, deps.temporal, deps.config);
   const services = {
-    principals: new PrincipalService(deps.pool),
+    principals: new PrincipalService(deps.pool, {
+      maxEntries: Number(deps.config.EVALGATE_KEY_CACHE_MAX),
+      ttlMs: Number(deps.config.EVALGATE_KEY_CACHE_TTL_MS),
+    }),
     datasets: new DatasetService(deps.pool, deps.storage, deps.config, deps.temporal),
     models: new ModelService(deps.pool, EgressPolicy.fromConfig(deps.config, deps.resolver ?? systemResolver)),
     suites: new SuiteService(deps.pool),

@@ -28,6 +28,12 @@ const envSchema = z.object({
   EVALGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
   EVALGATE_API_PORT: port.default(8080),
   EVALGATE_BOOTSTRAP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** API keys each API process keeps resolved in memory (an LRU; unknown keys are remembered too, for 1 s). */
+  EVALGATE_KEY_CACHE_MAX: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** How long a process may keep using a resolved key: a key revoked through another process stops working within this. */
+  EVALGATE_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** Requests one principal may make per minute, across all API processes (bursts up to the same number); 0 turns it off. */
+  EVALGATE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(12_000),
   EVALGATE_MAX_ROW_BYTES: z.coerce.number().int().min(256).default(1_000_000),
   EVALGATE_ROWS_PER_SHARD: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
   EVALGATE_MAX_UPLOAD_BYTES: z.coerce

@@ -80,7 +80,8 @@ export async function startTestStack(
   const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
   const { resolver } = options;
   const api = createApp({ config, pool, storage, temporal, logger, resolver });
-  await api.services.principals.ensureBootstrapAdmin(adminToken);
+  // Its own admin principal: stacks sharing a database would otherwise rotate each other's bootstrap token out.
+  await api.services.principals.ensureBootstrapAdmin(adminToken, `test-admin-${randomBytes(6).toString('hex')}`);
   const server: Server = await listen(api.app, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

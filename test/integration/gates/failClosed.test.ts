@@ -214,7 +214,7 @@ describe('a frozen metric', () => {
     const { rows } = await world.stack.pool.query(
       `INSERT INTO metric_incidents (kind, metric, note, workflow_id, created_by) SELECT 'metric_bug', 'ece',
       'ece binning bug (gate test)', $1, principal_id
-         FROM principals WHERE name = 'bootstrap-admin' RETURNING incident_id`,
+         FROM principals ORDER BY created_at LIMIT 1 RETURNING incident_id`,
       [unique('test-incident')],
     );
     incidentId = rows[0].incident_id;
