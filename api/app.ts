@@ -8,6 +8,7 @@ import { authenticate } from './http/auth';
 import { requestContext } from './http/context';
 import { errorHandler, unknownRoute } from './http/errors';
 import { jsonBody } from './http/jsonBody';
+import { rateLimit } from './http/rateLimit';
 import { createMetricsRegistry, httpMetrics } from './http/metrics';
 import { datasetsRouter } from './features/datasets/router';
 import { DatasetService } from './features/datasets/service';
@@ -102,6 +103,7 @@ export function createApp(deps: AppDeps): App {
   );
   // Who is calling is settled before a byte of the body is read: an anonymous caller costs no parsing.
   app.use(authenticate(services.principals));
+  app.use(rateLimit(deps.pool, Number(deps.config.EVALGATE_RATE_LIMIT_PER_MINUTE)));
   app.use(jsonBody('1mb'));
   app.use(principalsRouter(services.principals));
   app.use(datasetsRouter(services.datasets));
