@@ -5,6 +5,24 @@
 import { z } from 'zod';
 import { parseEndpointAllow } from './endpointAllow';
 
+/** An EVALGATE_ENDPOINT_HEADERS key: `https://host[:port][/path]`, nothing a string prefix could be fooled by. */
+function isEndpointHeadersKey(key: string): boolean {
+  try {
+    const url = new URL(key);
+    return (
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      !url.username &&
+      !url.password &&
+      !url.search &&
+      !url.hash &&
+      !key.includes('?') &&
+      !key.includes('#')
+    );
+  } catch {
+    return false;
+  }
+}
+
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -62,7 +80,10 @@ const envSchema = z.object({
    * Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see
    * domain/budgets/lease.ts).
    */
-  /** Headers per endpoint URL prefix (credentials for hosted models and judges), as JSON: {"<url prefix>": {"<header>": "<value>"}}. */
+  /**
+   * Headers (credentials for hosted models and judges) per endpoint, as JSON {"<origin[/path]>": {"<header>": "<value>"}}:
+   * matched by exact origin (scheme, host, port), then by path at a `/` (workers/endpointHeaders.ts).
+   */
   EVALGATE_ENDPOINT_HEADERS: z
     .string()
     .optional()
@@ -81,6 +102,14 @@ const envSchema = z.object({
         ctx.addIssue({
           code: 'custom',
           message: 'must be JSON like {"https://api.example.com/v1": {"Authorization": "Bearer ..."}}',
+        });
+        return z.NEVER;
+      }
+      const bad = Object.keys(parsed.data).find((key) => !isEndpointHeadersKey(key));
+      if (bad !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${bad}" must be an http(s) origin, optionally with a path, without credentials, query or fragment`,
         });
         return z.NEVER;
       }

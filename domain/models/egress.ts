@@ -80,14 +80,30 @@ export type Verdict = { allowed: true } | { allowed: false; reason: string };
 
 const ALLOWED: Verdict = { allowed: true };
 
-/** Query parameters that carry credentials; those go in EVALGATE_ENDPOINT_HEADERS, never in a recorded URL. */
-const SECRET_PARAM = /(key|token|secret|passw|pwd|auth|signature|^sig$|credential|session)/i;
+/**
+ * Query parameters that carry credentials; those go in EVALGATE_ENDPOINT_HEADERS, never in a recorded URL (model
+ * versions are readable by other teams and recorded in lineage). By name (Azure Functions' `code`, SAS `sig`, AWS
+ * `X-Amz-Credential`/`-Signature`, `api_key`, `access_token`, ...) and by value (well-known key formats, JWTs).
+ */
+const SECRET_PARAM =
+  /(key|token|secret|pass|pwd|^pw$|auth|sign|^sig$|credential|session|^code$|jwt|hmac|bearer|cookie)/i;
+const SECRET_VALUE =
+  /^(sk[-_]|rk_|pk_live|AIza|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|hf_|xox[abprs]-|egk_|eyJ[\w-]+\.)/;
 
 const defaultPort = (u: URL) => Number(u.port || (u.protocol === 'https:' ? 443 : 80));
 
 /** Refusals at registration, naming the field. */
 export const endpointNotAllowed = (message: string) =>
   new DomainError('invalid', 'endpoint_not_allowed', message, 'endpoint.url');
+
+/** What in a URL looks like a credential (a query parameter, or a fragment, which no endpoint reads), if anything. */
+export function credentialInUrl(url: URL): string | undefined {
+  if (url.hash) return 'the fragment';
+  // Some servers split the query on ';' as well as '&'.
+  for (const [param, value] of new URLSearchParams(url.search.replace(/;/g, '&')))
+    if (SECRET_PARAM.test(param) || SECRET_VALUE.test(value)) return `the query parameter "${param}"`;
+  return undefined;
+}
 
 export class EgressPolicy {
   /** Resolved addresses of platform services given by host name (localhost, a compose service name). */
@@ -166,15 +182,12 @@ export class EgressPolicy {
     } catch {
       throw endpointNotAllowed('endpoint.url does not parse as a URL');
     }
-    for (const [param] of parsed.searchParams)
-      if (SECRET_PARAM.test(param))
-        throw new DomainError(
-          'invalid',
-          'invalid_request',
-          `endpoint.url: the query parameter "${param}" looks like a credential; endpoint URLs are shown to other ` +
-            'teams and recorded in lineage, so send credentials as headers through EVALGATE_ENDPOINT_HEADERS',
-          'endpoint.url',
-        );
+    const secret = credentialInUrl(parsed);
+    if (secret)
+      throw endpointNotAllowed(
+        `endpoint.url: ${secret} looks like a credential; endpoint URLs are shown to other teams and recorded ` +
+          'in lineage, so send credentials as headers through EVALGATE_ENDPOINT_HEADERS',
+      );
     await this.ready();
     const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
     const port = defaultPort(parsed);

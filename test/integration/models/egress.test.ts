@@ -79,11 +79,14 @@ describe('egress at registration', () => {
     expect(model.body.versions).toEqual([]);
   });
 
-  it('refuses a credential in the query string', async () => {
-    const res = await register(`${world.server.predictUrl('nb-v1')}?api_key=sk-live-123`);
-    expect(res.status).toBe(400);
-    expect(res.body.error).toMatchObject({ code: 'invalid_request', field: 'endpoint.url' });
-  });
+  it.each(['?api_key=sk-live-123', '?code=abc', '?q=sk-live-123', '#token=abc'])(
+    'refuses a credential in the URL (%s)',
+    async (tail) => {
+      const res = await register(`${world.server.predictUrl('nb-v1')}${tail}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'endpoint_not_allowed', field: 'endpoint.url' });
+    },
+  );
 });
 
 describe('egress at connection', () => {

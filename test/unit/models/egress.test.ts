@@ -157,11 +157,43 @@ describe('the egress rule', () => {
   it('refuses a host that does not resolve, and credentials in the query string', async () => {
     await expect(policy.checkUrl('http://nowhere.invalid/')).rejects.toMatchObject({ code: 'endpoint_not_allowed' });
     await expect(policy.checkUrl('https://models.example.com/v1?api_key=sk-1')).rejects.toMatchObject({
-      code: 'invalid_request',
+      code: 'endpoint_not_allowed',
       field: 'endpoint.url',
     });
     await expect(policy.checkUrl('https://models.example.com/v1?api-version=2024-02-01')).resolves.toBeUndefined();
   });
+
+  it.each([
+    '?api_key=abc',
+    '?key=abc',
+    '?token=abc',
+    '?access_token=abc',
+    '?sig=abc',
+    '?sv=2022-11-02&sig=abc',
+    '?code=abc',
+    '?pass=abc',
+    '?X-Amz-Credential=AKIAX%2F20240101&X-Amz-Signature=abc',
+    '?x=1;apikey=abc',
+    '?API%5FKEY=abc',
+    '?q=sk-proj-abc',
+    '?q=hf_abc',
+    '?q=eyJhbGciOiJIUzI1NiJ9.e30.sig',
+    '?q=egk_abc',
+    '#access_token=abc',
+  ])('refuses the credential in %s with 400 endpoint_not_allowed', async (tail) => {
+    await expect(policy.checkUrl(`https://models.example.com/v1${tail}`)).rejects.toMatchObject({
+      code: 'endpoint_not_allowed',
+      field: 'endpoint.url',
+      message: expect.stringMatching(/looks like a credential/),
+    });
+  });
+
+  it.each(['?api-version=2024-02-01', '?model=gpt-4o&temperature=0', '?deployment=eval-a'])(
+    'takes the ordinary query %s',
+    async (tail) => {
+      await expect(policy.checkUrl(`https://models.example.com/v1${tail}`)).resolves.toBeUndefined();
+    },
+  );
 
   it('filters the addresses of a connection and refuses when none is left', () => {
     const answer = [
