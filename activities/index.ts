@@ -18,6 +18,8 @@ export interface ActivityDeps {
   partRows?: number;
   /** Calls a shard reserves from its run's budget at a time (EVALGATE_BUDGET_BLOCK_CALLS). */
   budgetBlockCalls?: number;
+  /** Model and judge calls a team may make per UTC day (EVALGATE_TEAM_DAILY_CALL_QUOTA; 0: no quota). */
+  teamDailyCallQuota?: number;
   /** Concurrency limit of endpoints that declare none (EVALGATE_MODEL_MAX_CONCURRENCY). */
   modelConcurrency?: number;
   /** Platform version and task-queue prefix of runs a gate check records (release gates start runs). */

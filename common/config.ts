@@ -128,6 +128,11 @@ const envSchema = z.object({
       ctx.addIssue({ code: 'custom', message: parsed.error });
       return z.NEVER;
     }),
+  /**
+   * Model and judge calls of eval-run shards per team (the model's owner) per UTC day, reserved in blocks like budgets;
+   * a run that finds it spent fails with error class quota_exceeded. 0 (the default): no quota.
+   */
+  EVALGATE_TEAM_DAILY_CALL_QUOTA: z.coerce.number().int().min(0).default(0),
   EVALGATE_BUDGET_BLOCK_CALLS: z.coerce.number().int().min(1).max(1000).default(16),
   EVALGATE_PLATFORM_VERSION: z.string().min(1).default('0.1.0'),
   /** Release gates: how long a check may take before it decides `error` (timeout), fail closed. */

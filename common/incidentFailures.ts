@@ -8,6 +8,8 @@
 export const RECORDS_UNAVAILABLE = 'records_unavailable';
 /** A budget stopped a run's shards, its drift canary, or re-judging. */
 export const BUDGET_EXCEEDED = 'budget_exceeded';
+/** The daily model and judge call quota of the team that owns the run's model is spent: the run fails. */
+export const QUOTA_EXCEEDED = 'quota_exceeded';
 /** The replacement judge failed more examples than its error-rate limit allows. */
 export const JUDGE_UNRELIABLE = 'judge_unreliable';
 /** A run could not be recomputed or re-judged for one of these: it is reported (and, for a judge incident, invalidated). */

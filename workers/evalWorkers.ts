@@ -91,6 +91,7 @@ export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]>
     partRows: config.EVALGATE_PART_ROWS,
     runDefaults: config,
     budgetBlockCalls: config.EVALGATE_BUDGET_BLOCK_CALLS,
+    teamDailyCallQuota: Number(config.EVALGATE_TEAM_DAILY_CALL_QUOTA),
     modelConcurrency: config.EVALGATE_MODEL_MAX_CONCURRENCY,
   });
   const bundle =

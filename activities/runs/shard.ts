@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { BUDGET_EXCEEDED } from '../../common/incidentFailures';
+import { BUDGET_EXCEEDED, QUOTA_EXCEEDED } from '../../common/incidentFailures';
 import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
 import type { Storage } from '../../common/storage';
@@ -55,6 +55,8 @@ export interface ShardDeps {
   partRows?: number;
   /** Calls a shard reserves from its run's budget at a time (see domain/budgets/lease.ts). */
   budgetBlockCalls?: number;
+  /** Model and judge calls a team may make per UTC day (EVALGATE_TEAM_DAILY_CALL_QUOTA; 0: no quota). */
+  teamDailyCallQuota?: number;
   /** The worker's concurrency limit for endpoints that declare none (EVALGATE_MODEL_MAX_CONCURRENCY): a part's lanes. */
   modelConcurrency?: number;
 }
@@ -117,7 +119,7 @@ export function createRunShard(deps: ShardDeps) {
     const accumulator = createRunAccumulator(ctx);
     const summary = emptySummary(input.shardIndex);
     const rows = await readShardRows(deps.storage, shard.objectKey);
-    const lease = await openRunLease(deps.pool, input.runId, deps.budgetBlockCalls);
+    const lease = await openRunLease(deps.pool, input.runId, deps.budgetBlockCalls, deps.teamDailyCallQuota);
     const judging = await prepareShardJudging(deps, input.runId, ctx.taskType, lease);
 
     const checkpoint = activity.info.heartbeatDetails as Checkpoint | undefined;
@@ -222,7 +224,7 @@ export function createRunShard(deps: ShardDeps) {
           if (next) await persist(next.index, await next.result);
           next = undefined;
           await releaseQuietly(lease);
-          return await stopOnBudget(deps, input, shard.rowCount, summary, accumulator, log);
+          return await stopOnBudget(deps, input, shard.rowCount, summary, accumulator, log, lease?.quotaExhausted);
         }
         part = current.index + 1;
         offset = current.end;
@@ -272,6 +274,7 @@ async function stopOnBudget(
   summary: ShardSummary,
   accumulator: ReturnType<typeof createRunAccumulator>,
   log: Logger,
+  quotaExhausted = false,
 ): Promise<never> {
   summary.budgetStopped = true;
   await deps.storage.put(
@@ -282,8 +285,16 @@ async function stopOnBudget(
   await upsertShardProgress(deps.pool, input.runId, input.shardIndex, rowCount, summary, 'partial');
   log.info(
     { rows: summary.rows, modelCalls: summary.modelCalls, judgeCalls: summary.judgeCalls },
-    'shard stopped: run budget exhausted',
+    quotaExhausted ? "shard stopped: the team's daily call quota is spent" : 'shard stopped: run budget exhausted',
   );
+  if (quotaExhausted)
+    throw ApplicationFailure.create({
+      type: QUOTA_EXCEEDED,
+      nonRetryable: true,
+      message:
+        `the daily model and judge call quota of the model's owning team is spent (it resets at 00:00 UTC); ` +
+        `stopped after ${summary.rows} examples of shard ${input.shardIndex}, partial results are kept`,
+    });
   throw ApplicationFailure.create({
     type: BUDGET_EXCEEDED,
     nonRetryable: true,

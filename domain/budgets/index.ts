@@ -3,22 +3,31 @@ import type { Queryable } from '../../common/db';
 import { BudgetLease } from './lease';
 import { runIsBudgeted } from './dal';
 import { postgresBudgetStore } from './store';
+import { TeamQuotaStore } from './quota';
+import { runQuotaTeam } from '../quotas/dal';
 
 export { BudgetLease, type BudgetStore, type Permit } from './lease';
 export { CostEstimator, costOf, type Pricing, type TokenUsage } from './estimate';
 export { ensureRunBudget, runIsBudgeted } from './dal';
 export { postgresBudgetStore } from './store';
+export { TeamQuotaStore } from './quota';
 
 export const DEFAULT_BUDGET_BLOCK_CALLS = 16;
 
-/** A lease on the run's budget, or null when its suite sets none (then nothing is reserved). */
+/**
+ * A lease on the run's budget and, when `teamCallsPerDay` is set (> 0), on the daily call quota of the team that
+ * owns its model; null when neither applies (then nothing is reserved).
+ */
 export async function openRunLease(
   q: Queryable,
   runId: string,
   blockCalls = DEFAULT_BUDGET_BLOCK_CALLS,
+  teamCallsPerDay = 0,
 ): Promise<BudgetLease | null> {
-  if (!(await runIsBudgeted(q, runId))) return null;
-  return new BudgetLease(postgresBudgetStore(q), runId, blockCalls);
+  const budget = (await runIsBudgeted(q, runId)) ? postgresBudgetStore(q) : null;
+  const team = teamCallsPerDay > 0 ? await runQuotaTeam(q, runId) : undefined;
+  if (team) return new BudgetLease(new TeamQuotaStore(q, team, teamCallsPerDay, budget), runId, blockCalls);
+  return budget ? new BudgetLease(budget, runId, blockCalls) : null;
 }
 
 /** Gives back a lease's unused reservation; a failure only leaves the block reserved (the budget errs low). */

@@ -28,6 +28,8 @@ export interface BudgetStore {
   reserve(runId: string, calls: number, costPerCallUsd: number, deficitUsd: number): Promise<number>;
   /** Returns unused calls and cost (a negative cost charges an overspend). */
   giveBack(runId: string, calls: number, costUsd: number): Promise<void>;
+  /** What refused the last reservation, when a store reserves from more than the run's budget (quota.ts). */
+  exhaustion?(): 'quota' | 'budget';
 }
 
 export interface Permit {
@@ -54,6 +56,11 @@ export class BudgetLease {
 
   get exhausted(): boolean {
     return this.isExhausted;
+  }
+
+  /** Exhausted because the team's daily call quota is spent, not the run's budget. */
+  get quotaExhausted(): boolean {
+    return this.isExhausted && this.store.exhaustion?.() === 'quota';
   }
 
   /** A permit for one call, reserving more from PostgreSQL when the local block is spent; null when the budget is exhausted. */
