@@ -4,7 +4,7 @@
 -- requests at once and then one per interval. One INSERT ... ON CONFLICT DO UPDATE per request
 -- reads and moves it under the row's lock. UNLOGGED: no WAL flush per request (a logged table cost
 -- about 4 ms a request on this machine, an unlogged one 0.95 ms); after a crash it is empty and
--- every principal starts with a full allowance, which is the safe side of losing it.
+-- every principal starts again with a full allowance (losing it errs towards admitting).
 CREATE UNLOGGED TABLE principal_rate_limits (
   principal_id uuid PRIMARY KEY REFERENCES principals(principal_id),
   tat          timestamptz NOT NULL,
