@@ -1,38 +1,34 @@
-import express, { type RequestHandler } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../../common/errors';
 
-/** Deepest JSON nesting a request body may have; deeper bodies are refused before they are parsed. */
+/** Deepest JSON nesting a request body (or a dataset row) may have. */
 export const MAX_JSON_DEPTH = 32;
 
 /**
- * Nesting depth of JSON text, counted over the raw bytes without recursion ({ and [ outside strings), so a
- * body of a million brackets costs one pass and never reaches JSON.parse, zod or PostgreSQL's jsonb
- * parser (each of which recurses).
+ * Whether a parsed JSON value nests objects and arrays deeper than `max` (the top-level object or array is level
+ * 1). Walked without recursion, and before anything that recurses (zod, canonical JSON, PostgreSQL's jsonb parser)
+ * sees the value; V8's JSON.parse itself does not recurse. It costs one step per object or array, not per byte.
  */
-export function jsonDepthExceeds(text: Buffer, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped byte
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
   }
   return false;
 }
 
-/** express.json with a size limit and a nesting limit; both answer 4xx with the API's error codes. */
-export function jsonBody(limit: string, maxDepth = MAX_JSON_DEPTH): RequestHandler {
-  return express.json({
-    limit,
-    verify: (_req, _res, raw) => {
-      if (jsonDepthExceeds(raw, maxDepth))
-        throw new AppError(400, 'invalid_request', `request body is nested deeper than ${maxDepth} levels`);
+/** express.json with a size limit, then the nesting limit; both answer 4xx with the API's error codes. */
+export function jsonBody(limit: string, maxDepth = MAX_JSON_DEPTH): RequestHandler[] {
+  return [
+    express.json({ limit }),
+    (req: Request, _res: Response, next: NextFunction) => {
+      if (nestedDeeperThan(req.body, maxDepth))
+        return next(new AppError(400, 'invalid_request', `request body is nested deeper than ${maxDepth} levels`));
+      next();
     },
-  });
+  ];
 }

@@ -4,6 +4,7 @@ import { AppError } from '../../../common/errors';
 import { rowSchemas, type TaskType } from '../../../common/rows';
 import type { Storage } from '../../../common/storage';
 import { jsonPath } from '../../http/validate';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../../http/jsonBody';
 import { ndjsonLines } from './ndjson';
 
 export interface IngestedShard {
@@ -109,6 +110,8 @@ export async function ingestRows(opts: {
       } catch {
         throw new AppError(400, 'invalid_request', `line ${lineNo} is not valid JSON`, at);
       }
+      if (nestedDeeperThan(value, MAX_JSON_DEPTH))
+        throw new AppError(400, 'invalid_request', `line ${lineNo} is nested deeper than ${MAX_JSON_DEPTH} levels`, at);
       const parsed = schema.safeParse(value);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];

@@ -59,6 +59,27 @@ describe('deeply nested JSON', () => {
   });
 });
 
+describe('deeply nested dataset rows', () => {
+  it('refuses a row nested deeper than 32 levels with 400 invalid_request naming the row', async () => {
+    const dataset = await editor.post('/v1/datasets', {
+      name: unique('deep'),
+      taskType: 'regression',
+      ownerTeam: team,
+    });
+    expect(dataset.status).toBe(201);
+    const rows = [
+      JSON.stringify({ id: 'ok', input: { a: 1 }, target: 1 }),
+      `{"id":"deep","input":{"a":${nested(100_000)}},"target":2}`,
+    ].join('\n');
+    const res = await editor.ndjson(
+      `/v1/datasets/${dataset.body.datasetId}/versions?labelPolicy=human_reviewed`,
+      rows + '\n',
+    );
+    expect([res.status, res.body.error?.code, res.body.error?.field]).toEqual([400, 'invalid_request', 'rows[1]']);
+    expect(res.body.error.message).toMatch(/nested deeper than 32/);
+  });
+});
+
 describe('callers without a key', () => {
   it('are refused with 401 before their body is read', async () => {
     const anonymous = client(stack.baseUrl);
