@@ -34,11 +34,3 @@ export async function giveBackTeamCalls(q: Queryable, team: string, day: string,
     [team, day, calls],
   );
 }
-
-export async function teamCallsReserved(q: Queryable, team: string, day: string): Promise<number> {
-  const { rows } = await q.query<{ reserved_calls: string }>(
-    'SELECT reserved_calls FROM team_call_quotas WHERE team = $1 AND day = $2::date',
-    [team, day],
-  );
-  return rows[0] ? Number(rows[0].reserved_calls) : 0;
-}

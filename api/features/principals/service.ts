@@ -47,6 +47,8 @@ export class PrincipalService {
    * process drops it at once (through another process: within `ttlMs`).
    */
   private readonly cache: LruCache<Principal | null>;
+  /** Bumped by every revocation: a lookup that began before one does not cache what it read. */
+  private revocations = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -68,12 +70,13 @@ export class PrincipalService {
     const keyHash = PrincipalService.hashKey(apiKey);
     const hit = this.cache.get(keyHash);
     if (hit !== undefined) return hit;
+    const revocations = this.revocations;
     const row = await dal.findPrincipalByKeyHash(this.pool, keyHash);
     const principal = row ? await this.load(row) : null;
     const ttl = row
       ? Math.min(this.keyCache.ttlMs, row.expires_at ? row.expires_at.getTime() - Date.now() : Infinity)
       : Math.min(this.keyCache.ttlMs, NEGATIVE_TTL_MS);
-    this.cache.set(keyHash, principal, ttl);
+    if (revocations === this.revocations) this.cache.set(keyHash, principal, ttl);
     return principal;
   }
 
@@ -149,7 +152,7 @@ export class PrincipalService {
       await this.ensureBootstrapAdmin(token, principalName);
       return [];
     });
-    for (const hash of [...revoked, keyHash]) this.cache.delete(hash);
+    this.forget([...revoked, keyHash]);
   }
 
   /** A new key for a principal: by the principal itself or a global admin. The key is shown once. */
@@ -209,8 +212,14 @@ export class PrincipalService {
         });
       return (await dal.findApiKey(tx, keyId))!;
     });
-    this.cache.delete(key.key_hash); // a request that resolved the key while we revoked it
+    this.forget([key.key_hash]); // and whatever a lookup running meanwhile cached
     return keyView(row);
+  }
+
+  /** Drops revoked keys from the cache; lookups still running will not cache what they read. */
+  private forget(keyHashes: string[]): void {
+    this.revocations += 1;
+    for (const hash of keyHashes) this.cache.delete(hash);
   }
 
   private canManageKeysOf(caller: Principal, principalId: string): boolean {
