@@ -33,6 +33,7 @@ interface Subject {
   runId: string;
   modelVersionId: string;
   judgeModelVersionId: string;
+  suiteId: string;
 }
 
 /** A generation dataset whose inputs no other dataset shares (so its cache entries are its own), judged by a judge of its own. */
@@ -77,6 +78,7 @@ async function judgedRun(name: string, classification: 'restricted' | 'public'):
     runId: started.body.runId,
     modelVersionId: await versionId(generator),
     judgeModelVersionId: await versionId(judge),
+    suiteId,
   };
 }
 
@@ -128,8 +130,11 @@ describe('retention with legal holds', () => {
   let unheld: Subject;
   let kept: Subject;
   let holdId: string;
+  let twinRunId: string;
+  let comparison: any;
   const before = new Map<string, Awaited<ReturnType<typeof stored>>>();
   const results = new Map<string, unknown>();
+  const comparisonPath = () => `/v1/eval-runs/${twinRunId}/comparison?baseline=${unheld.runId}`;
 
   beforeAll(async () => {
     [held, unheld, kept] = await Promise.all([
@@ -137,6 +142,23 @@ describe('retention with legal holds', () => {
       judgedRun('unheld', 'restricted'),
       judgedRun('kept', 'public'),
     ]);
+    // A second model on the unheld version, to compare with: comparisons read both runs' records.
+    const [twinModel] = await registerGenerator(world, ['lead-v1']);
+    const twin = await world.editor.post('/v1/eval-runs', {
+      modelVersion: twinModel,
+      datasetId: unheld.datasetId,
+      metricSuiteId: unheld.suiteId,
+    });
+    twinRunId = twin.body.runId;
+    for (const runId of [unheld.runId, twinRunId])
+      expect((await waitForRun(world.editor, runId)).status).toBe('succeeded');
+    // Within the 10 s: the comparison is computed (and cached, an aggregate); its examples are readable.
+    const compared = await world.editor.get(comparisonPath());
+    expect(compared.status).toBe(200);
+    comparison = compared.body;
+    expect(
+      (await world.editor.get(`/v1/eval-runs/${twinRunId}/comparison/examples?baseline=${unheld.runId}`)).status,
+    ).toBe(200);
     for (const s of [held, unheld, kept]) {
       const run = await waitForRun(world.editor, s.runId);
       expect(run.status).toBe('succeeded');
@@ -185,6 +207,11 @@ describe('retention with legal holds', () => {
     const read = await world.editor.get(`/v1/eval-runs/${unheld.runId}/judge-transcripts`);
     expect(read.status).toBe(410);
     expect(read.body.error.code).toBe('expired');
+    const examples = await world.editor.get(`/v1/eval-runs/${twinRunId}/comparison/examples?baseline=${unheld.runId}`);
+    expect(examples.status).toBe(410);
+    expect(examples.body.error.code).toBe('expired');
+    // The comparison computed before expiry is an aggregate: it stays readable.
+    expect((await world.editor.get(comparisonPath())).body).toEqual(comparison);
     // The held run is just as old, and stays readable.
     expect((await getRun(held.runId)).retention).toMatchObject({ expired: false, held: true });
     expect((await world.editor.get(`/v1/eval-runs/${held.runId}/judge-transcripts`)).status).toBe(200);
@@ -200,6 +227,7 @@ describe('retention with legal holds', () => {
     expect(run.status).toBe('succeeded');
     expect(run.results).toEqual(results.get('unheld'));
     expect(run.lineage.dataset).toBeDefined();
+    expect((await world.editor.get(comparisonPath())).body).toEqual(comparison);
     expect(run.retention).toMatchObject({ expired: true, held: false });
     expect((await world.editor.get(`/v1/eval-runs/${unheld.runId}/judge-transcripts`)).body.error.code).toBe('expired');
 
