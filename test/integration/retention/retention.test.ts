@@ -132,6 +132,8 @@ describe('retention with legal holds', () => {
   let holdId: string;
   let twinRunId: string;
   let comparison: any;
+  let lineage: unknown;
+  const lineagePath = () => `/v1/lineage/eval_run/${unheld.runId}?direction=upstream`;
   const before = new Map<string, Awaited<ReturnType<typeof stored>>>();
   const results = new Map<string, unknown>();
   const comparisonPath = () => `/v1/eval-runs/${twinRunId}/comparison?baseline=${unheld.runId}`;
@@ -156,6 +158,7 @@ describe('retention with legal holds', () => {
     const compared = await world.editor.get(comparisonPath());
     expect(compared.status).toBe(200);
     comparison = compared.body;
+    lineage = (await world.editor.get(lineagePath())).body;
     expect(
       (await world.editor.get(`/v1/eval-runs/${twinRunId}/comparison/examples?baseline=${unheld.runId}`)).status,
     ).toBe(200);
@@ -227,6 +230,7 @@ describe('retention with legal holds', () => {
     expect(run.status).toBe('succeeded');
     expect(run.results).toEqual(results.get('unheld'));
     expect(run.lineage.dataset).toBeDefined();
+    expect((await world.editor.get(lineagePath())).body).toEqual(lineage);
     expect((await world.editor.get(comparisonPath())).body).toEqual(comparison);
     expect(run.retention).toMatchObject({ expired: true, held: false });
     expect((await world.editor.get(`/v1/eval-runs/${unheld.runId}/judge-transcripts`)).body.error.code).toBe('expired');
