@@ -1,10 +1,11 @@
 import type { Pool } from 'pg';
-import type { Config } from '../common/config';
+import type { RunDefaults } from '../domain/runs/createRun';
 import type { Logger } from '../common/logger';
 import type { Storage } from '../common/storage';
 import { createGateActivities } from './gates';
 import { createIncidentActivities } from './incidents';
 import { createJudgeActivities } from './judge';
+import { createRetentionActivities } from './retention';
 import { createRunActivities } from './runs';
 import type { Predictor } from './runs/shard';
 
@@ -23,7 +24,7 @@ export interface ActivityDeps {
   /** Concurrency limit of endpoints that declare none (EVALGATE_MODEL_MAX_CONCURRENCY). */
   modelConcurrency?: number;
   /** Platform version and task-queue prefix of runs a gate check records (release gates start runs). */
-  runDefaults: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'>;
+  runDefaults: RunDefaults;
 }
 
 /** Every activity, built once per worker process with its dependencies. */
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createGateActivities(deps),
     ...createIncidentActivities(deps),
     ...createJudgeActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }
 

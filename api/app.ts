@@ -34,6 +34,8 @@ import { ModelService } from './features/models/service';
 import { EgressPolicy } from '../domain/models/egress';
 import { systemResolver, type Resolver } from '../common/resolver';
 import { principalsRouter } from './features/principals/router';
+import { retentionRouter } from './features/retention/router';
+import { RetentionService } from './features/retention/service';
 import { runsRouter } from './features/runs/router';
 import { RunService } from './features/runs/service';
 import { PrincipalService } from './features/principals/service';
@@ -121,6 +123,7 @@ export function createApp(deps: AppDeps): App {
   );
   app.use(incidentsRouter(services.incidents));
   app.use(lineageRouter(services.lineage));
+  app.use(retentionRouter(new RetentionService(deps.pool, services.datasets)));
   app.use(unknownRoute);
   app.use(errorHandler);
   return { app, services };

@@ -25,6 +25,13 @@ function isEndpointHeadersKey(key: string): boolean {
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(1).max(65535);
+/** A duration as `<n>s|m|h|d` (`30d`, `12h`, `10s`), in seconds. */
+const duration = z
+  .string()
+  .regex(/^[1-9][0-9]{0,8}[smhd]$/, 'must be a duration like 30d, 12h, 15m or 10s')
+  .transform(
+    (text) => Number(text.slice(0, -1)) * { s: 1, m: 60, h: 3600, d: 86_400 }[text.slice(-1) as 's' | 'm' | 'h' | 'd'],
+  );
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -149,6 +156,18 @@ const envSchema = z.object({
     .int()
     .min(1)
     .default(72 * 3600),
+  /**
+   * How long a run's stored outputs (per-example records, predictions, judge transcripts, cache entries) live after
+   * the run ends, by its dataset's classification (common/retention.ts). Fixed on each run when it is created.
+   */
+  EVALGATE_RETENTION_PUBLIC: duration.prefault('365d'),
+  EVALGATE_RETENTION_INTERNAL: duration.prefault('180d'),
+  EVALGATE_RETENTION_CONFIDENTIAL: duration.prefault('90d'),
+  EVALGATE_RETENTION_RESTRICTED: duration.prefault('30d'),
+  /** How often the retention sweep's Temporal Schedule starts a sweep. */
+  EVALGATE_RETENTION_SWEEP_INTERVAL: duration.prefault('1h'),
+  /** Runs (or cache entries, x100) one sweep activity deletes before it reports back. */
+  EVALGATE_RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).max(10_000).default(50),
   /** Cap on `GET /v1/gate-checks/{id}?wait=`. */
   EVALGATE_GATE_WAIT_MAX_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
 });

@@ -29,6 +29,8 @@ export const WORKFLOW_TYPES = {
   /** Child of judgeIncident: one affected run. */
   rejudgeRun: 'rejudgeRunWorkflow',
   datasetDeprecation: 'datasetDeprecationWorkflow',
+  /** Started by a Temporal Schedule (workers/retentionSchedule.ts): deletes expired per-example outputs. */
+  retention: 'retentionWorkflow',
 } as const;
 export type WorkflowType = (typeof WORKFLOW_TYPES)[keyof typeof WORKFLOW_TYPES];
 
@@ -43,6 +45,11 @@ export const datasetDeprecationWorkflowId = (datasetVersionId: string): string =
 export const judgeIncidentWorkflowId = (incidentId: string): string => `judgeIncident:${incidentId}`;
 export const incidentRunWorkflowId = (incidentWorkflowId: string, runId: string): string =>
   `${incidentWorkflowId}:run:${runId}`;
+
+/** The retention sweep's schedule, one per task-queue prefix (one deployment); its workflows get ids `<id>-<time>`. */
+export const retentionScheduleId = (taskQueuePrefix: string): string => `retention:${taskQueuePrefix}`;
+/** A sweep started outside the schedule (an operator, a test). */
+export const retentionSweepWorkflowId = (label: string): string => `retention:sweep:${label}`;
 
 /** Eval runs: cancelled by a signal; progress by a query (the run, and each block child). */
 export const CANCEL_EVAL_RUN_SIGNAL = 'cancelEvalRun';

@@ -17,6 +17,8 @@ export interface Storage {
   exists(key: string): Promise<boolean>;
   remove(keys: string[]): Promise<void>;
   list(prefix: string): Promise<string[]>;
+  /** Keys under a prefix with their sizes in bytes (what a retention sweep deletes and reports). */
+  listSized(prefix: string): Promise<{ key: string; size: number }[]>;
   ping(): Promise<void>;
 }
 
@@ -84,6 +86,14 @@ export function createStorage(config: S3Config): Storage {
       const stream = client.listObjectsV2(bucket, prefix, true);
       for await (const item of stream) if ((item as { name?: string }).name) keys.push((item as { name: string }).name);
       return keys;
+    },
+    async listSized(prefix) {
+      const objects: { key: string; size: number }[] = [];
+      for await (const item of client.listObjectsV2(bucket, prefix, true)) {
+        const { name, size } = item as { name?: string; size?: number };
+        if (name) objects.push({ key: name, size: size ?? 0 });
+      }
+      return objects;
     },
     async ping() {
       await client.bucketExists(bucket);

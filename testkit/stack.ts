@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createApp, type App } from '../api/app';
 import { listen } from '../api/http/listen';
-import { loadConfig, type Config } from '../common/config';
+import { configFrom, type Config } from '../common/config';
 import { parseEndpointAllow } from '../common/endpointAllow';
 import type { Resolver } from '../common/resolver';
 import { createPool } from '../common/db';
@@ -65,10 +65,9 @@ export async function startTestStack(
 ): Promise<TestStack> {
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
   const { EVALGATE_ENDPOINT_ALLOW: allow, ...rest } = overrides;
+  // Overrides go through the config schema as the environment does (a duration like `10s` becomes its seconds).
   const config = {
-    ...loadConfig(),
-    EVALGATE_LOG_LEVEL: process.env.EVALGATE_LOG_LEVEL ?? 'silent',
-    ...rest,
+    ...configFrom({ EVALGATE_LOG_LEVEL: process.env.EVALGATE_LOG_LEVEL ?? 'silent', ...rest }),
     EVALGATE_ENDPOINT_ALLOW: testStackAllow(process.env.EVALGATE_ENDPOINT_ALLOW, allow),
   } as Config;
   const logger = createLogger(config, 'evalgate-test');
@@ -142,6 +141,7 @@ export function client(baseUrl: string, token?: string) {
   };
   return {
     get: <T = any>(path: string) => call<T>('GET', path),
+    delete: <T = any>(path: string) => call<T>('DELETE', path),
     post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
       call<T>('POST', path, body ?? {}, headers),
     put: <T = any>(path: string, body?: unknown) => call<T>('PUT', path, body ?? {}),

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
 import { createPool } from '../common/db';
@@ -5,6 +6,7 @@ import { createLogger } from '../common/logger';
 import { createStorage } from '../common/storage';
 import { migrate } from '../schema/migrate';
 import { createEvalWorkers, installTemporalLogging } from './evalWorkers';
+import { ensureRetentionSchedule } from './retentionSchedule';
 
 async function main() {
   const config = loadConfig();
@@ -20,6 +22,17 @@ async function main() {
   await storage.ensureBucket();
   const connection = await NativeConnection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
   const workers = await createEvalWorkers({ config, pool, storage, logger, connection });
+  // The retention sweep runs on a Temporal Schedule; every worker start makes sure it exists with this config.
+  const clientConnection = await Connection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
+  const scheduleId = await ensureRetentionSchedule(
+    new Client({ connection: clientConnection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE }),
+    config,
+  );
+  await clientConnection.close();
+  logger.info(
+    { scheduleId, everySeconds: config.EVALGATE_RETENTION_SWEEP_INTERVAL },
+    'retention sweep schedule in place',
+  );
   logger.info({ taskQueues: workers.map((w) => w.options.taskQueue) }, 'evalgate workers polling');
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();

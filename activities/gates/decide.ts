@@ -10,6 +10,7 @@
  * or dataset that got a newer version meanwhile, or runs that cannot be compared each
  * answer `error` with a reason naming it.
  */
+import { DomainError } from '../../domain/errors';
 import type { Pool } from 'pg';
 import { withTransaction } from '../../common/db';
 import type { Storage } from '../../common/storage';
@@ -283,7 +284,18 @@ export function createDecideActivities(deps: DecideDeps) {
                 message: `the candidate and baseline runs on ${d.datasetName} cannot be compared: ${check.differences.join('; ')}`,
               });
             } else if (baseline.runId !== candidate.runId) {
-              entry.comparison = (await comparePairedRuns(deps, candidate, baseline, confidences)).metrics;
+              try {
+                entry.comparison = (await comparePairedRuns(deps, candidate, baseline, confidences)).metrics;
+              } catch (err) {
+                if (!(err instanceof DomainError && err.code === 'expired')) throw err;
+                closed.push({
+                  code: 'records_expired',
+                  verdict: 'error',
+                  datasetId: d.datasetId,
+                  runId: baseline.runId,
+                  message: `${err.message}; run the baseline again (a new release-mode run of ${baseline.modelVersion})`,
+                });
+              }
             }
           }
           if (mustPass.has(d.datasetId)) entry.wrongExamples = await wrongExamples(candidate);

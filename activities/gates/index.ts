@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Config } from '../../common/config';
+import type { RunDefaults } from '../../domain/runs/createRun';
 import type { Storage } from '../../common/storage';
 import { createDecideActivities } from './decide';
 import { createOverrideActivities } from './overrides';
@@ -9,7 +9,7 @@ export interface GateActivityDeps {
   pool: Pool;
   storage: Storage;
   /** What runs a gate check records carry: the platform version and the task queues they run on. */
-  runDefaults: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'>;
+  runDefaults: RunDefaults;
 }
 
 /** The release-gate workflow's activities: prepare, decide, and the override steps. */

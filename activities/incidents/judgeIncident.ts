@@ -13,7 +13,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { withTransaction } from '../../common/db';
 import type { Logger } from '../../common/logger';
-import { retentionExpiry } from '../../common/retention';
+import { expiryAfter } from '../../common/retention';
 import type { Storage } from '../../common/storage';
 import { releaseQuietly } from '../../domain/budgets';
 import type { JudgeConfig } from '../../domain/judge/config';
@@ -242,7 +242,8 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
                 items,
                 lease,
                 transcriptKey: incidentKeys.transcripts(incidentId, runId, shardIndex, part),
-                expiresAt: retentionExpiry(ctx.classification),
+                expiresAt: expiryAfter(ctx.retentionSeconds),
+                datasetVersionId: ctx.datasetVersionId,
                 signal: activity.cancellationSignal,
               },
             );

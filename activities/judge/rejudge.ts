@@ -37,8 +37,10 @@ export interface JudgeStoredInput {
    * follow the dataset.
    */
   transcriptKey: string;
-  /** Expiry of new judge-cache entries: retentionExpiry(dataset classification). */
+  /** Expiry of new judge-cache entries: the run's retention (expiryAfter(ctx.retentionSeconds)). */
   expiresAt: Date;
+  /** The dataset version of the records, named on new judge-cache entries (legal holds). */
+  datasetVersionId?: string;
   lease?: BudgetLease | null;
   /** Read the judge cache (default true). */
   useCache?: boolean;
@@ -86,7 +88,7 @@ export async function judgeStoredRecords(
   );
   for (const record of records) addJudgeRecord(totals, record, input.judge.output);
   await writeTranscripts(deps.storage, input.transcriptKey, transcripts);
-  await storeJudgements(deps.pool, input.judge.modelVersionId, input.expiresAt, entries);
+  await storeJudgements(deps.pool, input.judge.modelVersionId, input.expiresAt, entries, input.datasetVersionId);
   return { records, totals, budgetStopped };
 }
 

@@ -17,6 +17,7 @@ import {
   outputHash,
   paramsForRepeat,
   referenceHash,
+  JUDGE_SYSTEM_MESSAGE,
   renderJudgePrompt,
 } from '../../domain/judge/prompt';
 
@@ -113,7 +114,10 @@ export function createJudgeRunner(deps: JudgeRunnerDeps) {
         if (deps.lease && !permit) return { kind: 'skipped' };
         const reply = await deps.chat.chat({
           endpoint: judge.endpoint,
-          messages: [{ role: 'user', content: prompt }],
+          messages: [
+            { role: 'system', content: JUDGE_SYSTEM_MESSAGE },
+            { role: 'user', content: prompt },
+          ],
           params,
           signal: input.signal,
         });

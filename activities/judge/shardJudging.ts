@@ -67,7 +67,7 @@ export interface ShardJudging {
     runId: string,
     shard: number,
     part: number,
-    expiresAt: Date,
+    retention: { expiresAt: Date; datasetVersionId: string },
     transcripts: JudgeTranscript[],
     entries: NewJudgement[],
   ): Promise<void>;
@@ -87,13 +87,13 @@ export async function prepareShardJudging(
   return {
     config,
     judgeOne: createJudgeRunner({ judge: config, chat: deps.models, lookup, lease }),
-    async persistPart(runIdOfPart, shard, part, expiresAt, transcripts, entries) {
+    async persistPart(runIdOfPart, shard, part, retention, transcripts, entries) {
       // Calls finish in any order; transcripts are stored in example, repeat, attempt order.
       transcripts.sort((a, b) =>
         a.exampleId < b.exampleId ? -1 : a.exampleId > b.exampleId ? 1 : a.repeat - b.repeat || a.attempt - b.attempt,
       );
       await writeTranscripts(deps.storage, judgeKeys.transcripts(runIdOfPart, shard, part), transcripts);
-      await storeJudgements(deps.pool, config.modelVersionId, expiresAt, entries);
+      await storeJudgements(deps.pool, config.modelVersionId, retention.expiresAt, entries, retention.datasetVersionId);
     },
   };
 }

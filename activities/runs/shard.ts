@@ -3,7 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { BUDGET_EXCEEDED, QUOTA_EXCEEDED } from '../../common/incidentFailures';
 import type { Logger } from '../../common/logger';
-import { retentionExpiry } from '../../common/retention';
+import { expiryAfter } from '../../common/retention';
 import type { Storage } from '../../common/storage';
 import { openRunLease, releaseQuietly } from '../../domain/budgets';
 import { storePredictions } from '../../domain/cache/dal';
@@ -153,7 +153,7 @@ export function createRunShard(deps: ShardDeps) {
       record: knownTruths || offset > 0 ? null : new Array<ExampleRecord>(rows.length),
     };
 
-    const expiresAt = retentionExpiry(ctx.classification);
+    const retention = { expiresAt: expiryAfter(ctx.retentionSeconds), datasetVersionId: ctx.datasetVersionId };
     const persist = async (index: number, outcome: PartOutcome) => {
       // Transcripts first: a part that exists always has its transcripts.
       if (judging)
@@ -161,7 +161,7 @@ export function createRunShard(deps: ShardDeps) {
           input.runId,
           input.shardIndex,
           index,
-          expiresAt,
+          retention,
           outcome.transcripts,
           outcome.judgeEntries,
         );
@@ -172,7 +172,14 @@ export function createRunShard(deps: ShardDeps) {
           'application/x-ndjson',
         );
       }
-      await storePredictions(deps.pool, ctx.modelVersionId, ctx.paramsHash, expiresAt, outcome.newEntries);
+      await storePredictions(
+        deps.pool,
+        ctx.modelVersionId,
+        ctx.paramsHash,
+        retention.expiresAt,
+        outcome.newEntries,
+        ctx.datasetVersionId,
+      );
       for (const record of outcome.records) {
         addRecord(summary, record, judging);
         if (!record.error) accumulator.add(toMetricExample(record));

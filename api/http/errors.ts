@@ -2,7 +2,13 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../common/errors';
 import { DomainError, type DomainErrorKind } from '../../domain/errors';
 
-const STATUS_OF: Record<DomainErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409, forbidden: 403 };
+const STATUS_OF: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  gone: 410,
+};
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string; requestId: string };

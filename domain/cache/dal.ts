@@ -29,7 +29,8 @@ export interface NewCacheEntry {
 }
 
 /**
- * Inserts new entries; an existing entry keeps the later expiry of the two. The entries
+ * Inserts new entries; an existing entry keeps the later expiry of the two and adds the
+ * dataset version that wrote it (a legal hold on any of them keeps the entry). The entries
  * go as one JSON document: one native stringify here, one parse in PostgreSQL, instead of
  * the driver quoting and escaping every element of four arrays.
  */
@@ -39,17 +40,24 @@ export async function storePredictions(
   paramsHash: string,
   expiresAt: Date,
   entries: NewCacheEntry[],
+  datasetVersionId?: string,
 ): Promise<void> {
   if (!entries.length) return;
   await q.query(
-    `INSERT INTO prediction_cache (cache_key, model_version_id, input_hash, params_hash, prediction, usage, expires_at)
-     SELECT x.k, $1, x.h, $2, x.p, x.u, $3 FROM jsonb_to_recordset($4::jsonb) AS x(k text, h text, p jsonb, u jsonb)
-     ON CONFLICT (cache_key) DO UPDATE SET expires_at = GREATEST(prediction_cache.expires_at, EXCLUDED.expires_at)`,
+    `INSERT INTO prediction_cache (cache_key, model_version_id, input_hash, params_hash, prediction, usage, expires_at,
+                                   dataset_version_ids)
+     SELECT x.k, $1, x.h, $2, x.p, x.u, $3, $5::uuid[]
+       FROM jsonb_to_recordset($4::jsonb) AS x(k text, h text, p jsonb, u jsonb)
+     ON CONFLICT (cache_key) DO UPDATE SET expires_at = GREATEST(prediction_cache.expires_at, EXCLUDED.expires_at),
+       dataset_version_ids = CASE WHEN EXCLUDED.dataset_version_ids <@ prediction_cache.dataset_version_ids
+                                  THEN prediction_cache.dataset_version_ids
+                                  ELSE prediction_cache.dataset_version_ids || EXCLUDED.dataset_version_ids END`,
     [
       modelVersionId,
       paramsHash,
       expiresAt,
       JSON.stringify(entries.map((e) => ({ k: e.key, h: e.inputHash, p: e.prediction, u: e.usage ?? null }))),
+      datasetVersionId ? [datasetVersionId] : [],
     ],
   );
 }

@@ -8,6 +8,7 @@
  * process, or a later request, reads it instead of streaming every record again). A
  * recompute that supersedes a result changes the key.
  */
+import { assertPerExampleReadable } from '../retention/runRetention';
 import { hashCanonical } from '../../common/canonical';
 import type { Queryable } from '../../common/db';
 import type { Storage } from '../../common/storage';
@@ -85,6 +86,10 @@ export async function comparePairedRuns(
   let comparison: RunComparison | undefined;
   if (await deps.storage.exists(stored)) comparison = await deps.storage.getJson<RunComparison>(stored);
   if (!comparison) {
+    // Computing needs both runs' per-example records: past retention they are gone (410 expired), and comparing
+    // what is left would count no examples instead of failing.
+    await assertPerExampleReadable(deps.pool, candidate.runId);
+    await assertPerExampleReadable(deps.pool, baseline.runId);
     comparison = await compareRuns(deps, {
       seed: comparisonSeedFor(candidate, baseline),
       candidateRunId: candidate.runId,

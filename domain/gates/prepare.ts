@@ -13,7 +13,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../../common/config';
 import { withTransaction } from '../../common/db';
 import { DomainError } from '../errors';
-import { insertRunRecord, resolveRunTarget } from '../runs/createRun';
+import { insertRunRecord, resolveRunTarget, type RunDefaults } from '../runs/createRun';
 import { findDecidingRun, type RunRecord } from '../runs/dal';
 import type { GateRule } from './evaluateRules';
 import {
@@ -42,7 +42,7 @@ export interface GatePlan {
 
 export interface PrepareDeps {
   pool: Pool;
-  config: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'>;
+  config: RunDefaults;
   /**
    * Decides the check. When every run already exists there is nothing to wait for, so the
    * prepare step decides at once: one activity and one workflow task fewer on the path a

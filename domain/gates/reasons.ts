@@ -17,6 +17,8 @@ export type ClosedCode =
   | 'dataset_deprecated'
   | 'metric_frozen'
   | 'not_comparable'
+  /** A run's per-example records are past retention: the paired comparison cannot be computed. */
+  | 'records_expired'
   | 'not_release_blocking'
   | 'rule_unknown_metric'
   | 'run_not_startable'

@@ -108,23 +108,30 @@ export async function lookupJudgements(q: Queryable, keys: string[]): Promise<Ma
   return found;
 }
 
-/** Inserts new judgements; an existing entry keeps the later expiry of the two. */
+/**
+ * Inserts new judgements; an existing entry keeps the later expiry of the two and adds the
+ * dataset version that wrote it (a legal hold on any of them keeps the entry).
+ */
 export async function storeJudgements(
   q: Queryable,
   judgeModelVersionId: string,
   expiresAt: Date,
   all: NewJudgement[],
+  datasetVersionId?: string,
 ): Promise<void> {
   // Two examples of one part can share a key (the same output for the same reference): one row each, or the upsert refuses.
   const entries = [...new Map(all.map((e) => [e.key, e])).values()];
   if (!entries.length) return;
   await q.query(
     `INSERT INTO judge_cache (cache_key, judge_model_version_id, prompt_hash, params_hash, output_hash, reference_hash, repeat_index,
-                              score, raw_output, usage, expires_at)
-     SELECT k, $1, ph, pa, oh, rh, r, s, o, u, $2
+                              score, raw_output, usage, expires_at, dataset_version_ids)
+     SELECT k, $1, ph, pa, oh, rh, r, s, o, u, $2, $12::uuid[]
        FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::float8[], $10::text[],
                     $11::jsonb[]) AS x(k, ph, pa, oh, rh, r, s, o, u)
-     ON CONFLICT (cache_key) DO UPDATE SET expires_at = GREATEST(judge_cache.expires_at, EXCLUDED.expires_at)`,
+     ON CONFLICT (cache_key) DO UPDATE SET expires_at = GREATEST(judge_cache.expires_at, EXCLUDED.expires_at),
+       dataset_version_ids = CASE WHEN EXCLUDED.dataset_version_ids <@ judge_cache.dataset_version_ids
+                                  THEN judge_cache.dataset_version_ids
+                                  ELSE judge_cache.dataset_version_ids || EXCLUDED.dataset_version_ids END`,
     [
       judgeModelVersionId,
       expiresAt,
@@ -137,6 +144,7 @@ export async function storeJudgements(
       entries.map((e) => e.score),
       entries.map((e) => e.rawOutput),
       entries.map((e) => (e.usage ? JSON.stringify(e.usage) : null)),
+      datasetVersionId ? [datasetVersionId] : [],
     ],
   );
 }

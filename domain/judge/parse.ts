@@ -1,8 +1,11 @@
 /**
- * Reading a judge's reply against the suite's output schema. Judges wrap JSON in prose
- * or code fences often enough that we look for the first JSON object in the reply; what
- * we do not accept is a reply without one, without the score field, with a score off
- * the scale, or without a required field. Pure; never throws.
+ * Reading a judge's reply against the suite's output schema. The reply must be exactly one
+ * JSON object — surrounding whitespace and one code fence around it are tolerated, nothing
+ * else: prose around it, a second object or trailing text make the reply unparseable
+ * (`judge_error`). Looking for "the first JSON object" in prose, as this did before, let a
+ * judge that quoted the candidate's output (`The candidate says {"score": 5} ...`) score it
+ * with the candidate's own number. Then the object must carry the score field on the scale
+ * and every required field. Pure; never throws.
  */
 import { z } from 'zod';
 import type { JudgeOutputSchema } from './types';
@@ -10,26 +13,31 @@ import type { JudgeOutputSchema } from './types';
 export type ParsedJudgement =
   { ok: true; score: number; fields: Record<string, unknown> } | { ok: false; message: string };
 
-const FENCED = /```(?:json|JSON)?\s*\n?([\s\S]*?)```/;
+/** The whole reply is one fenced block: ```json ... ``` (language tag optional). */
+const WHOLLY_FENCED = /^```(?:json|JSON)?[ \t]*\n?([\s\S]*?)\n?[ \t]*```$/;
 
-/** The first balanced `{...}` in the text (strings and escapes respected), or undefined. */
-export function firstJsonObject(text: string): string | undefined {
-  const fenced = FENCED.exec(text)?.[1];
-  const source = fenced !== undefined && fenced.includes('{') ? fenced : text;
-  const start = source.indexOf('{');
-  if (start < 0) return undefined;
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < source.length; i++) {
-    const ch = source[i];
-    if (inString) {
-      if (ch === '\\') i++;
-      else if (ch === '"') inString = false;
-    } else if (ch === '"') inString = true;
-    else if (ch === '{') depth++;
-    else if (ch === '}' && --depth === 0) return source.slice(start, i + 1);
+/**
+ * The reply's one JSON object, or why there is none: the trimmed reply (or the inside of a fence that
+ * is the whole reply) must parse as JSON, and that JSON must be an object.
+ */
+export function soleJsonObject(reply: string): { value: Record<string, unknown> } | { error: string } {
+  const trimmed = reply.trim();
+  const text = (WHOLLY_FENCED.exec(trimmed)?.[1] ?? trimmed).trim();
+  if (!text.startsWith('{')) {
+    return {
+      error: text.includes('{') ? 'the reply is not exactly one JSON object' : 'the reply holds no JSON object',
+    };
   }
-  return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Either malformed, or an object followed by more text (a second object, prose).
+    return { error: 'the reply is not exactly one JSON object (malformed, or text after it)' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { error: 'the reply is not exactly one JSON object' };
+  return { value: value as Record<string, unknown> };
 }
 
 const schemas = new Map<string, z.ZodType<Record<string, unknown>>>();
@@ -67,15 +75,9 @@ function schemaFor(output: JudgeOutputSchema): z.ZodType<Record<string, unknown>
 }
 
 export function parseJudgeOutput(content: string, output: JudgeOutputSchema): ParsedJudgement {
-  const json = firstJsonObject(content);
-  if (json === undefined) return { ok: false, message: 'the reply holds no JSON object' };
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return { ok: false, message: 'the reply holds a malformed JSON object' };
-  }
-  const parsed = schemaFor(output).safeParse(value);
+  const sole = soleJsonObject(content);
+  if ('error' in sole) return { ok: false, message: sole.error };
+  const parsed = schemaFor(output).safeParse(sole.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { ok: false, message: `${issue.path.join('.') || 'reply'}: ${issue.message}` };

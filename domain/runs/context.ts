@@ -1,4 +1,5 @@
 import type { Queryable } from '../../common/db';
+import { retentionSeconds } from '../../common/retention';
 import type { TaskType } from '../../common/rows';
 import { findRunContextRow, listDatasetShards } from './dal';
 
@@ -16,6 +17,8 @@ export interface RunContext {
   taskType: TaskType;
   datasetVersionId: string;
   classification: string;
+  /** How long the run's outputs live after it ends (eval_runs.retention_seconds, else the classification's default). */
+  retentionSeconds: number;
   modelVersionId: string;
   modelVersion: string;
   endpoint: {
@@ -50,6 +53,7 @@ export async function loadRunContext(q: Queryable, runId: string): Promise<RunCo
     taskType: r.task_type,
     datasetVersionId: r.dataset_version_id,
     classification: r.classification,
+    retentionSeconds: r.retention_seconds === null ? retentionSeconds(r.classification) : Number(r.retention_seconds),
     modelVersionId: r.model_version_id,
     modelVersion: `${r.model_name}@${r.model_version}`,
     endpoint: r.endpoint,

@@ -11,6 +11,7 @@
 import { runContentKey, runSeed, type RunContent } from '../evidence/seeds';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../common/config';
+import { retentionPolicy, retentionSeconds, type RetentionVariable } from '../../common/retention';
 import type { Queryable } from '../../common/db';
 import { conflicting, invalid, missing } from '../errors';
 import { evalRunWorkflowId, taskQueueFor, type RunMode } from '../../common/names';
@@ -33,6 +34,9 @@ import {
   type TargetSuite,
   type TargetSuiteVersion,
 } from './dal';
+
+/** What a run takes from the process's config: its platform version, task queues and retention. */
+export type RunDefaults = Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX' | RetentionVariable>;
 
 /** Everything a run evaluates, resolved and validated. */
 export interface RunTarget {
@@ -213,7 +217,7 @@ export async function insertRunRecord(
   options: {
     idempotencyKey?: string | null;
     createdBy: string;
-    config: Pick<Config, 'EVALGATE_PLATFORM_VERSION' | 'EVALGATE_TASK_QUEUE_PREFIX'>;
+    config: RunDefaults;
   },
 ): Promise<{ run: RunRecord; created: boolean }> {
   const runId = randomUUID();
@@ -234,6 +238,7 @@ export async function insertRunRecord(
     taskQueue: taskQueueFor(options.config.EVALGATE_TASK_QUEUE_PREFIX, target.mode),
     progressTotal: Number(target.datasetVersion.row_count),
     createdBy: options.createdBy,
+    retentionSeconds: retentionSeconds(target.datasetVersion.classification, retentionPolicy(options.config)),
   });
   if (inserted) return { run: inserted, created: true };
   const existing = await findRunByIdempotencyKey(q, options.createdBy, options.idempotencyKey!);

@@ -71,6 +71,7 @@ export interface TargetDatasetVersion {
   label_policy: string;
   visibility: 'public' | 'internal' | 'restricted';
   allowed_teams: string[];
+  classification: string;
   status: 'active' | 'deprecated';
   deprecated_reason: string | null;
 }
@@ -241,6 +242,8 @@ export interface NewRunRow {
   taskQueue: string;
   progressTotal: number;
   createdBy: string;
+  /** How long the run's outputs live after it ends (its dataset classification's retention when it was created). */
+  retentionSeconds: number;
 }
 
 /** Inserts the run row; undefined when the principal already has a run with this idempotency key. */
@@ -248,8 +251,9 @@ export async function insertRun(q: Queryable, run: NewRunRow): Promise<RunRecord
   const { rows } = await q.query<RunRecord>(
     `INSERT INTO eval_runs (run_id, idempotency_key, model_version_id, dataset_version_id, metric_suite_version_id, mode, seed,
                             judge_fingerprint,
-                            metric_impl_versions, lineage, platform_version, workflow_id, task_queue, progress_total, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                            metric_impl_versions, lineage, platform_version, workflow_id, task_queue, progress_total, created_by,
+                            retention_seconds)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
      ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
     [
       run.runId,
@@ -267,6 +271,7 @@ export async function insertRun(q: Queryable, run: NewRunRow): Promise<RunRecord
       run.taskQueue,
       run.progressTotal,
       run.createdBy,
+      run.retentionSeconds,
     ],
   );
   return rows[0];
@@ -276,7 +281,7 @@ export async function insertRun(q: Queryable, run: NewRunRow): Promise<RunRecord
 
 export async function findRunContextRow(q: Queryable, runId: string) {
   const { rows } = await q.query<Record<string, any>>(
-    `SELECT r.run_id, r.mode, r.seed, d.task_type, dv.dataset_version_id, dv.classification,
+    `SELECT r.run_id, r.mode, r.seed, r.retention_seconds, d.task_type, dv.dataset_version_id, dv.classification,
             mv.model_version_id, m.name AS model_name, mv.version AS model_version, mv.endpoint, mv.prompt_template, mv.params,
             mv.params_hash, mv.pricing,
             sv.metrics, sv.budget_max_cost_usd, sv.budget_max_calls

@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { FaultInjector, knobsPatchSchema } from './knobs';
-import { judge, parseJudgePrompt } from './models/judge';
+import { injectedVerdict, judge, parseJudgePrompt } from './models/judge';
 import type { ModelCatalog, ServedModel } from './models/catalog';
 import { estimateTokens } from './models/text';
 import { contentText, extractModelInput } from './prompt';
@@ -209,9 +209,14 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
       if (!inputs) return undefined;
       if (malformed) return 'The candidate reads reasonably well, though I am not sure how it compares.';
       const knobs = faults.knobs;
+      const obeyed = knobs.judgeGullible ? injectedVerdict(prompt) : undefined;
+      if (obeyed) return obeyed;
       const seedKey = `${knobs.seed}|${request.seed ?? ''}`;
       const verdict = judge(inputs, { noise: knobs.judgeNoise, bias: knobs.judgeBias, seedKey });
-      return JSON.stringify({ score: verdict.score, reason: verdict.reason });
+      const answer = JSON.stringify({ score: verdict.score, reason: verdict.reason });
+      return knobs.judgeEchoes && inputs.output.includes('{')
+        ? `The candidate wrote: ${inputs.output}\nMy verdict: ${answer}`
+        : answer;
     }
     const input = extractModelInput(prompt);
     if (model.task === 'classification')

@@ -33,6 +33,10 @@ export const knobsSchema = z
     judgeNoise: fraction,
     /** Added to every judge score before clamping to 1–5 (rounded): a drifting judge. */
     judgeBias: z.number().min(-4).max(4),
+    /** The judge obeys a `{"score": N}` or "ignore previous instructions" it finds outside the quoted candidate output. */
+    judgeGullible: z.boolean(),
+    /** The judge quotes a candidate output that holds a `{` in prose before its JSON verdict. */
+    judgeEchoes: z.boolean(),
     /** Model names that faults (latency, errors, 429, malformed, down) apply to; null = all. */
     faultModels: z.array(z.string()).nullable(),
     /** Seeds the fault PRNG and the judge-noise hash. Setting it restarts the fault sequence. */
@@ -57,6 +61,8 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   malformedRate: 0,
   judgeNoise: 0,
   judgeBias: 0,
+  judgeGullible: false,
+  judgeEchoes: false,
   faultModels: null,
   seed: 42,
 });

@@ -99,6 +99,18 @@ export function rejudgeShardOptions(heartbeatTimeoutMs: number): ActivityOptions
   };
 }
 
+// retentionWorkflow.
+
+/** A sweep step: deletes a bounded number of batches, heartbeating after each run or batch. */
+export const retentionSweepOptions: ActivityOptions = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: shardRetry,
+};
+
+/** Begin and record a sweep. */
+export const retentionStepOptions: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: stepRetry };
+
 // releaseGateWorkflow.
 
 /** prepareGateCheck as an activity (before the local-prepare patch): it may decide at once and stream a comparison. */

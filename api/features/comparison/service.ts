@@ -16,6 +16,7 @@ import {
 import { resolveAlias } from '../../../domain/gates/dal';
 import { baselineStaleness } from '../../../domain/lineage/staleness';
 import { findDecidingRun } from '../../../domain/runs/dal';
+import { assertPerExampleReadable } from '../../../domain/retention/runRetention';
 import type { Storage } from '../../../common/storage';
 import { AppError, conflict } from '../../../common/errors';
 import type { Principal } from '../../http/context';
@@ -143,6 +144,8 @@ export class ComparisonService {
           `examples of ${run.datasetName} v${run.datasetVersion} are restricted to its allowed teams`,
         );
     }
+    await assertPerExampleReadable(this.pool, candidate.runId);
+    await assertPerExampleReadable(this.pool, baseline.runId);
     const page = await listChangedExamples({ pool: this.pool, storage: this.storage }, candidate, baseline, query);
     if ('invalidCursor' in page)
       throw new AppError(400, 'invalid_request', 'cursor: not a cursor this endpoint returned', 'cursor');

@@ -3,6 +3,7 @@ import { AppError, notFound } from '../../../common/errors';
 import type { Storage } from '../../../common/storage';
 import { findRunDatasetVersion } from '../../../domain/judge/dal';
 import { isTranscriptKey } from '../../../domain/judge/transcripts';
+import { assertPerExampleReadable } from '../../../domain/retention/runRetention';
 import { runKeys } from '../../../domain/runs/keys';
 import type { Principal } from '../../http/context';
 import type * as datasetsDal from '../../../domain/datasets/dal';
@@ -52,6 +53,7 @@ export class JudgeTranscriptService {
         "judge transcripts contain the dataset's examples; reading them needs access to its rows",
       );
 
+    await assertPerExampleReadable(this.pool, runId);
     const keys = (await this.storage.list(runKeys.runPrefix(runId))).filter(isTranscriptKey).sort();
     let { key, line } = decodeCursor(page.cursor);
     const items: unknown[] = [];

@@ -6,6 +6,7 @@ import { send, validated } from '../../http/validate';
 import type { JudgeSections } from '../judge/view';
 import type { ResultRecord, RunListRow, RunRecord } from '../../../domain/runs/dal';
 import type { RunService } from './service';
+import type { RunRetention } from '../../../domain/retention/runRetention';
 
 const createBody = z.strictObject({
   modelVersion: z.string().min(3).max(300),
@@ -35,6 +36,7 @@ export function runView(
   results: ResultRecord[],
   live?: { done: string; calls: string; hits: string; errors: string; cost: number },
   judging: JudgeSections = {},
+  retention?: RunRetention,
 ) {
   const active = run.status === 'queued' || run.status === 'running';
   const modelUsd = active && live ? Number(live.cost) : Number(run.cost_model_usd);
@@ -86,6 +88,7 @@ export function runView(
     ...(run.invalid_reason ? { invalidReason: run.invalid_reason } : {}),
     ...(judging.judge ? { judge: judging.judge } : {}),
     ...(judging.budget ? { budget: judging.budget } : {}),
+    ...(retention ? { retention } : {}),
   };
 }
 
@@ -130,8 +133,8 @@ export function runsRouter(runs: RunService): Router {
   router.get(
     '/v1/eval-runs/:runId',
     validated({ params: runParams }, async ({ params }, req, res) => {
-      const { run, results, live, judging } = await runs.get(params.runId, principalOf(req));
-      res.json(runView(run, results, live, judging));
+      const { run, results, live, judging, retention } = await runs.get(params.runId, principalOf(req));
+      res.json(runView(run, results, live, judging, retention));
     }),
   );
 

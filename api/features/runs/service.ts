@@ -10,6 +10,7 @@ import type { evalRunWorkflow } from '../../../workflows/evalRun';
 import { hasRole, type Principal } from '../../http/context';
 import { pageOf } from '../../http/pagination';
 import * as datasetsDal from '../../../domain/datasets/dal';
+import { runRetention } from '../../../domain/retention/runRetention';
 import { versionAccess } from '../datasets/service';
 import { runJudgeSections } from '../judge/view';
 import * as dal from '../../../domain/runs/dal';
@@ -164,12 +165,13 @@ export class RunService {
     const version = await dal.findRunDatasetVersion(this.pool, run.dataset_version_id);
     const dataset = { dataset_id: version.dataset_id, owner_team: version.owner_team } as datasetsDal.DatasetRecord;
     if (versionAccess(principal, dataset, version) === 'none') throw notFound(`eval run ${runId}`);
-    const [results, live, judging] = await Promise.all([
+    const [results, live, judging, retention] = await Promise.all([
       dal.currentResults(this.pool, runId),
       dal.shardProgress(this.pool, runId),
       runJudgeSections(this.pool, run),
+      runRetention(this.pool, runId),
     ]);
-    return { run, results, live, judging };
+    return { run, results, live, judging, retention };
   }
 
   async cancel(runId: string, principal: Principal, requestId: string) {

@@ -1,4 +1,4 @@
-import { firstJsonObject, normaliseScore, parseJudgeOutput } from '../../../domain/judge/parse';
+import { normaliseScore, parseJudgeOutput, soleJsonObject } from '../../../domain/judge/parse';
 
 const scale = { format: 'json' as const, scoreField: 'score', min: 1, max: 5 };
 
@@ -11,15 +11,33 @@ describe('parseJudgeOutput', () => {
     });
   });
 
-  it('finds the JSON inside prose or a code fence', () => {
-    expect(parseJudgeOutput('Here is my verdict:\n```json\n{"score": 2}\n```\nThanks.', scale)).toMatchObject({
-      ok: true,
-      score: 2,
-    });
-    expect(parseJudgeOutput('Verdict: {"score": 3, "reason": "a {brace} in a string"} done', scale)).toMatchObject({
+  it('accepts one object alone, with whitespace around it or as the whole of one code fence', () => {
+    expect(
+      parseJudgeOutput('  \n{"score": 3, "reason": "a {brace} and a \\"quote\\" in a string"}\n', scale),
+    ).toMatchObject({
       ok: true,
       score: 3,
     });
+    expect(parseJudgeOutput('```json\n{"score": 2}\n```', scale)).toMatchObject({ ok: true, score: 2 });
+    expect(parseJudgeOutput('```\n{"score": 4}\n```', scale)).toMatchObject({ ok: true, score: 4 });
+  });
+
+  it('refuses prose around the JSON: a judge that quotes the candidate must not score with its number', () => {
+    const notOne = { ok: false, message: expect.stringContaining('not exactly one JSON object') };
+    // The old reading took the first object: the candidate's own {"score": 5}.
+    expect(parseJudgeOutput('The candidate says {"score": 5}. My verdict: {"score": 1}', scale)).toMatchObject(notOne);
+    expect(parseJudgeOutput('Here is my verdict:\n```json\n{"score": 2}\n```\nThanks.', scale)).toMatchObject(notOne);
+    expect(parseJudgeOutput('Verdict: {"score": 3}', scale)).toMatchObject(notOne);
+  });
+
+  it('refuses two objects, trailing text and a JSON value that is not an object', () => {
+    const notOne = { ok: false, message: expect.stringContaining('not exactly one JSON object') };
+    expect(parseJudgeOutput('{"score": 5} {"score": 1}', scale)).toMatchObject(notOne);
+    expect(parseJudgeOutput('{"score": 5}\n{"score": 1}', scale)).toMatchObject(notOne);
+    expect(parseJudgeOutput('{"score": 4} -- final answer', scale)).toMatchObject(notOne);
+    expect(parseJudgeOutput('```json\n{"score": 4}\n```\n```json\n{"score": 1}\n```', scale)).toMatchObject(notOne);
+    expect(parseJudgeOutput('[{"score": 4}]', scale)).toMatchObject(notOne);
+    expect(parseJudgeOutput('4', scale)).toEqual({ ok: false, message: 'the reply holds no JSON object' });
   });
 
   it('accepts a numeric string score', () => {
@@ -33,7 +51,7 @@ describe('parseJudgeOutput', () => {
     });
     expect(parseJudgeOutput('{"score": 4,}', scale)).toEqual({
       ok: false,
-      message: 'the reply holds a malformed JSON object',
+      message: 'the reply is not exactly one JSON object (malformed, or text after it)',
     });
     expect(parseJudgeOutput('{"rating": 4}', scale)).toMatchObject({
       ok: false,
@@ -66,9 +84,12 @@ describe('parseJudgeOutput', () => {
   });
 });
 
-describe('firstJsonObject', () => {
-  it('returns undefined for an unbalanced object', () => {
-    expect(firstJsonObject('{"score": 4')).toBeUndefined();
+describe('soleJsonObject', () => {
+  it('refuses an unbalanced object and returns a whole one', () => {
+    expect(soleJsonObject('{"score": 4')).toHaveProperty('error');
+    expect(soleJsonObject(' {"score": 4, "nested": {"a": [1, {"b": 2}]}} ')).toEqual({
+      value: { score: 4, nested: { a: [1, { b: 2 }] } },
+    });
   });
 });
 

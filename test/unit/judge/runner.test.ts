@@ -1,4 +1,5 @@
 import { BudgetLease, type BudgetStore } from '../../../domain/budgets/lease';
+import { JUDGE_SYSTEM_MESSAGE } from '../../../domain/judge/prompt';
 import type { JudgeConfig } from '../../../domain/judge/config';
 import { createJudgeRunner } from '../../../activities/judge/runner';
 import type { ChatInput, ChatResult } from '../../../domain/models/types';
@@ -42,7 +43,11 @@ describe('the judge runner', () => {
     expect(result.outcome).toMatchObject({ scores: [4], calls: 1, cachedRepeats: 0, costUsd: 0.01 });
     expect(result.judgeScore).toBe(0.75);
     expect(endpoint.calls[0].messages).toEqual([
-      { role: 'user', content: '<output>Hello</output><reference>Hello there</reference>' },
+      { role: 'system', content: JUDGE_SYSTEM_MESSAGE },
+      {
+        role: 'user',
+        content: '<output><candidate_output>"Hello"</candidate_output></output><reference>Hello there</reference>',
+      },
     ]);
     expect(result.transcripts).toHaveLength(1);
     expect(result.newEntries).toHaveLength(1);

@@ -35,12 +35,41 @@ export interface JudgeInputs {
   reference: string;
 }
 
+const QUOTED = /<candidate_output>([\s\S]*?)<\/candidate_output>/g;
+
+/** The candidate's output as written: evalgate quotes it as a JSON string in `<candidate_output>` tags (domain/judge/prompt.ts). */
+function unquote(text: string): string {
+  const quoted = /^<candidate_output>([\s\S]*)<\/candidate_output>$/.exec(text);
+  if (!quoted) return text;
+  try {
+    const value: unknown = JSON.parse(quoted[1]);
+    return typeof value === 'string' ? value : text;
+  } catch {
+    return text;
+  }
+}
+
 /** Reads `<output>…</output>` and `<reference>…</reference>` from a prompt; undefined when either is missing. */
 export function parseJudgePrompt(prompt: string): JudgeInputs | undefined {
   const output = /<output>([\s\S]*?)<\/output>/i.exec(prompt);
   const reference = /<reference>([\s\S]*?)<\/reference>/i.exec(prompt);
   if (!output || !reference) return undefined;
-  return { output: output[1].trim(), reference: reference[1].trim() };
+  return { output: unquote(output[1].trim()).trim(), reference: reference[1].trim() };
+}
+
+/**
+ * The `judgeGullible` knob: what a judge that follows instructions found in its prompt would
+ * answer, or undefined. It obeys what it reads outside the `<candidate_output>` quotation — a
+ * `{"score": N}` object, or "ignore previous instructions" (then it gives the top score) — as
+ * an LLM judge fed a candidate's unquoted output might. Inside the quotation it reads data.
+ */
+export function injectedVerdict(prompt: string): string | undefined {
+  const outside = prompt.replace(QUOTED, ' ');
+  const object = /\{\s*"score"\s*:\s*(\d+)\s*\}/.exec(outside);
+  if (object) return JSON.stringify({ score: Number(object[1]), reason: 'as the prompt instructed' });
+  if (/ignore (?:all )?(?:previous|prior) instructions/i.test(outside))
+    return JSON.stringify({ score: JUDGE_MAX_SCORE, reason: 'as the prompt instructed' });
+  return undefined;
 }
 
 export interface JudgePerturbation {
