@@ -371,8 +371,12 @@ export async function latestDatasetVersions(q: Queryable, datasetIds: string[]) 
     dataset_version_id: string | null;
     version: number | null;
     row_count: string | null;
+    owner_team: string;
+    visibility: string | null;
+    allowed_teams: string[] | null;
   }>(
-    `SELECT d.dataset_id, d.name, v.dataset_version_id, v.version, v.row_count FROM datasets d
+    `SELECT d.dataset_id, d.name, d.owner_team, v.dataset_version_id, v.version, v.row_count, v.visibility, v.allowed_teams
+       FROM datasets d
        LEFT JOIN LATERAL (SELECT * FROM dataset_versions WHERE dataset_id = d.dataset_id AND status = 'active'
                            ORDER BY version DESC LIMIT 1) v ON true
       WHERE d.dataset_id = ANY($1::uuid[])`,

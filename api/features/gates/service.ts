@@ -8,6 +8,8 @@ import { AppError, conflict, notFound } from '../../../common/errors';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
 import * as datasetsDal from '../../../domain/datasets/dal';
+import { datasetScopes } from '../../../domain/access/dal';
+import { mayKnowAll, teamMayReadRows } from '../../../domain/access/policy';
 import * as suitesDal from '../../../domain/suites/dal';
 import { findMetric } from '../suites/metricCatalog';
 import * as dal from '../../../domain/gates/dal';
@@ -46,7 +48,7 @@ export class GateService {
    */
   async create(body: GateBody, principal: Principal, requestId: string) {
     requireRole(principal, body.ownerTeam, 'editor');
-    const definition = await this.validate(body);
+    const definition = await this.validate(body, principal);
     const stored = await this.store(definition, body, principal, requestId);
     // After the write: the warning informs, it never refuses a gate.
     const { warnings } = await this.characteristics(definition);
@@ -56,7 +58,7 @@ export class GateService {
   /** POST /v1/gates/preview: the operating characteristics of a gate definition; nothing is stored. */
   async preview(body: GateBody, principal: Principal, discordance?: number) {
     requireRole(principal, body.ownerTeam, 'editor');
-    return this.characteristics(await this.validate(body), discordance);
+    return this.characteristics(await this.validate(body, principal), discordance);
   }
 
   /** GET /v1/gates/{gateId}/operating-characteristics, for the gate's latest version. */
@@ -164,7 +166,7 @@ export class GateService {
   }
 
   /** Checks the rules against the suite's current metrics and the datasets; returns the definition to store. */
-  private async validate(body: GateBody) {
+  private async validate(body: GateBody, principal: Principal) {
     const suite = await suitesDal.findSuite(this.pool, body.metricSuiteId);
     if (!suite)
       throw new AppError(404, 'not_found', `metric suite ${body.metricSuiteId} was not found`, 'metricSuiteId');
@@ -189,6 +191,7 @@ export class GateService {
     const checkDataset = async (id: string, field: string) => {
       const dataset = await datasetsDal.findDataset(this.pool, id);
       if (!dataset) throw new AppError(404, 'not_found', `dataset ${id} was not found`, field);
+      await this.checkDatasetAccess(dataset, body.ownerTeam, principal, field);
       if (!taskTypes.has(dataset.task_type))
         throw bad(
           `${field}: dataset ${dataset.name} is ${dataset.task_type}; suite ${suite.name}'s metrics do not apply to it`,
@@ -232,6 +235,29 @@ export class GateService {
       baselineRuns: body.baselineRuns,
       description: body.description ?? null,
     };
+  }
+
+  /**
+   * A gate's checks send every version's rows to candidate endpoints and show its results to
+   * the gate's team: the caller must know every version exists (else 404, as for a missing
+   * dataset) and the gate's team must be allowed to read each one's rows (else 403).
+   */
+  private async checkDatasetAccess(
+    dataset: { dataset_id: string; name: string },
+    team: string,
+    principal: Principal,
+    field: string,
+  ) {
+    const scopes = (await datasetScopes(this.pool, [dataset.dataset_id])).get(dataset.dataset_id) ?? [];
+    if (!mayKnowAll(principal, scopes))
+      throw new AppError(404, 'not_found', `dataset ${dataset.dataset_id} was not found`, field);
+    if (!scopes.every((s) => teamMayReadRows(team, s)))
+      throw new AppError(
+        403,
+        'forbidden',
+        `team ${team} may not read every version of dataset ${dataset.name}; a gate of team ${team} cannot evaluate it`,
+        field,
+      );
   }
 
   async get(gateId: string) {
