@@ -130,3 +130,31 @@ export async function gateScopes(q: Queryable, gateIds: readonly string[]): Prom
   for (const r of rows) out.get(r.gate_id)?.push(scopeOfRow(r));
   return out;
 }
+
+export interface CheckAccessFacts {
+  checkId: string;
+  gateId: string;
+  gateTeam: string;
+  candidateTeam: string;
+}
+
+/** Who owns each check's gate and candidate model. */
+export async function checkAccessFacts(q: Queryable, checkIds: readonly string[]): Promise<CheckAccessFacts[]> {
+  if (!checkIds.length) return [];
+  const { rows } = await q.query<Record<string, string>>(
+    `SELECT c.check_id, g.gate_id, g.owner_team AS gate_team, m.owner_team AS candidate_team
+       FROM gate_checks c
+       JOIN gate_versions gv USING (gate_version_id)
+       JOIN gates g ON g.gate_id = gv.gate_id
+       JOIN model_versions mv ON mv.model_version_id = c.candidate_model_version_id
+       JOIN models m ON m.model_id = mv.model_id
+      WHERE c.check_id = ANY($1::uuid[])`,
+    [checkIds],
+  );
+  return rows.map((r) => ({
+    checkId: r.check_id,
+    gateId: r.gate_id,
+    gateTeam: r.gate_team,
+    candidateTeam: r.candidate_team,
+  }));
+}

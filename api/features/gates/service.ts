@@ -8,8 +8,8 @@ import { AppError, conflict, notFound } from '../../../common/errors';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
 import * as datasetsDal from '../../../domain/datasets/dal';
-import { datasetScopes } from '../../../domain/access/dal';
-import { mayKnowAll, teamMayReadRows } from '../../../domain/access/policy';
+import { datasetScopes, gateScopes } from '../../../domain/access/dal';
+import { authorize, mayKnowAll, teamMayReadRows } from '../../../domain/access/policy';
 import * as suitesDal from '../../../domain/suites/dal';
 import { findMetric } from '../suites/metricCatalog';
 import * as dal from '../../../domain/gates/dal';
@@ -62,8 +62,8 @@ export class GateService {
   }
 
   /** GET /v1/gates/{gateId}/operating-characteristics, for the gate's latest version. */
-  async operatingCharacteristics(gateId: string, discordance?: number) {
-    const { versions } = await this.get(gateId);
+  async operatingCharacteristics(gateId: string, principal: Principal, discordance?: number) {
+    const { versions } = await this.get(gateId, principal);
     const latest = versions[versions.length - 1];
     return this.characteristics(
       {
@@ -260,13 +260,37 @@ export class GateService {
       );
   }
 
-  async get(gateId: string) {
+  /** A gate for principals who may see every dataset version it touches; 404 for anyone else. */
+  async get(gateId: string, principal: Principal) {
     const gate = await dal.findGate(this.pool, gateId);
-    if (!gate) throw notFound(`gate ${gateId}`);
+    if (!gate || !(await this.visibleGateIds([gate], principal)).has(gate.gate_id)) throw notFound(`gate ${gateId}`);
     return { gate, versions: await dal.listVersions(this.pool, gateId) };
   }
 
-  async list(query: { name?: string; limit: number; cursor?: string }) {
+  private async visibleGateIds(gates: dal.GateRecord[], principal: Principal): Promise<Set<string>> {
+    const scopes = await gateScopes(
+      this.pool,
+      gates.map((g) => g.gate_id),
+    );
+    const visible = gates.filter(
+      (g) =>
+        authorize(principal, 'read', {
+          kind: 'gate',
+          ownerTeam: g.owner_team,
+          datasets: scopes.get(g.gate_id) ?? [],
+        }) === 'allow',
+    );
+    return new Set(visible.map((g) => g.gate_id));
+  }
+
+  /** Gates the principal may see (a page may hold fewer than `limit`; the cursor still advances). */
+  async list(query: { name?: string; limit: number; cursor?: string }, principal: Principal) {
+    const page = await this.listAll(query);
+    const visible = await this.visibleGateIds(page.items, principal);
+    return { items: page.items.filter((g) => visible.has(g.gate_id)), nextCursor: page.nextCursor };
+  }
+
+  private async listAll(query: { name?: string; limit: number; cursor?: string }) {
     if (query.name) {
       const gate = await dal.findGateByName(this.pool, query.name);
       return { items: gate ? [gate] : [], nextCursor: null };
