@@ -144,6 +144,7 @@ export function client(baseUrl: string, token?: string) {
     post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
       call<T>('POST', path, body ?? {}, headers),
     put: <T = any>(path: string, body?: unknown) => call<T>('PUT', path, body ?? {}),
+    delete: <T = any>(path: string) => call<T>('DELETE', path),
     ndjson: <T = any>(path: string, rows: unknown[] | string) =>
       call<T>('POST', path, typeof rows === 'string' ? rows : rows.map((r) => JSON.stringify(r)).join('\n') + '\n', {
         'content-type': 'application/x-ndjson',

@@ -158,3 +158,33 @@ export async function checkAccessFacts(q: Queryable, checkIds: readonly string[]
     candidateTeam: r.candidate_team,
   }));
 }
+
+// ---- suite shares: a suite's owning team consents to another team's gates using it ----
+
+/** The teams a suite is shared with. */
+export async function suiteShares(q: Queryable, metricSuiteId: string): Promise<string[]> {
+  const { rows } = await q.query<{ team: string }>(
+    'SELECT team FROM metric_suite_shares WHERE metric_suite_id = $1 ORDER BY team',
+    [metricSuiteId],
+  );
+  return rows.map((r) => r.team);
+}
+
+/** Shares the suite with a team; false when it already was. */
+export async function insertSuiteShare(q: Queryable, metricSuiteId: string, team: string, createdBy: string) {
+  const { rowCount } = await q.query(
+    `INSERT INTO metric_suite_shares (metric_suite_id, team, created_by) VALUES ($1, $2, $3)
+     ON CONFLICT (metric_suite_id, team) DO NOTHING`,
+    [metricSuiteId, team, createdBy],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** Withdraws a share; false when there was none. */
+export async function deleteSuiteShare(q: Queryable, metricSuiteId: string, team: string): Promise<boolean> {
+  const { rowCount } = await q.query('DELETE FROM metric_suite_shares WHERE metric_suite_id = $1 AND team = $2', [
+    metricSuiteId,
+    team,
+  ]);
+  return (rowCount ?? 0) > 0;
+}

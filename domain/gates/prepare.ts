@@ -149,7 +149,7 @@ export function createPrepareActivity(deps: PrepareDeps) {
     if (ctx.check.status !== 'pending')
       return { decided: { status: ctx.check.status, reasons: ctx.check.reasons }, toStart: [] };
     const { version } = ctx;
-    const suite = await latestSuiteVersion(pool, version.metric_suite_id);
+    const suite = await latestSuiteVersion(pool, version.metric_suite_id, version.metric_suite_version);
     const metricIds = ruleMetricIds(version.rules, suite.metrics);
     const freezes = await activeFreezes(pool, [...metricIds.keys()]);
     if (freezes.length) return decideNow(ctx, 'frozen', frozenReasons(freezes, metricIds));

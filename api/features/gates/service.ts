@@ -8,8 +8,8 @@ import { AppError, conflict, notFound } from '../../../common/errors';
 import { requireRole } from '../../http/auth';
 import type { Principal } from '../../http/context';
 import * as datasetsDal from '../../../domain/datasets/dal';
-import { datasetScopes, gateScopes } from '../../../domain/access/dal';
-import { authorize, mayKnowAll, teamMayReadRows } from '../../../domain/access/policy';
+import { datasetScopes, gateScopes, suiteShares } from '../../../domain/access/dal';
+import { authorize, mayKnowAll, mayUseSuite, teamMayReadRows } from '../../../domain/access/policy';
 import * as suitesDal from '../../../domain/suites/dal';
 import { findMetric } from '../suites/metricCatalog';
 import * as dal from '../../../domain/gates/dal';
@@ -26,6 +26,7 @@ export function gateVersionView(v: dal.GateVersionRecord) {
   return {
     version: v.version,
     metricSuiteId: v.metric_suite_id,
+    metricSuiteVersion: v.metric_suite_version,
     datasetIds: v.dataset_ids,
     baselineAlias: v.baseline_alias,
     rules: v.rules.map((r) => ({ ...r, id: ruleId(r) })),
@@ -68,6 +69,7 @@ export class GateService {
     return this.characteristics(
       {
         suiteId: latest.metric_suite_id,
+        suiteVersion: latest.metric_suite_version,
         datasetIds: latest.dataset_ids,
         baselineAlias: latest.baseline_alias,
         rules: latest.rules,
@@ -82,10 +84,16 @@ export class GateService {
    * size and the newest release run of the baseline alias on it (its recorded outcomes).
    */
   private async characteristics(
-    definition: { suiteId: string; datasetIds: string[]; baselineAlias: string; rules: GateRule[] },
+    definition: {
+      suiteId: string;
+      suiteVersion: number | null;
+      datasetIds: string[];
+      baselineAlias: string;
+      rules: GateRule[];
+    },
     discordance?: number,
   ) {
-    const suite = await dal.latestSuiteVersion(this.pool, definition.suiteId);
+    const suite = await dal.latestSuiteVersion(this.pool, definition.suiteId, definition.suiteVersion);
     const outcomes = suite
       ? await dal.baselineOutcomes(
           this.pool,
@@ -175,7 +183,30 @@ export class GateService {
         `metricSuiteId: suite ${suite.name} is ${suite.purpose}; only a release-blocking suite can gate a release`,
         'metricSuiteId',
       );
-    const suiteVersion = await suitesDal.findVersion(this.pool, suite.metric_suite_id);
+    if (suite.owner_team !== body.ownerTeam) {
+      // Another team's suite: its owners could change this gate's decisions, so they must consent (a share).
+      if (
+        !mayUseSuite(body.ownerTeam, {
+          ownerTeam: suite.owner_team,
+          sharedWith: await suiteShares(this.pool, suite.metric_suite_id),
+        })
+      )
+        throw new AppError(
+          403,
+          'forbidden',
+          `suite ${suite.name} belongs to team ${suite.owner_team}, which has not shared it with team ${body.ownerTeam} ` +
+            `(an editor of ${suite.owner_team}: PUT /v1/metric-suites/${suite.metric_suite_id}/shares/${body.ownerTeam})`,
+          'metricSuiteId',
+        );
+    }
+    const suiteVersion = await suitesDal.findVersion(this.pool, suite.metric_suite_id, body.metricSuiteVersion);
+    if (!suiteVersion && body.metricSuiteVersion !== undefined)
+      throw new AppError(
+        404,
+        'not_found',
+        `suite ${suite.name} has no version ${body.metricSuiteVersion}`,
+        'metricSuiteVersion',
+      );
     if (!suiteVersion)
       throw conflict(
         'suite_has_no_versions',
@@ -227,6 +258,7 @@ export class GateService {
     }
     return {
       suiteId: suite.metric_suite_id,
+      suiteVersion: suiteVersion.version,
       datasetIds,
       baselineAlias: body.baselineAlias,
       rules: body.rules,
