@@ -28,6 +28,10 @@ const envSchema = z.object({
   EVALGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
   EVALGATE_API_PORT: port.default(8080),
   EVALGATE_BOOTSTRAP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Bearer token Prometheus scrapes GET /metrics with (a platform admin's API key works too). */
+  EVALGATE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** GET /metrics answers from a copy at most this old, so scrapers cannot drive PostgreSQL (0: no copy). */
+  EVALGATE_METRICS_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   EVALGATE_MAX_ROW_BYTES: z.coerce.number().int().min(256).default(1_000_000),
   EVALGATE_ROWS_PER_SHARD: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
   EVALGATE_MAX_UPLOAD_BYTES: z.coerce

@@ -68,6 +68,8 @@ export async function startTestStack(
   const config = {
     ...loadConfig(),
     EVALGATE_LOG_LEVEL: process.env.EVALGATE_LOG_LEVEL ?? 'silent',
+    // Tests read /metrics right after acting; a test of the scrape cache sets its own.
+    EVALGATE_METRICS_CACHE_MS: 0,
     ...rest,
     EVALGATE_ENDPOINT_ALLOW: testStackAllow(process.env.EVALGATE_ENDPOINT_ALLOW, allow),
   } as Config;

@@ -265,7 +265,9 @@ describe('override expiry', () => {
 });
 
 it('counts overrides in /metrics', async () => {
-  const metrics = await (await fetch(`${world.stack.baseUrl}/metrics`)).text();
+  const metrics = await (
+    await fetch(`${world.stack.baseUrl}/metrics`, { headers: { authorization: `Bearer ${world.stack.adminToken}` } })
+  ).text();
   expect(metrics).toMatch(/evalgate_override_events_total\{event="requested"\} [1-9]/);
   expect(metrics).toMatch(/evalgate_override_events_total\{event="approved"\} [1-9]/);
   expect(metrics).toMatch(/evalgate_override_events_total\{event="refused"\} [1-9]/);
