@@ -3,11 +3,11 @@
  * judge endpoint ask this first, with today's facts, whatever checked the run when it was created.
  */
 import type { Queryable } from '../../common/db';
-import { runAccessFacts } from './dal';
+import { modelVersionOwnerTeam, runAccessFacts } from './dal';
 import { teamMayReadRows, unauthorizedEndpoint, type DatasetScope } from './policy';
 
 /** The failure type activities raise (non-retryable) when a run's rows may not go to its endpoints. */
-export const ENDPOINT_NOT_AUTHORIZED = 'endpoint_not_authorized';
+export { ENDPOINT_NOT_AUTHORIZED } from '../../common/incidentFailures';
 
 /** Why the run's rows may not go to its model or judge endpoint, or null when they may. */
 export async function runEgressRefusal(q: Queryable, runId: string): Promise<string | null> {
@@ -27,4 +27,11 @@ export function endpointRefusal(team: string | null, dataset: DatasetScope): str
   return teamMayReadRows(team, dataset)
     ? null
     : `team ${team} owns the endpoint and may not read these dataset rows; nothing was sent`;
+}
+
+/** Why a run's rows may not go to a replacement judge (an incident's re-judge), or null when they may. */
+export async function rejudgeRefusal(q: Queryable, runId: string, judgeModelVersionId: string): Promise<string | null> {
+  const facts = await runAccessFacts(q, runId);
+  if (!facts) return `eval run ${runId} does not exist`;
+  return endpointRefusal(await modelVersionOwnerTeam(q, judgeModelVersionId), facts.dataset);
 }
