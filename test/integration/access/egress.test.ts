@@ -89,10 +89,16 @@ describe('rows go only to endpoints whose team may read them', () => {
   });
 
   it('refuses a gate of a team that may not read the rows, even from a principal who may (403)', async () => {
+    const suiteB = await bridge.post('/v1/metric-suites', {
+      name: unique('suite-b'),
+      purpose: 'release_blocking',
+      ownerTeam: teamB,
+    });
+    await bridge.post(`/v1/metric-suites/${suiteB.body.metricSuiteId}/versions`, { metrics: GATE_METRICS });
     const res = await bridge.post('/v1/gates', {
       name: unique('gate-b'),
       ownerTeam: teamB,
-      metricSuiteId: suiteA.metricSuiteId,
+      metricSuiteId: suiteB.body.metricSuiteId,
       datasetIds: [secret.datasetId],
       baselineAlias: 'production',
       rules: [{ metric: 'accuracy', kind: 'min', threshold: 0.1 }],
