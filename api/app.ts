@@ -29,6 +29,7 @@ import { lineageRouter } from './features/lineage/router';
 import { LineageService } from './features/lineage/service';
 import { registerLineageMetrics } from './features/lineage/staleMetrics';
 import { registerOperationsMetrics } from './features/operations/metrics';
+import { metricsScrape } from './features/operations/scrape';
 import { modelsRouter } from './features/models/router';
 import { ModelService } from './features/models/service';
 import { EgressPolicy } from '../domain/models/egress';
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): App {
       pool: deps.pool,
       storage: deps.storage,
       registry,
+      scrape: metricsScrape({ registry, config: deps.config, principals: services.principals }),
       temporalHealth: async () => void (await deps.temporal.workflowService.getSystemInfo({})),
     }),
   );

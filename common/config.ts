@@ -59,6 +59,10 @@ const envSchema = z.object({
   EVALGATE_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Requests one principal may make per minute, across all API processes (bursts up to the same number); 0 turns it off. */
   EVALGATE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(12_000),
+  /** Bearer token Prometheus scrapes GET /metrics with (a platform admin's API key works too). */
+  EVALGATE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** GET /metrics answers from a copy at most this old, so scrapers cannot drive PostgreSQL (0: no copy). */
+  EVALGATE_METRICS_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   EVALGATE_MAX_ROW_BYTES: z.coerce.number().int().min(256).default(1_000_000),
   EVALGATE_ROWS_PER_SHARD: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
   EVALGATE_MAX_UPLOAD_BYTES: z.coerce

@@ -12,7 +12,9 @@ export const BUDGET_EXCEEDED = 'budget_exceeded';
 export const QUOTA_EXCEEDED = 'quota_exceeded';
 /** The replacement judge failed more examples than its error-rate limit allows. */
 export const JUDGE_UNRELIABLE = 'judge_unreliable';
+/** The run's rows may not go to the endpoint (its owning team may not read them): nothing was sent (domain/access). */
+export const ENDPOINT_NOT_AUTHORIZED = 'endpoint_not_authorized';
 /** A run could not be recomputed or re-judged for one of these: it is reported (and, for a judge incident, invalidated). */
-export const RUN_UNRECOVERABLE = [RECORDS_UNAVAILABLE, BUDGET_EXCEEDED, JUDGE_UNRELIABLE];
+export const RUN_UNRECOVERABLE = [RECORDS_UNAVAILABLE, BUDGET_EXCEEDED, JUDGE_UNRELIABLE, ENDPOINT_NOT_AUTHORIZED];
 /** Failures retrying cannot fix. */
 export const INCIDENT_NON_RETRYABLE = ['incident_not_found', 'incident_kind', 'result_conflict'];

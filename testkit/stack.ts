@@ -67,7 +67,12 @@ export async function startTestStack(
   const { EVALGATE_ENDPOINT_ALLOW: allow, ...rest } = overrides;
   // Overrides go through the config schema as the environment does (a duration like `10s` becomes its seconds).
   const config = {
-    ...configFrom({ EVALGATE_LOG_LEVEL: process.env.EVALGATE_LOG_LEVEL ?? 'silent', ...rest }),
+    // Tests read /metrics right after acting; a test of the scrape cache sets its own.
+    ...configFrom({
+      EVALGATE_LOG_LEVEL: process.env.EVALGATE_LOG_LEVEL ?? 'silent',
+      EVALGATE_METRICS_CACHE_MS: '0',
+      ...rest,
+    }),
     EVALGATE_ENDPOINT_ALLOW: testStackAllow(process.env.EVALGATE_ENDPOINT_ALLOW, allow),
   } as Config;
   const logger = createLogger(config, 'evalgate-test');

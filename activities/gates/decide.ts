@@ -163,7 +163,8 @@ export function createDecideActivities(deps: DecideDeps) {
       ctx.version.metric_suite_id,
       runs.datasets.map((d) => d.datasetId),
     );
-    if (current.suite_version !== runs.suiteVersion) {
+    // A gate version that pins its suite version is not stale when the suite's owner publishes another.
+    if (ctx.version.metric_suite_version === null && current.suite_version !== runs.suiteVersion) {
       out.push({
         code: 'stale_versions',
         verdict: 'error',

@@ -28,6 +28,7 @@ import {
 } from '../../domain/metrics/accumulator';
 import { gatesWithRuleOnMetric } from '../../domain/lineage/dal';
 import { loadRunContext } from '../../domain/runs/context';
+import { ENDPOINT_NOT_AUTHORIZED, rejudgeRefusal } from '../../domain/access/runEgress';
 import { toMetricExample } from '../../domain/runs/records';
 import type { ExampleRecord } from '../../domain/runs/records';
 import type { JudgeChat } from '../judge/runner';
@@ -208,6 +209,10 @@ export function createJudgeIncidentActivities(deps: JudgeIncidentDeps) {
       const { incidentId, runId, shardIndex } = input;
       const ctx = await loadRunContext(pool, runId);
       const judge = await judgeOf(incidentId);
+      // The replacement judge's team must be allowed the rows it would receive; if not, the run is invalidated unsent.
+      const refusal = await rejudgeRefusal(pool, runId, judge.modelVersionId);
+      if (refusal)
+        throw ApplicationFailure.create({ type: ENDPOINT_NOT_AUTHORIZED, message: refusal, nonRetryable: true });
       const rowsById = await datasetRows(deps, runId, shardIndex);
       const partKeys = await listPartKeys(storage, runId, shardIndex);
       if (!partKeys.length)

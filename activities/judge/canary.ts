@@ -20,6 +20,8 @@ import { openRunLease, releaseQuietly } from '../../domain/budgets';
 import { loadRunJudge, type JudgeConfig } from '../../domain/judge/config';
 import * as judgeDal from '../../domain/judge/dal';
 import { createJudgeRunner, type JudgeChat } from './runner';
+import { datasetVersionScope, modelVersionOwnerTeam } from '../../domain/access/dal';
+import { endpointRefusal } from '../../domain/access/runEgress';
 import { agreementOf } from '../../domain/judge/stats';
 import { judgeKeys, writeTranscripts } from '../../domain/judge/transcripts';
 
@@ -61,6 +63,11 @@ export function createCanaryActivity(deps: CanaryDeps) {
     if (!judge?.canary) return { drift: false, reasons: [], n: 0, agreement: null, kappa: null, baseline: null };
     const version = await latestCanaryVersion(deps.pool, judge.canary.datasetId);
     if (!version) return flagWithoutResults(deps.pool, runId, judge, 'canary_unavailable');
+    // The canary's rows go to the judge's endpoint: its team must be allowed to read them (BRIEF: the access model).
+    const canaryScope = await datasetVersionScope(deps.pool, version.datasetVersionId);
+    const judgeTeam = await modelVersionOwnerTeam(deps.pool, judge.modelVersionId);
+    if (!canaryScope || endpointRefusal(judgeTeam, canaryScope))
+      return flagWithoutResults(deps.pool, runId, judge, 'canary_not_authorized');
     const rows = (await readCanaryRows(deps.storage, deps.pool, version.datasetVersionId)).filter(usableCanaryRow);
 
     const lease = await openRunLease(deps.pool, runId, deps.budgetBlockCalls);

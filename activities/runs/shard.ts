@@ -15,6 +15,7 @@ import {
   type ShardJudging,
 } from '../judge/shardJudging';
 import { loadRunContext } from '../../domain/runs/context';
+import { ENDPOINT_NOT_AUTHORIZED, runEgressRefusal } from '../../domain/access/runEgress';
 import { upsertShardProgress, type ShardProgress } from '../../domain/runs/dal';
 import { exampleTruthsKey, INPUT_HASH_BYTES, inputHashesKey, runKeys } from '../../domain/runs/keys';
 import { createRunAccumulator } from './metricsBridge';
@@ -115,6 +116,10 @@ export function createRunShard(deps: ShardDeps) {
         message: `run ${input.runId} has no shard ${input.shardIndex}`,
         nonRetryable: true,
       });
+    // Checked again here, not only where the run was created: no row leaves for an endpoint whose team may not read it.
+    const refusal = await runEgressRefusal(deps.pool, input.runId);
+    if (refusal)
+      throw ApplicationFailure.create({ type: ENDPOINT_NOT_AUTHORIZED, message: refusal, nonRetryable: true });
     const log = deps.logger.child({ runId: input.runId, shard: input.shardIndex });
     const accumulator = createRunAccumulator(ctx);
     const summary = emptySummary(input.shardIndex);

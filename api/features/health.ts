@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import { ping } from '../../common/db';
@@ -14,6 +14,8 @@ export function healthRouter(deps: {
   storage: Storage;
   temporalHealth: () => Promise<void>;
   registry: Registry;
+  /** GET /metrics: authenticated and cached (api/features/operations/scrape.ts). */
+  scrape: RequestHandler;
 }): Router {
   const router = Router();
   const probes: ReadinessProbe[] = [
@@ -42,10 +44,7 @@ export function healthRouter(deps: {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
   });
 
-  router.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', deps.registry.contentType);
-    res.send(await deps.registry.metrics());
-  });
+  router.get('/metrics', deps.scrape);
   return router;
 }
 

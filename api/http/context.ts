@@ -31,17 +31,5 @@ export function requestContext(logger: Logger) {
   };
 }
 
-/** Roles imply others: admin everything, editor and approver imply viewer. */
-export function hasRole(principal: Principal, team: string, role: Role): boolean {
-  for (const key of [team, '*']) {
-    const roles = principal.roles.get(key);
-    if (!roles) continue;
-    if (roles.has(role) || roles.has('admin')) return true;
-    if (role === 'viewer' && (roles.has('editor') || roles.has('approver'))) return true;
-  }
-  return false;
-}
-
-export function isMember(principal: Principal, team: string): boolean {
-  return principal.roles.has(team) || principal.roles.has('*');
-}
+/** The access model lives in domain/access/policy.ts; these are its role checks, re-exported for the routers. */
+export { hasRole, isMember } from '../../domain/access/policy';

@@ -20,6 +20,8 @@ export interface GateVersionRecord {
   gate_id: string;
   version: number;
   metric_suite_id: string;
+  /** The pinned suite version; null on gate versions recorded before pinning (they follow the newest). */
+  metric_suite_version: number | null;
   dataset_ids: string[];
   baseline_alias: string;
   rules: GateRule[];
@@ -101,6 +103,7 @@ export async function insertVersion(
   v: {
     gateId: string;
     suiteId: string;
+    suiteVersion: number;
     datasetIds: string[];
     baselineAlias: string;
     rules: unknown;
@@ -115,8 +118,8 @@ export async function insertVersion(
   const { rows } = await q.query<GateVersionRecord>(
     `INSERT INTO gate_versions (gate_id, version, metric_suite_id, dataset_ids, baseline_alias, rules, required_approvals,
                                 override_ttl_hours,
-                                override_ttl_seconds, baseline_runs, description, content_hash, created_by)
-     SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3::uuid[], $4, $5, $6, CEIL($7 / 3600.0)::int, $7, $8, $9, $10, $11
+                                override_ttl_seconds, baseline_runs, description, content_hash, created_by, metric_suite_version)
+     SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3::uuid[], $4, $5, $6, CEIL($7 / 3600.0)::int, $7, $8, $9, $10, $11, $12
        FROM gate_versions WHERE gate_id = $1
      RETURNING *`,
     [
@@ -131,6 +134,7 @@ export async function insertVersion(
       v.description,
       v.contentHash,
       v.createdBy,
+      v.suiteVersion,
     ],
   );
   return rows[0];
@@ -339,7 +343,8 @@ export async function countChecksByStatus(q: Queryable) {
 }
 
 /** The suite's newest version, with the suite's purpose and name. */
-export async function latestSuiteVersion(q: Queryable, suiteId: string) {
+/** The suite version a gate version evaluates with: its pinned one, or the newest when it pinned none. */
+export async function latestSuiteVersion(q: Queryable, suiteId: string, pinned: number | null = null) {
   const { rows } = await q.query<{
     metric_suite_version_id: string;
     version: number;
@@ -349,8 +354,8 @@ export async function latestSuiteVersion(q: Queryable, suiteId: string) {
   }>(
     `SELECT sv.metric_suite_version_id, sv.version, sv.metrics, s.purpose, s.name
        FROM metric_suite_versions sv JOIN metric_suites s USING (metric_suite_id)
-      WHERE sv.metric_suite_id = $1 ORDER BY sv.version DESC LIMIT 1`,
-    [suiteId],
+      WHERE sv.metric_suite_id = $1 AND ($2::int IS NULL OR sv.version = $2) ORDER BY sv.version DESC LIMIT 1`,
+    [suiteId, pinned],
   );
   return rows[0];
 }
@@ -371,8 +376,12 @@ export async function latestDatasetVersions(q: Queryable, datasetIds: string[]) 
     dataset_version_id: string | null;
     version: number | null;
     row_count: string | null;
+    owner_team: string;
+    visibility: string | null;
+    allowed_teams: string[] | null;
   }>(
-    `SELECT d.dataset_id, d.name, v.dataset_version_id, v.version, v.row_count FROM datasets d
+    `SELECT d.dataset_id, d.name, d.owner_team, v.dataset_version_id, v.version, v.row_count, v.visibility, v.allowed_teams
+       FROM datasets d
        LEFT JOIN LATERAL (SELECT * FROM dataset_versions WHERE dataset_id = d.dataset_id AND status = 'active'
                            ORDER BY version DESC LIMIT 1) v ON true
       WHERE d.dataset_id = ANY($1::uuid[])`,

@@ -14,6 +14,8 @@ import type { Config } from '../../common/config';
 import { withTransaction } from '../../common/db';
 import { DomainError } from '../errors';
 import { insertRunRecord, resolveRunTarget, type RunDefaults } from '../runs/createRun';
+import { teamMayReadRows } from '../access/policy';
+import { scopeOfRow } from '../access/scopes';
 import { findDecidingRun, type RunRecord } from '../runs/dal';
 import type { GateRule } from './evaluateRules';
 import {
@@ -147,7 +149,7 @@ export function createPrepareActivity(deps: PrepareDeps) {
     if (ctx.check.status !== 'pending')
       return { decided: { status: ctx.check.status, reasons: ctx.check.reasons }, toStart: [] };
     const { version } = ctx;
-    const suite = await latestSuiteVersion(pool, version.metric_suite_id);
+    const suite = await latestSuiteVersion(pool, version.metric_suite_id, version.metric_suite_version);
     const metricIds = ruleMetricIds(version.rules, suite.metrics);
     const freezes = await activeFreezes(pool, [...metricIds.keys()]);
     if (freezes.length) return decideNow(ctx, 'frozen', frozenReasons(freezes, metricIds));
@@ -183,6 +185,14 @@ export function createPrepareActivity(deps: PrepareDeps) {
           verdict: 'error',
           datasetId: id,
           message: `dataset ${d?.name ?? id} has no active version (every version is deprecated); upload a new version`,
+        });
+      // The check shows its runs' results to the gate's team: that team must be allowed the rows.
+      else if (!teamMayReadRows(ctx.gate.owner_team, scopeOfRow({ ...d, visibility: d.visibility! })))
+        closed.push({
+          code: 'dataset_not_authorized',
+          verdict: 'error',
+          datasetId: id,
+          message: `team ${ctx.gate.owner_team} (the gate's) may not read ${d.name} v${d.version}; the gate cannot evaluate it`,
         });
     }
     const needsBaseline = version.rules.some((r) => COMPARATIVE.has(r.kind));

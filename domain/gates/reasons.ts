@@ -22,6 +22,7 @@ export type ClosedCode =
   | 'not_release_blocking'
   | 'rule_unknown_metric'
   | 'run_not_startable'
+  | 'dataset_not_authorized'
   | 'timeout'
   | 'cancelled'
   | 'internal';

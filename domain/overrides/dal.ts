@@ -189,10 +189,10 @@ export async function principalNames(q: Queryable, ids: string[]): Promise<Map<s
   return new Map(rows.map((r) => [r.principal_id, r.name]));
 }
 
-/** SQL twin of api/http/context.ts hasRole for the approver role: approver or admin on the team or on '*'. */
+/** SQL twin of domain/access/policy.ts hasRole for the approver role: approver on the team or on '*' (admin does not imply it). */
 export async function isApprover(q: Queryable, principalId: string, team: string): Promise<boolean> {
   const { rows } = await q.query(
-    `SELECT 1 FROM principal_roles WHERE principal_id = $1 AND team IN ($2, '*') AND role IN ('approver', 'admin') LIMIT 1`,
+    `SELECT 1 FROM principal_roles WHERE principal_id = $1 AND team IN ($2, '*') AND role = 'approver' LIMIT 1`,
     [principalId, team],
   );
   return rows.length > 0;

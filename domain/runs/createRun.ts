@@ -4,16 +4,21 @@
  * and the release-gate activities both create runs through this module, so a run a gate
  * starts records exactly what a run a person starts records.
  *
- * Access control stays with the caller: the API passes guards that check the principal
- * at the same points RunService always did; a gate check was authorised when it was
- * created, so its activities pass none. Refusals are DomainErrors (kind, code, field).
+ * Who may ask stays with the caller: the API passes guards that check the principal at the
+ * same points RunService always did. Where rows may go does not: every run, however started
+ * (a person, a gate check), is refused here when an endpoint's owning team (the model's, the
+ * judge's) may not read the dataset version's rows (domain/access/policy.ts), and the shard
+ * activities check the same rule again before they send a row. Refusals are DomainErrors.
  */
 import { runContentKey, runSeed, type RunContent } from '../evidence/seeds';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../common/config';
 import { retentionPolicy, retentionSeconds, type RetentionVariable } from '../../common/retention';
 import type { Queryable } from '../../common/db';
-import { conflicting, invalid, missing } from '../errors';
+import { conflicting, DomainError, invalid, missing } from '../errors';
+import { modelVersionOwnerTeam } from '../access/dal';
+import { unauthorizedEndpoint } from '../access/policy';
+import { datasetScope } from '../access/scopes';
 import { evalRunWorkflowId, taskQueueFor, type RunMode } from '../../common/names';
 import type { TaskType } from '../../common/rows';
 import { getMetricImpl, isMetricId } from '../metrics/registry';
@@ -120,6 +125,7 @@ export async function resolveRunTarget(
       'metricSuiteVersion',
     );
   guards.modelAndSuite?.(model, suite);
+  await refuseUnauthorizedEndpoints(q, model, dataset, datasetVersion, suiteVersion);
   for (const metric of suiteVersion.metrics) {
     if (!metricFits(metric.metric, metric.implVersion, dataset.task_type)) {
       throw invalid(
@@ -141,6 +147,38 @@ export async function resolveRunTarget(
     );
   }
   return { model, modelVersion, dataset, datasetVersion, suite, suiteVersion, mode: input.mode };
+}
+
+/** Rows go only to endpoints whose owning team may read them (BRIEF: the access model). */
+async function refuseUnauthorizedEndpoints(
+  q: Queryable,
+  model: TargetModel,
+  dataset: TargetDataset,
+  datasetVersion: TargetDatasetVersion,
+  suiteVersion: TargetSuiteVersion,
+): Promise<void> {
+  const judgeVersionId = (suiteVersion.judge as { modelVersionId?: string } | null)?.modelVersionId;
+  const judgeTeam = judgeVersionId ? await modelVersionOwnerTeam(q, judgeVersionId) : null;
+  const refused = unauthorizedEndpoint(
+    { modelTeam: model.owner_team, judgeTeam },
+    datasetScope(dataset, datasetVersion),
+  );
+  if (refused === 'model')
+    throw new DomainError(
+      'forbidden',
+      'forbidden',
+      `team ${model.owner_team} (model ${model.name}'s owner) may not read the rows of ${dataset.name} ` +
+        `v${datasetVersion.version}; its endpoint cannot evaluate them`,
+      'modelVersion',
+    );
+  if (refused === 'judge')
+    throw new DomainError(
+      'forbidden',
+      'forbidden',
+      `team ${judgeTeam} (the owner of the suite's judge model) may not read the rows of ${dataset.name} ` +
+        `v${datasetVersion.version}; the judge cannot score them`,
+      'metricSuiteId',
+    );
 }
 
 function metricFits(id: string, implVersion: string, taskType: TaskType): boolean {

@@ -95,7 +95,7 @@ describe('a contaminated dataset version', () => {
   });
 
   it('counts the gate in the stale-baseline gauge', async () => {
-    const metrics = await client(world.stack.baseUrl).get('/metrics');
+    const metrics = await client(world.stack.baseUrl, world.stack.adminToken).get('/metrics');
     const gauge = /^evalgate_gates_stale_baseline (\d+)$/m.exec(metrics.body as string);
     expect(Number(gauge?.[1])).toBeGreaterThanOrEqual(1);
   });

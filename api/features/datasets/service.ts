@@ -8,7 +8,9 @@ import { AppError, conflict, forbidden, notFound } from '../../../common/errors'
 import type { TaskType } from '../../../common/rows';
 import type { Storage } from '../../../common/storage';
 import { requireRole } from '../../http/auth';
-import { hasRole, isMember, type Principal } from '../../http/context';
+import type { Principal } from '../../http/context';
+import { datasetScope } from '../../../domain/access/scopes';
+import { versionAccess as policyVersionAccess, type VersionAccess } from '../../../domain/access/policy';
 import { pageOf } from '../../http/pagination';
 import { deprecateVersion, reinstateVersion } from '../incidents/datasetIncidents';
 import * as dal from '../../../domain/datasets/dal';
@@ -39,21 +41,15 @@ export function versionView(v: dal.DatasetVersionRecord) {
   };
 }
 
-export type VersionAccess = 'rows' | 'metadata' | 'none';
+export type { VersionAccess };
 
-/**
- * Public and internal versions are readable by every principal. A restricted version's
- * rows are readable by its allowed teams; the owning team sees that it exists and its
- * aggregates (403 on rows); anyone else does not learn it exists (404).
- */
+/** A version's access for the principal (domain/access/policy.ts decides). */
 export function versionAccess(
   principal: Principal,
-  dataset: dal.DatasetRecord,
-  version: dal.DatasetVersionRecord,
+  dataset: Pick<dal.DatasetRecord, 'owner_team'>,
+  version: Pick<dal.DatasetVersionRecord, 'visibility' | 'allowed_teams'>,
 ): VersionAccess {
-  if (version.visibility !== 'restricted' || hasRole(principal, '*', 'admin')) return 'rows';
-  if (version.allowed_teams.some((team) => isMember(principal, team))) return 'rows';
-  return isMember(principal, dataset.owner_team) ? 'metadata' : 'none';
+  return policyVersionAccess(principal, datasetScope(dataset, version));
 }
 
 export class DatasetService {

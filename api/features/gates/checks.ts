@@ -12,7 +12,9 @@ import { AppError, notFound } from '../../../common/errors';
 import { WORKFLOW_TYPES, releaseGateWorkflowId, taskQueueFor } from '../../../common/names';
 import * as dal from '../../../domain/gates/dal';
 import type { releaseGateWorkflow } from '../../../workflows/releaseGate';
-import { hasRole, type Principal } from '../../http/context';
+import type { Principal } from '../../http/context';
+import { gateScopes } from '../../../domain/access/dal';
+import { authorize, teamMayReadRows, type Resource } from '../../../domain/access/policy';
 
 export interface NewCheck {
   candidateModelVersion: string;
@@ -66,13 +68,30 @@ export class CheckService {
         `model version ${input.candidateModelVersion} is not registered`,
         'candidateModelVersion',
       );
-    if (!hasRole(principal, gate.owner_team, 'editor') && !hasRole(principal, candidate.owner_team, 'editor')) {
+    const scopes = (await gateScopes(this.pool, [gate.gate_id])).get(gate.gate_id) ?? [];
+    const resource = {
+      kind: 'gate_check',
+      gateTeam: gate.owner_team,
+      candidateTeam: candidate.owner_team,
+      datasets: scopes,
+    } as const;
+    const decision = authorize(principal, 'start_check', resource);
+    if (decision === 'hidden') throw notFound(`gate ${gateId}`);
+    if (decision === 'deny')
       throw new AppError(
         403,
         'forbidden',
         `starting a gate check needs the editor role on team ${gate.owner_team} (the gate's) or ${candidate.owner_team} (the model's)`,
       );
-    }
+    // The check's runs send every gate dataset's rows to the candidate's endpoint.
+    if (!scopes.every((scope) => teamMayReadRows(candidate.owner_team, scope)))
+      throw new AppError(
+        403,
+        'forbidden',
+        `team ${candidate.owner_team} (the candidate's owner) may not read every dataset of gate ${gate.name}; ` +
+          'its endpoint cannot be evaluated on them',
+        'candidateModelVersion',
+      );
     const result = await withTransaction(this.pool, async (tx) => {
       const key = { gateVersionId: version.gate_version_id, candidateId: candidate.model_version_id };
       if (!input.idempotencyKey) {
@@ -141,15 +160,26 @@ export class CheckService {
     }
   }
 
-  /** The check's context if the principal may see it: members of the gate's or the candidate model's team. */
+  /**
+   * The check's context if the principal may see it: members of the gate's or the candidate
+   * model's team who may see every dataset version the gate touches; anyone else gets 404.
+   */
   async visible(checkId: string, principal: Principal): Promise<dal.CheckContext> {
     const ctx = await dal.loadCheckContext(this.pool, checkId);
-    if (
-      !ctx ||
-      (!hasRole(principal, ctx.gate.owner_team, 'viewer') && !hasRole(principal, ctx.candidate.ownerTeam, 'viewer'))
-    )
+    if (!ctx || authorize(principal, 'read', await this.resource(ctx)) !== 'allow')
       throw notFound(`gate check ${checkId}`);
     return ctx;
+  }
+
+  /** The check as the access policy sees it. */
+  async resource(ctx: dal.CheckContext): Promise<Resource> {
+    const scopes = (await gateScopes(this.pool, [ctx.gate.gate_id])).get(ctx.gate.gate_id) ?? [];
+    return {
+      kind: 'gate_check',
+      gateTeam: ctx.gate.owner_team,
+      candidateTeam: ctx.candidate.ownerTeam,
+      datasets: scopes,
+    };
   }
 
   /**

@@ -15,7 +15,8 @@ import type { Config } from '../../../common/config';
 import { withTransaction } from '../../../common/db';
 import { AppError, conflict, forbidden, notFound } from '../../../common/errors';
 import { OVERRIDE_APPROVED_SIGNAL, OVERRIDE_REQUESTED_SIGNAL } from '../../../common/names';
-import { hasRole, type Principal } from '../../http/context';
+import type { Principal } from '../../http/context';
+import { authorize, hasRole } from '../../../domain/access/policy';
 import type { CheckService } from './checks';
 
 export type OverrideEvent = 'requested' | 'approved' | 'refused';
@@ -39,7 +40,7 @@ export class OverrideService {
     requestId: string,
   ) {
     const ctx = await this.checks.visible(checkId, principal);
-    if (!hasRole(principal, ctx.gate.owner_team, 'editor') && !hasRole(principal, ctx.candidate.ownerTeam, 'editor')) {
+    if (authorize(principal, 'request_override', await this.checks.resource(ctx)) !== 'allow') {
       throw forbidden(
         `requesting an override needs the editor role on team ${ctx.gate.owner_team} (the gate's) ` +
           `or ${ctx.candidate.ownerTeam} (the model's)`,

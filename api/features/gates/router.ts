@@ -46,16 +46,19 @@ export function gatesRouter(gates: GateService, checks: CheckService, overrides:
   router.get(
     '/v1/gates/:gateId/operating-characteristics',
     validated({ params: gateParams, query: characteristicsQuery }, async ({ params, query }, req, res) => {
-      principalOf(req);
-      send(res, 200, characteristicsResponse, await gates.operatingCharacteristics(params.gateId, query.discordance));
+      send(
+        res,
+        200,
+        characteristicsResponse,
+        await gates.operatingCharacteristics(params.gateId, principalOf(req), query.discordance),
+      );
     }),
   );
 
   router.get(
     '/v1/gates',
     validated({ query: listQuery }, async ({ query }, req, res) => {
-      principalOf(req);
-      const { items, nextCursor } = await gates.list(query);
+      const { items, nextCursor } = await gates.list(query, principalOf(req));
       res.json({
         items: items.map((g) => ({
           gateId: g.gate_id,
@@ -71,8 +74,7 @@ export function gatesRouter(gates: GateService, checks: CheckService, overrides:
   router.get(
     '/v1/gates/:gateId',
     validated({ params: gateParams }, async ({ params }, req, res) => {
-      principalOf(req);
-      const { gate, versions } = await gates.get(params.gateId);
+      const { gate, versions } = await gates.get(params.gateId, principalOf(req));
       res.json({
         gateId: gate.gate_id,
         name: gate.name,

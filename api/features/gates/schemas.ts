@@ -54,6 +54,8 @@ export const gateBody = z.strictObject({
   name: recordName,
   ownerTeam: teamName,
   metricSuiteId: z.uuid('must be a metric suite id (uuid)'),
+  /** The suite version the gate pins; its newest version when omitted (recorded, never followed). */
+  metricSuiteVersion: z.number().int().min(1).optional(),
   datasetIds: z.array(z.uuid('must be a dataset id (uuid)')).min(1, 'a gate evaluates at least one dataset').max(20),
   baselineAlias: z
     .string()

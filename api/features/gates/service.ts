@@ -9,6 +9,8 @@ import { requireRole } from '../../http/auth';
 import { keysetCursor } from '../../http/pagination';
 import type { Principal } from '../../http/context';
 import * as datasetsDal from '../../../domain/datasets/dal';
+import { datasetScopes, gateScopes, suiteShares } from '../../../domain/access/dal';
+import { authorize, mayKnowAll, mayUseSuite, teamMayReadRows } from '../../../domain/access/policy';
 import * as suitesDal from '../../../domain/suites/dal';
 import { findMetric } from '../suites/metricCatalog';
 import * as dal from '../../../domain/gates/dal';
@@ -25,6 +27,7 @@ export function gateVersionView(v: dal.GateVersionRecord) {
   return {
     version: v.version,
     metricSuiteId: v.metric_suite_id,
+    metricSuiteVersion: v.metric_suite_version,
     datasetIds: v.dataset_ids,
     baselineAlias: v.baseline_alias,
     rules: v.rules.map((r) => ({ ...r, id: ruleId(r) })),
@@ -47,7 +50,7 @@ export class GateService {
    */
   async create(body: GateBody, principal: Principal, requestId: string) {
     requireRole(principal, body.ownerTeam, 'editor');
-    const definition = await this.validate(body);
+    const definition = await this.validate(body, principal);
     const stored = await this.store(definition, body, principal, requestId);
     // After the write: the warning informs, it never refuses a gate.
     const { warnings } = await this.characteristics(definition);
@@ -57,16 +60,17 @@ export class GateService {
   /** POST /v1/gates/preview: the operating characteristics of a gate definition; nothing is stored. */
   async preview(body: GateBody, principal: Principal, discordance?: number) {
     requireRole(principal, body.ownerTeam, 'editor');
-    return this.characteristics(await this.validate(body), discordance);
+    return this.characteristics(await this.validate(body, principal), discordance);
   }
 
   /** GET /v1/gates/{gateId}/operating-characteristics, for the gate's latest version. */
-  async operatingCharacteristics(gateId: string, discordance?: number) {
-    const { versions } = await this.get(gateId);
+  async operatingCharacteristics(gateId: string, principal: Principal, discordance?: number) {
+    const { versions } = await this.get(gateId, principal);
     const latest = versions[versions.length - 1];
     return this.characteristics(
       {
         suiteId: latest.metric_suite_id,
+        suiteVersion: latest.metric_suite_version,
         datasetIds: latest.dataset_ids,
         baselineAlias: latest.baseline_alias,
         rules: latest.rules,
@@ -81,10 +85,16 @@ export class GateService {
    * size and the newest release run of the baseline alias on it (its recorded outcomes).
    */
   private async characteristics(
-    definition: { suiteId: string; datasetIds: string[]; baselineAlias: string; rules: GateRule[] },
+    definition: {
+      suiteId: string;
+      suiteVersion: number | null;
+      datasetIds: string[];
+      baselineAlias: string;
+      rules: GateRule[];
+    },
     discordance?: number,
   ) {
-    const suite = await dal.latestSuiteVersion(this.pool, definition.suiteId);
+    const suite = await dal.latestSuiteVersion(this.pool, definition.suiteId, definition.suiteVersion);
     const outcomes = suite
       ? await dal.baselineOutcomes(
           this.pool,
@@ -165,7 +175,7 @@ export class GateService {
   }
 
   /** Checks the rules against the suite's current metrics and the datasets; returns the definition to store. */
-  private async validate(body: GateBody) {
+  private async validate(body: GateBody, principal: Principal) {
     const suite = await suitesDal.findSuite(this.pool, body.metricSuiteId);
     if (!suite)
       throw new AppError(404, 'not_found', `metric suite ${body.metricSuiteId} was not found`, 'metricSuiteId');
@@ -174,7 +184,30 @@ export class GateService {
         `metricSuiteId: suite ${suite.name} is ${suite.purpose}; only a release-blocking suite can gate a release`,
         'metricSuiteId',
       );
-    const suiteVersion = await suitesDal.findVersion(this.pool, suite.metric_suite_id);
+    if (suite.owner_team !== body.ownerTeam) {
+      // Another team's suite: its owners could change this gate's decisions, so they must consent (a share).
+      if (
+        !mayUseSuite(body.ownerTeam, {
+          ownerTeam: suite.owner_team,
+          sharedWith: await suiteShares(this.pool, suite.metric_suite_id),
+        })
+      )
+        throw new AppError(
+          403,
+          'forbidden',
+          `suite ${suite.name} belongs to team ${suite.owner_team}, which has not shared it with team ${body.ownerTeam} ` +
+            `(an editor of ${suite.owner_team}: PUT /v1/metric-suites/${suite.metric_suite_id}/shares/${body.ownerTeam})`,
+          'metricSuiteId',
+        );
+    }
+    const suiteVersion = await suitesDal.findVersion(this.pool, suite.metric_suite_id, body.metricSuiteVersion);
+    if (!suiteVersion && body.metricSuiteVersion !== undefined)
+      throw new AppError(
+        404,
+        'not_found',
+        `suite ${suite.name} has no version ${body.metricSuiteVersion}`,
+        'metricSuiteVersion',
+      );
     if (!suiteVersion)
       throw conflict(
         'suite_has_no_versions',
@@ -190,6 +223,7 @@ export class GateService {
     const checkDataset = async (id: string, field: string) => {
       const dataset = await datasetsDal.findDataset(this.pool, id);
       if (!dataset) throw new AppError(404, 'not_found', `dataset ${id} was not found`, field);
+      await this.checkDatasetAccess(dataset, body.ownerTeam, principal, field);
       if (!taskTypes.has(dataset.task_type))
         throw bad(
           `${field}: dataset ${dataset.name} is ${dataset.task_type}; suite ${suite.name}'s metrics do not apply to it`,
@@ -225,6 +259,7 @@ export class GateService {
     }
     return {
       suiteId: suite.metric_suite_id,
+      suiteVersion: suiteVersion.version,
       datasetIds,
       baselineAlias: body.baselineAlias,
       rules: body.rules,
@@ -235,13 +270,60 @@ export class GateService {
     };
   }
 
-  async get(gateId: string) {
+  /**
+   * A gate's checks send every version's rows to candidate endpoints and show its results to
+   * the gate's team: the caller must know every version exists (else 404, as for a missing
+   * dataset) and the gate's team must be allowed to read each one's rows (else 403).
+   */
+  private async checkDatasetAccess(
+    dataset: { dataset_id: string; name: string },
+    team: string,
+    principal: Principal,
+    field: string,
+  ) {
+    const scopes = (await datasetScopes(this.pool, [dataset.dataset_id])).get(dataset.dataset_id) ?? [];
+    if (!mayKnowAll(principal, scopes))
+      throw new AppError(404, 'not_found', `dataset ${dataset.dataset_id} was not found`, field);
+    if (!scopes.every((s) => teamMayReadRows(team, s)))
+      throw new AppError(
+        403,
+        'forbidden',
+        `team ${team} may not read every version of dataset ${dataset.name}; a gate of team ${team} cannot evaluate it`,
+        field,
+      );
+  }
+
+  /** A gate for principals who may see every dataset version it touches; 404 for anyone else. */
+  async get(gateId: string, principal: Principal) {
     const gate = await dal.findGate(this.pool, gateId);
-    if (!gate) throw notFound(`gate ${gateId}`);
+    if (!gate || !(await this.visibleGateIds([gate], principal)).has(gate.gate_id)) throw notFound(`gate ${gateId}`);
     return { gate, versions: await dal.listVersions(this.pool, gateId) };
   }
 
-  async list(query: { name?: string; limit: number; cursor?: string }) {
+  private async visibleGateIds(gates: dal.GateRecord[], principal: Principal): Promise<Set<string>> {
+    const scopes = await gateScopes(
+      this.pool,
+      gates.map((g) => g.gate_id),
+    );
+    const visible = gates.filter(
+      (g) =>
+        authorize(principal, 'read', {
+          kind: 'gate',
+          ownerTeam: g.owner_team,
+          datasets: scopes.get(g.gate_id) ?? [],
+        }) === 'allow',
+    );
+    return new Set(visible.map((g) => g.gate_id));
+  }
+
+  /** Gates the principal may see (a page may hold fewer than `limit`; the cursor still advances). */
+  async list(query: { name?: string; limit: number; cursor?: string }, principal: Principal) {
+    const page = await this.listAll(query);
+    const visible = await this.visibleGateIds(page.items, principal);
+    return { items: page.items.filter((g) => visible.has(g.gate_id)), nextCursor: page.nextCursor };
+  }
+
+  private async listAll(query: { name?: string; limit: number; cursor?: string }) {
     if (query.name) {
       const gate = await dal.findGateByName(this.pool, query.name);
       return { items: gate ? [gate] : [], nextCursor: null };

@@ -111,8 +111,7 @@ export function incidentsRouter(incidents: IncidentService): Router {
 
   const getOne = (kind?: IncidentKind) =>
     validated({ params: incidentParams }, async ({ params }, req, res) => {
-      principalOf(req);
-      const { incident, counts } = await incidents.get(params.incidentId, kind);
+      const { incident, counts } = await incidents.get(params.incidentId, principalOf(req), kind);
       res.json(incidentView(incident, counts));
     });
   router.get('/v1/metric-incidents/:incidentId', getOne('metric_bug'));
@@ -122,8 +121,7 @@ export function incidentsRouter(incidents: IncidentService): Router {
   router.get(
     '/v1/incidents',
     validated({ query: listQuery }, async ({ query }, req, res) => {
-      principalOf(req);
-      const page = await incidents.list(query.kind, query.limit, query.cursor);
+      const page = await incidents.list(principalOf(req), query.kind, query.limit, query.cursor);
       res.json({ items: page.items.map((i) => incidentView(i)), nextCursor: page.nextCursor });
     }),
   );

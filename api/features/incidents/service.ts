@@ -14,6 +14,8 @@ import { judgeIncidentWorkflowId, metricRecomputeWorkflowId } from '../../../com
 import { isMetricId, metricVersions } from '../../../domain/metrics/registry';
 import { hasRole, type Principal } from '../../http/context';
 import { keysetCursor } from '../../http/pagination';
+import { incidentScopes } from '../../../domain/access/dal';
+import { authorize } from '../../../domain/access/policy';
 import { resolveJudge } from '../suites/judge';
 import type { JudgeDef } from '../../../domain/suites/schemas';
 import * as dal from '../../../domain/incidents/dal/incidents';
@@ -224,19 +226,33 @@ export class IncidentService {
     return { incident: record, created: Boolean(incident) };
   }
 
-  /** An incident with live counts. Incidents are platform-wide: any authenticated principal may watch one. */
-  async get(incidentId: string, kind?: dal.IncidentKind) {
+  /**
+   * An incident with live counts, for principals who may see every dataset version it touches
+   * (its own and its affected runs'); to anyone else it does not exist (404).
+   */
+  async get(incidentId: string, principal: Principal, kind?: dal.IncidentKind) {
     const incident = await dal.findIncident(this.pool, incidentId);
     if (!incident || (kind && incident.kind !== kind)) throw notFound(`incident ${incidentId}`);
+    const scopes = (await incidentScopes(this.pool, [incidentId])).get(incidentId) ?? [];
+    if (authorize(principal, 'read', { kind: 'incident', datasets: scopes }) !== 'allow')
+      throw notFound(`incident ${incidentId}`);
     const counts = await dal.incidentCounts(this.pool, incidentId);
     return { incident, counts };
   }
 
-  async list(kind: dal.IncidentKind | undefined, limit: number, cursor?: string) {
+  /** Incidents the principal may see, newest first (a page may hold fewer than `limit` then; the cursor still advances). */
+  async list(principal: Principal, kind: dal.IncidentKind | undefined, limit: number, cursor?: string) {
     const decoded = cursor ? decodeCursor(cursor) : undefined;
     const rows = await dal.listIncidents(this.pool, kind, limit + 1, decoded);
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const scopes = await incidentScopes(
+      this.pool,
+      page.map((i) => i.incident_id),
+    );
+    const items = page.filter(
+      (i) => authorize(principal, 'read', { kind: 'incident', datasets: scopes.get(i.incident_id) ?? [] }) === 'allow',
+    );
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
   }
 }

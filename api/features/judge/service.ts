@@ -1,13 +1,14 @@
 import type { Pool } from 'pg';
 import { AppError, notFound } from '../../../common/errors';
 import type { Storage } from '../../../common/storage';
-import { findRunDatasetVersion } from '../../../domain/judge/dal';
-import { isTranscriptKey } from '../../../domain/judge/transcripts';
 import { assertPerExampleReadable } from '../../../domain/retention/runRetention';
+import { findCanaryResult, findRunDatasetVersion } from '../../../domain/judge/dal';
+import { datasetVersionScope } from '../../../domain/access/dal';
+import { versionAccess } from '../../../domain/access/policy';
+import { isTranscriptKey, judgeKeys } from '../../../domain/judge/transcripts';
 import { runKeys } from '../../../domain/runs/keys';
 import type { Principal } from '../../http/context';
-import type * as datasetsDal from '../../../domain/datasets/dal';
-import { versionAccess } from '../datasets/service';
+import { scopeOfRow } from '../../../domain/access/scopes';
 
 interface Cursor {
   key: number;
@@ -38,13 +39,7 @@ export class JudgeTranscriptService {
 
   async list(runId: string, principal: Principal, page: { limit: number; cursor?: string }) {
     const version = await findRunDatasetVersion(this.pool, runId);
-    const access = version
-      ? versionAccess(
-          principal,
-          { dataset_id: version.dataset_id, owner_team: version.owner_team } as datasetsDal.DatasetRecord,
-          version,
-        )
-      : 'none';
+    const access = version ? versionAccess(principal, scopeOfRow(version)) : 'none';
     if (access === 'none') throw notFound(`eval run ${runId}`);
     if (access !== 'rows')
       throw new AppError(
@@ -54,7 +49,14 @@ export class JudgeTranscriptService {
       );
 
     await assertPerExampleReadable(this.pool, runId);
-    const keys = (await this.storage.list(runKeys.runPrefix(runId))).filter(isTranscriptKey).sort();
+    // Canary transcripts hold the canary dataset's rows: they need access to that version, not the run's.
+    const canary = await findCanaryResult(this.pool, runId);
+    const canaryScope = canary && (await datasetVersionScope(this.pool, canary.canary_dataset_version_id));
+    const canaryReadable = Boolean(canaryScope) && versionAccess(principal, canaryScope!) === 'rows';
+    const canaryPrefix = judgeKeys.canaryPrefix(runId);
+    const keys = (await this.storage.list(runKeys.runPrefix(runId)))
+      .filter((k) => isTranscriptKey(k) && (canaryReadable || !k.startsWith(canaryPrefix)))
+      .sort();
     let { key, line } = decodeCursor(page.cursor);
     const items: unknown[] = [];
     while (key < keys.length && items.length < page.limit) {

@@ -12,6 +12,9 @@ import type { DatasetRecord, DatasetVersionRecord } from '../../../domain/datase
 import { versionAccess } from '../datasets/service';
 import * as dal from '../../../domain/lineage/dal';
 import { LineageGraph, nodeId, type NodeKind } from './graph';
+import { runAccessFacts } from '../../../domain/access/dal';
+import { authorize } from '../../../domain/access/policy';
+import { visibleCheckIds, visibleIncidentIds } from '../../../domain/access/visibility';
 
 export const LINEAGE_KINDS = [
   'dataset_version',
@@ -55,6 +58,9 @@ export class LineageService {
       versionAccess(principal, root as DatasetRecord, root as DatasetVersionRecord) === 'none'
     )
       throw notFound(`dataset version ${id}`);
+    if (kind === 'eval_run' && !(await this.runVisible(root.run_id, principal))) throw notFound(`eval run ${id}`);
+    if (kind === 'gate_check' && !(await visibleCheckIds(this.pool, principal, [root.check_id])).size)
+      throw notFound(`gate check ${id}`);
     const g = new LineageGraph(limit);
     const rootId = this.addRoot(g, kind, root);
     if (direction === 'downstream') await this.downstream(g, kind, root, rootId, principal, limit);
@@ -92,6 +98,13 @@ export class LineageService {
       case 'gate_check':
         return g.node('gate_check', root.check_id, `check ${root.check_id.slice(0, 8)}`, {})!;
     }
+  }
+
+  private async runVisible(runId: string, principal: Principal): Promise<boolean> {
+    const facts = await runAccessFacts(this.pool, runId);
+    return (
+      Boolean(facts) && authorize(principal, 'read', { kind: 'run', ...facts!, dataset: facts!.dataset }) === 'allow'
+    );
   }
 
   private visible(runs: dal.RunRow[], principal: Principal): dal.RunRow[] {
@@ -143,12 +156,19 @@ export class LineageService {
     await this.addIncidents(
       g,
       results.map((r) => r.incident_id),
+      principal,
     );
 
-    const candidateChecks =
+    const modelChecks =
       kind === 'model_version'
         ? await dal.checks(this.pool, { candidateModelVersionIds: [root.model_version_id] })
         : [];
+    const seen = await visibleCheckIds(
+      this.pool,
+      principal,
+      modelChecks.map((c) => c.check_id),
+    );
+    const candidateChecks = modelChecks.filter((c) => seen.has(c.check_id));
     const checkIds = kind === 'gate_check' ? [root.check_id as string] : candidateChecks.map((c) => c.check_id);
     const decisions = [
       ...(await dal.decisionsUsing(
@@ -158,7 +178,7 @@ export class LineageService {
       )),
       ...(await dal.decisionsOfChecks(this.pool, checkIds)),
     ];
-    await this.addDecisions(g, decisions);
+    await this.addDecisions(g, decisions, principal);
     for (const c of candidateChecks) g.edge(rootId, nodeId('gate_check', c.check_id), 'candidate_in');
     const allChecks = [...new Set(decisions.map((d) => d.check_id))];
     const moves = await dal.aliasMoves(this.pool, {
@@ -199,8 +219,14 @@ export class LineageService {
         g.edge(nodeId('metric_result', r.result_id), nodeId('metric_result', r.superseded_by), 'superseded_by');
   }
 
-  private async addIncidents(g: LineageGraph, ids: (string | null)[]) {
-    const incidents = await dal.incidents(this.pool, [...new Set(ids.filter((i): i is string => Boolean(i)))]);
+  /** Incidents the principal may see (BRIEF: an incident is hidden from those who may not see every dataset it touches). */
+  private async addIncidents(g: LineageGraph, ids: (string | null)[], principal: Principal) {
+    const wanted = [...new Set(ids.filter((i): i is string => Boolean(i)))];
+    const seen = await visibleIncidentIds(this.pool, principal, wanted);
+    const incidents = await dal.incidents(
+      this.pool,
+      wanted.filter((i) => seen.has(i)),
+    );
     for (const i of incidents)
       g.node('incident', i.incident_id, `${i.kind.replace(/_/g, ' ')} incident`, {
         kind: i.kind,
@@ -209,8 +235,14 @@ export class LineageService {
       });
   }
 
-  /** Decisions with the checks they decided and edges from the results (or runs) they used. */
-  private async addDecisions(g: LineageGraph, decisions: dal.DecisionRow[]) {
+  /** Decisions of checks the principal may see, with those checks and edges from the results (or runs) they used. */
+  private async addDecisions(g: LineageGraph, all: dal.DecisionRow[], principal: Principal) {
+    const seen = await visibleCheckIds(
+      this.pool,
+      principal,
+      all.map((d) => d.check_id),
+    );
+    const decisions = all.filter((d) => seen.has(d.check_id));
     const checks = await dal.checks(this.pool, { checkIds: [...new Set(decisions.map((d) => d.check_id))] });
     for (const c of checks) {
       g.node('gate_check', c.check_id, `${c.gate_name} check of ${c.candidate}`, {
@@ -224,6 +256,7 @@ export class LineageService {
     await this.addIncidents(
       g,
       decisions.map((d) => d.incident_id),
+      principal,
     );
     for (const d of decisions) {
       const id = g.node('gate_decision', d.decision_id, `${d.status} (${d.cause})`, {
@@ -296,7 +329,7 @@ export class LineageService {
         up('gate', check.gate_id, check.gate_name, 'has_check', rootId, { version: check.gate_version });
         up('model_version', check.candidate_model_version_id, check.candidate, 'candidate_in', rootId);
         const decisions = await dal.decisionsOfChecks(this.pool, [root.check_id]);
-        await this.addDecisions(g, decisions);
+        await this.addDecisions(g, decisions, principal);
         const results = await dal.resultsById(this.pool, [...new Set(decisions.flatMap((d) => d.result_ids))]);
         const runIds = [...new Set([...results.map((r) => r.run_id), ...decisions.flatMap((d) => d.run_ids)])];
         const runs = this.visible(await dal.runs(this.pool, { by: 'run', ids: runIds }, limit), principal);
@@ -311,6 +344,7 @@ export class LineageService {
         await this.addIncidents(
           g,
           decisions.map((d) => d.incident_id),
+          principal,
         );
         for (const d of decisions)
           if (d.incident_id)

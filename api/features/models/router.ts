@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { recordName, teamName } from '../../../common/rows';
+import { authorize } from '../../../domain/access/policy';
 import { principalOf } from '../../http/auth';
 import { pageQuery } from '../../http/pagination';
 import { send, validated } from '../../http/validate';
@@ -12,11 +13,12 @@ const versionView = z.object({
   modelVersion: z.string(),
   version: z.string(),
   protocol: z.string(),
-  endpoint: z.unknown(),
-  promptTemplate: z.string().nullable(),
+  // Endpoint, prompt template, params and pricing only for the model's team (docs/security.md, "Access model").
+  endpoint: z.unknown().optional(),
+  promptTemplate: z.string().nullable().optional(),
   promptTemplateHash: z.string().nullable(),
-  params: z.unknown(),
-  pricing: z.unknown(),
+  params: z.unknown().optional(),
+  pricing: z.unknown().optional(),
   createdAt: z.string(),
 });
 
@@ -65,8 +67,12 @@ export function modelsRouter(models: ModelService): Router {
   router.get(
     '/v1/models/:modelId',
     validated({ params: modelParams }, async ({ params }, req, res) => {
-      principalOf(req);
       const { model, versions, aliases } = await models.get(params.modelId);
+      const definition = authorize(principalOf(req), 'read_definition', { kind: 'model', ownerTeam: model.owner_team });
+      const shown = (v: (typeof versions)[number]) =>
+        definition === 'allow'
+          ? { endpoint: v.endpoint, promptTemplate: v.prompt_template, params: v.params, pricing: v.pricing }
+          : {};
       res.json({
         modelId: model.model_id,
         name: model.name,
@@ -77,11 +83,8 @@ export function modelsRouter(models: ModelService): Router {
             modelVersion: modelVersionName(model.name, v.version),
             version: v.version,
             protocol: v.protocol,
-            endpoint: v.endpoint,
-            promptTemplate: v.prompt_template,
+            ...shown(v),
             promptTemplateHash: v.prompt_template_hash,
-            params: v.params,
-            pricing: v.pricing,
             createdAt: v.created_at.toISOString(),
           }),
         ),

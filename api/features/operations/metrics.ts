@@ -5,7 +5,8 @@
  *   evalgate_runs_in_flight{mode,status}                        queued and running runs
  *   evalgate_run_queue_seconds{mode,stat}                       created → started, last hour (p50, p95, max)
  *   evalgate_gate_check_pending_oldest_seconds                  the longest a release check has waited
- *   evalgate_run_budget_used_ratio{run_id,metric_suite_id}      budgeted runs in flight: share reserved
+ *   evalgate_run_budget_used_ratio{metric_suite_id}             budgeted runs in flight: the largest share reserved
+ * No series is labelled with a run id (a restricted run's existence stays hidden; docs/security.md).
  */
 import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
@@ -70,13 +71,15 @@ export function registerOperationsMetrics(registry: Registry, pool: Pool): void 
   });
   new Gauge({
     name: 'evalgate_run_budget_used_ratio',
-    help: 'Budgeted runs in flight: the share of the budget reserved so far (calls or cost, the larger)',
-    labelNames: ['run_id', 'metric_suite_id'],
+    help: "Budgeted runs in flight: the largest share of a run's budget reserved so far (calls or cost), per suite",
+    labelNames: ['metric_suite_id'],
     registers: [registry],
     async collect() {
       const rows = await budgetsInFlight(pool);
+      const bySuite = new Map<string, number>();
+      for (const r of rows) bySuite.set(r.metricSuiteId, Math.max(bySuite.get(r.metricSuiteId) ?? 0, r.usedRatio));
       this.reset();
-      for (const r of rows) this.set({ run_id: r.runId, metric_suite_id: r.metricSuiteId }, r.usedRatio);
+      for (const [suite, ratio] of bySuite) this.set({ metric_suite_id: suite }, ratio);
     },
   });
 }

@@ -8,6 +8,8 @@ import { CANCEL_EVAL_RUN_SIGNAL, WORKFLOW_TYPES, type RunMode } from '../../../c
 import { insertRunRecord, resolveRunTarget } from '../../../domain/runs/createRun';
 import type { evalRunWorkflow } from '../../../workflows/evalRun';
 import { hasRole, type Principal } from '../../http/context';
+import { runAccessFacts } from '../../../domain/access/dal';
+import { authorize } from '../../../domain/access/policy';
 import { pageOf } from '../../http/pagination';
 import * as datasetsDal from '../../../domain/datasets/dal';
 import { runRetention } from '../../../domain/retention/runRetention';
@@ -174,8 +176,25 @@ export class RunService {
     return { run, results, live, judging, retention };
   }
 
+  /** Cancelled by editors of the run's owning teams (the model's or the suite's) or admins; others who see it get 403. */
   async cancel(runId: string, principal: Principal, requestId: string) {
-    const { run } = await this.get(runId, principal);
+    const facts = await runAccessFacts(this.pool, runId);
+    const decision = facts
+      ? authorize(principal, 'cancel', {
+          kind: 'run',
+          modelTeam: facts.modelTeam,
+          suiteTeam: facts.suiteTeam,
+          dataset: facts.dataset,
+        })
+      : 'hidden';
+    if (decision === 'hidden') throw notFound(`eval run ${runId}`);
+    if (decision === 'deny')
+      throw new AppError(
+        403,
+        'forbidden',
+        `cancelling a run needs the editor role on team ${facts!.modelTeam} (the model's) or ${facts!.suiteTeam} (the suite's)`,
+      );
+    const run = (await dal.findRun(this.pool, runId))!;
     if (!['queued', 'running'].includes(run.status))
       throw conflict('already_finished', `run ${runId} already ended as ${run.status}`);
     try {

@@ -9,6 +9,7 @@ import { suiteVersionBody } from '../../../domain/suites/schemas';
 import type { SuiteService } from './service';
 
 const suiteParams = z.object({ metricSuiteId: z.uuid('must be a metric suite id (uuid)') });
+const shareParams = suiteParams.extend({ team: teamName });
 
 export function suiteVersionView(v: SuiteVersionRecord) {
   return {
@@ -76,15 +77,33 @@ export function suitesRouter(suites: SuiteService): Router {
     '/v1/metric-suites/:metricSuiteId',
     validated({ params: suiteParams }, async ({ params }, req, res) => {
       principalOf(req);
-      const { suite, versions } = await suites.get(params.metricSuiteId);
+      const { suite, versions, sharedWith } = await suites.get(params.metricSuiteId);
       res.json({
         metricSuiteId: suite.metric_suite_id,
         name: suite.name,
         purpose: suite.purpose,
         ownerTeam: suite.owner_team,
         createdAt: suite.created_at.toISOString(),
+        sharedWith,
         versions: versions.map(suiteVersionView),
       });
+    }),
+  );
+
+  // A share: the suite's team consents to gates of `team` using the suite (docs/decisions/authorization.md).
+  router.put(
+    '/v1/metric-suites/:metricSuiteId/shares/:team',
+    validated({ params: shareParams }, async ({ params }, req, res) => {
+      const { created } = await suites.share(params.metricSuiteId, params.team, principalOf(req), req.requestId);
+      res.status(created ? 201 : 200).json({ metricSuiteId: params.metricSuiteId, team: params.team });
+    }),
+  );
+
+  router.delete(
+    '/v1/metric-suites/:metricSuiteId/shares/:team',
+    validated({ params: shareParams }, async ({ params }, req, res) => {
+      await suites.unshare(params.metricSuiteId, params.team, principalOf(req), req.requestId);
+      res.status(204).end();
     }),
   );
 

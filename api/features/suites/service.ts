@@ -12,6 +12,7 @@ import type { Principal } from '../../http/context';
 import { zodToAppError } from '../../http/validate';
 import { pageOf } from '../../http/pagination';
 import * as dal from '../../../domain/suites/dal';
+import * as accessDal from '../../../domain/access/dal';
 import type { MetricDef, SuiteVersionBody } from '../../../domain/suites/schemas';
 
 const bad = (message: string, field: string) => new AppError(400, 'invalid_request', message, field);
@@ -107,7 +108,54 @@ export class SuiteService {
   async get(suiteId: string) {
     const suite = await dal.findSuite(this.pool, suiteId);
     if (!suite) throw notFound(`metric suite ${suiteId}`);
-    return { suite, versions: await dal.listVersions(this.pool, suiteId) };
+    const [versions, sharedWith] = await Promise.all([
+      dal.listVersions(this.pool, suiteId),
+      accessDal.suiteShares(this.pool, suiteId),
+    ]);
+    return { suite, versions, sharedWith };
+  }
+
+  /**
+   * Shares the suite with a team (an editor of the suite's team consents): that team's gates may
+   * then use the suite, each pinned to a version. `created` is false when it was shared already.
+   */
+  async share(suiteId: string, team: string, principal: Principal, requestId: string) {
+    const suite = await dal.findSuite(this.pool, suiteId);
+    if (!suite) throw notFound(`metric suite ${suiteId}`);
+    requireRole(principal, suite.owner_team, 'editor');
+    return withTransaction(this.pool, async (tx) => {
+      await ensureTeams(tx, [team]);
+      const created = await accessDal.insertSuiteShare(tx, suiteId, team, principal.principalId);
+      if (created)
+        await recordAudit(tx, {
+          principalId: principal.principalId,
+          action: 'metric_suite.share',
+          entityKind: 'metric_suite',
+          entityId: suiteId,
+          detail: { team },
+          requestId,
+        });
+      return { created };
+    });
+  }
+
+  /** Withdraws a share: gate versions already pinned keep their decisions; new gate versions of that team are refused. */
+  async unshare(suiteId: string, team: string, principal: Principal, requestId: string) {
+    const suite = await dal.findSuite(this.pool, suiteId);
+    if (!suite) throw notFound(`metric suite ${suiteId}`);
+    requireRole(principal, suite.owner_team, 'editor');
+    await withTransaction(this.pool, async (tx) => {
+      if (!(await accessDal.deleteSuiteShare(tx, suiteId, team)))
+        throw notFound(`share of suite ${suiteId} with ${team}`);
+      await recordAudit(tx, {
+        principalId: principal.principalId,
+        action: 'metric_suite.unshare',
+        entityKind: 'metric_suite',
+        entityId: suiteId,
+        detail: { team },
+        requestId,
+      });
+    });
   }
 
   /** A new immutable version; identical content to the latest version answers that version (200). */

@@ -193,12 +193,20 @@ describe("access to a restricted dataset's comparison", () => {
       rows,
     );
     expect(up.status).toBe(201);
+    // Rows go only to endpoints whose team may read them: the evaluated model belongs to the allowed team.
+    const trustedModel = unique('trusted-clf');
+    const registered = await admin.post('/v1/models', { name: trustedModel, ownerTeam: allowedTeam });
+    for (const v of ['logreg-v1', 'nb-v1'])
+      await admin.post(`/v1/models/${registered.body.modelId}/versions`, {
+        version: v,
+        endpoint: { protocol: 'json-predict', url: world.server.predictUrl(v) },
+      });
     const runOn = async (v: string) =>
       waitForRun(
         admin,
         (
           await admin.post('/v1/eval-runs', {
-            modelVersion: model.v(v),
+            modelVersion: `${trustedModel}@${v}`,
             datasetId: created.body.datasetId,
             metricSuiteId: suite.metricSuiteId,
             metricSuiteVersion: 1,

@@ -5,7 +5,7 @@
  * the audit log and counted in /metrics.
  */
 import { startEvalWorld, type EvalWorld } from '../../../testkit/evalWorld';
-import { principal, unique, type ApiClient } from '../../../testkit/stack';
+import { client, principal, unique, type ApiClient } from '../../../testkit/stack';
 import {
   createGate,
   releaseSuite,
@@ -22,6 +22,8 @@ let gateId: string;
 let shortTtlGateId: string;
 let approverA: ApiClient & { principalId: string };
 let approverB: ApiClient & { principalId: string };
+let teamAdmin: ApiClient & { principalId: string };
+let adminId: string;
 let viewer: ApiClient & { principalId: string };
 let otherTeamApprover: ApiClient & { principalId: string };
 let stranger: ApiClient & { principalId: string };
@@ -56,6 +58,8 @@ beforeAll(async () => {
     ]),
     principal(world.stack, 'stranger', [{ team: other, roles: ['editor', 'approver'] }]),
   ]);
+  teamAdmin = await principal(world.stack, 'team-admin', [{ team: world.team, roles: ['admin'] }]);
+  adminId = (await client(world.stack.baseUrl, world.stack.adminToken).get('/v1/principals/me')).body.principalId;
 }, 180_000);
 afterAll(() => world.close());
 
@@ -150,6 +154,11 @@ describe('an override', () => {
     expect([wrongTeam.status, wrongTeam.body.error.code]).toEqual([403, 'forbidden']);
     expect(wrongTeam.body.error.message).toMatch(new RegExp(`approver role on team ${world.team}`));
     expect((await approve(overrideId, stranger)).status).toBe(404);
+    // admin does not imply approver (BRIEF: only approvers approve), on the team or platform-wide.
+    const byTeamAdmin = await approve(overrideId, teamAdmin);
+    expect([byTeamAdmin.status, byTeamAdmin.body.error.code]).toEqual([403, 'forbidden']);
+    const byPlatformAdmin = await approve(overrideId, client(world.stack.baseUrl, world.stack.adminToken));
+    expect([byPlatformAdmin.status, byPlatformAdmin.body.error.code]).toEqual([403, 'forbidden']);
     expect((await approve(overrideId, approverA)).status).toBe(202);
     const twice = await approve(overrideId, approverA);
     expect([twice.status, twice.body.error.code]).toEqual([409, 'already_approved']);
@@ -159,6 +168,8 @@ describe('an override', () => {
       world.editor.principalId,
       viewer.principalId,
       otherTeamApprover.principalId,
+      teamAdmin.principalId,
+      adminId,
       approverA.principalId,
     ]);
     const override = await world.editor.get(`/v1/overrides/${overrideId}`);
@@ -254,7 +265,9 @@ describe('override expiry', () => {
 });
 
 it('counts overrides in /metrics', async () => {
-  const metrics = await (await fetch(`${world.stack.baseUrl}/metrics`)).text();
+  const metrics = await (
+    await fetch(`${world.stack.baseUrl}/metrics`, { headers: { authorization: `Bearer ${world.stack.adminToken}` } })
+  ).text();
   expect(metrics).toMatch(/evalgate_override_events_total\{event="requested"\} [1-9]/);
   expect(metrics).toMatch(/evalgate_override_events_total\{event="approved"\} [1-9]/);
   expect(metrics).toMatch(/evalgate_override_events_total\{event="refused"\} [1-9]/);

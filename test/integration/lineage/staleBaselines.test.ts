@@ -81,7 +81,7 @@ describe('a stale baseline', () => {
         expect.objectContaining({ gateId, runs: [expect.objectContaining({ runId: baselineRunId })] }),
       ]),
     );
-    const metrics = await client(world.stack.baseUrl).get('/metrics');
+    const metrics = await client(world.stack.baseUrl, world.stack.adminToken).get('/metrics');
     const value = Number(/^evalgate_gates_stale_baseline (\d+)$/m.exec(metrics.body as string)?.[1]);
     expect(value).toBeGreaterThanOrEqual(1);
   });

@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => world.close());
 
 async function series(): Promise<string> {
-  const res = await client(world.stack.baseUrl).get('/metrics');
+  const res = await client(world.stack.baseUrl, world.stack.adminToken).get('/metrics');
   expect(res.status).toBe(200);
   return res.body as string;
 }

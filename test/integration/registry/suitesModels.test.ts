@@ -169,7 +169,9 @@ describe('operability', () => {
     const ready = await anon.get('/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toEqual({ postgres: 'ok', temporal: 'ok', objectStorage: 'ok' });
-    const metrics = await fetch(`${stack.baseUrl}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${stack.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    }).then((r) => r.text());
     expect(metrics).toMatch(
       /evalgate_http_requests_total\{route="\/v1\/metric-suites",method="POST",status="\d{3}"\} \d+/,
     );
