@@ -3,6 +3,7 @@ import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import type { Storage } from '../common/storage';
 import { createGateActivities } from './gates';
+import { createExperimentActivities } from './experiments';
 import { createIncidentActivities } from './incidents';
 import { createJudgeActivities } from './judge';
 import { createRunActivities } from './runs';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createGateActivities(deps),
     ...createIncidentActivities(deps),
     ...createJudgeActivities(deps),
+    ...createExperimentActivities(deps),
   };
 }
 

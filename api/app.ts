@@ -17,6 +17,8 @@ import { gateMetrics } from './features/gates/metrics';
 import { OverrideService } from './features/gates/overrides';
 import { gatesRouter } from './features/gates/router';
 import { GateService } from './features/gates/service';
+import { experimentsRouter } from './features/experiments/router';
+import { ExperimentService } from './features/experiments/service';
 import { healthRouter } from './features/health';
 import { incidentsRouter } from './features/incidents/router';
 import { registerCostMetrics } from './features/judge/costMetrics';
@@ -60,6 +62,7 @@ export interface App {
     checks: CheckService;
     incidents: IncidentService;
     lineage: LineageService;
+    experiments: ExperimentService;
   };
 }
 
@@ -81,6 +84,7 @@ export function createApp(deps: AppDeps): App {
     checks,
     incidents: new IncidentService(deps.pool, deps.temporal, deps.config),
     lineage: new LineageService(deps.pool),
+    experiments: new ExperimentService(deps.pool, deps.temporal, deps.config),
   };
 
   const app = express();
@@ -114,6 +118,7 @@ export function createApp(deps: AppDeps): App {
   );
   app.use(incidentsRouter(services.incidents));
   app.use(lineageRouter(services.lineage));
+  app.use(experimentsRouter(services.experiments));
   app.use(unknownRoute);
   app.use(errorHandler);
   return { app, services };

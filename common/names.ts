@@ -29,6 +29,7 @@ export const WORKFLOW_TYPES = {
   /** Child of judgeIncident: one affected run. */
   rejudgeRun: 'rejudgeRunWorkflow',
   datasetDeprecation: 'datasetDeprecationWorkflow',
+  onlineExperiment: 'onlineExperimentWorkflow',
 } as const;
 export type WorkflowType = (typeof WORKFLOW_TYPES)[keyof typeof WORKFLOW_TYPES];
 
@@ -44,6 +45,9 @@ export const judgeIncidentWorkflowId = (incidentId: string): string => `judgeInc
 export const incidentRunWorkflowId = (incidentWorkflowId: string, runId: string): string =>
   `${incidentWorkflowId}:run:${runId}`;
 
+/** Online experiments: one workflow per experiment, on the release task queue. */
+export const onlineExperimentWorkflowId = (experimentId: string): string => `experiment:${experimentId}`;
+
 /** Eval runs: cancelled by a signal; progress by a query (the run, and each block child). */
 export const CANCEL_EVAL_RUN_SIGNAL = 'cancelEvalRun';
 export const EVAL_RUN_PROGRESS_QUERY = 'evalRunProgress';
@@ -56,3 +60,9 @@ export const INCIDENT_PROGRESS_QUERY = 'incidentProgress';
 export const OVERRIDE_REQUESTED_SIGNAL = 'overrideRequested';
 export const OVERRIDE_APPROVED_SIGNAL = 'overrideApproved';
 export const GATE_CHECK_STATE_QUERY = 'gateCheckState';
+
+/** Online experiments: pause, resume and rollback (a person's, or an incident's gate revocation) are signals. */
+export const PAUSE_EXPERIMENT_SIGNAL = 'pauseExperiment';
+export const RESUME_EXPERIMENT_SIGNAL = 'resumeExperiment';
+export const ROLLBACK_EXPERIMENT_SIGNAL = 'rollbackExperiment';
+export const EXPERIMENT_STATE_QUERY = 'experimentState';

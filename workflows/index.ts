@@ -8,3 +8,4 @@ export { releaseGateWorkflow } from './releaseGate';
 export { metricRecomputeWorkflow, recomputeRunWorkflow } from './metricRecompute';
 export { judgeIncidentWorkflow, rejudgeRunWorkflow } from './judgeIncident';
 export { datasetDeprecationWorkflow } from './datasetDeprecation';
+export { onlineExperimentWorkflow } from './onlineExperiment';
