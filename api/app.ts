@@ -114,6 +114,14 @@ export function createApp(deps: AppDeps): App {
       services.gates,
       services.checks,
       new OverrideService(deps.pool, deps.temporal, deps.config, services.checks, gates.overrideEvent),
+      async (gateId) =>
+        (await services.experiments.ofGate(gateId)).map((e) => ({
+          experimentId: e.experiment_id,
+          name: e.name,
+          status: e.status,
+          gateCheckId: e.gate_check_id,
+          candidate: e.candidate,
+        })),
     ),
   );
   app.use(incidentsRouter(services.incidents));

@@ -128,5 +128,10 @@ export const gateDecideOptions: ActivityOptions = {
  */
 export const experimentStepOptions: ActivityOptions = {
   startToCloseTimeout: '1 minute',
-  retry: { ...stepRetry, maximumAttempts: 0, nonRetryableErrorTypes: ['not_found'] },
+  retry: {
+    initialInterval: stepRetry.initialInterval,
+    backoffCoefficient: stepRetry.backoffCoefficient,
+    maximumInterval: stepRetry.maximumInterval,
+    nonRetryableErrorTypes: ['not_found'],
+  },
 };

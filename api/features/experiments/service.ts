@@ -132,7 +132,13 @@ export class ExperimentService {
       await this.temporal.workflow.start<typeof onlineExperimentWorkflow>(WORKFLOW_TYPES.onlineExperiment, {
         workflowId: e.workflow_id,
         taskQueue: taskQueueFor(this.config.EVALGATE_TASK_QUEUE_PREFIX, 'release'),
-        args: [{ experimentId: e.experiment_id, checkEverySeconds: e.plan.checkEverySeconds }],
+        args: [
+          {
+            experimentId: e.experiment_id,
+            checkEverySeconds: e.plan.checkEverySeconds,
+            checksPerRun: this.config.EVALGATE_EXPERIMENT_CHECKS_PER_RUN,
+          },
+        ],
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
