@@ -187,7 +187,7 @@ export class ExperimentService {
     };
   }
 
-  /** Ingests a batch; events reach the aggregates only while the experiment runs (paused or decided: accepted, not counted). */
+  /** Ingests a batch; events reach the aggregates only while the experiment runs with traffic in treatment (else: accepted, not counted). */
   async ingest(
     experimentId: string,
     text: string,
@@ -196,7 +196,8 @@ export class ExperimentService {
     const state = await this.visibleServing(experimentId, principal, 'editor');
     const { events, rejected } = parseEvents(text, state.guardrailEvents);
     const counted =
-      state.status === 'running'
+      // Before the ramp's first step (percent 0) every unit is control: nothing to compare, and counting it would skew the split.
+      state.status === 'running' && state.percent > 0
         ? await applyEvents(
             this.pool,
             { experimentId, step: state.step, percent: state.percent, guardrails: state.guardrailEvents.length },

@@ -127,6 +127,8 @@ describe('starting an experiment', () => {
     });
 
     // Assignment: deterministic, cacheable, the variant's model version.
+    // The serving path caches the experiment's percent for a second (it may have cached the 0% of before the first step).
+    await new Promise((r) => setTimeout(r, 1100));
     const a = await viewer.get(`/v1/experiments/${id}/assignment?unit=user-42`);
     expect(a.headers.get('cache-control')).toBe('private, max-age=1');
     expect(a.body).toMatchObject({ unit: 'user-42', percent: 10 });
@@ -202,6 +204,32 @@ describe('deciding on live traffic', () => {
     expect(run.status).toMatchObject({ status: 'rolled_back', decision: { reason: 'sample_ratio_mismatch' } });
     expect(run.status.srm.ok).toBe(false);
   }, 90_000);
+
+  it('rolls back with gate_revoked when an incident revokes the check behind it', async () => {
+    const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 20, 'hard-ham': 20, spam: 20 }));
+    const suite = await releaseSuite(world);
+    const gate = await createGate(world.editor, {
+      ownerTeam: world.team,
+      metricSuiteId: suite.metricSuiteId,
+      datasetIds: [dataset.datasetId],
+      rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.1 }],
+    });
+    const check = await runCheck(world.editor, gate, model.v('logreg-v1'));
+    expect(check.status).toBe('pass');
+    const id = await start({ ramp: [{ percent: 10, minSeconds: 3600 }] }, check.checkId);
+    await waitFor(id, (e) => e.percent === 10, 30_000);
+    const deprecated = await world.editor.post(
+      `/v1/datasets/${dataset.datasetId}/versions/${dataset.version}/deprecate`,
+      {
+        reason: 'test rows leaked into training',
+      },
+    );
+    expect(deprecated.status).toBe(202);
+    const ended = await waitFor(id, (e) => e.status === 'rolled_back', 120_000);
+    expect(ended).toMatchObject({ percent: 0, decision: { status: 'rolled_back', reason: 'gate_revoked' } });
+    expect(ended.decision.message).toContain(check.checkId);
+    expect((await world.editor.get(`/v1/gate-checks/${check.checkId}`)).body.status).toBe('revoked');
+  }, 180_000);
 
   it('promotes an A/A candidate through the ramp: the alias moves, its history naming the experiment and the check', async () => {
     const id = await start({
