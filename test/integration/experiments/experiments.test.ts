@@ -264,6 +264,16 @@ describe('deciding on live traffic', () => {
       gate_check_id: passedCheckId,
       experiment_id: id,
     });
+    // Lineage: check → experiment → alias move.
+    const lineage = (await world.editor.get(`/v1/lineage/gate_check/${passedCheckId}?direction=downstream`)).body;
+    const move = lineage.nodes.find((n: any) => n.kind === 'alias_move' && n.attrs.experimentId === id);
+    expect(move).toBeDefined();
+    expect(lineage.edges).toEqual(
+      expect.arrayContaining([
+        { from: `gate_check:${passedCheckId}`, to: `experiment:${id}`, relation: 'started' },
+        { from: `experiment:${id}`, to: move.id, relation: 'promoted' },
+      ]),
+    );
     // Put production back for the other tests.
     await world.editor.put(`/v1/models/${model.modelId}/aliases/production`, { modelVersion: model.v('nb-v1') });
   }, 150_000);
