@@ -125,10 +125,10 @@ function statistics() {
     onInconclusive: 'pause',
     tuningUnits: 5000,
   };
-  const run = (rate: number, seeds: number) =>
+  const run = (rate: number, seeds: number, margin = 0.03) =>
     Array.from({ length: seeds }, (_, i) =>
       simulateExperiment(
-        plan,
+        { ...plan, guardrails: [{ ...plan.guardrails[0], margin }] },
         { seed: 50_000 + i, rate: { control: 0.05, treatment: rate } },
         {
           experimentId: `bench-${rate}-${i}`,
@@ -138,22 +138,25 @@ function statistics() {
     );
   const aa = run(0.05, 1000);
   const count = (rs: typeof aa, action: string) => rs.filter((r) => r.action === action).length;
+  const srm = aa.filter((r) => r.reason === 'sample_ratio_mismatch').length;
   console.log(
-    `A/A (1000 runs) promoted ${count(aa, 'promote')} · rolled back ${count(aa, 'rollback')} · inconclusive ${count(aa, 'inconclusive')}`,
+    `A/A (1000 runs) promoted ${count(aa, 'promote')} · rolled back ${count(aa, 'rollback')} ` +
+      `(sample ratio ${srm}) · inconclusive ${count(aa, 'inconclusive')}`,
   );
-  for (const [label, rate] of [
-    ['5% → 20% (4×)', 0.2],
-    ['5% → 10% (2×)', 0.1],
-    ['5% → 7.5% (1.5×)', 0.075],
-  ] as const) {
-    const rs = run(rate, 200);
-    const rolled = rs.filter((r) => r.action === 'rollback');
-    const units = rolled.map((r) => r.units);
-    console.log(
-      `${label.padEnd(18)} rolled back ${rolled.length}/200 · units to rollback p50 ${percentile(units, 0.5) ?? '–'} · ` +
-        `p95 ${percentile(units, 0.95) ?? '–'} · promoted ${count(rs, 'promote')}`,
-    );
-  }
+  for (const margin of [0.03, 0.01])
+    for (const [label, rate] of [
+      ['5% → 20% (4×)', 0.2],
+      ['5% → 10% (2×)', 0.1],
+      ['5% → 7.5% (1.5×)', 0.075],
+    ] as const) {
+      const rs = run(rate, 200, margin);
+      const rolled = rs.filter((r) => r.action === 'rollback');
+      const units = rolled.map((r) => r.units);
+      console.log(
+        `margin ${margin} ${label.padEnd(18)} rolled back ${rolled.length}/200 · units to rollback ` +
+          `p50 ${percentile(units, 0.5) ?? '–'} · p95 ${percentile(units, 0.95) ?? '–'} · promoted ${count(rs, 'promote')}`,
+      );
+    }
 }
 
 async function main() {
