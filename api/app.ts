@@ -17,6 +17,7 @@ import { gateMetrics } from './features/gates/metrics';
 import { OverrideService } from './features/gates/overrides';
 import { gatesRouter } from './features/gates/router';
 import { GateService } from './features/gates/service';
+import { registerExperimentMetrics } from './features/experiments/metrics';
 import { experimentsRouter } from './features/experiments/router';
 import { ExperimentService } from './features/experiments/service';
 import { healthRouter } from './features/health';
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps): App {
   registerCostMetrics(registry, deps.pool);
   registerLineageMetrics(registry, deps.pool);
   registerOperationsMetrics(registry, deps.pool);
+  registerExperimentMetrics(registry, deps.pool);
   const gates = gateMetrics(registry, deps.pool);
   const checks = new CheckService(deps.pool, deps.temporal, deps.config);
   const services = {

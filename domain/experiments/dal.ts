@@ -250,3 +250,12 @@ export async function countByStatus(q: Queryable) {
   );
   return rows.map((r) => ({ status: r.status, n: Number(r.n) }));
 }
+
+/** Rollbacks decided in the last hour, by reason (the /metrics gauge the rollback alert reads). */
+export async function rollbacksLastHour(q: Queryable) {
+  const { rows } = await q.query<{ reason: string; n: string }>(
+    `SELECT COALESCE(decision->>'reason', 'unknown') AS reason, count(*) AS n FROM experiments
+      WHERE status = 'rolled_back' AND updated_at > now() - interval '1 hour' GROUP BY 1`,
+  );
+  return rows.map((r) => ({ reason: r.reason, n: Number(r.n) }));
+}

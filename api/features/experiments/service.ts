@@ -187,7 +187,7 @@ export class ExperimentService {
     };
   }
 
-  /** Ingests a batch; events reach the aggregates only while the experiment runs with traffic in treatment (else: accepted, not counted). */
+  /** Ingests a batch; events count only while the experiment runs with traffic in treatment (else: accepted, not counted). */
   async ingest(
     experimentId: string,
     text: string,
