@@ -204,17 +204,14 @@ export async function lockUnits(
   units: { unit: string; variant: number }[],
   guardrails: number,
 ): Promise<UnitRow[]> {
-  await q.query(
-    `INSERT INTO experiment_units (experiment_id, step, unit, variant, vals)
-     SELECT $1, $2, u.unit, u.variant, array_fill(0::float8, ARRAY[$5::int])
-       FROM unnest($3::text[], $4::smallint[]) AS u(unit, variant) ORDER BY u.unit
-     ON CONFLICT DO NOTHING`,
-    [experimentId, step, units.map((u) => u.unit), units.map((u) => u.variant), guardrails],
-  );
+  // One statement: new units are inserted, existing ones locked by a no-op update, and RETURNING gives every row as it was.
   const { rows } = await q.query<UnitRow>(
-    `SELECT unit, variant, exposed, vals FROM experiment_units
-      WHERE experiment_id = $1 AND step = $2 AND unit = ANY($3::text[]) ORDER BY unit FOR UPDATE`,
-    [experimentId, step, units.map((u) => u.unit)],
+    `INSERT INTO experiment_units AS u (experiment_id, step, unit, variant, vals)
+     SELECT $1, $2, x.unit, x.variant, array_fill(0::float8, ARRAY[$5::int])
+       FROM unnest($3::text[], $4::smallint[]) AS x(unit, variant) ORDER BY x.unit
+     ON CONFLICT (experiment_id, step, unit) DO UPDATE SET exposed = u.exposed
+     RETURNING unit, variant, exposed, vals`,
+    [experimentId, step, units.map((u) => u.unit), units.map((u) => u.variant), guardrails],
   );
   return rows;
 }
@@ -222,11 +219,10 @@ export async function lockUnits(
 export async function updateUnits(q: Queryable, experimentId: string, step: number, rows: UnitRow[]) {
   if (!rows.length) return;
   await q.query(
-    `UPDATE experiment_units u SET exposed = x.exposed,
-            vals = ARRAY(SELECT jsonb_array_elements_text(x.vals)::float8)
-       FROM unnest($3::text[], $4::bool[], $5::jsonb[]) AS x(unit, exposed, vals)
+    `UPDATE experiment_units u SET exposed = x.exposed, vals = x.vals::float8[]
+       FROM unnest($3::text[], $4::bool[], $5::text[]) AS x(unit, exposed, vals)
       WHERE u.experiment_id = $1 AND u.step = $2 AND u.unit = x.unit`,
-    [experimentId, step, rows.map((r) => r.unit), rows.map((r) => r.exposed), rows.map((r) => JSON.stringify(r.vals))],
+    [experimentId, step, rows.map((r) => r.unit), rows.map((r) => r.exposed), rows.map((r) => `{${r.vals.join(',')}}`)],
   );
 }
 
