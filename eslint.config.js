@@ -41,17 +41,17 @@ const TEST_SUPPORT_RULES = [
   },
   {
     files: ['test/**/*.ts'],
-    ignores: ['test/e2e/gateStory.test.ts'],
+    ignores: ['test/e2e/gateStory.test.ts', 'test/e2e/experimentStory.test.ts'],
     patterns: [
       { regex: topDir(['bench', 'examples']), message: 'tests take test support from testkit/; examples/ is the demo' },
     ],
   },
   {
-    // The test of the demo's gate story imports the story it tests, and nothing else from examples/.
-    files: ['test/e2e/gateStory.test.ts'],
+    // The tests of the demo's stories import the story they test, and nothing else from examples/.
+    files: ['test/e2e/gateStory.test.ts', 'test/e2e/experimentStory.test.ts'],
     patterns: [
       {
-        regex: '^(?:\\.\\./)+(?:bench(?:/|$)|examples(?:/(?!demo/gateStory$)|$))',
+        regex: '^(?:\\.\\./)+(?:bench(?:/|$)|examples(?:/(?!demo/(?:gateStory|experimentStory)$)|$))',
         message: 'tests take test support from testkit/; examples/ is the demo',
       },
     ],

@@ -3,6 +3,7 @@ import type { RunDefaults } from '../domain/runs/createRun';
 import type { Logger } from '../common/logger';
 import type { Storage } from '../common/storage';
 import { createGateActivities } from './gates';
+import { createExperimentActivities } from './experiments';
 import { createIncidentActivities } from './incidents';
 import { createJudgeActivities } from './judge';
 import { createRetentionActivities } from './retention';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createIncidentActivities(deps),
     ...createJudgeActivities(deps),
     ...createRetentionActivities(deps),
+    ...createExperimentActivities(deps),
   };
 }
 

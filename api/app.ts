@@ -19,6 +19,9 @@ import { gateMetrics } from './features/gates/metrics';
 import { OverrideService } from './features/gates/overrides';
 import { gatesRouter } from './features/gates/router';
 import { GateService } from './features/gates/service';
+import { registerExperimentMetrics } from './features/experiments/metrics';
+import { experimentsRouter } from './features/experiments/router';
+import { ExperimentService } from './features/experiments/service';
 import { healthRouter } from './features/health';
 import { incidentsRouter } from './features/incidents/router';
 import { registerCostMetrics } from './features/judge/costMetrics';
@@ -65,6 +68,7 @@ export interface App {
     checks: CheckService;
     incidents: IncidentService;
     lineage: LineageService;
+    experiments: ExperimentService;
   };
 }
 
@@ -74,6 +78,7 @@ export function createApp(deps: AppDeps): App {
   registerCostMetrics(registry, deps.pool);
   registerLineageMetrics(registry, deps.pool);
   registerOperationsMetrics(registry, deps.pool);
+  registerExperimentMetrics(registry, deps.pool);
   const gates = gateMetrics(registry, deps.pool);
   const checks = new CheckService(deps.pool, deps.temporal, deps.config);
   const services = {
@@ -89,6 +94,7 @@ export function createApp(deps: AppDeps): App {
     checks,
     incidents: new IncidentService(deps.pool, deps.temporal, deps.config),
     lineage: new LineageService(deps.pool),
+    experiments: new ExperimentService(deps.pool, deps.temporal, deps.config),
   };
 
   const app = express();
@@ -121,11 +127,20 @@ export function createApp(deps: AppDeps): App {
       services.gates,
       services.checks,
       new OverrideService(deps.pool, deps.temporal, deps.config, services.checks, gates.overrideEvent),
+      async (gateId) =>
+        (await services.experiments.ofGate(gateId)).map((e) => ({
+          experimentId: e.experiment_id,
+          name: e.name,
+          status: e.status,
+          gateCheckId: e.gate_check_id,
+          candidate: e.candidate,
+        })),
     ),
   );
   app.use(incidentsRouter(services.incidents));
   app.use(lineageRouter(services.lineage));
   app.use(retentionRouter(new RetentionService(deps.pool, services.datasets)));
+  app.use(experimentsRouter(services.experiments));
   app.use(unknownRoute);
   app.use(errorHandler);
   return { app, services };

@@ -12,6 +12,7 @@ import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply';
 import { registerCompletion } from './commands/completion';
 import { registerDatasets } from './commands/datasets';
+import { registerExperiment } from './commands/experiment';
 import { registerGate } from './commands/gate';
 import { registerGates } from './commands/gates';
 import { registerIncidents } from './commands/incidents';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRuns(program, ctx);
   registerGate(program, ctx);
   registerGates(program, ctx);
+  registerExperiment(program, ctx);
   registerOverride(program, ctx);
   registerIncidents(program, ctx);
   registerLineage(program, ctx);

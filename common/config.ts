@@ -174,6 +174,8 @@ const envSchema = z.object({
   EVALGATE_RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).max(10_000).default(50),
   /** Cap on `GET /v1/gate-checks/{id}?wait=`. */
   EVALGATE_GATE_WAIT_MAX_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  /** Checks an online experiment's workflow run makes before it continues as new (bounded history). */
+  EVALGATE_EXPERIMENT_CHECKS_PER_RUN: z.coerce.number().int().min(1).max(10_000).default(500),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

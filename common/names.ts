@@ -31,6 +31,7 @@ export const WORKFLOW_TYPES = {
   datasetDeprecation: 'datasetDeprecationWorkflow',
   /** Started by a Temporal Schedule (workers/retentionSchedule.ts): deletes expired per-example outputs. */
   retention: 'retentionWorkflow',
+  onlineExperiment: 'onlineExperimentWorkflow',
 } as const;
 export type WorkflowType = (typeof WORKFLOW_TYPES)[keyof typeof WORKFLOW_TYPES];
 
@@ -50,6 +51,8 @@ export const incidentRunWorkflowId = (incidentWorkflowId: string, runId: string)
 export const retentionScheduleId = (taskQueuePrefix: string): string => `retention:${taskQueuePrefix}`;
 /** A sweep started outside the schedule (an operator, a test). */
 export const retentionSweepWorkflowId = (label: string): string => `retention:sweep:${label}`;
+/** Online experiments: one workflow per experiment, on the release task queue. */
+export const onlineExperimentWorkflowId = (experimentId: string): string => `experiment:${experimentId}`;
 
 /** Eval runs: cancelled by a signal; progress by a query (the run, and each block child). */
 export const CANCEL_EVAL_RUN_SIGNAL = 'cancelEvalRun';
@@ -63,3 +66,9 @@ export const INCIDENT_PROGRESS_QUERY = 'incidentProgress';
 export const OVERRIDE_REQUESTED_SIGNAL = 'overrideRequested';
 export const OVERRIDE_APPROVED_SIGNAL = 'overrideApproved';
 export const GATE_CHECK_STATE_QUERY = 'gateCheckState';
+
+/** Online experiments: pause, resume and rollback (a person's, or an incident's gate revocation) are signals. */
+export const PAUSE_EXPERIMENT_SIGNAL = 'pauseExperiment';
+export const RESUME_EXPERIMENT_SIGNAL = 'resumeExperiment';
+export const ROLLBACK_EXPERIMENT_SIGNAL = 'rollbackExperiment';
+export const EXPERIMENT_STATE_QUERY = 'experimentState';

@@ -11,6 +11,7 @@
  *  3. release-mode eval runs of two versions, their metrics with 95% intervals overall and per
  *     slice, cost and cache use — and a rerun answered entirely from the prediction cache
  *  4. the gate story, when the gates feature is present (examples/demo/gateStory.ts)
+ *  5. the online experiment of the candidate that passed, promoted on simulated traffic (examples/demo/experimentStory.ts)
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -187,8 +188,10 @@ async function main() {
     if (existsSync(gateStory)) {
       section('4. Release gate');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { runGateStory } = require(gateStory) as { runGateStory(ctx: unknown): Promise<void> };
-      await runGateStory({
+      const { runGateStory } = require(gateStory) as {
+        runGateStory(ctx: unknown): Promise<{ checkIds: { pass: string } }>;
+      };
+      const story = await runGateStory({
         baseUrl,
         admin,
         editor,
@@ -199,6 +202,15 @@ async function main() {
         modelId: model.modelId,
         versions,
         modelServerUrl: modelServer.url,
+      });
+      section('5. Online experiment');
+      const { runExperimentStory } = await import('./demo/experimentStory');
+      await runExperimentStory({
+        baseUrl,
+        admin,
+        team: TEAM,
+        checkId: story.checkIds.pass,
+        candidate: versions['logreg-v1'],
       });
     }
     section('Done');

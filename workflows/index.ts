@@ -9,3 +9,4 @@ export { metricRecomputeWorkflow, recomputeRunWorkflow } from './metricRecompute
 export { judgeIncidentWorkflow, rejudgeRunWorkflow } from './judgeIncident';
 export { datasetDeprecationWorkflow } from './datasetDeprecation';
 export { retentionWorkflow } from './retention';
+export { onlineExperimentWorkflow } from './onlineExperiment';

@@ -22,6 +22,7 @@ import {
 import { loadIncident } from '../../domain/incidents/incidents';
 import { buildReport, type IncidentReport } from '../../domain/incidents/report';
 import { revokeDecision } from '../../domain/incidents/revoke';
+import { rollBackExperimentsOfCheck } from '../experiments/revocation';
 import { latestDecisionsUsing } from '../../domain/lineage/dal';
 import { gatesWithStaleBaselines } from '../../domain/lineage/staleness';
 
@@ -114,8 +115,14 @@ export function createDeprecationActivities(deps: DeprecationDeps) {
             newResultIds: decision.result_ids,
             detail,
           })
-        )
+        ) {
           revoked += 1;
+          await rollBackExperimentsOfCheck(
+            pool,
+            decision.check_id,
+            `incident ${incidentId} revoked gate check ${decision.check_id}: ${summary}`,
+          );
+        }
       }
       return { revoked };
     },

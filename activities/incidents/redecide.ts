@@ -13,6 +13,7 @@ import { recomputedRuns } from '../../domain/incidents/dal/runs';
 import { loadIncident } from '../../domain/incidents/incidents';
 import { redecideOne } from '../../domain/incidents/redecide';
 import { latestDecisionsUsing } from '../../domain/lineage/dal';
+import { rollBackExperimentsOfCheck } from '../experiments/revocation';
 
 export interface RedecideDeps {
   pool: Pool;
@@ -40,7 +41,14 @@ export function createRedecideActivities(deps: RedecideDeps) {
         const outcome = await redecideOne(deps, incident.incident_id, incident.kind, decision, unrecoverable);
         if (!outcome) continue;
         tally.reevaluated += 1;
-        if (outcome === 'revoked') tally.revoked += 1;
+        if (outcome === 'revoked') {
+          tally.revoked += 1;
+          await rollBackExperimentsOfCheck(
+            pool,
+            decision.check_id,
+            `incident ${incidentId} revoked gate check ${decision.check_id}`,
+          );
+        }
         if (outcome === 'now_passing') tally.nowPassing += 1;
       }
       return tally;

@@ -228,6 +228,8 @@ export interface AliasMoveRow {
   model_version_id: string;
   model_version: string;
   changed_at: Date;
+  /** The online experiment whose promotion made the move, if one did. */
+  experiment_id: string | null;
 }
 
 /** Alias moves made on the strength of gate checks, or to given model versions. */
@@ -237,7 +239,7 @@ export async function aliasMoves(
 ): Promise<AliasMoveRow[]> {
   const { rows } = await q.query<AliasMoveRow>(
     `SELECT h.history_id::text, h.gate_check_id, m.name AS model, h.alias, h.model_version_id,
-            m.name || '@' || v.version AS model_version, h.changed_at
+            m.name || '@' || v.version AS model_version, h.changed_at, h.experiment_id
        FROM model_alias_history h JOIN models m USING (model_id) JOIN model_versions v ON v.model_version_id = h.model_version_id
       WHERE h.gate_check_id = ANY($1::uuid[]) OR h.model_version_id = ANY($2::uuid[]) ORDER BY h.history_id`,
     [by.checkIds ?? [], by.modelVersionIds ?? []],

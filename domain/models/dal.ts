@@ -127,7 +127,15 @@ export async function findAlias(q: Queryable, modelId: string, alias: string) {
 /** Moves an alias and appends the move to its history in one statement pair (caller's transaction). */
 export async function moveAlias(
   q: Queryable,
-  a: { modelId: string; alias: string; modelVersionId: string; changedBy: string; gateCheckId?: string },
+  a: {
+    modelId: string;
+    alias: string;
+    modelVersionId: string;
+    changedBy: string;
+    gateCheckId?: string;
+    /** The online experiment whose promotion moved it. */
+    experimentId?: string;
+  },
 ) {
   const { rows } = await q.query<{ model_version_id: string }>(
     'SELECT model_version_id FROM model_aliases WHERE model_id = $1 AND alias = $2 FOR UPDATE',
@@ -141,9 +149,9 @@ export async function moveAlias(
     [a.modelId, a.alias, a.modelVersionId, a.changedBy],
   );
   await q.query(
-    `INSERT INTO model_alias_history (model_id, alias, model_version_id, previous_model_version_id, gate_check_id, changed_by)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [a.modelId, a.alias, a.modelVersionId, previous, a.gateCheckId ?? null, a.changedBy],
+    `INSERT INTO model_alias_history (model_id, alias, model_version_id, previous_model_version_id, gate_check_id, changed_by,
+       experiment_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [a.modelId, a.alias, a.modelVersionId, previous, a.gateCheckId ?? null, a.changedBy, a.experimentId ?? null],
   );
   return previous;
 }
@@ -155,8 +163,9 @@ export async function aliasHistory(q: Queryable, modelId: string, alias: string)
     changed_at: Date;
     changed_by: string;
     gate_check_id: string | null;
+    experiment_id: string | null;
   }>(
-    `SELECT v.version, pv.version AS previous, h.changed_at, h.changed_by, h.gate_check_id
+    `SELECT v.version, pv.version AS previous, h.changed_at, h.changed_by, h.gate_check_id, h.experiment_id
        FROM model_alias_history h JOIN model_versions v ON v.model_version_id = h.model_version_id
        LEFT JOIN model_versions pv ON pv.model_version_id = h.previous_model_version_id
       WHERE h.model_id = $1 AND h.alias = $2 ORDER BY h.history_id`,

@@ -131,3 +131,19 @@ export const gateDecideOptions: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   retry: { ...stepRetry, maximumAttempts: 5 },
 };
+
+// onlineExperimentWorkflow.
+
+/**
+ * A check or state change of an online experiment: short, and retried without a limit (an
+ * experiment runs for weeks; a database outage must delay its checks, not end it).
+ */
+export const experimentStepOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: stepRetry.initialInterval,
+    backoffCoefficient: stepRetry.backoffCoefficient,
+    maximumInterval: stepRetry.maximumInterval,
+    nonRetryableErrorTypes: ['not_found'],
+  },
+};

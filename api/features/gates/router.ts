@@ -20,7 +20,17 @@ import {
 } from './schemas';
 import { gateVersionView, type GateService } from './service';
 
-export function gatesRouter(gates: GateService, checks: CheckService, overrides: OverrideService): Router {
+/** The online experiments a gate's checks started, as GET /v1/gates/{id} lists them. */
+export type GateExperiments = (
+  gateId: string,
+) => Promise<{ experimentId: string; name: string; status: string; gateCheckId: string; candidate: string }[]>;
+
+export function gatesRouter(
+  gates: GateService,
+  checks: CheckService,
+  overrides: OverrideService,
+  experimentsOf: GateExperiments = async () => [],
+): Router {
   const router = Router();
 
   router.post(
@@ -82,6 +92,7 @@ export function gatesRouter(gates: GateService, checks: CheckService, overrides:
         createdAt: gate.created_at.toISOString(),
         latest: gateVersionView(versions[versions.length - 1]),
         versions: versions.map(gateVersionView),
+        experiments: await experimentsOf(gate.gate_id),
       });
     }),
   );

@@ -19,6 +19,7 @@ export type NodeKind =
   | 'gate'
   | 'gate_decision'
   | 'gate_check'
+  | 'experiment'
   | 'alias_move'
   | 'incident';
 

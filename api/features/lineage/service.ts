@@ -11,6 +11,7 @@ import type { Principal } from '../../http/context';
 import type { DatasetRecord, DatasetVersionRecord } from '../../../domain/datasets/dal';
 import { versionAccess } from '../datasets/service';
 import * as dal from '../../../domain/lineage/dal';
+import { experimentsOfChecks } from '../../../domain/experiments/dal';
 import { LineageGraph, nodeId, type NodeKind } from './graph';
 import { runAccessFacts } from '../../../domain/access/dal';
 import { authorize } from '../../../domain/access/policy';
@@ -185,14 +186,26 @@ export class LineageService {
       checkIds: allChecks,
       modelVersionIds: kind === 'model_version' ? [root.model_version_id] : [],
     });
+    // Online experiments the checks started: check → experiment → the alias move its promotion made.
+    for (const e of await experimentsOfChecks(this.pool, allChecks)) {
+      const id = g.node('experiment', e.experiment_id, `experiment ${e.name} (${e.status})`, {
+        status: e.status,
+        candidate: e.candidate,
+        baselineAlias: e.baseline_alias,
+        ...(e.decision ? { reason: (e.decision as { reason?: string }).reason ?? null } : {}),
+      });
+      g.edge(nodeId('gate_check', e.gate_check_id), id, 'started');
+    }
     for (const m of moves) {
       const moveId = g.node('alias_move', m.history_id, `${m.model}:${m.alias} → ${m.model_version}`, {
         model: m.model,
         alias: m.alias,
         modelVersion: m.model_version,
         changedAt: m.changed_at.toISOString(),
+        ...(m.experiment_id ? { experimentId: m.experiment_id } : {}),
       });
-      if (m.gate_check_id) g.edge(nodeId('gate_check', m.gate_check_id), moveId, 'allowed');
+      if (m.experiment_id) g.edge(nodeId('experiment', m.experiment_id), moveId, 'promoted');
+      else if (m.gate_check_id) g.edge(nodeId('gate_check', m.gate_check_id), moveId, 'allowed');
       if (kind === 'model_version' && m.model_version_id === root.model_version_id) g.edge(rootId, moveId, 'aliased');
     }
   }

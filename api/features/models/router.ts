@@ -140,6 +140,7 @@ export function modelsRouter(models: ModelService): Router {
             changedAt: h.changed_at.toISOString(),
             changedBy: h.changed_by,
             gateCheckId: h.gate_check_id,
+            experimentId: h.experiment_id,
           })),
         });
       },

@@ -82,6 +82,15 @@ describe('recorded workflow histories', () => {
     expect(eventsOf(named('releaseGateWorkflow-reused'), EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toHaveLength(1);
   });
 
+  it('include an online experiment signalled, ramped and promoted, and one that continues as new', () => {
+    const promoted = named('onlineExperimentWorkflow-promoted');
+    expect(eventsOf(promoted, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)).toHaveLength(2);
+    expect(eventsOf(promoted, EventType.EVENT_TYPE_TIMER_FIRED).length).toBeGreaterThan(0);
+    expect(eventsOf(promoted, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)).toHaveLength(1);
+    const continued = named('onlineExperimentWorkflow-continued');
+    expect(eventsOf(continued, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)).toHaveLength(1);
+  });
+
   it('replay against the current workflow code without nondeterminism', async () => {
     const workflowBundle = await bundleWorkflows();
     const results = [];

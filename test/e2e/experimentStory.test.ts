@@ -1,0 +1,41 @@
+/**
+ * The demo's online experiment story end to end (examples/demo/experimentStory.ts): a passed
+ * candidate is started through the CLI, simulated traffic flows over HTTP, the workflow promotes
+ * it and `production` moves to it — `evalgate experiment status --wait` exits 0.
+ */
+import { apiClient } from '../../testkit/apiClient';
+import { runExperimentStory } from '../../examples/demo/experimentStory';
+import { startEvalWorld, type EvalWorld } from '../../testkit/evalWorld';
+import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from '../../testkit/gates';
+
+let world: EvalWorld;
+
+beforeAll(async () => {
+  world = await startEvalWorld();
+}, 120_000);
+afterAll(() => world.close());
+
+it('promotes the passed candidate after live traffic, through the CLI', async () => {
+  const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 20, 'hard-ham': 20, spam: 20 }));
+  const suite = await releaseSuite(world);
+  const model = await spamModel(world);
+  const gateId = await createGate(world.editor, {
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.1 }],
+  });
+  const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
+  let printed = '';
+  const story = await runExperimentStory({
+    baseUrl: world.stack.baseUrl,
+    admin: apiClient(world.stack.baseUrl, world.stack.adminToken),
+    team: world.team,
+    checkId: check.checkId,
+    candidate: model.v('logreg-v1'),
+    print: (text) => void (printed += text),
+  });
+  expect(story.exitCode).toBe(0);
+  expect(printed).toMatch(/: promoted · step 2\/2/);
+  expect((await world.editor.get(`/v1/models/${model.modelId}`)).body.aliases.production).toBe(model.v('logreg-v1'));
+}, 300_000);
