@@ -10,6 +10,7 @@ import { errorHandler, unknownRoute } from './http/errors';
 import { createMetricsRegistry, httpMetrics } from './http/metrics';
 import { datasetsRouter } from './features/datasets/router';
 import { DatasetService } from './features/datasets/service';
+import { consoleRouter } from './features/console/router';
 import { comparisonRouter } from './features/comparison/router';
 import { ComparisonService } from './features/comparison/service';
 import { CheckService } from './features/gates/checks';
@@ -88,14 +89,15 @@ export function createApp(deps: AppDeps): App {
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
   app.use(httpMetrics(registry));
-  app.use(
-    healthRouter({
-      pool: deps.pool,
-      storage: deps.storage,
-      registry,
-      temporalHealth: async () => void (await deps.temporal.workflowService.getSystemInfo({})),
-    }),
-  );
+  const health = healthRouter({
+    pool: deps.pool,
+    storage: deps.storage,
+    registry,
+    temporalHealth: async () => void (await deps.temporal.workflowService.getSystemInfo({})),
+  });
+  app.use(health);
+  // The console's shell and the OpenAPI document need no key; the console's data does.
+  app.use(consoleRouter(app, deps.config.EVALGATE_PLATFORM_VERSION, [health]));
   app.use(express.json({ limit: '1mb' }));
   app.use(authenticate(services.principals));
   app.use(principalsRouter(services.principals));
