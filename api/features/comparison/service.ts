@@ -9,11 +9,13 @@ import type { Pool } from 'pg';
 import {
   comparability,
   comparePairedRuns,
-  listChangedExamples,
+  listExamples,
+  type ExampleChange,
   loadComparableRun,
   type ComparableRun,
 } from '../../../domain/comparison';
 import { resolveAlias } from '../../../domain/gates/dal';
+import { LOWER_IS_BETTER } from '../../../domain/gates/evaluateRules';
 import { baselineStaleness } from '../../../domain/lineage/staleness';
 import { findDecidingRun } from '../../../domain/runs/dal';
 import type { Storage } from '../../../common/storage';
@@ -125,13 +127,19 @@ export class ComparisonService {
       baseline: { ...summary(baseline), via },
       seed: comparison.seed,
       examples: { paired, candidateOnly, baselineOnly, errored },
-      metrics: comparison.metrics,
+      // The direction comes from the metric, so a reader (the console) colours a delta without a table of its own.
+      metrics: Object.fromEntries(
+        Object.entries(comparison.metrics).map(([name, m]) => [
+          name,
+          { ...m, direction: LOWER_IS_BETTER.has(m.metric) ? 'lower_is_better' : 'higher_is_better' },
+        ]),
+      ),
     };
   }
 
   async examples(
     runId: string,
-    query: { baseline: string; change: 'regressed' | 'improved'; slice?: string; limit: number; cursor?: string },
+    query: { baseline: string; change: ExampleChange; slice?: string; limit: number; cursor?: string },
     principal: Principal,
   ) {
     const { candidate, baseline } = await this.pair(runId, query.baseline, principal);
@@ -143,7 +151,7 @@ export class ComparisonService {
           `examples of ${run.datasetName} v${run.datasetVersion} are restricted to its allowed teams`,
         );
     }
-    const page = await listChangedExamples({ pool: this.pool, storage: this.storage }, candidate, baseline, query);
+    const page = await listExamples({ pool: this.pool, storage: this.storage }, candidate, baseline, query);
     if ('invalidCursor' in page)
       throw new AppError(400, 'invalid_request', 'cursor: not a cursor this endpoint returned', 'cursor');
     return page;
