@@ -57,7 +57,8 @@ function consoleBundle(): Promise<string> {
  * (and this one) are marked as needing no key.
  */
 export function consoleRouter(app: Express, version: string, publicRouters: readonly unknown[]): Router {
-  const router = Router();
+  // Strict: /ui and /ui/ are different routes (the first redirects to the second).
+  const router = Router({ strict: true });
   let document: ReturnType<typeof openApiDocument> | undefined;
 
   router.get('/v1/openapi.json', (_req, res) => {
