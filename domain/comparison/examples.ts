@@ -79,13 +79,18 @@ async function* alignedExamples(
 ): AsyncGenerator<Aligned> {
   for (const shard of runs.shards) {
     if (from && shard < from.shard) continue;
+    // The candidate's first parts are fetched while the baseline's are read.
+    const candidates = shardRecords(storage, runs.candidateRunId, shard);
+    const first = candidates.next();
+    first.catch(() => undefined);
     const baseline = new Map<string, ExampleRecord>();
     for await (const record of shardRecords(storage, runs.baselineRunId, shard))
       if (!baseline.has(record.id)) baseline.set(record.id, record);
     const seen = new Set<string>();
     let index = -1;
     const after = (i: number) => !from || shard !== from.shard || i > from.index;
-    for await (const candidate of shardRecords(storage, runs.candidateRunId, shard)) {
+    for (let step = await first; !step.done; step = await candidates.next()) {
+      const candidate = step.value;
       if (seen.has(candidate.id)) continue; // a retried part written twice
       seen.add(candidate.id);
       index += 1;

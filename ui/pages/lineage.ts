@@ -55,7 +55,7 @@ function columns(nodes: Node[], edges: Edge[]): Map<string, number> {
   const incoming = new Map(nodes.map((n) => [n.id, 0]));
   const out = new Map<string, string[]>();
   for (const e of edges) {
-    if (!incoming.has(e.from) || !incoming.has(e.to)) continue;
+    if (!incoming.has(e.from) || !incoming.has(e.to) || e.from === e.to) continue; // a self-link (a run's alias) does not order
     incoming.set(e.to, incoming.get(e.to)! + 1);
     out.set(e.from, [...(out.get(e.from) ?? []), e.to]);
   }
@@ -174,8 +174,7 @@ export async function lineagePage(kind: string, id: string, query: URLSearchPara
     graph.nodes.length <= MAX_DRAWN
       ? h('div', { class: 'graph' }, drawing(graph) as unknown as HTMLElement)
       : h('p', {}, 'Too many records to draw; see the table.'),
-    centre ? h('h2', {}, 'The centre record') : null,
-    centre ? jsonView(centre.attrs) : null,
+    centre && Object.keys(centre.attrs).length ? [h('h2', {}, 'The centre record'), jsonView(centre.attrs)] : null,
     table(
       'Links',
       ['From', 'Relation', 'To'],

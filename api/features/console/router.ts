@@ -9,12 +9,17 @@
  * request for it: a fresh clone needs no build step, and the bundle takes ~100 ms.
  */
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Router, type Express } from 'express';
 import { build } from 'esbuild';
 import { openApiDocument, servedRoutes } from '../../http/openapi';
 
-const UI_DIR = path.resolve(__dirname, '../../../ui');
+/** The console's sources: beside api/ in a checkout (tsx), two levels further up from dist/api/ (compiled). */
+const UI_DIR =
+  [path.resolve(__dirname, '../../../ui'), path.resolve(__dirname, '../../../../ui')].find((dir) =>
+    existsSync(path.join(dir, 'main.ts')),
+  ) ?? path.resolve(__dirname, '../../../ui');
 
 const shell = `<!doctype html>
 <html lang="en">
