@@ -114,6 +114,13 @@ describe('the web console', () => {
     expect(firstScreenMs).toBeLessThan(10_000);
     await screenshot(page, 'comparison');
 
+    // Sorted by regressions, the accuracy slice with the most regressed examples comes first.
+    await page.getByRole('link', { name: 'Sort slices by regressions, most first' }).click();
+    await page.waitForURL(/sort=regressions/);
+    const slices = Object.entries(comparison.metrics.accuracy.slices as Record<string, { regressed: number }>);
+    const worst = slices.sort(([, a], [, b]) => b.regressed - a.regressed)[0][0];
+    expect(await page.locator('table.metrics tbody tr').nth(1).innerText()).toContain(`slice ${worst}`);
+
     // The hard-ham row's regressed count filters the example table to those rows.
     await row.getByRole('link', { name: `▼ ${hardHam.regressed}` }).click();
     await page.waitForURL(/filter=regressed/);

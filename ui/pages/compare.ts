@@ -107,7 +107,8 @@ export async function comparePage(query: URLSearchParams): Promise<void> {
   const filter = (FILTERS.find((f) => f.filter === query.get('filter'))?.filter ?? 'regressed') as Filter;
   const slice = query.get('slice') || undefined;
   const cursor = query.get('cursor') || undefined;
-  const state = { candidate, baseline, filter, slice, cursor };
+  const sort = query.get('sort') === 'regressions' ? 'regressions' : undefined;
+  const state = { candidate, baseline, filter, slice, cursor, sort };
   const href = (change: Partial<typeof state> & { example?: string }) =>
     uiHref('compare', { ...state, cursor: undefined, ...change });
 
@@ -143,7 +144,14 @@ export async function comparePage(query: URLSearchParams): Promise<void> {
           comparison.warnings.map((w) => h('li', {}, `⚠ ${w}`)),
         )
       : null,
-    metricsTable(metrics, href),
+    h(
+      'p',
+      {},
+      sort
+        ? link(href({ sort: undefined, cursor }), 'Slices in dataset order')
+        : link(href({ sort: 'regressions', cursor }), 'Sort slices by regressions, most first'),
+    ),
+    metricsTable(metrics, href, sort === 'regressions'),
     outcome ? countsBar(comparison, outcome[1], state, href) : null,
     examplesSection(examples, state, href, outcome?.[0]),
   );
@@ -154,7 +162,11 @@ export async function comparePage(query: URLSearchParams): Promise<void> {
   }
 }
 
-function metricsTable(metrics: [string, MetricView][], href: (c: Record<string, string | undefined>) => string) {
+function metricsTable(
+  metrics: [string, MetricView][],
+  href: (c: Record<string, string | undefined>) => string,
+  byRegressions: boolean,
+) {
   const rows: Child[][] = [];
   const row = (name: string, slice: string | undefined, v: Compared, direction: Direction): Child[] => {
     const verdict = deltaVerdict(v.delta, v.deltaCiLow, v.deltaCiHigh, direction);
@@ -176,7 +188,9 @@ function metricsTable(metrics: [string, MetricView][], href: (c: Record<string, 
   };
   for (const [name, m] of metrics) {
     rows.push(row(name, undefined, m, m.direction));
-    for (const [tag, s] of Object.entries(m.slices)) rows.push(row(name, tag, s, m.direction));
+    const slices = Object.entries(m.slices);
+    if (byRegressions) slices.sort(([, a], [, b]) => (b.regressed ?? 0) - (a.regressed ?? 0));
+    for (const [tag, s] of slices) rows.push(row(name, tag, s, m.direction));
   }
   return table(
     'Metrics: candidate − baseline, with the 95% interval of the delta',
