@@ -86,6 +86,9 @@ describe('the web console', () => {
 
   it('lists the runs, and shows one with its metrics, intervals, cost and lineage', async () => {
     await screenshot(page, 'runs-list');
+    // The shell runs under a strict content security policy: the page above rendered under it.
+    const shell = await fetch(`${world.stack.baseUrl}/ui/runs`);
+    expect(shell.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
     await page.getByRole('link', { name: candidateRunId.slice(0, 8) }).click();
     await page.getByRole('heading', { name: `Run ${candidateRunId}` }).waitFor();
     const accuracyRow = page.locator('table.metrics tr', { hasText: 'slice hard-ham' }).first();
