@@ -12,6 +12,7 @@ import { rateLimit } from './http/rateLimit';
 import { createMetricsRegistry, httpMetrics } from './http/metrics';
 import { datasetsRouter } from './features/datasets/router';
 import { DatasetService } from './features/datasets/service';
+import { consoleRouter } from './features/console/router';
 import { comparisonRouter } from './features/comparison/router';
 import { ComparisonService } from './features/comparison/service';
 import { CheckService } from './features/gates/checks';
@@ -102,15 +103,16 @@ export function createApp(deps: AppDeps): App {
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
   app.use(httpMetrics(registry));
-  app.use(
-    healthRouter({
-      pool: deps.pool,
-      storage: deps.storage,
-      registry,
-      scrape: metricsScrape({ registry, config: deps.config, principals: services.principals }),
-      temporalHealth: async () => void (await deps.temporal.workflowService.getSystemInfo({})),
-    }),
-  );
+  const health = healthRouter({
+    pool: deps.pool,
+    storage: deps.storage,
+    registry,
+    scrape: metricsScrape({ registry, config: deps.config, principals: services.principals }),
+    temporalHealth: async () => void (await deps.temporal.workflowService.getSystemInfo({})),
+  });
+  app.use(health);
+  // The console's shell and the OpenAPI document need no key; the console's data does.
+  app.use(consoleRouter(app, deps.config.EVALGATE_PLATFORM_VERSION, [health]));
   // Who is calling is settled before a byte of the body is read: an anonymous caller costs no parsing.
   app.use(authenticate(services.principals));
   app.use(rateLimit(deps.pool, Number(deps.config.EVALGATE_RATE_LIMIT_PER_MINUTE)));

@@ -14,6 +14,7 @@ export interface CheckBody {
   baseline: { alias: string; modelVersion: string } | null;
   reasons: Reason[];
   overrides?: { overrideId: string; status: string }[];
+  runs?: { datasets?: { candidateRunId?: string }[] };
 }
 interface Reason {
   code: string;

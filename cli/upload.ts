@@ -8,6 +8,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { ApiRefusal, CliFailure, query, type Api } from './http';
 import type { Output } from './output';
+import { progressBar } from './progress';
 
 export interface VersionOptions {
   labelPolicy: string;
@@ -43,28 +44,10 @@ function fileStream(file: string, onRead: (sent: number) => void): Readable {
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 export function progressReporter(total: number, out: Output, interactive: boolean, label: string) {
-  let lastDecile = -1;
-  return {
-    update(sent: number) {
-      const fraction = total ? Math.min(1, sent / total) : 1;
-      if (interactive && out.status) {
-        const width = 30;
-        const filled = Math.round(fraction * width);
-        out.status(
-          `${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(fraction * 100)}% ${mb(sent)}/${mb(total)}`,
-        );
-        return;
-      }
-      const decile = Math.floor(fraction * 10);
-      if (decile > lastDecile) {
-        lastDecile = decile;
-        out.err(`${label}: ${decile * 10}% (${mb(sent)} of ${mb(total)})`);
-      }
-    },
-    done() {
-      if (interactive && out.status) out.status('\n');
-    },
-  };
+  const bar = progressBar(out, interactive, label, (sent, _total, onTerminal) =>
+    onTerminal ? `${mb(sent)}/${mb(total)}` : `${mb(sent)} of ${mb(total)}`,
+  );
+  return { update: (sent: number) => bar.update(sent, total), done: () => bar.done() };
 }
 
 /** Where a dataset-row refusal points: `rows[41].label` is line 42 of the file. */

@@ -20,6 +20,7 @@ import { apiClient, type Api } from '../testkit/apiClient';
 import { runCli } from '../testkit/cli';
 import { datasetJsonl } from '../testkit/corpus/writeDatasets';
 import { createModelServer, type ModelServer } from '../testkit/modelServer/server';
+import { progressBar } from '../cli/progress';
 import { printMetrics, section, step } from './demo/print';
 
 const MODEL_SERVER_PORT = 8700; // examples/demo/evalgate.yaml names the model endpoints on it
@@ -62,11 +63,22 @@ async function ensurePrincipal(
   return { api: apiClient(baseUrl, res.body.apiKey), principalId: res.body.principalId, apiKey: res.body.apiKey };
 }
 
+/** Waits for a run, its progress a bar on a terminal and plain lines in a captured log (cli/progress.ts). */
 async function waitForRun(api: Api, runId: string): Promise<any> {
+  const write = (text: string) => process.stdout.write(text);
+  const progress = progressBar(
+    { log: (l) => write(`${l}\n`), err: (l) => write(`${l}\n`), status: (t) => write(t === '\n' ? t : `\r${t}\x1b[K`) },
+    Boolean(process.stdout.isTTY),
+    '    running',
+    (done, total) => `${done}/${total} examples`,
+  );
   for (;;) {
     const run = await api.get(`/v1/eval-runs/${runId}`);
-    if (!['queued', 'running'].includes(run.status)) return run;
-    process.stdout.write(`\r    running: ${run.progress.done}/${run.progress.total} examples`.padEnd(60));
+    if (run.progress.total > 0) progress.update(run.progress.done, run.progress.total);
+    if (!['queued', 'running'].includes(run.status)) {
+      progress.done();
+      return run;
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -151,7 +163,6 @@ async function main() {
         mode: 'release',
       });
       runs[name] = await waitForRun(editor.api, runId);
-      process.stdout.write(`\r${' '.repeat(60)}\r`);
       step(
         `${versions[name]}: run ${runId} ${runs[name].status} in ${((Date.now() - started) / 1000).toFixed(1)} s — ` +
           `${runs[name].cost.modelCalls} model calls, ${runs[name].cost.cacheHits} cached, $${runs[name].cost.totalUsd.toFixed(4)}`,
@@ -171,7 +182,6 @@ async function main() {
         })
       ).runId,
     );
-    process.stdout.write(`\r${' '.repeat(60)}\r`);
     step(
       `rerun of ${versions['nb-v1']}: ${rerun.cost.modelCalls} model calls, ${rerun.cost.cacheHits} answered from the prediction cache; ` +
         `accuracy ${rerun.results.accuracy.value} ` +
@@ -185,11 +195,12 @@ async function main() {
     );
 
     const gateStory = join(__dirname, 'demo', 'gateStory.ts');
+    let failedCheckId: string | undefined;
     if (existsSync(gateStory)) {
       section('4. Release gate');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runGateStory } = require(gateStory) as {
-        runGateStory(ctx: unknown): Promise<{ checkIds: { pass: string } }>;
+        runGateStory(ctx: unknown): Promise<{ checkIds: { pass: string; fail: string } }>;
       };
       const story = await runGateStory({
         baseUrl,
@@ -203,6 +214,7 @@ async function main() {
         versions,
         modelServerUrl: modelServer.url,
       });
+      failedCheckId = story.checkIds.fail;
       section('5. Online experiment');
       const { runExperimentStory } = await import('./demo/experimentStory');
       await runExperimentStory({
@@ -213,6 +225,17 @@ async function main() {
         candidate: versions['logreg-v1'],
       });
     }
+    section('In the web console');
+    const ui = (path: string) => `${baseUrl}/ui/${path}`;
+    step(`sign in with an API key: the stack's admin key is EVALGATE_TOKEN in \`npm run stack -- env\``);
+    step(
+      `the comparison: ${versions['nb-small-v1']} against ${versions['nb-v1']}, its regressed hard-ham examples\n      ` +
+        ui(
+          `compare?candidate=${runs['nb-small-v1'].runId}&baseline=${runs['nb-v1'].runId}&filter=regressed&slice=hard-ham`,
+        ),
+    );
+    if (failedCheckId) step(`the gate check that failed and was overridden\n      ${ui(`checks/${failedCheckId}`)}`);
+    step(`every run\n      ${ui('runs')}`);
     section('Done');
     step(`API ${baseUrl} · Temporal UI http://127.0.0.1:8233 · stop everything with: npm run stack -- down`);
   } finally {

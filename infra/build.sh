@@ -11,6 +11,7 @@
 #   bash infra/build.sh [temporal|minio|all]   prints the binaries' paths
 #
 #   bash infra/build.sh promtool              (not part of `all`: only the alert-rule tests need it)
+#   bash infra/build.sh chromium              (the OS package, for the console's browser tests; not part of `all`)
 #
 # EVALGATE_TEMPORAL_BIN / EVALGATE_MINIO_BIN / EVALGATE_PROMTOOL_BIN point at existing binaries instead.
 set -euo pipefail
@@ -88,6 +89,20 @@ promtool_bin() {
   fi
 }
 
+# Chromium for the console's browser tests (playwright-core drives it; its own browser
+# download cannot work here): the OS package, installed once when missing. Prints its path.
+chromium_bin() {
+  local bin=${EVALGATE_CHROMIUM:-/usr/bin/chromium}
+  if [[ ! -x $bin ]]; then
+    [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null ||
+      die "chromium is missing at $bin: install it (apt-get install chromium) or set EVALGATE_CHROMIUM"
+    echo "[build] installing chromium (apt-get)" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 ||
+      die "apt-get install chromium failed"
+  fi
+  printf '%s\n' "$bin"
+}
+
 # Builds whatever is missing, both at once (module downloads overlap).
 build_all() {
   local tpid mpid status=0
@@ -105,7 +120,8 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     temporal) temporal_bin ;;
     minio) minio_bin ;;
     promtool) promtool_bin ;;
+    chromium) chromium_bin ;;
     all) build_all && temporal_bin && minio_bin ;;
-    *) die "usage: build.sh [temporal|minio|promtool|all]" ;;
+    *) die "usage: build.sh [temporal|minio|promtool|chromium|all]" ;;
   esac
 fi

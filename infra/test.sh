@@ -21,6 +21,9 @@ fi
 # promtool checks and unit-tests the alert rules (test/unit/operations); cached after its first build.
 EVALGATE_PROMTOOL_BIN=$(bash "$INFRA_DIR/build.sh" promtool)
 export EVALGATE_PROMTOOL_BIN
+# The console's browser tests (test/e2e/console.test.ts) drive the OS's Chromium; installed when missing.
+EVALGATE_CHROMIUM=$(bash "$INFRA_DIR/build.sh" chromium)
+export EVALGATE_CHROMIUM
 
 # The stack's settings (exported by lib.sh), then the test overrides.
 # shellcheck source=infra/lib.sh
@@ -42,8 +45,9 @@ export EVALGATE_LOG_LEVEL=${EVALGATE_LOG_LEVEL:-error}
 
 # Both always run, so one CI log shows type errors and test failures together.
 tsc_status=0 lint_status=0 format_status=0 layers_status=0 jest_status=0
-echo "[test] tsc --noEmit -p tsconfig.json"
+echo "[test] tsc --noEmit -p tsconfig.json and ui/tsconfig.json"
 node_modules/.bin/tsc --noEmit -p tsconfig.json || tsc_status=$?
+node_modules/.bin/tsc --noEmit -p ui/tsconfig.json || tsc_status=$? # the console's browser code (DOM types)
 echo "[test] eslint (no floating promises; deterministic workflow code)"
 node_modules/.bin/eslint . || lint_status=$?
 echo "[test] prettier --check (one formatter decides layout)"

@@ -167,9 +167,12 @@ export async function principal(
   stack: TestStack,
   name: string,
   teams: { team: string; roles: string[] }[],
-): Promise<ApiClient & { principalId: string }> {
+): Promise<ApiClient & { principalId: string; apiKey: string }> {
   const admin = client(stack.baseUrl, stack.adminToken);
   const res = await admin.post('/v1/principals', { name: unique(name), teams });
   if (res.status !== 201) throw new Error(`creating principal failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return Object.assign(client(stack.baseUrl, res.body.apiKey), { principalId: res.body.principalId as string });
+  return Object.assign(client(stack.baseUrl, res.body.apiKey), {
+    principalId: res.body.principalId as string,
+    apiKey: res.body.apiKey as string,
+  });
 }

@@ -23,7 +23,10 @@ export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, prefi
   return parsed.data;
 }
 
-interface Schemas<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+/** Where validated() leaves a handler's schemas for the OpenAPI document. */
+export const VALIDATED_SCHEMAS = Symbol('evalgate.validatedSchemas');
+
+export interface Schemas<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   params?: P;
   query?: Q;
   body?: B;
@@ -47,7 +50,7 @@ export function validated<
   schemas: Schemas<P, Q, B>,
   handler: (input: Validated<z.infer<P>, z.infer<Q>, z.infer<B>>, req: Request, res: Response) => Promise<void> | void,
 ) {
-  return async (req: Request, res: Response, next: NextFunction) => {
+  const middleware = async (req: Request, res: Response, next: NextFunction) => {
     try {
       const input = {
         params: schemas.params ? parseOr400(schemas.params, req.params) : req.params,
@@ -59,6 +62,16 @@ export function validated<
       next(err);
     }
   };
+  // The OpenAPI document (api/http/openapi.ts) reads the schemas off the route's handler.
+  return Object.assign(middleware, { [VALIDATED_SCHEMAS]: schemas as Schemas<z.ZodType, z.ZodType, z.ZodType> });
+}
+
+/** The request schemas a route handler validates with, when it was made by validated(). */
+export function schemasOf(handler: unknown): Schemas<z.ZodType, z.ZodType, z.ZodType> | undefined {
+  if (typeof handler !== 'function') return undefined;
+  return (handler as unknown as Record<symbol, Schemas<z.ZodType, z.ZodType, z.ZodType> | undefined>)[
+    VALIDATED_SCHEMAS
+  ];
 }
 
 /** Sends exactly what the response schema lists, nothing more. */

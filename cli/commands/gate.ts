@@ -3,6 +3,7 @@ import { renderCheck, type CheckBody } from '../format';
 import { ApiRefusal, CliFailure, type Api } from '../http';
 import { formatOption, parseDuration, UsageError, type Format } from '../options';
 import type { CliContext } from '../context';
+import { progressBar, type Progress } from '../progress';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -31,6 +32,22 @@ export interface GateCheckOptions {
   commitSha?: string;
 }
 
+const PROGRESS_EVERY_SECONDS = 2;
+
+/** The candidate runs' examples done so far, summed over the check's datasets (none until the check starts them). */
+async function showRunProgress(api: Api, check: CheckBody, progress: Progress): Promise<void> {
+  const runIds = (check.runs?.datasets ?? []).map((d) => d.candidateRunId).filter((id): id is string => Boolean(id));
+  if (!runIds.length) return;
+  const runs = await Promise.all(
+    runIds.map((id) =>
+      api.get<{ progress: { done: number; total: number } }>(`/v1/eval-runs/${id}`).catch(() => undefined),
+    ),
+  );
+  const done = runs.reduce((sum, r) => sum + (r?.progress.done ?? 0), 0);
+  const total = runs.reduce((sum, r) => sum + (r?.progress.total ?? 0), 0);
+  if (total > 0) progress.update(done, total);
+}
+
 /** `evalgate gate check`: starts (or finds, by idempotency key) a check, waits for its decision, exits by it. */
 export async function gateCheck(api: Api, opts: GateCheckOptions, ctx: CliContext): Promise<number> {
   const { out } = ctx;
@@ -45,10 +62,14 @@ export async function gateCheck(api: Api, opts: GateCheckOptions, ctx: CliContex
       ...(opts.commitSha ? { commitSha: opts.commitSha } : {}),
     });
     let check = await api.get<CheckBody>(`/v1/gate-checks/${started.body.checkId}`);
+    const progress = progressBar(out, ctx.interactive, 'candidate runs', (done, total) => `${done}/${total} examples`);
     while (opts.wait && check.status === 'pending' && Date.now() < deadline) {
-      const wait = Math.max(1, Math.min(60, Math.floor((deadline - Date.now()) / 1000)));
+      // Short long-polls while the candidate's runs work, so their progress shows as it goes.
+      const wait = Math.max(1, Math.min(PROGRESS_EVERY_SECONDS, Math.floor((deadline - Date.now()) / 1000)));
       check = await api.get<CheckBody>(`/v1/gate-checks/${check.checkId}?wait=${wait}`, (wait + 30) * 1000);
+      if (check.status === 'pending') await showRunProgress(api, check, progress);
     }
+    progress.done();
     if (check.status === 'pending') {
       out.err(
         opts.wait

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { renderComparison, type ComparisonBody } from '../format';
 import { query, type Api } from '../http';
+import { progressBar } from '../progress';
 import { parseDuration, positiveInt, UsageError, type Format } from '../options';
 
 const DONE = new Set(['succeeded', 'failed', 'cancelled', 'budget_exceeded', 'invalid']);
@@ -171,12 +172,15 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .addOption(ctx.format())
     .action(
       ctx.run(async (api, opts, [runId]) => {
-        let last = '';
+        // A bar on a terminal; in a log, a line when the status changes and one per tenth of the examples.
+        let status = '';
+        const bar = progressBar(ctx.out, ctx.interactive, `run ${runId}`, (d, t) => `${d}/${t} examples, ${status}`);
         const run = await waitForRun(api, runId, parseDuration(opts.timeout), (r) => {
-          const line = `run ${r.runId}: ${r.status} ${r.progress.done}/${r.progress.total}`;
-          if (line !== last) ctx.out.err(line);
-          last = line;
+          if (r.status !== status && !ctx.interactive) ctx.out.err(`run ${r.runId}: ${r.status}`);
+          status = r.status;
+          if (r.progress.total > 0) bar.update(r.progress.done, r.progress.total);
         });
+        bar.done();
         return finish(run, opts.format, opts.timeout, ctx);
       }),
     );

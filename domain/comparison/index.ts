@@ -12,13 +12,11 @@ import { assertPerExampleReadable } from '../retention/runRetention';
 import { hashCanonical } from '../../common/canonical';
 import type { Queryable } from '../../common/db';
 import type { Storage } from '../../common/storage';
-import { normalizeAnswer } from '../metrics/generation/text';
-import type { ExampleRecord } from '../runs/records';
 import type { ComparableRun } from './comparability';
 import { comparisonSeedOf, runContentKey } from '../evidence/seeds';
 import { compareRuns, type RunComparison } from './compareRuns';
 import { datasetShardIndexes } from './dal';
-import { binaryOutcome, decodeCursor, encodeCursor, pairedExamples } from './pairs';
+import { listComparedExamples, type ExampleChange } from './examples';
 
 export {
   comparability,
@@ -27,6 +25,7 @@ export {
   type Comparability,
   type CurrentResult,
 } from './comparability';
+export { EXAMPLE_CHANGES, outcomeMetric, type ComparedExample, type ExampleChange } from './examples';
 export type { ComparedValue, MetricComparisonView, RunComparison, SuiteMetric } from './compareRuns';
 
 /** 2: content-derived seeds, Tango intervals for right/wrong outcomes, 1000 bootstrap replicates. */
@@ -105,68 +104,13 @@ export async function comparePairedRuns(
   return comparison;
 }
 
-export interface ChangedExample {
-  id: string;
-  tags: string[];
-  truth: { label?: string; reference?: string };
-  candidate: ExampleRecord['prediction'] & { correct: boolean };
-  baseline: ExampleRecord['prediction'] & { correct: boolean };
-}
-
-/** The metric whose per-example outcome defines right and wrong for this suite, if any. */
-export function outcomeMetric(run: ComparableRun): string | undefined {
-  return (
-    run.suiteMetrics.find((m) => m.metric === 'accuracy')?.metric ??
-    run.suiteMetrics.find((m) => m.metric === 'exact_match')?.metric ??
-    (run.taskType === 'classification' ? 'accuracy' : undefined)
-  );
-}
-
-/**
- * One page of the examples that regressed (right in the baseline, wrong in the candidate)
- * or improved, in dataset order, optionally within one slice.
- */
-export async function listChangedExamples(
+/** One page of the examples that regressed, improved, stayed, errored or are in one run only (examples.ts). */
+export async function listExamples(
   deps: CompareDeps,
   candidate: ComparableRun,
   baseline: ComparableRun,
-  options: {
-    change: 'regressed' | 'improved';
-    slice?: string;
-    limit: number;
-    cursor?: string;
-  },
-): Promise<{ items: ChangedExample[]; nextCursor: string | null } | { invalidCursor: true }> {
-  const metric = outcomeMetric(candidate);
-  if (!metric) return { items: [], nextCursor: null };
-  const from = options.cursor ? decodeCursor(options.cursor) : undefined;
-  if (from === null) return { invalidCursor: true };
+  options: { change: ExampleChange; slice?: string; limit: number; cursor?: string },
+) {
   const shards = await datasetShardIndexes(deps.pool, candidate.datasetVersionId);
-  const items: ChangedExample[] = [];
-  let lastPosition = from ?? { shard: 0, index: -1 };
-  for await (const pair of pairedExamples(
-    deps,
-    { candidateRunId: candidate.runId, baselineRunId: baseline.runId, shards },
-    from,
-  )) {
-    if (options.slice && !pair.tags.includes(options.slice)) continue;
-    const c = binaryOutcome(metric, pair.candidate, normalizeAnswer);
-    const b = binaryOutcome(metric, pair.baseline, normalizeAnswer);
-    if (c === undefined || b === undefined) continue;
-    const wanted = options.change === 'regressed' ? b && !c : !b && c;
-    if (!wanted) continue;
-    if (items.length === options.limit) return { items, nextCursor: encodeCursor(lastPosition) };
-    items.push({
-      id: pair.id,
-      tags: pair.tags,
-      truth: {
-        ...(pair.candidate.label !== undefined ? { label: pair.candidate.label } : {}),
-        ...(pair.candidate.reference !== undefined ? { reference: pair.candidate.reference } : {}),
-      },
-      candidate: { ...(pair.candidate.prediction ?? {}), correct: c },
-      baseline: { ...(pair.baseline.prediction ?? {}), correct: b },
-    });
-    lastPosition = pair.position;
-  }
-  return { items, nextCursor: null };
+  return listComparedExamples(deps, candidate, baseline, shards, options);
 }

@@ -33,13 +33,27 @@ export interface PairTally {
   errored: number;
 }
 
+/** Parts of a shard fetched ahead of the one being read: object-store round trips overlap, memory stays a few parts. */
+const PARTS_AHEAD = 8;
+
 /** The records of one shard of a run, in part order; a part that is missing ends the shard. */
 export async function* shardRecords(storage: Storage, runId: string, shard: number): AsyncGenerator<ExampleRecord> {
   const parts = (await storage.list(runKeys.shardPrefix(runId, shard)))
     .filter((k) => /\/part-\d+\.jsonl$/.test(k))
     .sort();
-  for (const key of parts) {
-    const text = (await storage.getBuffer(key)).toString('utf8');
+  const ahead: Promise<Buffer>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (ahead.length < PARTS_AHEAD && next < parts.length) {
+      const fetched = storage.getBuffer(parts[next++]);
+      fetched.catch(() => undefined); // awaited below; a reader that stops early must not leave it unhandled
+      ahead.push(fetched);
+    }
+  };
+  fill();
+  while (ahead.length) {
+    const text = (await ahead.shift()!).toString('utf8');
+    fill();
     for (const line of text.split('\n')) if (line) yield JSON.parse(line) as ExampleRecord;
   }
 }

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { principalOf } from '../../http/auth';
 import { validated } from '../../http/validate';
+import { EXAMPLE_CHANGES } from '../../../domain/comparison';
 import type { ComparisonService } from './service';
 
 const runParams = z.object({ runId: z.uuid('must be a run id (uuid)') });
@@ -14,7 +15,7 @@ const baseline = z
 const compareQuery = z.object({ baseline });
 const examplesQuery = z.object({
   baseline,
-  change: z.enum(['regressed', 'improved']).default('regressed'),
+  change: z.enum(EXAMPLE_CHANGES, `must be one of ${EXAMPLE_CHANGES.join(', ')}`).default('regressed'),
   slice: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),

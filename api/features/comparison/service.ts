@@ -9,11 +9,13 @@ import type { Pool } from 'pg';
 import {
   comparability,
   comparePairedRuns,
-  listChangedExamples,
+  listExamples,
+  type ExampleChange,
   loadComparableRun,
   type ComparableRun,
 } from '../../../domain/comparison';
 import { resolveAlias } from '../../../domain/gates/dal';
+import { LOWER_IS_BETTER } from '../../../domain/gates/evaluateRules';
 import { baselineStaleness } from '../../../domain/lineage/staleness';
 import { findDecidingRun } from '../../../domain/runs/dal';
 import { assertPerExampleReadable } from '../../../domain/retention/runRetention';
@@ -126,13 +128,19 @@ export class ComparisonService {
       baseline: { ...summary(baseline), via },
       seed: comparison.seed,
       examples: { paired, candidateOnly, baselineOnly, errored },
-      metrics: comparison.metrics,
+      // The direction comes from the metric, so a reader (the console) colours a delta without a table of its own.
+      metrics: Object.fromEntries(
+        Object.entries(comparison.metrics).map(([name, m]) => [
+          name,
+          { ...m, direction: LOWER_IS_BETTER.has(m.metric) ? 'lower_is_better' : 'higher_is_better' },
+        ]),
+      ),
     };
   }
 
   async examples(
     runId: string,
-    query: { baseline: string; change: 'regressed' | 'improved'; slice?: string; limit: number; cursor?: string },
+    query: { baseline: string; change: ExampleChange; slice?: string; limit: number; cursor?: string },
     principal: Principal,
   ) {
     const { candidate, baseline } = await this.pair(runId, query.baseline, principal);
@@ -146,7 +154,7 @@ export class ComparisonService {
     }
     await assertPerExampleReadable(this.pool, candidate.runId);
     await assertPerExampleReadable(this.pool, baseline.runId);
-    const page = await listChangedExamples({ pool: this.pool, storage: this.storage }, candidate, baseline, query);
+    const page = await listExamples({ pool: this.pool, storage: this.storage }, candidate, baseline, query);
     if ('invalidCursor' in page)
       throw new AppError(400, 'invalid_request', 'cursor: not a cursor this endpoint returned', 'cursor');
     return page;

@@ -154,7 +154,11 @@ describe('evalgate gate check', () => {
       '2s',
     ]);
     expect(timedOut.code).toBe(2);
-    expect(timedOut.stderr.trim()).toMatch(/^evalgate: check .* did not decide within 2s: timeout \(not a pass\)$/);
+    // One line says why; before it, in a log (not a terminal), only plain progress lines of the candidate's runs.
+    const lines = timedOut.stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^evalgate: check .* did not decide within 2s: timeout \(not a pass\)$/);
+    for (const line of lines.slice(0, -1)) expect(line).toMatch(/^candidate runs: \d+% \(\d+\/\d+ examples\)$/);
+    expect(timedOut.stderr).not.toContain('\r');
     expect(timedOut.stdout).toBe('');
   });
 

@@ -108,7 +108,10 @@ describe('a run comparison', () => {
         ).rows[0].metrics,
       },
     );
-    expect(JSON.parse(JSON.stringify(recomputed.metrics))).toEqual(body.metrics);
+    const stored = Object.fromEntries(
+      Object.entries(body.metrics as Record<string, any>).map(([name, { direction: _d, ...m }]) => [name, m]),
+    );
+    expect(JSON.parse(JSON.stringify(recomputed.metrics))).toEqual(stored);
     // Seeded from both runs' content, not their ids.
     expect(recomputed.seed).toMatch(/^compare:[0-9a-f]{64}:[0-9a-f]{64}$/);
   });
@@ -136,6 +139,28 @@ describe('a run comparison', () => {
     expect(
       regressed.body.items.every((e: any) => e.tags.includes('hard-ham') && !e.candidate.correct && e.baseline.correct),
     ).toBe(true);
+    // The other filters: unchanged examples are the rest of the paired ones; each row carries the model's input.
+    const listAll = async (change: string) => {
+      const all: any[] = [];
+      let next: string | null = null;
+      do {
+        const res: any = await world.editor.get(
+          `/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=${baseline.runId}&change=${change}&limit=500` +
+            (next ? `&cursor=${next}` : ''),
+        );
+        expect(res.status).toBe(200);
+        all.push(...res.body.items);
+        next = res.body.nextCursor;
+      } while (next);
+      return all;
+    };
+    const unchanged = await listAll('unchanged');
+    const { n, regressed: r, improved: i } = body.metrics.accuracy;
+    expect(unchanged).toHaveLength(n - r - i);
+    expect(unchanged.every((e) => e.change === 'unchanged' && e.candidate.correct === e.baseline.correct)).toBe(true);
+    expect(unchanged[0].input).toEqual(expect.objectContaining({ input: expect.any(String) }));
+    expect(await listAll('candidate_only')).toHaveLength(body.examples.candidateOnly);
+    expect(body.metrics.accuracy.direction).toBe('higher_is_better');
     const badCursor = await world.editor.get(
       `/v1/eval-runs/${candidate.runId}/comparison/examples?baseline=${baseline.runId}&cursor=nonsense`,
     );
