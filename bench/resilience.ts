@@ -143,11 +143,12 @@ async function main() {
   const allow = [process.env.EVALGATE_ENDPOINT_ALLOW, new URL(stubUrl).host].filter(Boolean).join(',');
   const stack = await startBenchStack({
     modelKnobs: {},
-    apiEnv: { EVALGATE_ROWS_PER_SHARD: '5000', EVALGATE_SHARD_PARALLELISM: '4' },
+    apiEnv: { EVALGATE_ROWS_PER_SHARD: '5000', EVALGATE_SHARD_PARALLELISM: '4', EVALGATE_ENDPOINT_ALLOW: allow },
     workerEnv: {
       EVALGATE_MODEL_MAX_CONCURRENCY: String(CONCURRENCY),
       EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '8',
       EVALGATE_ENDPOINT_ALLOW: allow,
+      ...(args.has('latency-tolerance') ? { EVALGATE_ENDPOINT_LATENCY_TOLERANCE: args.get('latency-tolerance')! } : {}),
     },
     workerNodeFlags: ['--max-old-space-size=512'],
   });
@@ -187,10 +188,18 @@ async function main() {
         metricSuiteId: suite.metricSuiteId,
       });
       const s = stub.stats();
-      const results = JSON.stringify(run.results);
+      // The metric values and their n (the intervals are bootstrapped per run).
+      const results = JSON.stringify(
+        Object.entries(run.results as Record<string, { value: number; n: number }>).map(([name, r]) => [
+          name,
+          r.value,
+          r.n,
+        ]),
+      );
       if (scenario === 'clean') clean = { seconds, results };
       const providerRps = s.ok / s.spanSeconds;
-      const exact = run.status === 'succeeded' && (clean ? results === clean.results : true);
+      const exact =
+        run.status === 'succeeded' && run.cost.modelCalls === ROWS && (clean ? results === clean.results : true);
       rows.push({
         scenario,
         status: run.status,
@@ -200,7 +209,9 @@ async function main() {
         limitUsed: scenario === 'limited' ? `${((100 * providerRps) / PROVIDER_RPS).toFixed(0)}%` : '',
         r429: `${s[429]} (${((100 * s[429]) / s.requests).toFixed(1)}%)`,
         r500: String(s[500]),
-        exact: exact ? 'yes' : `NO ${run.status} ${JSON.stringify(run.error ?? '')}`,
+        exact: exact
+          ? 'yes'
+          : `NO: ${run.status}, ${run.cost.modelCalls} calls, ${results} ${JSON.stringify(run.error ?? '')}`,
       });
     }
   } finally {

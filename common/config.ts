@@ -52,6 +52,10 @@ const envSchema = z.object({
   EVALGATE_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   EVALGATE_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   EVALGATE_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
+  /** A round trip whose mean latency exceeds this many times the endpoint's baseline lowers its concurrency; 0: off. */
+  EVALGATE_ENDPOINT_LATENCY_TOLERANCE: z.coerce.number().min(0).default(3),
+  /** Fraction of a round trip's replies that may be 429/503 before the endpoint's concurrency is lowered. */
+  EVALGATE_ENDPOINT_CONGESTION_TOLERANCE: z.coerce.number().min(0).max(1).default(0.08),
   /**
    * Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see
    * domain/budgets/lease.ts).

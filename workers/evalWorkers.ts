@@ -10,6 +10,7 @@ import {
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import { createModelClient } from '../activities/models/client';
+import { EndpointLimiters } from '../activities/models/endpointLimiter';
 import { headersForEndpoints } from './endpointHeaders';
 import type { Config } from '../common/config';
 import { systemResolver, type Resolver } from '../common/resolver';
@@ -82,6 +83,10 @@ export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]>
     headersFor: headersForEndpoints(config.EVALGATE_ENDPOINT_HEADERS),
     egress: EgressPolicy.fromConfig(config, resolver),
     resolver,
+    limiters: new EndpointLimiters({
+      latencyTolerance: config.EVALGATE_ENDPOINT_LATENCY_TOLERANCE || Infinity,
+      congestionTolerance: config.EVALGATE_ENDPOINT_CONGESTION_TOLERANCE,
+    }),
   });
   const activities = createActivities({
     pool: deps.pool,
