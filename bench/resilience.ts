@@ -11,7 +11,11 @@
  * and each has its own endpoint controller), concurrency 64. Targets: 10% errors ≤ 1.3× clean
  * with exact results; provider limit used ≥ 90% with ≤ 10% of requests answered 429.
  *
+ * The same three against the model client alone (marked *) show the controller where the machine's
+ * cores are not the bottleneck (on a busy 2-core machine a whole run is CPU-bound below 1,000/s).
+ *
  * npm run stack -- up --services-only && npx tsx bench/resilience.ts [--rows N] [--only clean,errors,limited]
+ *   [--client no] [--runs no] [--latency-tolerance X]
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -21,6 +25,8 @@ import { loadConfig } from '../common/config';
 import { evalRunWorkflowId } from '../common/names';
 import { classificationInput, examplesOf } from '../testkit/corpus/spamCorpus';
 import type { Api } from '../testkit/apiClient';
+import { createModelClient } from '../activities/models/client';
+import { EndpointLimiters } from '../activities/models/endpointLimiter';
 import { build } from './lib/processes';
 import { startBenchStack } from './lib/stack';
 
@@ -131,13 +137,71 @@ async function timedRun(api: Api, temporal: Client, body: object) {
 
 const cell = (value: string, width = 16) => value.padEnd(width);
 
+/**
+ * The endpoint control alone: the worker's model client (same retries, limiter and controller)
+ * fed every example at once, as a shard's parts do, without the run around it — what the
+ * controller does when the machine's cores are not the bottleneck.
+ */
+async function clientOnly(stub: ReturnType<typeof createStub>, stubUrl: string, rows: Record<string, string>[]) {
+  let clean: number | undefined;
+  for (const scenario of ['clean', 'errors', 'limited'] as Scenario[]) {
+    if (!ONLY.includes(scenario)) continue;
+    const models = createModelClient({
+      timeoutMs: 30_000,
+      maxAttempts: 6,
+      retryBaseMs: 200,
+      defaultMaxConcurrency: CONCURRENCY,
+      limiters: new EndpointLimiters(),
+      egress: undefined,
+    });
+    const endpoint = {
+      protocol: 'openai-chat' as const,
+      url: `${stubUrl}/v1`,
+      model: `client-${scenario}`,
+      maxConcurrency: CONCURRENCY,
+    };
+    stub.start(scenario);
+    const started = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: ROWS }, (_, i) =>
+        models.predict({
+          endpoint,
+          taskType: 'classification',
+          promptTemplate: null,
+          params: {},
+          row: { input: `${i}: ${corpus[i % corpus.length].input.slice(0, 400)}` },
+        }),
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    if (scenario === 'clean') clean = seconds;
+    const s = stub.stats();
+    const failed = results.filter((r) => r.error).length;
+    const providerRps = s.ok / s.spanSeconds;
+    rows.push({
+      scenario: `${scenario}*`,
+      status: failed ? `${failed} failed` : 'all ok',
+      time: `${seconds.toFixed(1)} s`,
+      ratio: clean ? `${(seconds / clean).toFixed(2)}×` : '',
+      rps: `${Math.round(ROWS / seconds)} (${Math.round(providerRps)})`,
+      limitUsed: scenario === 'limited' ? `${((100 * providerRps) / PROVIDER_RPS).toFixed(0)}%` : '',
+      r429: `${s[429]} (${((100 * s[429]) / s.requests).toFixed(1)}%)`,
+      r500: String(s[500]),
+      exact: failed ? 'NO' : 'yes',
+    });
+  }
+}
+
 async function main() {
   const config = loadConfig();
-  build();
   const stub = createStub();
   await new Promise<void>((resolve) => stub.server.listen(0, '127.0.0.1', resolve));
   stub.server.keepAliveTimeout = 30_000;
   const stubUrl = `http://127.0.0.1:${(stub.server.address() as AddressInfo).port}`;
+  const rows: Record<string, string>[] = [];
+  if (args.get('client') !== 'no') await clientOnly(stub, stubUrl, rows);
+  if (args.get('runs') === 'no') return report(rows, stub);
+  build();
   const connection = await Connection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
   const allow = [process.env.EVALGATE_ENDPOINT_ALLOW, new URL(stubUrl).host].filter(Boolean).join(',');
@@ -153,7 +217,6 @@ async function main() {
     workerNodeFlags: ['--max-old-space-size=512'],
   });
   const { editor, team, baseUrl, editorKey } = stack;
-  const rows: Record<string, string>[] = [];
   try {
     const suite = await editor.post('/v1/metric-suites', { name: 'resil', purpose: 'exploratory', ownerTeam: team });
     await editor.post(`/v1/metric-suites/${suite.metricSuiteId}/versions`, {
@@ -217,8 +280,12 @@ async function main() {
   } finally {
     await stack.stop();
     await connection.close();
-    stub.server.close();
   }
+  report(rows, stub);
+}
+
+function report(rows: Record<string, string>[], stub: ReturnType<typeof createStub>) {
+  stub.server.close();
   const header = {
     scenario: 'scenario',
     status: 'status',
@@ -235,8 +302,9 @@ async function main() {
       `  ${cell(row.scenario, 10)}${cell(row.status, 11)}${cell(row.time, 10)}${cell(row.ratio, 10)}` +
         `${cell(row.rps, 18)}${cell(row.limitUsed, 12)}${cell(row.r429, 16)}${cell(row.r500, 7)}${row.exact}\n`,
     );
-  const errors = rows.find((r) => r.scenario === 'errors');
-  const limited = rows.find((r) => r.scenario === 'limited');
+  process.stdout.write(`  (* the model client alone, every example queued at once; the others are whole eval runs)\n`);
+  const errors = rows.find((r) => r.scenario === 'errors') ?? rows.find((r) => r.scenario === 'errors*');
+  const limited = rows.find((r) => r.scenario === 'limited') ?? rows.find((r) => r.scenario === 'limited*');
   process.stdout.write(
     `\n  targets: 10% errors ≤ 1.30× clean, exact (${errors ? `${errors.ratio}, ${errors.exact}` : 'not run'}); ` +
       `provider limit used ≥ 90% with ≤ 10% 429s (${limited ? `${limited.limitUsed}, ${limited.r429}` : 'not run'})\n`,
