@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { BUDGET_EXCEEDED } from '../../common/incidentFailures';
 import type { Logger } from '../../common/logger';
 import { retentionExpiry } from '../../common/retention';
-import type { Storage } from '../../common/storage';
+import { isStorageUnavailable, STORAGE_UNAVAILABLE, type Storage } from '../../common/storage';
 import { openRunLease, releaseQuietly } from '../../domain/budgets';
 import { storePredictions } from '../../domain/cache/dal';
 import {
@@ -361,10 +361,17 @@ async function readShardRows(storage: Storage, key: string): Promise<ShardRows> 
   try {
     bytes = await storage.getBuffer(key);
   } catch (err) {
+    // Object storage down or unwell: the activity's retries (with backoff) wait for it; the shard resumes from its checkpoint.
+    if (isStorageUnavailable(err))
+      throw ApplicationFailure.create({
+        type: STORAGE_UNAVAILABLE,
+        message: `dataset shard ${key} could not be read now: ${(err as Error).message}`,
+        nonRetryable: false,
+      });
     throw ApplicationFailure.create({
       type: 'dataset_unreadable',
       message: `dataset shard ${key} could not be read: ${(err as Error).message}`,
-      nonRetryable: false,
+      nonRetryable: true,
     });
   }
   return new ShardRows(bytes, key);
