@@ -27,6 +27,9 @@ const envSchema = z.object({
   EVALGATE_S3_REGION: z.string().min(1).default('us-east-1'),
   EVALGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
   EVALGATE_API_PORT: port.default(8080),
+  /** Where a worker serves /metrics (activity slots, endpoint limits); port 0: not served. A busy port is logged, not fatal. */
+  EVALGATE_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  EVALGATE_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   EVALGATE_BOOTSTRAP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   EVALGATE_MAX_ROW_BYTES: z.coerce.number().int().min(256).default(1_000_000),
   EVALGATE_ROWS_PER_SHARD: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
