@@ -15,7 +15,7 @@
  * cores are not the bottleneck (on a busy 2-core machine a whole run is CPU-bound below 1,000/s).
  *
  * npm run stack -- up --services-only && npx tsx bench/resilience.ts [--rows N] [--only clean,errors,limited]
- *   [--client no] [--runs no] [--latency-tolerance X]
+ *   [--client no] [--runs no] [--latency-tolerance X] [--provider-rps N]
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -36,7 +36,8 @@ const ROWS = Number(args.get('rows') ?? 10_000);
 const ONLY = (args.get('only') ?? 'clean,errors,limited').split(',');
 const CONCURRENCY = 64;
 const LATENCY_MS = 20;
-const PROVIDER_RPS = 1_000;
+/** The provider's limit; lower it (--provider-rps) to see the controller where the client is not CPU-bound. */
+const PROVIDER_RPS = Number(args.get('provider-rps') ?? 1_000);
 
 type Scenario = 'clean' | 'errors' | 'limited';
 
