@@ -10,7 +10,7 @@
  *    `latencyTolerance`× the endpoint's baseline) → the limit is multiplied by `decrease`;
  *  - mostly refused (≥ `refusedFraction` 429/503 carrying a Retry-After) → the endpoint is also
  *    paused for the longest Retry-After of the round, and the limit restarts from `minLimit`
- *    in slow start (doubling per round trip up to half the limit it had).
+ *    in slow start (doubling per round trip up to what the round accepted), then additive.
  * Replies to requests sent before the last decision never count again: a burst of 429s already in
  * flight when the limit fell (or the pause began) neither lowers it twice nor extends the pause.
  * Otherwise every success adds 1/limit (one per round trip), or 1 in slow start.
@@ -169,14 +169,15 @@ export class EndpointControl {
   reply(sentAt: number, now: number, kind: ReplyKind, latencyMs: number, retryAfterMs?: number): void {
     this.inFlightCount = Math.max(0, this.inFlightCount - 1);
     this.breaker(now, kind);
-    if (kind === 'cancelled' || kind === 'failed' || kind === 'answered') return;
+    // Replies to requests sent before the last decision neither lower the limit again nor raise it.
+    if (kind === 'cancelled' || kind === 'failed' || kind === 'answered' || sentAt < this.lastDecision) return;
     if (kind === 'ok')
-      this.window =
+      this.window = Math.min(
+        this.options.maxLimit,
         this.window < this.slowStartUntil
           ? Math.min(this.slowStartUntil, this.window + 1)
-          : this.window + 1 / Math.max(1, this.window);
-    this.window = Math.min(this.window, this.options.maxLimit);
-    if (sentAt < this.lastDecision) return;
+          : this.window + 1 / Math.max(1, this.window),
+      );
     const round = this.round;
     round.replies++;
     if (kind === 'ok') {
@@ -208,7 +209,8 @@ export class EndpointControl {
     const o = this.options;
     if (refused > 0 && refused / replies >= o.refusedFraction) {
       this.pausedUntilMs = Math.max(this.pausedUntilMs, now + this.roundRetryAfter);
-      this.slowStartUntil = Math.max(o.minLimit, this.window * o.decrease);
+      // What the endpoint accepted in the round is what it can take: slow start only that far, then additive.
+      this.slowStartUntil = Math.max(o.minLimit, Math.min(this.window * o.decrease, replies - congested));
       this.window = o.minLimit;
       this.decided(now, true);
     } else if (congested / replies > o.congestionTolerance || latencyGrew) {

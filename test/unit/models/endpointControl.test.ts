@@ -112,15 +112,30 @@ describe('EndpointControl: Retry-After pause', () => {
     expect(h.control.limit).toBe(1);
     h.advance(1000);
     expect(h.control.admit(h.now)).toEqual({ go: true });
-    // Slow start: doubling per round trip up to half the old limit, then additive.
+    // The round accepted nothing: no slow start, one more request per round trip.
     const limits: number[] = [];
-    for (let r = 0; r < 7; r++) {
+    for (let r = 0; r < 5; r++) {
       h.round(ok);
       limits.push(h.control.limit);
     }
-    expect(limits.slice(0, 5)).toEqual([2, 4, 8, 16, 32]);
-    expect(limits[6]).toBeGreaterThanOrEqual(44);
-    expect(limits[6]).toBeLessThanOrEqual(47);
+    expect(limits[0]).toBe(2);
+    expect(limits[4]).toBeGreaterThanOrEqual(4);
+    expect(limits[4]).toBeLessThanOrEqual(6);
+  });
+
+  it('after a refused round that still accepted some, slow-starts back to what it accepted', () => {
+    const h = harness(64);
+    // The round is judged on its first 16 replies: 6 accepted, 10 refused.
+    h.round((i) => (i % 3 === 0 ? 'ok' : 'rate_limited'), 20, 1000);
+    expect(h.control.state().pauses).toBe(1);
+    h.advance(1000);
+    const limits: number[] = [];
+    for (let r = 0; r < 6; r++) {
+      h.round(ok);
+      limits.push(h.control.limit);
+    }
+    expect(limits.slice(0, 3)).toEqual([2, 4, 6]);
+    expect(limits[5]).toBe(9); // then one more per round trip
   });
 
   it('is not extended by 429s to requests sent before it began', () => {
