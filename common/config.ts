@@ -52,6 +52,9 @@ const envSchema = z.object({
   EVALGATE_S3_REGION: z.string().min(1).default('us-east-1'),
   EVALGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
   EVALGATE_API_PORT: port.default(8080),
+  /** Where a worker serves /metrics (activity slots, endpoint limits); port 0: not served. A busy port is logged, not fatal. */
+  EVALGATE_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  EVALGATE_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   EVALGATE_BOOTSTRAP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** API keys each API process keeps resolved in memory (an LRU; unknown keys are remembered too, for 1 s). */
   EVALGATE_KEY_CACHE_MAX: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
@@ -87,6 +90,10 @@ const envSchema = z.object({
   EVALGATE_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   EVALGATE_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   EVALGATE_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
+  /** A round trip whose mean latency exceeds this many times the endpoint's baseline lowers its concurrency; 0: off. */
+  EVALGATE_ENDPOINT_LATENCY_TOLERANCE: z.coerce.number().min(0).default(3),
+  /** Fraction of a round trip's replies that may be 429/503 before the endpoint's concurrency is lowered. */
+  EVALGATE_ENDPOINT_CONGESTION_TOLERANCE: z.coerce.number().min(0).max(1).default(0.08),
   /**
    * Calls a shard reserves from its run's budget at a time; bounds what a run can leave unspent when it stops (see
    * domain/budgets/lease.ts).

@@ -101,3 +101,44 @@ export function createStorage(config: S3Config): Storage {
   };
   return storage;
 }
+
+/** The failure type of an activity that found object storage unavailable: retried, never a run's verdict. */
+export const STORAGE_UNAVAILABLE = 'storage_unavailable';
+
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  // S3 / MinIO answers that say "not now" rather than "no such thing".
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'XMinioServerNotInitialized',
+  'XMinioReadQuorum',
+  'XMinioWriteQuorum',
+]);
+
+/**
+ * Whether a storage failure is the store being unreachable or briefly unwell (connection refused or
+ * reset, a timeout, a 5xx) rather than the object being absent or its content being wrong: the
+ * first is retried, the second is a fact about the data.
+ */
+export function isStorageUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
+  if (typeof e.statusCode === 'number' && e.statusCode >= 500) return true;
+  if (typeof e.message === 'string' && /socket hang up|other side closed|ECONNREFUSED|ECONNRESET/.test(e.message))
+    return true;
+  // Node's happy-eyeballs connect reports every address's failure in an AggregateError.
+  if (Array.isArray(e.errors) && e.errors.some(isStorageUnavailable)) return true;
+  return e.cause !== undefined && e.cause !== err && isStorageUnavailable(e.cause);
+}

@@ -89,20 +89,58 @@ wait_until() {
 pid_file() { printf '%s/%s.pid\n' "$PIDS_DIR" "$1"; }
 log_file() { printf '%s/%s.log\n' "$LOGS_DIR" "$1"; }
 
-# Prints the pid of a component we started if it is still alive and is still
-# the same program (its command line contains $2), guarding against pid reuse.
+# Prints the pid of a component we started while it is still alive and is still
+# the same program (a command line containing $2), guarding against pid reuse.
+# The pid recorded is the session (and process group) leader that start_detached
+# made: the launcher (tsx), whose child is the real server. A launcher killed
+# alone leaves that child running in the same session and group: it still counts,
+# so `down` stops it (by group) and `up` does not start a second one beside it.
 running_pid() {
   local name=$1 marker=$2 file pid
   file=$(pid_file "$name")
   [[ -f $file ]] || return 1
   pid=$(<"$file")
-  if [[ $pid =~ ^[0-9]+$ ]] && [[ -r /proc/$pid/cmdline ]] &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$marker"; then
+  if [[ $pid =~ ^[0-9]+$ ]] && { has_marker "$pid" "$marker" || session_member "$pid" "$marker" >/dev/null; }; then
     printf '%s\n' "$pid"
     return 0
   fi
   rm -f "$file"
   return 1
+}
+
+has_marker() { [[ -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"; }
+
+# The pid of a live process of session SID whose command line contains MARKER (the real server).
+session_member() {
+  local sid=$1 marker=$2 member
+  for member in $(pgrep -s "$sid" 2>/dev/null || true); do
+    if has_marker "$member" "$marker"; then
+      printf '%s\n' "$member"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# What became of a component's recorded process: live, orphaned (the launcher is gone, the
+# server lives on), dead (recorded, nothing left), or none (never recorded).
+process_state() {
+  local name=$1 marker=$2 file pid
+  file=$(pid_file "$name")
+  [[ -f $file ]] || {
+    echo none
+    return
+  }
+  pid=$(<"$file")
+  if ! [[ $pid =~ ^[0-9]+$ ]]; then
+    echo dead
+  elif has_marker "$pid" "$marker"; then
+    echo live
+  elif session_member "$pid" "$marker" >/dev/null; then
+    echo orphaned
+  else
+    echo dead
+  fi
 }
 
 # start_detached NAME CMD... — environment comes from the caller's exports.

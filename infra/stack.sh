@@ -371,11 +371,21 @@ cmd_down() {
 }
 
 cmd_status() {
-  local name pid state
-  printf '%-9s %-20s %-8s %s\n' COMPONENT STATE PID URL
+  local name pid state recorded
+  printf '%-9s %-36s %-8s %s\n' COMPONENT STATE PID URL
   for name in postgres "${SERVICES[@]}" "${APPS[@]}"; do
+    recorded=none
+    [[ $name != postgres ]] && recorded=$(process_state "$name" "$(marker "$name")")
     if [[ $name != postgres ]] && pid=$(running_pid "$name" "$(marker "$name")"); then
       "${name}_healthy" && state=healthy || state=unhealthy
+      # The launcher died but the server it started lives on in its process group (down stops it).
+      if [[ $recorded == orphaned ]]; then
+        state+=" (launcher gone)"
+        pid=$(session_member "$pid" "$(marker "$name")" || echo "$pid")
+      fi
+    elif [[ $recorded == dead ]]; then
+      pid=-
+      state="dead (exited; see logs)"
     else
       pid=-
       if [[ $name == worker ]]; then
@@ -388,7 +398,7 @@ cmd_status() {
         state=stopped
       fi
     fi
-    printf '%-9s %-20s %-8s %s\n' "$name" "$state" "$pid" "$(urls_of "$name")"
+    printf '%-9s %-36s %-8s %s\n' "$name" "$state" "$pid" "$(urls_of "$name")"
   done
 }
 

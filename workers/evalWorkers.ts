@@ -10,6 +10,7 @@ import {
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import { createModelClient } from '../activities/models/client';
+import { EndpointLimiters } from '../activities/models/endpointLimiter';
 import { headersForEndpoints } from './endpointHeaders';
 import type { Config } from '../common/config';
 import { systemResolver, type Resolver } from '../common/resolver';
@@ -28,6 +29,16 @@ export interface EvalWorkerDeps {
   modes?: RunMode[];
   /** Name resolution for the egress policy; tests inject one (DNS rebinding). Default: the system's. */
   resolver?: Resolver;
+  /** The endpoint limiters of the model client (the worker's /metrics reads them); default: new ones from config. */
+  limiters?: EndpointLimiters;
+}
+
+/** The endpoint controllers' settings from config. */
+export function endpointLimitersFromConfig(config: Config): EndpointLimiters {
+  return new EndpointLimiters({
+    latencyTolerance: config.EVALGATE_ENDPOINT_LATENCY_TOLERANCE || Infinity,
+    congestionTolerance: config.EVALGATE_ENDPOINT_CONGESTION_TOLERANCE,
+  });
 }
 
 let runtimeInstalled = false;
@@ -82,6 +93,7 @@ export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]>
     headersFor: headersForEndpoints(config.EVALGATE_ENDPOINT_HEADERS),
     egress: EgressPolicy.fromConfig(config, resolver),
     resolver,
+    limiters: deps.limiters ?? endpointLimitersFromConfig(config),
   });
   const activities = createActivities({
     pool: deps.pool,

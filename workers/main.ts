@@ -5,7 +5,8 @@ import { createPool } from '../common/db';
 import { createLogger } from '../common/logger';
 import { createStorage } from '../common/storage';
 import { migrate } from '../schema/migrate';
-import { createEvalWorkers, installTemporalLogging } from './evalWorkers';
+import { createEvalWorkers, endpointLimitersFromConfig, installTemporalLogging } from './evalWorkers';
+import { serveWorkerMetrics, workerRegistry } from './metrics';
 import { ensureRetentionSchedule } from './retentionSchedule';
 
 async function main() {
@@ -21,7 +22,14 @@ async function main() {
   const storage = createStorage(config);
   await storage.ensureBucket();
   const connection = await NativeConnection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
-  const workers = await createEvalWorkers({ config, pool, storage, logger, connection });
+  const limiters = endpointLimitersFromConfig(config);
+  const workers = await createEvalWorkers({ config, pool, storage, logger, connection, limiters });
+  const metrics = serveWorkerMetrics(
+    workerRegistry(workers, limiters),
+    config.EVALGATE_WORKER_METRICS_HOST,
+    config.EVALGATE_WORKER_METRICS_PORT,
+    logger,
+  );
   // The retention sweep runs on a Temporal Schedule; every worker start makes sure it exists with this config.
   const clientConnection = await Connection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
   const scheduleId = await ensureRetentionSchedule(
@@ -35,6 +43,7 @@ async function main() {
   );
   logger.info({ taskQueues: workers.map((w) => w.options.taskQueue) }, 'evalgate workers polling');
   await Promise.all(workers.map((w) => w.run()));
+  metrics?.close();
   await connection.close();
   await pool.end();
 }

@@ -11,7 +11,8 @@
  */
 import type { Logger } from 'pino';
 import { EndpointLimiters, processEndpointLimiters } from './endpointLimiter';
-import { postJson, type HttpAgents } from './httpAttempt';
+import { postJson, type AttemptOutcome, type HttpAgents } from './httpAttempt';
+import type { ReplyKind } from '../../domain/models/endpointControl';
 import { egressRoutes } from './egressLookup';
 import type { EgressPolicy } from '../../domain/models/egress';
 import type { Resolver } from '../../common/resolver';
@@ -88,6 +89,23 @@ const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 const byClass = (): Record<CallErrorClass, number> =>
   Object.fromEntries(CALL_ERROR_CLASSES.map((errorClass) => [errorClass, 0])) as Record<CallErrorClass, number>;
 
+/** What an attempt's outcome tells the endpoint's controller. */
+function replyKind(outcome: AttemptOutcome): ReplyKind {
+  if (outcome.ok) return 'ok';
+  if (outcome.status === 429) return 'rate_limited';
+  if (outcome.status === 503) return 'overloaded';
+  switch (outcome.class) {
+    case 'network':
+    case 'timeout':
+    case 'server_error':
+      return 'failed';
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      return 'answered';
+  }
+}
+
 export function chatCompletionsUrl(baseUrl: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/chat/completions`;
 }
@@ -117,6 +135,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     url: string,
     buildBody: () => string,
     signal: AbortSignal | undefined,
+    onBackoff?: () => void,
   ): Promise<SendResult> {
     const route = routes?.(url);
     if (route?.refused) return { error: { class: 'endpoint_not_allowed', message: route.refused }, attempts: 0 };
@@ -129,8 +148,14 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     });
     let body: string | undefined;
     for (let attempts = 0; ;) {
-      const admitted = limiter.admit(signal);
-      if (admitted !== true && !(await admitted)) return cancelled(attempts);
+      const admission = limiter.admit(signal);
+      const admitted = admission === true || admission === false || admission === 'open' ? admission : await admission;
+      if (admitted === false) return cancelled(attempts);
+      if (admitted === 'open') {
+        const message = `${limiter.label} is down: its circuit is open after repeated failures (probing to recover)`;
+        logger?.debug({ endpoint: limiter.label, attempt: attempts }, 'model call refused: circuit open');
+        return { error: { class: 'network', message }, attempts };
+      }
       if (body === undefined) {
         try {
           body = buildBody();
@@ -144,7 +169,8 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       }
       attempts++;
       counters.attempts++;
-      let outcome;
+      let outcome: AttemptOutcome | undefined;
+      const sentAt = limiter.sent();
       try {
         outcome = await postJson({
           url,
@@ -156,6 +182,11 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           lookup,
         });
       } finally {
+        limiter.replied(
+          sentAt,
+          outcome ? replyKind(outcome) : 'cancelled',
+          outcome?.ok ? undefined : outcome?.retryAfterMs,
+        );
         limiter.release();
       }
       if (outcome.ok) return { body: outcome.body, attempts };
@@ -176,12 +207,12 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           logger?.debug({ ...log, retryAfterMs }, 'model call failed: Retry-After too long');
           return { error, attempts };
         }
-        // The endpoint asked everyone to back off, not just this call.
-        limiter.pause(retryAfterMs);
+        // The endpoint's controller decides whether everyone backs off (see endpointControl.ts); this call does.
       }
       const delayMs = retryDelay(attempts, retryAfterMs, options.retryBaseMs, retryMaxMs, options.random);
       counters.retries[outcome.class]++;
       logger?.debug({ ...log, delayMs, retryAfterMs }, 'model call retrying');
+      if (attempts === 1) onBackoff?.();
       if (!(await abortableSleep(delayMs, signal))) return cancelled(attempts);
     }
   }
@@ -198,12 +229,14 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     messages: () => ChatMessage[],
     params: Record<string, unknown>,
     signal: AbortSignal | undefined,
+    onBackoff?: () => void,
   ): Promise<Omit<ChatResult, 'latencyMs'>> {
     const sent = await send(
       endpoint,
       chatCompletionsUrl(endpoint.url),
       () => chatBody(endpoint, messages(), params),
       signal,
+      onBackoff,
     );
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const content = parseChatCompletion(sent.body);
@@ -220,6 +253,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       input.endpoint.url,
       () => input.rowJson ?? JSON.stringify(input.row),
       input.signal,
+      input.onBackoff,
     );
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const prediction = parsePredictResponse(input.taskType, sent.body);
@@ -243,7 +277,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       };
     const template = input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATES[input.taskType];
     const messages = (): ChatMessage[] => [{ role: 'user', content: renderTemplate(template, row) }];
-    const reply = await chatCall(input.endpoint, messages, input.params, input.signal);
+    const reply = await chatCall(input.endpoint, messages, input.params, input.signal, input.onBackoff);
     if (reply.content === undefined) return reply;
     const prediction = parseChatPrediction(input.taskType, reply.content);
     const result: Omit<ModelCallResult, 'latencyMs'> = prediction.ok

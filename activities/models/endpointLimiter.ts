@@ -1,8 +1,8 @@
 /**
  * Per-endpoint admission control shared by every caller in the process: a fair FIFO
- * semaphore (concurrency), a GCRA token bucket (requests per second) and a pause that
- * a 429's Retry-After puts on the whole endpoint, so thousands of queued calls back
- * off together instead of each discovering the rate limit on its own.
+ * semaphore (concurrency) whose limit an adaptive controller sets (domain/models/endpointControl.ts:
+ * AIMD on 429/503 and latency growth, a pause when the endpoint refuses most of a round with a
+ * Retry-After, a circuit breaker when it is down), and a GCRA token bucket (requests per second).
  *
  * An endpoint is keyed by protocol + url + model. When callers declare different
  * limits for the same endpoint (two model versions on one server), the strictest
@@ -12,6 +12,7 @@
  */
 import { onAbort } from './cancellation';
 import { abortableSleep } from './sleep';
+import { EndpointControl, type EndpointControlOptions, type ReplyKind } from '../../domain/models/endpointControl';
 import type { EndpointSpec, EndpointStats } from '../../domain/models/types';
 
 interface Waiter {
@@ -118,22 +119,30 @@ export class RatePacer {
 const DECLARATION_TTL_MS = 5 * 60_000;
 const RECOMPUTE_EVERY_MS = 1_000;
 
+/** What admission gives: a permit (true), none because the caller aborted (false), none because the endpoint is down. */
+export type AdmitResult = true | false | 'open';
+
 export class EndpointLimiter {
   readonly semaphore: FairSemaphore;
+  /** Adaptive concurrency, Retry-After pauses and the circuit breaker (see domain/models/endpointControl.ts). */
+  readonly control: EndpointControl;
   pacer: RatePacer | undefined;
-  private pausedUntil = 0;
   lastUsed = Date.now();
   /** Last time each distinct limit / rate was declared (few distinct values). */
   private limits = new Map<number, number>();
   private rates = new Map<number, number>();
   private lastRecompute = Date.now();
+  private declaredLimit: number;
 
   constructor(
     readonly label: string,
     limit: number,
     maxRps: number | undefined,
+    controlOptions: Omit<EndpointControlOptions, 'maxLimit'> = {},
   ) {
     this.semaphore = new FairSemaphore(limit);
+    this.control = new EndpointControl({ ...controlOptions, maxLimit: limit }, Date.now());
+    this.declaredLimit = limit;
     this.pacer = maxRps ? new RatePacer(maxRps) : undefined;
     this.declare(limit, maxRps);
   }
@@ -142,9 +151,15 @@ export class EndpointLimiter {
   declare(limit: number, maxRps: number | undefined, now: number = Date.now()): void {
     this.limits.set(limit, now);
     if (maxRps) this.rates.set(maxRps, now);
-    if (limit < this.semaphore.limit) this.semaphore.setLimit(limit);
+    if (limit < this.declaredLimit) this.setDeclaredLimit(limit);
     if (maxRps && (!this.pacer || maxRps < this.pacer.ratePerSecond)) this.pacer = new RatePacer(maxRps);
     if (now - this.lastRecompute >= RECOMPUTE_EVERY_MS) this.recompute(now);
+  }
+
+  private setDeclaredLimit(limit: number): void {
+    this.declaredLimit = limit;
+    this.control.setMaxLimit(limit);
+    this.semaphore.setLimit(this.control.limit);
   }
 
   private recompute(now: number): void {
@@ -158,7 +173,7 @@ export class EndpointLimiter {
       return min;
     };
     const limit = strictest(this.limits);
-    if (limit !== undefined && limit !== this.semaphore.limit) this.semaphore.setLimit(limit);
+    if (limit !== undefined && limit !== this.declaredLimit) this.setDeclaredLimit(limit);
     const rate = strictest(this.rates);
     if (rate === undefined) this.pacer = undefined;
     else if (rate !== this.pacer?.ratePerSecond) this.pacer = new RatePacer(rate);
@@ -166,38 +181,63 @@ export class EndpointLimiter {
 
   /** Holds every request to this endpoint until `ms` from now (longest pause wins). */
   pause(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+    this.control.pauseFor(Date.now(), ms);
   }
 
   /**
-   * Waits for a permit, then for the pause and the rate limit. Gives true holding a
-   * permit (give it back with `release`), false without one when the signal aborts.
-   * Synchronous `true` on the fast path (free permit, no pause, no pacing), so the
-   * common case costs no promise.
+   * Waits for a permit, then for a pause and the rate limit. Gives true holding a permit
+   * (report the request with `sent` and `replied`, give the permit back with `release`),
+   * false without one when the signal aborts, 'open' without one when the circuit is open
+   * (the endpoint is down: fail the call at once). Synchronous `true` on the fast path
+   * (free permit, no pause, no pacing, circuit closed), so the common case costs no promise.
    */
-  admit(signal?: AbortSignal): Promise<boolean> | true {
-    this.lastUsed = Date.now();
+  admit(signal?: AbortSignal): Promise<AdmitResult> | AdmitResult {
+    const now = (this.lastUsed = Date.now());
+    if (this.control.circuitRefuses(now)) return 'open';
     const permit = this.semaphore.acquire(signal);
-    if (permit === true && !this.pacer && this.pausedUntil <= this.lastUsed) return true;
+    if (permit === true && !this.pacer && this.control.admit(now).go) return true;
     return this.admitSlowly(permit, signal);
   }
 
-  private async admitSlowly(permit: Promise<boolean> | true, signal: AbortSignal | undefined): Promise<boolean> {
+  private async admitSlowly(permit: Promise<boolean> | true, signal: AbortSignal | undefined): Promise<AdmitResult> {
     if (permit !== true && !(await permit)) return false;
-    let now = Date.now();
-    let wait = Math.max(0, this.pausedUntil - now);
-    if (this.pacer) wait += this.pacer.reserve(now + wait);
-    if (wait > 0 && !(await abortableSleep(wait, signal))) {
-      this.semaphore.release();
-      return false;
+    let paced = !this.pacer;
+    for (;;) {
+      const now = Date.now();
+      const gate = this.control.admit(now);
+      let wait = 0;
+      if (!gate.go) {
+        if ('open' in gate) {
+          this.semaphore.release();
+          return 'open';
+        }
+        wait = gate.waitMs;
+      } else if (!paced && this.pacer) {
+        paced = true;
+        wait = this.pacer.reserve(now);
+        // A pause may begin while this caller waits for its slot (another caller's 429): check again.
+        if (wait === 0) return true;
+      } else {
+        return true;
+      }
+      if (!(await abortableSleep(wait, signal))) {
+        this.semaphore.release();
+        return false;
+      }
     }
-    now = Date.now();
-    // A pause set while we waited for the rate limit (another caller's 429).
-    if (this.pausedUntil > now && !(await abortableSleep(this.pausedUntil - now, signal))) {
-      this.semaphore.release();
-      return false;
-    }
-    return true;
+  }
+
+  /** The admitted request leaves now; the stamp goes back with its reply. */
+  sent(): number {
+    return this.control.sent(Date.now());
+  }
+
+  /** What came back for a request sent at `sentAt` (before `release`): adjusts the limit, the pause and the circuit. */
+  replied(sentAt: number, kind: ReplyKind, retryAfterMs?: number): void {
+    const now = Date.now();
+    this.control.reply(sentAt, now, kind, now - sentAt, retryAfterMs);
+    const limit = this.control.limit;
+    if (limit !== this.semaphore.limit) this.semaphore.setLimit(limit);
   }
 
   release(): void {
@@ -206,11 +246,17 @@ export class EndpointLimiter {
   }
 
   stats(): EndpointStats {
+    const control = this.control.state();
     const stats: EndpointStats = {
       endpoint: this.label,
       limit: this.semaphore.limit,
+      maxLimit: this.declaredLimit,
       inFlight: this.semaphore.inFlight,
       queued: this.semaphore.queued,
+      paused: control.pausedUntil > Date.now(),
+      circuit: control.circuit,
+      decreases: control.decreases,
+      pauses: control.pauses,
     };
     if (this.pacer) stats.maxRps = this.pacer.ratePerSecond;
     return stats;
@@ -235,6 +281,9 @@ export class EndpointLimiters {
   private limiters = new Map<string, EndpointLimiter>();
   private lastSweep = Date.now();
 
+  /** Tests and benches tune the controller (a shorter breaker, say); the defaults suit production. */
+  constructor(private readonly controlOptions: Omit<EndpointControlOptions, 'maxLimit'> = {}) {}
+
   /** The limiter for an endpoint, created on first use and tightened by stricter declarations. */
   forEndpoint(endpoint: EndpointSpec, defaultMaxConcurrency: number): EndpointLimiter {
     const key = `${endpoint.protocol}\u0000${endpoint.url}\u0000${endpoint.model ?? ''}`;
@@ -246,7 +295,7 @@ export class EndpointLimiters {
       return limiter;
     }
     this.sweep();
-    limiter = new EndpointLimiter(endpointLabel(endpoint), limit, maxRps);
+    limiter = new EndpointLimiter(endpointLabel(endpoint), limit, maxRps, this.controlOptions);
     this.limiters.set(key, limiter);
     return limiter;
   }

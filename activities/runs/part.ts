@@ -194,7 +194,7 @@ export async function processPart(
   const fromCache = (base: ExampleRecord, hit: CachedPrediction): ExampleRecord =>
     withCorrectness({ ...base, prediction: hit.prediction as ExampleRecord['prediction'], cached: true });
 
-  const attempt = async (p: Prepared): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
+  const attempt = async (p: Prepared, onBackoff: () => void): Promise<ExampleRecord | typeof NOT_ATTEMPTED> => {
     const { base, body, modelInput, row } = p;
     p.body = p.modelInput = p.row = undefined;
     const hit = cached.get(p.key);
@@ -218,6 +218,7 @@ export async function processPart(
       promptTemplate: ctx.promptTemplate,
       params: ctx.params,
       signal,
+      onBackoff,
     };
     const result = await deps.models.predict(
       modelInput ? { ...call, row: modelInput, rowJson: body } : { ...call, rowJson: body! },
@@ -297,12 +298,35 @@ export async function processPart(
     return k;
   };
   if (pending.length === 0) takeNext();
+  // A lane is free again when its example is answered — or as soon as the example waits out a
+  // backoff or a Retry-After (it holds no endpoint permit then): waiting examples do not starve
+  // the endpoint of the part's others. The waiting ones still finish before the part does.
+  const waiting: Promise<void>[] = [];
   await Promise.all(
     Array.from({ length: lanes }, async () => {
-      for (let k = takeNext(); k < pending.length; k = takeNext())
-        examples[pending[k]] = await attempt(prepared[pending[k]]!);
+      for (let k = takeNext(); k < pending.length; k = takeNext()) {
+        const index = pending[k];
+        await new Promise<void>((laneFree, laneFail) => {
+          let detached = false;
+          const done: Promise<void> = attempt(prepared[index]!, () => {
+            detached = true;
+            waiting.push(done);
+            laneFree();
+          }).then(
+            (record) => {
+              examples[index] = record;
+              laneFree();
+            },
+            (err: unknown) => {
+              if (detached) throw err; // awaited with the waiting ones
+              laneFail(err);
+            },
+          );
+        });
+      }
     }),
   );
+  await Promise.all(waiting);
   if (cancellation.aborted)
     throw ApplicationFailure.create({ type: 'cancelled', message: 'shard cancelled', nonRetryable: true });
   if (signal.reason instanceof EndpointNotAllowed)

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { BUDGET_EXCEEDED, QUOTA_EXCEEDED } from '../../common/incidentFailures';
 import type { Logger } from '../../common/logger';
 import { expiryAfter } from '../../common/retention';
-import type { Storage } from '../../common/storage';
+import { isStorageUnavailable, STORAGE_UNAVAILABLE, type Storage } from '../../common/storage';
 import { openRunLease, releaseQuietly } from '../../domain/budgets';
 import { storePredictions } from '../../domain/cache/dal';
 import {
@@ -46,6 +46,7 @@ interface InFlightPart {
   result: Promise<PartOutcome>;
   /** The part says the next one may start (PartControl.onDispatched), or it ended. */
   dispatched: Promise<void>;
+  isDispatched: boolean;
 }
 
 export interface ShardDeps {
@@ -65,6 +66,12 @@ export interface ShardDeps {
 /** Fraction of rows that may fail (after retries) before the run is failed. */
 const MAX_ERROR_RATE = 0.05;
 const MIN_ROWS_FOR_RATE = 50;
+/**
+ * Parts of a shard in flight at most (two when judging: a judged part dispatches at once). More
+ * than two keep the endpoint busy while earlier parts' last examples wait out a Retry-After; a
+ * retried attempt repeats at most this many parts' calls (from the prediction cache, mostly).
+ */
+const MAX_PARTS_IN_FLIGHT = 8;
 /** Heartbeats between parts too, so a slow part never looks like a dead worker (the SDK throttles what it sends). */
 const HEARTBEAT_EVERY_MS = 1000;
 
@@ -97,11 +104,10 @@ function addRecord(summary: ShardSummary, record: ExampleRecord, judging: ShardJ
  * in parts under deterministic keys. After each part it heartbeats {offset, parts}; a
  * retried attempt replays the written parts (no model calls) and continues from there.
  *
- * Two parts are in flight at a time: the next part starts once this one says so (see
- * PartControl.onDispatched), so its calls keep the endpoint busy while this part's last
- * calls (and their judge calls) finish and it is written — and no more examples wait in
- * the worker than that needs. Parts are still written and checkpointed
- * in order, so a retry repeats at most two parts' calls.
+ * Up to MAX_PARTS_IN_FLIGHT parts are in flight: the next part starts once the newest says so
+ * (see PartControl.onDispatched), so its calls keep the endpoint busy while earlier parts' last
+ * calls (their backoffs, their judge calls) finish and they are written — and no more examples
+ * wait in the worker than that needs. Parts are still written and checkpointed in order.
  */
 export function createRunShard(deps: ShardDeps) {
   const partRows = deps.partRows ?? 500;
@@ -212,29 +218,55 @@ export function createRunShard(deps: ShardDeps) {
       const end = Math.min(from + partRows, rows.length);
       let onDispatched!: () => void;
       const dispatched = new Promise<void>((resolve) => (onDispatched = resolve));
-      const result = processPart(
+      const inFlight: InFlightPart = { index, end, result: undefined!, dispatched, isDispatched: false };
+      const markDispatched = () => {
+        inFlight.isDispatched = true;
+        onDispatched();
+      };
+      inFlight.result = processPart(
         partDeps,
         ctx,
         rows,
         { from, to: end },
-        { stop, cancellation: activity.cancellationSignal, onDispatched },
+        { stop, cancellation: activity.cancellationSignal, onDispatched: markDispatched },
       );
-      result.then(onDispatched, onDispatched); // awaited in order below; never an unhandled rejection
-      return { index, end, result, dispatched };
+      inFlight.result.then(markDispatched, markDispatched); // awaited in order below; never an unhandled rejection
+      return inFlight;
     };
-    let current: InFlightPart | undefined;
-    let next: InFlightPart | undefined;
+    // Parts in flight, oldest first. A new part starts when the newest has dispatched all its
+    // examples; several may be in flight while their last examples wait out Retry-Afters.
+    const parts: InFlightPart[] = [];
+    const depth = judging ? 2 : MAX_PARTS_IN_FLIGHT;
+    const launchWhileRoom = async () => {
+      for (;;) {
+        const newest = parts[parts.length - 1];
+        if (newest.end >= rows.length || parts.length >= depth) return;
+        if (!newest.isDispatched) {
+          // Whichever comes first: the newest part dispatched, or the oldest done (to be written).
+          const head = parts[0].result.then(
+            () => undefined,
+            () => undefined,
+          );
+          await Promise.race([newest.dispatched, head]);
+          if (!newest.isDispatched) return;
+        }
+        parts.push(launch(newest.end, newest.index + 1));
+      }
+    };
     try {
-      current = offset < rows.length ? launch(offset, part) : undefined;
-      while (current) {
-        await current.dispatched;
-        next = current.end < rows.length ? launch(current.end, current.index + 1) : undefined;
+      if (offset < rows.length) parts.push(launch(offset, part));
+      while (parts.length) {
+        await launchWhileRoom();
+        const current = parts[0];
         const outcome = await current.result;
+        parts.shift();
         await persist(current.index, outcome);
         if (outcome.budgetStopped || lease?.exhausted) {
-          // The part in flight made calls too (the lease refuses it any more): keep them.
-          if (next) await persist(next.index, await next.result);
-          next = undefined;
+          // The parts in flight made calls too (the lease refuses them any more): keep them.
+          while (parts.length) {
+            const later = parts.shift()!;
+            await persist(later.index, await later.result);
+          }
           await releaseQuietly(lease);
           return await stopOnBudget(deps, input, shard.rowCount, summary, accumulator, log, lease?.quotaExhausted);
         }
@@ -244,12 +276,10 @@ export function createRunShard(deps: ShardDeps) {
         activity.heartbeat({ offset, parts: part } satisfies Checkpoint);
         failOnErrorRate(summary, outcome.records);
         if (judging) failOnJudgeErrorRate(summary, judging.config.errorRateLimit);
-        current = next;
-        next = undefined;
       }
     } catch (err) {
       stop.abort(err);
-      if (next) await next.result.catch(() => undefined);
+      await Promise.all(parts.map((p) => p.result.catch(() => undefined)));
       throw err;
     } finally {
       clearInterval(beat);
@@ -354,10 +384,17 @@ async function readShardRows(storage: Storage, key: string): Promise<ShardRows> 
   try {
     bytes = await storage.getBuffer(key);
   } catch (err) {
+    // Object storage down or unwell: the activity's retries (with backoff) wait for it; the shard resumes from its checkpoint.
+    if (isStorageUnavailable(err))
+      throw ApplicationFailure.create({
+        type: STORAGE_UNAVAILABLE,
+        message: `dataset shard ${key} could not be read now: ${(err as Error).message}`,
+        nonRetryable: false,
+      });
     throw ApplicationFailure.create({
       type: 'dataset_unreadable',
       message: `dataset shard ${key} could not be read: ${(err as Error).message}`,
-      nonRetryable: false,
+      nonRetryable: true,
     });
   }
   return new ShardRows(bytes, key);

@@ -94,6 +94,11 @@ interface PredictCall {
   /** openai-chat only: merged into the request body (`temperature`, `seed`, `max_tokens`, ...). */
   params: Record<string, unknown>;
   signal?: AbortSignal;
+  /**
+   * Called once, when the call first waits out a backoff or a Retry-After: it holds no permit then,
+   * and its caller may give its lane to the next example (the call goes on and resolves as usual).
+   */
+  onBackoff?: () => void;
 }
 
 /**
@@ -114,7 +119,17 @@ export interface ChatInput {
 export interface EndpointStats {
   /** protocol, URL without credentials or query string, and model. */
   endpoint: string;
+  /** In-flight requests allowed now (the adaptive limit, at most maxLimit). */
   limit: number;
+  /** The strictest declared limit. */
+  maxLimit: number;
+  /** Admissions held by a Retry-After pause. */
+  paused: boolean;
+  /** open: the endpoint is down and calls fail at once; half-open: one probe is out. */
+  circuit: 'closed' | 'open' | 'half-open';
+  /** Times the adaptive limit was lowered, and of those, times the endpoint was also paused. */
+  decreases: number;
+  pauses: number;
   maxRps?: number;
   /** Requests holding a permit (sending, or waiting for the rate limit / a Retry-After pause). */
   inFlight: number;

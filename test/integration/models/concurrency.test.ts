@@ -108,8 +108,13 @@ describe('per-endpoint concurrency', () => {
     expect(stats).toEqual({
       endpoint: `json-predict ${server.predictUrl('nb-small-v1')}`,
       limit: 2,
+      maxLimit: 2,
       inFlight: 2,
       queued: 3,
+      paused: false,
+      circuit: 'closed',
+      decreases: 0,
+      pauses: 0,
     });
     await pending;
   });
