@@ -80,12 +80,20 @@ it('shows how long a release check has waited and how much of a running budget i
       candidateModelVersion: model.v('logreg-v1'),
     });
     expect(started.status).toBe(202);
-    await new Promise((r) => setTimeout(r, 2500));
-    const text = await series();
+    // A loaded machine may take a while to start the check's runs and reserve budget: poll until both show
+    // (the slow model keeps them running far longer than this can take), then assert on that scrape.
+    const budgetLines = (t: string) =>
+      t
+        .split('\n')
+        .filter((l) => l.startsWith(`evalgate_run_budget_used_ratio{`) && l.includes(suiteRes.body.metricSuiteId));
+    let text = await series();
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; text = await series()) {
+      const reserved = budgetLines(text).some((l) => Number(l.split(' ').pop()) > 0);
+      if (reserved && (value(text, 'evalgate_gate_check_pending_oldest_seconds') ?? 0) >= 2) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     expect(value(text, 'evalgate_gate_check_pending_oldest_seconds')).toBeGreaterThanOrEqual(2);
-    const ratios = text
-      .split('\n')
-      .filter((l) => l.startsWith(`evalgate_run_budget_used_ratio{`) && l.includes(suiteRes.body.metricSuiteId));
+    const ratios = budgetLines(text);
     expect(ratios.length).toBeGreaterThanOrEqual(1);
     for (const line of ratios) {
       const ratio = Number(line.split(' ').pop());
