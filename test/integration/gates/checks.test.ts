@@ -62,10 +62,18 @@ describe('gate definitions', () => {
     ]);
 
     const otherTeam = await principal(world.stack, 'other-editor', [{ team: unique('team'), roles: ['editor'] }]);
-    const stolen = await otherTeam.post('/v1/gates', {
-      ...body,
-      ownerTeam: (await otherTeam.get('/v1/principals/me')).body.teams[0].team,
-    });
+    const otherTeamName = (await otherTeam.get('/v1/principals/me')).body.teams[0].team;
+    // Another team's suite needs its owners' consent first (a share) ...
+    const unshared = await otherTeam.post('/v1/gates', { ...body, ownerTeam: otherTeamName });
+    expect([unshared.status, unshared.body.error.code, unshared.body.error.field]).toEqual([
+      403,
+      'forbidden',
+      'metricSuiteId',
+    ]);
+    // ... and with it, the name still belongs to the gate's team.
+    const share = await world.editor.put(`/v1/metric-suites/${body.metricSuiteId}/shares/${otherTeamName}`);
+    expect(share.status).toBeLessThan(300);
+    const stolen = await otherTeam.post('/v1/gates', { ...body, ownerTeam: otherTeamName });
     expect([stolen.status, stolen.body.error.code, stolen.body.error.field]).toEqual([409, 'already_exists', 'name']);
   });
 
