@@ -6,6 +6,7 @@ import { ApiError, apiKey, clearApiKey, setApiKey } from './api';
 import { h, link, render } from './dom';
 import { checkPage } from './pages/check';
 import { comparePage } from './pages/compare';
+import { experimentPage } from './pages/experiment';
 import { incidentPage, incidentsPage } from './pages/incidents';
 import { lineagePage } from './pages/lineage';
 import { runPage } from './pages/run';
@@ -87,6 +88,8 @@ async function route(): Promise<void> {
       return comparePage(query);
     case 'checks':
       return checkPage(parts[1]);
+    case 'experiments':
+      return experimentPage(parts[1] ?? '');
     case 'incidents':
       return parts[1] ? incidentPage(parts[1]) : incidentsPage(query);
     case 'lineage':

@@ -7,6 +7,7 @@ const ID_LINKS: Record<string, (id: string) => string> = {
   baselineRunId: (id) => uiHref(`runs/${id}`),
   checkId: (id) => uiHref(`checks/${id}`),
   incidentId: (id) => uiHref(`incidents/${id}`),
+  experimentId: (id) => uiHref(`experiments/${id}`),
 };
 
 export function jsonView(value: unknown, key?: string, depth = 0): Child {

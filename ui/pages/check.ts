@@ -172,8 +172,25 @@ function overridesSection(check: Check, me: Me, reload: () => void): Child {
   );
 }
 
+interface GateExperiment {
+  experimentId: string;
+  name: string;
+  status: string;
+  gateCheckId: string;
+  candidate: string;
+}
+
+/** The online experiments this check started, from the gate's list; none when the gate cannot be read. */
+async function experimentsOf(check: Check): Promise<GateExperiment[]> {
+  const gate = await api<{ experiments?: GateExperiment[] }>(
+    `/v1/gates/${encodeURIComponent(check.gate.gateId)}`,
+  ).catch(() => ({ experiments: [] }));
+  return (gate.experiments ?? []).filter((e) => e.gateCheckId === check.checkId);
+}
+
 export async function checkPage(checkId: string, previousStatus?: string, attempt = 0): Promise<void> {
   const [check, me] = await Promise.all([api<Check>(`/v1/gate-checks/${encodeURIComponent(checkId)}`), whoAmI()]);
+  const experiments = await experimentsOf(check);
   // After an approval the workflow records the new status shortly after; look again for a few seconds.
   if (previousStatus && check.status === previousStatus && attempt < 40) {
     setTimeout(() => void checkPage(checkId, previousStatus, attempt + 1), 500);
@@ -232,6 +249,20 @@ export async function checkPage(checkId: string, previousStatus?: string, attemp
         )
       : h('p', {}, 'No runs yet.'),
     overridesSection(check, me, () => void checkPage(checkId, check.status)),
+    experiments.length
+      ? h(
+          'section',
+          { id: 'experiments' },
+          h('h2', {}, 'Online experiments started from this check'),
+          h(
+            'ul',
+            {},
+            experiments.map((e) =>
+              h('li', {}, link(uiHref(`experiments/${e.experimentId}`), `Experiment ${e.name}`), ` — ${e.status}`),
+            ),
+          ),
+        )
+      : null,
     h('p', {}, link(uiHref(`lineage/gate_check/${checkId}`), 'Lineage graph around this check')),
   );
 }
