@@ -23,6 +23,7 @@ import { GateService } from './features/gates/service';
 import { registerExperimentMetrics } from './features/experiments/metrics';
 import { experimentsRouter } from './features/experiments/router';
 import { ExperimentService } from './features/experiments/service';
+import { PromotionService } from './features/experiments/promotion';
 import { healthRouter } from './features/health';
 import { incidentsRouter } from './features/incidents/router';
 import { registerCostMetrics } from './features/judge/costMetrics';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): App {
   registerExperimentMetrics(registry, deps.pool);
   const gates = gateMetrics(registry, deps.pool);
   const checks = new CheckService(deps.pool, deps.temporal, deps.config);
+  const promotions = new PromotionService(deps.pool, deps.temporal, deps.config);
   const services = {
     principals: new PrincipalService(deps.pool, {
       maxEntries: Number(deps.config.EVALGATE_KEY_CACHE_MAX),
@@ -137,12 +139,13 @@ export function createApp(deps: AppDeps): App {
           gateCheckId: e.gate_check_id,
           candidate: e.candidate,
         })),
+      promotions,
     ),
   );
   app.use(incidentsRouter(services.incidents));
   app.use(lineageRouter(services.lineage));
   app.use(retentionRouter(new RetentionService(deps.pool, services.datasets)));
-  app.use(experimentsRouter(services.experiments));
+  app.use(experimentsRouter(services.experiments, promotions));
   app.use(unknownRoute);
   app.use(errorHandler);
   return { app, services };

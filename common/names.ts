@@ -71,4 +71,6 @@ export const GATE_CHECK_STATE_QUERY = 'gateCheckState';
 export const PAUSE_EXPERIMENT_SIGNAL = 'pauseExperiment';
 export const RESUME_EXPERIMENT_SIGNAL = 'resumeExperiment';
 export const ROLLBACK_EXPERIMENT_SIGNAL = 'rollbackExperiment';
+/** A granted override promotes the experiment early (POST /v1/experiments/{id}/promotion-requests, then approvals). */
+export const PROMOTE_EXPERIMENT_SIGNAL = 'promoteExperiment';
 export const EXPERIMENT_STATE_QUERY = 'experimentState';

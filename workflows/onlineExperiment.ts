@@ -5,7 +5,7 @@
  * current step: the activity reads the step's two aggregate rows, decides with the always-valid
  * statistics and records the outcome (advance, promote, roll back, pause as inconclusive). The
  * workflow keeps the step's clock, so `minSeconds` counts workflow time and survives restarts.
- * Pause, resume and rollback arrive as signals (from the API, or from an incident that revoked
+ * Pause, resume, rollback and an early promotion on a granted override arrive as signals (from the API, or from an incident that revoked
  * the gate check); a query answers the state. A weeks-long experiment checks every minute for
  * weeks: every `checksPerRun` checks the workflow continues as new, carrying its state, so its
  * history stays bounded.
@@ -24,6 +24,7 @@ import type { CheckResult } from '../domain/experiments/lifecycle';
 import {
   EXPERIMENT_STATE_QUERY,
   PAUSE_EXPERIMENT_SIGNAL,
+  PROMOTE_EXPERIMENT_SIGNAL,
   RESUME_EXPERIMENT_SIGNAL,
   ROLLBACK_EXPERIMENT_SIGNAL,
 } from '../common/names';
@@ -56,6 +57,7 @@ export interface RollbackRequest {
 export const pauseExperimentSignal = defineSignal<[{ principalId: string | null }]>(PAUSE_EXPERIMENT_SIGNAL);
 export const resumeExperimentSignal = defineSignal<[{ principalId: string | null }]>(RESUME_EXPERIMENT_SIGNAL);
 export const rollbackExperimentSignal = defineSignal<[RollbackRequest]>(ROLLBACK_EXPERIMENT_SIGNAL);
+export const promoteExperimentSignal = defineSignal<[{ overrideId: string }]>(PROMOTE_EXPERIMENT_SIGNAL);
 export const experimentStateQuery = defineQuery<ExperimentWorkflowState>(EXPERIMENT_STATE_QUERY);
 
 const steps = proxyActivities<ExperimentActivities>(experimentStepOptions);
@@ -63,7 +65,8 @@ const steps = proxyActivities<ExperimentActivities>(experimentStepOptions);
 type Command =
   | { kind: 'pause'; principalId: string | null }
   | { kind: 'resume'; principalId: string | null }
-  | ({ kind: 'rollback' } & RollbackRequest);
+  | ({ kind: 'rollback' } & RollbackRequest)
+  | { kind: 'promote'; overrideId: string };
 
 const ENDED = new Set(['promoted', 'rolled_back', 'aborted']);
 
@@ -78,6 +81,28 @@ export async function onlineExperimentWorkflow(input: OnlineExperimentInput): Pr
   setHandler(pauseExperimentSignal, ({ principalId }) => void commands.push({ kind: 'pause', principalId }));
   setHandler(resumeExperimentSignal, ({ principalId }) => void commands.push({ kind: 'resume', principalId }));
   setHandler(rollbackExperimentSignal, (request) => void commands.push({ kind: 'rollback', ...request }));
+  // New in this version, with no patch needed: histories from before it never carry this signal.
+  setHandler(promoteExperimentSignal, ({ overrideId }) => void commands.push({ kind: 'promote', overrideId }));
+
+  const run = (command: Command): Promise<CheckResult> => {
+    switch (command.kind) {
+      case 'promote':
+        return steps.promoteExperimentByOverride({ experimentId, overrideId: command.overrideId });
+      case 'rollback':
+        return steps.rollBackExperiment({
+          experimentId,
+          reason: command.reason,
+          message: command.message,
+          principalId: command.principalId,
+        });
+      default:
+        return steps.pauseExperiment({
+          experimentId,
+          paused: command.kind === 'pause',
+          principalId: command.principalId,
+        });
+    }
+  };
 
   const follow = (result: CheckResult) => {
     if (result.step !== state.step || (state.status === 'paused' && result.status === 'running'))
@@ -97,20 +122,7 @@ export async function onlineExperimentWorkflow(input: OnlineExperimentInput): Pr
     else await condition(() => commands.length > 0, input.checkEverySeconds * 1000);
     while (commands.length) {
       const command = commands.shift()!;
-      follow(
-        command.kind === 'rollback'
-          ? await steps.rollBackExperiment({
-              experimentId,
-              reason: command.reason,
-              message: command.message,
-              principalId: command.principalId,
-            })
-          : await steps.pauseExperiment({
-              experimentId,
-              paused: command.kind === 'pause',
-              principalId: command.principalId,
-            }),
-      );
+      follow(await run(command));
       if (ENDED.has(state.status)) return state;
     }
     if (state.status === 'running') {

@@ -6,7 +6,14 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { DomainError } from '../../domain/errors';
-import { checkStep, rollBack, setPaused, startRamp, type CheckResult } from '../../domain/experiments/lifecycle';
+import {
+  checkStep,
+  promoteByOverride,
+  rollBack,
+  setPaused,
+  startRamp,
+  type CheckResult,
+} from '../../domain/experiments/lifecycle';
 
 export interface ExperimentActivityDeps {
   pool: Pool;
@@ -36,6 +43,9 @@ export function createExperimentActivities({ pool }: ExperimentActivityDeps) {
       principalId: string | null;
     }): Promise<CheckResult> {
       return nonRetryableOnDomainError(() => setPaused(pool, input.experimentId, input.paused, input.principalId));
+    },
+    async promoteExperimentByOverride(input: { experimentId: string; overrideId: string }): Promise<CheckResult> {
+      return nonRetryableOnDomainError(() => promoteByOverride(pool, input.experimentId, input.overrideId));
     },
     async rollBackExperiment(input: {
       experimentId: string;

@@ -7,10 +7,11 @@
  * naming the experiment and the gate check.
  */
 import type { Pool } from 'pg';
-import { withTransaction } from '../../common/db';
+import { withTransaction, type Queryable } from '../../common/db';
 import { recordAudit } from '../audit/dal';
 import { missing } from '../errors';
 import { findReleaseCheck, moveAlias } from '../models/dal';
+import * as overrides from '../overrides/dal';
 import * as dal from './dal';
 import { decideCheck, snapshotOf, type CheckOutcome } from './decide';
 
@@ -115,10 +116,23 @@ async function stale(pool: Pool, experimentId: string): Promise<CheckResult> {
   return { status: e.status, step: e.step, action: 'stale' };
 }
 
-async function promote(pool: Pool, e: dal.ExperimentView, decision: Record<string, unknown>): Promise<CheckResult> {
+/** Why a promotion happens outside the statistics: the granted override behind it, verified in its transaction. */
+interface PromotionCause {
+  overrideId: string;
+  principalId: string;
+  verify: (tx: Queryable) => Promise<boolean>;
+}
+
+async function promote(
+  pool: Pool,
+  e: dal.ExperimentView,
+  decision: Record<string, unknown>,
+  cause?: PromotionCause,
+): Promise<CheckResult> {
   const done = await withTransaction(pool, async (tx) => {
     const locked = await dal.findExperiment(tx, e.experiment_id, true);
     if (!locked || !['running', 'paused'].includes(locked.status)) return false;
+    if (cause && !(await cause.verify(tx))) return false;
     await moveAlias(tx, {
       modelId: e.model_id,
       alias: e.baseline_alias,
@@ -132,18 +146,62 @@ async function promote(pool: Pool, e: dal.ExperimentView, decision: Record<strin
       e.experiment_id,
       { statuses: ['running', 'paused'] },
       { status: 'promoted', step: locked.step, percent: 100, decision },
-      { event: 'promoted', alias: e.baseline_alias, to: e.candidate },
+      {
+        event: 'promoted',
+        alias: e.baseline_alias,
+        to: e.candidate,
+        ...(cause ? { reason: 'override', overrideId: cause.overrideId } : {}),
+      },
     );
     await recordAudit(tx, {
-      principalId: null,
+      principalId: cause?.principalId ?? null,
       action: 'experiment.promote',
       entityKind: 'experiment',
       entityId: e.experiment_id,
-      detail: { alias: e.baseline_alias, to: e.candidate, gateCheckId: e.gate_check_id },
+      detail: {
+        alias: e.baseline_alias,
+        to: e.candidate,
+        gateCheckId: e.gate_check_id,
+        ...(cause ? { reason: 'override', overrideId: cause.overrideId } : {}),
+      },
     });
     return true;
   });
   return done ? { status: 'promoted', step: e.step, action: 'promote' } : stale(pool, e.experiment_id);
+}
+
+/**
+ * Promotes early, against (or before) the guardrails' recommendation, on a granted override of
+ * this experiment: verified again in the promotion's transaction (granted, this experiment's, enough
+ * approvals by distinct approvers of the owning team other than the requester), then used up.
+ */
+export async function promoteByOverride(pool: Pool, experimentId: string, overrideId: string): Promise<CheckResult> {
+  const e = await load(pool, experimentId);
+  const arms = await dal.readArms(pool, e.experiment_id, e.step, e.plan.guardrails.length);
+  const verify = async (tx: Queryable) => {
+    const o = await overrides.findOverride(tx, overrideId, true);
+    if (!o || o.experiment_id !== experimentId || o.status !== 'granted' || o.ended_reason) return false;
+    let counted = 0;
+    for (const a of await overrides.standingApprovals(tx, overrideId))
+      if (a.approver_id !== o.requested_by && (await overrides.isApprover(tx, a.approver_id, e.owner_team)))
+        counted += 1;
+    if (counted < o.required_approvals) return false;
+    await overrides.endExperimentOverride(tx, overrideId, 'granted', 'promoted');
+    return true;
+  };
+  const requester = await overrides.findOverride(pool, overrideId);
+  const names = requester ? await overrides.principalNames(pool, [requester.requested_by]) : new Map<string, string>();
+  const decision = {
+    status: 'promoted',
+    reason: 'override',
+    message:
+      `promoted early by override ${overrideId} (requested by ${names.get(requester?.requested_by ?? '') ?? 'unknown'}: ` +
+      `${requester?.justification ?? ''}), not by the guardrails' recommendation`,
+    at: new Date().toISOString(),
+    overrideId,
+    snapshot: snapshotOf(e.plan, e.step, arms.control, arms.treatment),
+  };
+  return promote(pool, e, decision, { overrideId, principalId: requester?.requested_by ?? '', verify });
 }
 
 /** Rolls back (treatment to 0%, alias untouched) unless the experiment already ended. */

@@ -7,7 +7,10 @@ import type { Queryable } from '../../common/db';
 
 export interface OverrideRecord {
   override_id: string;
-  check_id: string;
+  /** The gate check it overrides; null for an experiment's early promotion. */
+  check_id: string | null;
+  /** The online experiment it promotes early; null for a gate check's override. */
+  experiment_id: string | null;
   justification: string;
   rules: string[] | null;
   status: string;
@@ -83,6 +86,44 @@ export async function expireOverride(q: Queryable, overrideId: string, reason: s
   ]);
 }
 
+/** Opens an early-promotion request of an experiment: an override whose subject is the experiment. */
+export async function insertExperimentOverride(
+  q: Queryable,
+  o: {
+    experimentId: string;
+    reason: string;
+    requiredApprovals: number;
+    requestedBy: string;
+    requestTtlSeconds: number;
+  },
+) {
+  const { rows } = await q.query<{ override_id: string; request_expires_at: Date }>(
+    `INSERT INTO overrides (experiment_id, justification, required_approvals, requested_by, request_expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING override_id, request_expires_at`,
+    [o.experimentId, o.reason, o.requiredApprovals, o.requestedBy, o.requestTtlSeconds],
+  );
+  return rows[0];
+}
+
+/** Expires a request whose window passed unapproved; true when this call expired it. */
+export async function expireIfLapsed(q: Queryable, overrideId: string): Promise<boolean> {
+  const updated = await q.query(
+    `UPDATE overrides SET status = 'expired', ended_reason = 'request_expired'
+      WHERE override_id = $1 AND status = 'requested' AND request_expires_at <= now()`,
+    [overrideId],
+  );
+  return Boolean(updated.rowCount);
+}
+
+/** Ends an experiment's override with a status and the reason a person reads. */
+export async function endExperimentOverride(q: Queryable, overrideId: string, status: string, reason: string) {
+  await q.query(`UPDATE overrides SET status = $2, ended_reason = $3 WHERE override_id = $1`, [
+    overrideId,
+    status,
+    reason,
+  ]);
+}
+
 /** The check's granted overrides, oldest grant first. */
 export async function grantedOverrides(q: Queryable, checkId: string) {
   const { rows } = await q.query<OverrideRecord>(
@@ -98,6 +139,20 @@ export async function linkGrantedDecision(q: Queryable, overrideIds: string[], d
     'UPDATE overrides SET granted_decision_id = $2 WHERE override_id = ANY($1::uuid[]) AND granted_decision_id IS NULL',
     [overrideIds, decisionId],
   );
+}
+
+/** One override with names and approvals. */
+export async function overrideListing(q: Queryable, overrideId: string): Promise<OverrideListing | undefined> {
+  const { rows } = await q.query<OverrideListing>(
+    `SELECT o.*, p.name AS requested_by_name,
+              COALESCE((SELECT json_agg(json_build_object('approver', ap.name, 'approverId', a.approver_id, 'approvedAt', a.approved_at,
+                                                   'comment', a.comment, 'refusedReason', a.refused_reason) ORDER BY a.approved_at)
+                          FROM override_approvals a JOIN principals ap ON ap.principal_id = a.approver_id
+                         WHERE a.override_id = o.override_id), '[]') AS approvals
+         FROM overrides o JOIN principals p ON p.principal_id = o.requested_by WHERE o.override_id = $1`,
+    [overrideId],
+  );
+  return rows[0];
 }
 
 /** A check's overrides, oldest request first, with names and approvals. */

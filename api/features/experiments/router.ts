@@ -3,7 +3,15 @@ import { principalOf } from '../../http/auth';
 import { validated } from '../../http/validate';
 import type { ExperimentView } from '../../../domain/experiments/dal';
 import type { CheckSnapshot } from '../../../domain/experiments/decide';
-import { assignmentQuery, experimentBody, experimentParams, pauseBody, rollbackBody } from './schemas';
+import {
+  assignmentQuery,
+  experimentBody,
+  experimentParams,
+  pauseBody,
+  promotionRequestBody,
+  rollbackBody,
+} from './schemas';
+import type { PromotionService } from './promotion';
 import type { ExperimentService } from './service';
 
 /** An experiment as GET /v1/experiments/{id} shows it: state, the step's statistics, decision and history. */
@@ -38,8 +46,21 @@ export function experimentView(e: ExperimentView, snapshot: CheckSnapshot) {
   };
 }
 
-export function experimentsRouter(experiments: ExperimentService): Router {
+export function experimentsRouter(experiments: ExperimentService, promotions: PromotionService): Router {
   const router = Router();
+
+  router.post(
+    '/v1/experiments/:experimentId/promotion-requests',
+    validated({ params: experimentParams, body: promotionRequestBody }, async ({ params, body }, req, res) => {
+      const created = await promotions.request(params.experimentId, body.reason, principalOf(req), req.requestId);
+      res.status(201).json({
+        overrideId: created.overrideId,
+        status: 'pending',
+        requiredApprovals: created.requiredApprovals,
+        requestExpiresAt: created.requestExpiresAt.toISOString(),
+      });
+    }),
+  );
 
   router.post(
     '/v1/experiments',

@@ -51,3 +51,6 @@ export const experimentParams = z.strictObject({ experimentId: z.uuid('must be a
 export const assignmentQuery = z.object({ unit: z.string().min(1).max(256) });
 export const rollbackBody = z.strictObject({ reason: z.string().min(1).max(2000) });
 export const pauseBody = z.strictObject({ reason: z.string().max(2000).optional() });
+export const promotionRequestBody = z.strictObject({
+  reason: z.string().trim().min(1, 'a reason is required').max(2000),
+});

@@ -82,7 +82,7 @@ export class OverrideService {
   /** Loads an override and its check, 404 when the principal may not see the check. */
   async find(overrideId: string, principal: Principal): Promise<{ ctx: CheckContext; override: dal.OverrideRecord }> {
     const override = await dal.findOverride(this.pool, overrideId);
-    if (!override) throw notFound(`override ${overrideId}`);
+    if (!override?.check_id) throw notFound(`override ${overrideId}`);
     try {
       return { ctx: await this.checks.visible(override.check_id, principal), override };
     } catch {

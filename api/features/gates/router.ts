@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { principalOf } from '../../http/auth';
+import type { Principal } from '../../http/context';
 import { send, validated } from '../../http/validate';
 import { checkView, overrideView, type CheckService } from './checks';
 import type { OverrideService } from './overrides';
@@ -25,11 +26,35 @@ export type GateExperiments = (
   gateId: string,
 ) => Promise<{ experimentId: string; name: string; status: string; gateCheckId: string; candidate: string }[]>;
 
+/** Experiments' early-promotion overrides share /v1/overrides/{id}: each answers undefined for a gate check's override. */
+export interface ExperimentOverrides {
+  find(
+    overrideId: string,
+    principal: Principal,
+  ): Promise<{ override: Record<string, any>; experiment: { experiment_id: string; status: string } } | undefined>;
+  approve(
+    overrideId: string,
+    body: { comment?: string },
+    principal: Principal,
+    requestId: string,
+  ): Promise<{ override: Record<string, any>; experiment: { experiment_id: string; status: string } } | undefined>;
+}
+
+const experimentOverrideView = (found: {
+  override: Record<string, any>;
+  experiment: { experiment_id: string; status: string };
+}) => ({
+  ...overrideView(found.override),
+  experimentId: found.experiment.experiment_id,
+  experimentStatus: found.experiment.status,
+});
+
 export function gatesRouter(
   gates: GateService,
   checks: CheckService,
   overrides: OverrideService,
   experimentsOf: GateExperiments = async () => [],
+  experimentOverrides?: ExperimentOverrides,
 ): Router {
   const router = Router();
 
@@ -135,6 +160,11 @@ export function gatesRouter(
   router.get(
     '/v1/overrides/:overrideId',
     validated({ params: overrideParams }, async ({ params }, req, res) => {
+      const ofExperiment = await experimentOverrides?.find(params.overrideId, principalOf(req));
+      if (ofExperiment) {
+        res.json(experimentOverrideView(ofExperiment));
+        return;
+      }
       const { ctx } = await overrides.find(params.overrideId, principalOf(req));
       const all = await checks.overridesOf(ctx.check.check_id);
       res.json({
@@ -147,8 +177,13 @@ export function gatesRouter(
   router.post(
     '/v1/overrides/:overrideId/approvals',
     validated({ params: overrideParams, body: approvalBody }, async ({ params, body }, req, res) => {
+      const ofExperiment = await experimentOverrides?.approve(params.overrideId, body, principalOf(req), req.requestId);
+      if (ofExperiment) {
+        res.status(202).json(experimentOverrideView(ofExperiment));
+        return;
+      }
       const override = await overrides.approve(params.overrideId, body, principalOf(req), req.requestId);
-      const { check } = await checks.get(override.check_id, principalOf(req));
+      const { check } = await checks.get(override.check_id!, principalOf(req));
       res.status(202).json({ ...overrideView(override), checkStatus: check.status });
     }),
   );
