@@ -20,6 +20,8 @@ export interface TrafficModel {
   rate: Record<Variant, number>;
   /** Fraction of treatment exposures that never reach evalgate (a broken logger: sample-ratio mismatch). */
   lostTreatmentExposures?: number;
+  /** The guardrail event's name in the posted metric events (default `error`). */
+  event?: string;
 }
 
 export interface SimulatedUnit {
@@ -150,7 +152,13 @@ export async function driveTraffic(api: ApiClient, model: TrafficModel, options:
       if (variant === 'treatment') treatmentUnits += 1;
       if (!u.exposureLost) lines.push({ type: 'exposure', unit: ids[i], eventId: `${ids[i]}:exposure` });
       u.values.forEach((value, j) =>
-        lines.push({ type: 'metric', unit: ids[i], event: 'error', value, eventId: `${ids[i]}:error:${j}` }),
+        lines.push({
+          type: 'metric',
+          unit: ids[i],
+          event: model.event ?? 'error',
+          value,
+          eventId: `${ids[i]}:event:${j}`,
+        }),
       );
     });
     units += ids.length;
