@@ -24,9 +24,7 @@ export interface ExperimentStoryContext {
   print?: (text: string) => void;
 }
 
-export async function runExperimentStory(
-  ctx: ExperimentStoryContext,
-): Promise<{
+export async function runExperimentStory(ctx: ExperimentStoryContext): Promise<{
   experimentId: string;
   exitCode: number | null;
   rolledBack: { experimentId: string; exitCode: number | null };
