@@ -87,6 +87,11 @@ const envSchema = z.object({
   /** Affected runs an incident workflow recomputes or re-judges at once (each with EVALGATE_SHARD_PARALLELISM shards). */
   EVALGATE_INCIDENT_RUN_PARALLELISM: z.coerce.number().int().min(1).max(64).default(4),
   EVALGATE_MODEL_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(4096).default(64),
+  /**
+   * Workers share each endpoint's maxConcurrency and maxRps through leases in PostgreSQL that lapse after this
+   * long unless renewed (every quarter of it), so a dead worker's share returns within it; 0: limits per worker.
+   */
+  EVALGATE_FLEET_LEASE_MS: z.coerce.number().int().min(0).max(600_000).default(4_000),
   EVALGATE_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   EVALGATE_MODEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   EVALGATE_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),

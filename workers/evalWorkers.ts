@@ -11,6 +11,7 @@ import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import { createModelClient } from '../activities/models/client';
 import { EndpointLimiters } from '../activities/models/endpointLimiter';
+import { FleetLeases } from '../activities/models/fleetLeases';
 import { headersForEndpoints } from './endpointHeaders';
 import type { Config } from '../common/config';
 import { systemResolver, type Resolver } from '../common/resolver';
@@ -29,16 +30,26 @@ export interface EvalWorkerDeps {
   modes?: RunMode[];
   /** Name resolution for the egress policy; tests inject one (DNS rebinding). Default: the system's. */
   resolver?: Resolver;
-  /** The endpoint limiters of the model client (the worker's /metrics reads them); default: new ones from config. */
+  /**
+   * The endpoint limiters of the model client (the worker's /metrics reads them); default: new ones from config,
+   * with limits per process (workers/main.ts gives the fleet's, shared with every worker through PostgreSQL).
+   */
   limiters?: EndpointLimiters;
 }
 
-/** The endpoint controllers' settings from config. */
-export function endpointLimitersFromConfig(config: Config): EndpointLimiters {
-  return new EndpointLimiters({
-    latencyTolerance: config.EVALGATE_ENDPOINT_LATENCY_TOLERANCE || Infinity,
-    congestionTolerance: config.EVALGATE_ENDPOINT_CONGESTION_TOLERANCE,
-  });
+/**
+ * The endpoint controllers' settings from config; with a pool (and EVALGATE_FLEET_LEASE_MS > 0), endpoint limits
+ * are shared by every worker through leases in PostgreSQL (activities/models/fleetLeases.ts).
+ */
+export function endpointLimitersFromConfig(config: Config, fleet?: { pool: Pool; logger?: Logger }): EndpointLimiters {
+  const leaseMs = config.EVALGATE_FLEET_LEASE_MS;
+  return new EndpointLimiters(
+    {
+      latencyTolerance: config.EVALGATE_ENDPOINT_LATENCY_TOLERANCE || Infinity,
+      congestionTolerance: config.EVALGATE_ENDPOINT_CONGESTION_TOLERANCE,
+    },
+    fleet && leaseMs > 0 ? new FleetLeases({ pool: fleet.pool, leaseMs, logger: fleet.logger }) : undefined,
+  );
 }
 
 let runtimeInstalled = false;

@@ -22,7 +22,7 @@ async function main() {
   const storage = createStorage(config);
   await storage.ensureBucket();
   const connection = await NativeConnection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
-  const limiters = endpointLimitersFromConfig(config);
+  const limiters = endpointLimitersFromConfig(config, { pool, logger });
   const workers = await createEvalWorkers({ config, pool, storage, logger, connection, limiters });
   const metrics = serveWorkerMetrics(
     workerRegistry(workers, limiters),
@@ -44,6 +44,7 @@ async function main() {
   logger.info({ taskQueues: workers.map((w) => w.options.taskQueue) }, 'evalgate workers polling');
   await Promise.all(workers.map((w) => w.run()));
   metrics?.close();
+  await limiters.close();
   await connection.close();
   await pool.end();
 }

@@ -9,6 +9,8 @@
  *   evalgate_endpoint_paused{endpoint}                    1 while a Retry-After pause holds admissions
  *   evalgate_endpoint_circuit_open{endpoint}              1 while the endpoint is taken for down (calls fail at once)
  *   evalgate_endpoint_decreases_total{endpoint}           times the limit was lowered (429/503 or latency)
+ *   evalgate_endpoint_fleet_share{endpoint}               this worker's share of the declared limit, shared by all workers
+ *   evalgate_endpoint_fleet_rps{endpoint}                 this worker's share of the declared maxRps (when one is declared)
  * Endpoint labels carry no credentials or query strings (endpointLabel).
  */
 import { createServer, type Server } from 'node:http';
@@ -41,7 +43,7 @@ export function workerRegistry(workers: Worker[], limiters: EndpointLimiters): R
   const perEndpoint = (
     name: string,
     help: string,
-    value: (e: ReturnType<EndpointLimiters['stats']>[number]) => number,
+    value: (e: ReturnType<EndpointLimiters['stats']>[number]) => number | undefined,
   ) =>
     new Gauge({
       name,
@@ -50,7 +52,10 @@ export function workerRegistry(workers: Worker[], limiters: EndpointLimiters): R
       registers: [registry],
       collect() {
         this.reset();
-        for (const e of limiters.stats()) this.set({ endpoint: e.endpoint }, value(e));
+        for (const e of limiters.stats()) {
+          const v = value(e);
+          if (v !== undefined) this.set({ endpoint: e.endpoint }, v);
+        }
       },
     });
   perEndpoint('evalgate_endpoint_in_flight', 'Model requests holding a permit', (e) => e.inFlight);
@@ -62,6 +67,16 @@ export function workerRegistry(workers: Worker[], limiters: EndpointLimiters): R
     e.circuit === 'closed' ? 0 : 1,
   );
   perEndpoint('evalgate_endpoint_decreases_total', 'Times the concurrency limit was lowered', (e) => e.decreases);
+  perEndpoint(
+    'evalgate_endpoint_fleet_share',
+    "This worker's share of the endpoint's declared concurrency limit (shared by all workers)",
+    (e) => e.fleetShare,
+  );
+  perEndpoint(
+    'evalgate_endpoint_fleet_rps',
+    "This worker's share of the endpoint's declared maxRps",
+    (e) => e.fleetRps,
+  );
   return registry;
 }
 

@@ -9,6 +9,10 @@
  * wins: every declaration is then honoured. A declaration not repeated for
  * DECLARATION_TTL_MS lapses (its callers are gone), and limiters idle that long are
  * dropped, so a stale strict limit does not outlive its callers for long.
+ *
+ * With a fleet (FleetShares: leases in PostgreSQL, activities/models/fleetLeases.ts), the declared limits
+ * hold for every worker process together: each process admits up to its share of them, which the fleet
+ * sets and moves as workers come, go and die (docs/decisions/fleet-endpoint-limits.md).
  */
 import { onAbort } from './cancellation';
 import { abortableSleep } from './sleep';
@@ -116,6 +120,24 @@ export class RatePacer {
   }
 }
 
+/** This process's part of an endpoint's declared limits, granted by the fleet. `rps` 0: no rate share (yet). */
+export interface FleetShare {
+  concurrency: number;
+  rps: number;
+}
+
+/**
+ * Shares of endpoint limits held for this process across a fleet of workers. It tracks each limiter from
+ * its creation (asking for a share at once) and sets the limiter's share with `setFleetShare`.
+ */
+export interface FleetShares {
+  track(endpoint: EndpointSpec, limiter: EndpointLimiter): void;
+  /** The limiter was dropped (idle): its share goes back. */
+  forget(limiter: EndpointLimiter): void;
+  /** Stops renewing and gives every share back. */
+  close(): Promise<void>;
+}
+
 const DECLARATION_TTL_MS = 5 * 60_000;
 const RECOMPUTE_EVERY_MS = 1_000;
 
@@ -133,6 +155,14 @@ export class EndpointLimiter {
   private rates = new Map<number, number>();
   private lastRecompute = Date.now();
   private declaredLimit: number;
+  private declaredRps: number | undefined;
+  /** Set while a fleet coordinates this endpoint; the local limit is then min(adaptive, share). */
+  private fleet: FleetShare | undefined;
+  private fleetConcurrency = Infinity;
+  /** Requests sent so far (the fleet estimates the rate this process wants from it). */
+  sentCount = 0;
+  /** Called when a caller must wait while the fleet grants this process nothing (it asks at once). */
+  onStarved: (() => void) | undefined;
 
   constructor(
     readonly label: string,
@@ -143,6 +173,7 @@ export class EndpointLimiter {
     this.semaphore = new FairSemaphore(limit);
     this.control = new EndpointControl({ ...controlOptions, maxLimit: limit }, Date.now());
     this.declaredLimit = limit;
+    this.declaredRps = maxRps;
     this.pacer = maxRps ? new RatePacer(maxRps) : undefined;
     this.declare(limit, maxRps);
   }
@@ -152,14 +183,55 @@ export class EndpointLimiter {
     this.limits.set(limit, now);
     if (maxRps) this.rates.set(maxRps, now);
     if (limit < this.declaredLimit) this.setDeclaredLimit(limit);
-    if (maxRps && (!this.pacer || maxRps < this.pacer.ratePerSecond)) this.pacer = new RatePacer(maxRps);
+    if (maxRps && (this.declaredRps === undefined || maxRps < this.declaredRps)) this.setDeclaredRps(maxRps, now);
     if (now - this.lastRecompute >= RECOMPUTE_EVERY_MS) this.recompute(now);
   }
 
   private setDeclaredLimit(limit: number): void {
     this.declaredLimit = limit;
     this.control.setMaxLimit(limit);
-    this.semaphore.setLimit(this.control.limit);
+    this.semaphore.setLimit(Math.min(this.control.limit, this.fleetConcurrency));
+  }
+
+  private setDeclaredRps(rate: number | undefined, now: number): void {
+    this.declaredRps = rate;
+    this.applyRate(now);
+  }
+
+  /** The limits this process's callers declare now (the strictest of them), which the fleet shares out. */
+  declared(): { concurrency: number; rps: number | undefined } {
+    return { concurrency: this.declaredLimit, rps: this.declaredRps };
+  }
+
+  /** This process's share of the fleet's limits (undefined: no fleet, the declared limits hold per process). */
+  setFleetShare(share: FleetShare | undefined, now: number = Date.now()): void {
+    this.fleet = share && { ...share };
+    this.fleetConcurrency = share ? share.concurrency : Infinity;
+    this.semaphore.setLimit(Math.min(this.control.limit, this.fleetConcurrency));
+    this.applyRate(now);
+  }
+
+  /**
+   * Paces at the declared rate, or at this process's share of it. A changed share starts where the old
+   * pacer's bookings end and with an empty bucket, so a new share is never a fresh burst on top of the old.
+   */
+  private applyRate(now: number): void {
+    const declared = this.declaredRps;
+    const rate = declared === undefined || !this.fleet ? declared : Math.min(declared, this.fleet.rps);
+    if (rate === this.pacer?.ratePerSecond) return;
+    // No share of the rate yet: the fleet grants no permits either, so the pacer is kept for callers holding one.
+    if (rate === 0) return;
+    if (rate === undefined) {
+      this.pacer = undefined;
+      return;
+    }
+    const burst = Math.max(1, Math.floor(rate));
+    const pacer = new RatePacer(rate, burst);
+    if (this.fleet && this.pacer) {
+      const backlog = this.pacer.reserve(now);
+      for (let i = 0; i < burst; i++) pacer.reserve(now + backlog);
+    }
+    this.pacer = pacer;
   }
 
   private recompute(now: number): void {
@@ -175,8 +247,7 @@ export class EndpointLimiter {
     const limit = strictest(this.limits);
     if (limit !== undefined && limit !== this.declaredLimit) this.setDeclaredLimit(limit);
     const rate = strictest(this.rates);
-    if (rate === undefined) this.pacer = undefined;
-    else if (rate !== this.pacer?.ratePerSecond) this.pacer = new RatePacer(rate);
+    if (rate !== this.declaredRps) this.setDeclaredRps(rate, now);
   }
 
   /** Holds every request to this endpoint until `ms` from now (longest pause wins). */
@@ -196,6 +267,7 @@ export class EndpointLimiter {
     if (this.control.circuitRefuses(now)) return 'open';
     const permit = this.semaphore.acquire(signal);
     if (permit === true && !this.pacer && this.control.admit(now).go) return true;
+    if (this.fleetConcurrency === 0) this.onStarved?.();
     return this.admitSlowly(permit, signal);
   }
 
@@ -229,6 +301,7 @@ export class EndpointLimiter {
 
   /** The admitted request leaves now; the stamp goes back with its reply. */
   sent(): number {
+    this.sentCount++;
     return this.control.sent(Date.now());
   }
 
@@ -236,7 +309,7 @@ export class EndpointLimiter {
   replied(sentAt: number, kind: ReplyKind, retryAfterMs?: number): void {
     const now = Date.now();
     this.control.reply(sentAt, now, kind, now - sentAt, retryAfterMs);
-    const limit = this.control.limit;
+    const limit = Math.min(this.control.limit, this.fleetConcurrency);
     if (limit !== this.semaphore.limit) this.semaphore.setLimit(limit);
   }
 
@@ -259,6 +332,10 @@ export class EndpointLimiter {
       pauses: control.pauses,
     };
     if (this.pacer) stats.maxRps = this.pacer.ratePerSecond;
+    if (this.fleet) {
+      stats.fleetShare = this.fleet.concurrency;
+      if (this.declaredRps !== undefined) stats.fleetRps = this.fleet.rps;
+    }
     return stats;
   }
 }
@@ -281,8 +358,14 @@ export class EndpointLimiters {
   private limiters = new Map<string, EndpointLimiter>();
   private lastSweep = Date.now();
 
-  /** Tests and benches tune the controller (a shorter breaker, say); the defaults suit production. */
-  constructor(private readonly controlOptions: Omit<EndpointControlOptions, 'maxLimit'> = {}) {}
+  /**
+   * Tests and benches tune the controller (a shorter breaker, say); the defaults suit production. Without a
+   * fleet (no database: unit tests, benches) the declared limits hold per process.
+   */
+  constructor(
+    private readonly controlOptions: Omit<EndpointControlOptions, 'maxLimit'> = {},
+    private readonly fleet?: FleetShares,
+  ) {}
 
   /** The limiter for an endpoint, created on first use and tightened by stricter declarations. */
   forEndpoint(endpoint: EndpointSpec, defaultMaxConcurrency: number): EndpointLimiter {
@@ -297,6 +380,7 @@ export class EndpointLimiters {
     this.sweep();
     limiter = new EndpointLimiter(endpointLabel(endpoint), limit, maxRps, this.controlOptions);
     this.limiters.set(key, limiter);
+    this.fleet?.track(endpoint, limiter);
     return limiter;
   }
 
@@ -310,8 +394,16 @@ export class EndpointLimiters {
     this.lastSweep = now;
     for (const [key, limiter] of this.limiters) {
       const idle = limiter.semaphore.inFlight === 0 && limiter.semaphore.queued === 0;
-      if (idle && now - limiter.lastUsed > DECLARATION_TTL_MS) this.limiters.delete(key);
+      if (idle && now - limiter.lastUsed > DECLARATION_TTL_MS) {
+        this.limiters.delete(key);
+        this.fleet?.forget(limiter);
+      }
     }
+  }
+
+  /** Gives the fleet's shares back (the worker is stopping). */
+  async close(): Promise<void> {
+    await this.fleet?.close();
   }
 }
 

@@ -14,9 +14,9 @@ export interface EndpointSpec {
   /** json-predict: the URL posted to. openai-chat: the base URL; `/chat/completions` is appended. */
   url: string;
   model?: string;
-  /** In-flight requests allowed to this endpoint from this process (shared by every caller). */
+  /** In-flight requests allowed to this endpoint from all workers together (shared by every caller). */
   maxConcurrency?: number;
-  /** Requests per second allowed to this endpoint from this process (token bucket, burst of one second). */
+  /** Requests per second allowed to this endpoint from all workers together (token bucket, burst of one second). */
   maxRps?: number;
 }
 
@@ -131,6 +131,9 @@ export interface EndpointStats {
   decreases: number;
   pauses: number;
   maxRps?: number;
+  /** This worker's share of the fleet's concurrency limit, and of its rate (when one is declared), while a fleet shares them. */
+  fleetShare?: number;
+  fleetRps?: number;
   /** Requests holding a permit (sending, or waiting for the rate limit / a Retry-After pause). */
   inFlight: number;
   /** Calls waiting for a permit. */

@@ -26,4 +26,21 @@ describe('worker /metrics', () => {
     expect(text).not.toContain('user:key');
     limiter.release();
   });
+
+  it("shows this worker's share of an endpoint's limits while a fleet shares them, and none without", async () => {
+    const fleet = {
+      track: (_e: unknown, l: { setFleetShare(s: { concurrency: number; rps: number }): void }) =>
+        l.setFleetShare({ concurrency: 3, rps: 12.5 }),
+      forget: () => undefined,
+      close: async () => undefined,
+    };
+    const shared = new EndpointLimiters({}, fleet);
+    shared.forEndpoint({ protocol: 'json-predict', url: 'http://m.internal/p', maxConcurrency: 8, maxRps: 25 }, 64);
+    const text = await workerRegistry([], shared).metrics();
+    expect(text).toContain('evalgate_endpoint_fleet_share{endpoint="json-predict http://m.internal/p"} 3');
+    expect(text).toContain('evalgate_endpoint_fleet_rps{endpoint="json-predict http://m.internal/p"} 12.5');
+    const alone = new EndpointLimiters();
+    alone.forEndpoint({ protocol: 'json-predict', url: 'http://m.internal/p', maxConcurrency: 8 }, 64);
+    expect(await workerRegistry([], alone).metrics()).not.toMatch(/evalgate_endpoint_fleet_share\{/);
+  });
 });
