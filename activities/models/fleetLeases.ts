@@ -39,7 +39,7 @@ interface Tracked {
   share: FleetShare;
   /** A lease row may exist (the last claim kept one, or its outcome is unknown). */
   held: boolean;
-  /** The share lapses here (local clock) unless renewed: the lease's length after the claim was sent. */
+  /** The share lapses here (local clock) unless renewed: somewhat less than the lease's length after the claim was sent. */
   validUntil: number;
   claiming: boolean;
   /** A caller found no share while a claim was out: ask again as soon as it returns. */
@@ -200,7 +200,8 @@ export class FleetLeases implements FleetShares {
       });
       if (this.closed) return;
       tracked.held = !(decision.concurrency === 0 && decision.rps === 0 && demand === 0);
-      tracked.validUntil = now + this.leaseMs;
+      // Lapses here a little before PostgreSQL lets others take it: requests in flight have that long to finish.
+      tracked.validUntil = now + this.leaseMs - this.renewMs / 2;
       tracked.lastClaimAt = now;
       tracked.nextClaimAt = now;
       tracked.sentAtLastClaim = sentCount;
