@@ -9,6 +9,8 @@ export interface ModelServerStats {
     /** HTTP status as a string, or `reset` / `aborted` for connections that ended without an answer. */
     byStatus: Record<string, number>;
     byRoute: Record<string, number>;
+    /** Most requests that arrived within any one second (a sliding window): what a provider's rate limit counts. */
+    maxPerSecond: number;
   };
   /** `meanInFlight`: requests in flight averaged over the time since the counters were reset. */
   concurrency: { inFlight: number; maxInFlight: number; meanInFlight: number };
@@ -30,6 +32,9 @@ export class StatsRecorder {
   private inFlightMs = 0;
   private lastChange = performance.now();
   private resetAt = this.lastChange;
+  /** Arrival times of the last second, oldest at `head`. */
+  private arrivals: number[] = [];
+  private head = 0;
 
   /** Brings the in-flight integral up to now; called before every change of the count. */
   private integrate(): void {
@@ -40,7 +45,7 @@ export class StatsRecorder {
 
   private static empty(): ModelServerStats {
     return {
-      requests: { total: 0, byModel: {}, byStatus: {}, byRoute: {} },
+      requests: { total: 0, byModel: {}, byStatus: {}, byRoute: {}, maxPerSecond: 0 },
       concurrency: { inFlight: 0, maxInFlight: 0, meanInFlight: 0 },
       tokens: { prompt: 0, completion: 0, byModel: {} },
       cpuMs: 0,
@@ -52,9 +57,21 @@ export class StatsRecorder {
     this.state.requests.total++;
     bump(this.state.requests.byRoute, route);
     this.integrate();
+    this.countArrival(this.lastChange);
     const concurrency = this.state.concurrency;
     concurrency.inFlight++;
     if (concurrency.inFlight > concurrency.maxInFlight) concurrency.maxInFlight = concurrency.inFlight;
+  }
+
+  private countArrival(now: number): void {
+    this.arrivals.push(now);
+    while (this.arrivals[this.head] <= now - 1000) this.head++;
+    const inWindow = this.arrivals.length - this.head;
+    if (inWindow > this.state.requests.maxPerSecond) this.state.requests.maxPerSecond = inWindow;
+    if (this.head > 4096 && this.head * 2 > this.arrivals.length) {
+      this.arrivals = this.arrivals.slice(this.head);
+      this.head = 0;
+    }
   }
 
   model(name: string): void {
@@ -92,6 +109,8 @@ export class StatsRecorder {
     this.cpuAtReset = process.cpuUsage();
     this.state.concurrency = { inFlight, maxInFlight: inFlight, meanInFlight: 0 };
     this.inFlightMs = 0;
+    this.arrivals = [];
+    this.head = 0;
     this.resetAt = this.lastChange = performance.now();
   }
 }

@@ -174,4 +174,16 @@ describe('reference model server knobs', () => {
     expect(concurrency.meanInFlight).toBeGreaterThan(1.5);
     expect(concurrency.meanInFlight).toBeLessThan(4.5);
   });
+
+  it('counts the most requests that arrived within one second', async () => {
+    server.setKnobs({ latencyMs: 0 });
+    server.resetStats();
+    await Promise.all(Array.from({ length: 10 }, () => predict()));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // A second later the window holds only the new ones: the most stays 10.
+    await Promise.all(Array.from({ length: 3 }, () => predict()));
+    expect(server.stats().requests).toMatchObject({ total: 13, maxPerSecond: 10 });
+    server.resetStats();
+    expect(server.stats().requests.maxPerSecond).toBe(0);
+  });
 });
