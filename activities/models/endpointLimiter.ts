@@ -159,6 +159,13 @@ export class EndpointLimiter {
   /** Set while a fleet coordinates this endpoint; the local limit is then min(adaptive, share). */
   private fleet: FleetShare | undefined;
   private fleetConcurrency = Infinity;
+  /** Requests booked on pacers since replaced go out until `bookedUntil`, at up to `bookedRate`. */
+  private bookedUntil = 0;
+  private bookedRate = 0;
+  /** The fleet grants no rate now: the pacer only serves callers that held a permit before. */
+  private pacerParked = false;
+  /** The pacer has paced under a fleet's rate share (before that, it has booked nothing). */
+  private fleetPaced = false;
   /** Requests sent so far (the fleet estimates the rate this process wants from it). */
   sentCount = 0;
   /** Called when a caller must wait while the fleet grants this process nothing (it asks at once). */
@@ -218,20 +225,45 @@ export class EndpointLimiter {
   private applyRate(now: number): void {
     const declared = this.declaredRps;
     const rate = declared === undefined || !this.fleet ? declared : Math.min(declared, this.fleet.rps);
-    if (rate === this.pacer?.ratePerSecond) return;
-    // No share of the rate yet: the fleet grants no permits either, so the pacer is kept for callers holding one.
-    if (rate === 0) return;
     if (rate === undefined) {
       this.pacer = undefined;
+      return;
+    }
+    if (rate === 0) {
+      // No share of the rate: the fleet grants no permits either; the pacer stays for callers already holding one.
+      if (this.pacer && !this.pacerParked && this.fleetPaced) this.noteBookings(now);
+      this.pacerParked = true;
+      return;
+    }
+    this.fleetPaced = this.fleet !== undefined;
+    if (rate === this.pacer?.ratePerSecond) {
+      this.pacerParked = false;
       return;
     }
     const burst = Math.max(1, Math.floor(rate));
     const pacer = new RatePacer(rate, burst);
     if (this.fleet && this.pacer) {
-      const backlog = this.pacer.reserve(now);
-      for (let i = 0; i < burst; i++) pacer.reserve(now + backlog);
+      if (!this.pacerParked) this.noteBookings(now);
+      const start = Math.max(now, this.bookedUntil);
+      for (let i = 0; i < burst; i++) pacer.reserve(start);
     }
     this.pacer = pacer;
+    this.pacerParked = false;
+  }
+
+  /** Requests already booked on the pacer being replaced go out until its next free slot, at its rate. */
+  private noteBookings(now: number): void {
+    const pacer = this.pacer!;
+    const backlog = pacer.reserve(now);
+    if (backlog <= 0) return;
+    this.bookedRate = Math.max(now < this.bookedUntil ? this.bookedRate : 0, pacer.ratePerSecond);
+    this.bookedUntil = Math.max(this.bookedUntil, now + backlog);
+  }
+
+  /** The fastest this process may send now: its pacer's rate, or a higher one still booked on a replaced pacer. */
+  rateInUse(now: number = Date.now()): number {
+    const pacing = this.pacer && !this.pacerParked ? this.pacer.ratePerSecond : 0;
+    return Math.max(pacing, now < this.bookedUntil ? this.bookedRate : 0);
   }
 
   private recompute(now: number): void {

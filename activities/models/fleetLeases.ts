@@ -29,9 +29,6 @@ export interface FleetLeaseOptions {
   logger?: Pick<Logger, 'warn' | 'info' | 'debug'>;
 }
 
-/** A rate share used at this fraction or more counts as wanting the whole rate (the pacer holds it back). */
-const SATURATED = 0.8;
-
 interface Tracked {
   endpointKey: string;
   label: string;
@@ -178,12 +175,9 @@ export class FleetLeases implements FleetShares {
     const wants = starved ? declared.concurrency : Math.max(tracked.peakDemand, waiting, sent > 0 ? 1 : 0);
     const demand = Math.min(declared.concurrency, limiter.control.limit, wants);
     const rate = declared.rps ?? 0;
-    let demandRps = 0;
-    if (rate > 0 && demand > 0) {
-      const observed = (1000 * sent) / Math.max(1, now - tracked.lastClaimAt);
-      const saturated = starved || tracked.share.rps === 0 || observed >= SATURATED * tracked.share.rps;
-      demandRps = saturated ? rate : Math.min(rate, observed * 1.5 + 1);
-    }
+    // A worker with calls to make asks for the whole rate: the rate splits evenly among them. (Asking for the rate
+    // it used instead starved workers whose callers were booked far ahead at a small rate: see the decision record.)
+    const demandRps = rate > 0 && demand > 0 ? rate : 0;
     try {
       const decision = await claimShare(this.options.pool, {
         endpointKey: tracked.endpointKey,
@@ -195,11 +189,12 @@ export class FleetLeases implements FleetShares {
         demandRps,
         // What may be in flight before this answer applies: the local limit now, or more while draining.
         ceiling: Math.max(inFlight, limiter.semaphore.limit),
+        rpsCeiling: rate > 0 ? limiter.rateInUse(now) : 0,
         leaseMs: this.leaseMs,
         rotation: Math.floor(now / (4 * this.leaseMs)),
       });
       if (this.closed) return;
-      tracked.held = !(decision.concurrency === 0 && decision.rps === 0 && demand === 0);
+      tracked.held = !(decision.concurrency === 0 && decision.recordedRps === 0 && demand === 0);
       // Lapses here a little before PostgreSQL lets others take it: requests in flight have that long to finish.
       tracked.validUntil = now + this.leaseMs - this.renewMs / 2;
       tracked.lastClaimAt = now;
@@ -209,6 +204,7 @@ export class FleetLeases implements FleetShares {
       tracked.unsettled =
         decision.usable < decision.target ||
         decision.concurrency > decision.usable ||
+        decision.recordedRps > decision.rps ||
         (decision.maxRps > 0 && decision.rps < decision.targetRps * 0.99);
       if (tracked.lapsed) this.options.logger?.info({ endpoint: tracked.label }, 'fleet share of an endpoint renewed');
       tracked.lapsed = false;

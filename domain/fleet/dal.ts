@@ -60,7 +60,7 @@ export async function claimShare(pool: Pool, claim: ClaimShare): Promise<ShareDe
     const own = leases.find((lease) => lease.workerId === claim.workerId);
     const others = leases.filter((lease) => lease.workerId !== claim.workerId);
     const decision = decideShare(others, own, claim, claim.rotation);
-    if (decision.concurrency === 0 && decision.rps === 0 && claim.demandConcurrency === 0) {
+    if (decision.concurrency === 0 && decision.recordedRps === 0 && claim.demandConcurrency === 0) {
       await tx.query('DELETE FROM endpoint_leases WHERE endpoint_key = $1 AND worker_id = $2', [
         claim.endpointKey,
         claim.workerId,
@@ -84,7 +84,7 @@ export async function claimShare(pool: Pool, claim: ClaimShare): Promise<ShareDe
         claim.demandConcurrency,
         claim.demandRps,
         decision.concurrency,
-        decision.rps,
+        decision.recordedRps,
         claim.leaseMs,
       ],
     );

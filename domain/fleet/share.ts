@@ -8,6 +8,8 @@
  * `usable`, which may be lower while requests sent under an earlier, larger grant drain: the lease keeps
  * covering them (`hold`), so the sum covers every request in flight, and the excess goes back at a later
  * renewal. A worker never takes more than the others have left free; a worker over its fair share gives back.
+ * Rates likewise: a lowered rate applies to requests paced from now on, and the lease keeps covering the old rate
+ * while requests booked at it are still to go out.
  *
  * Fair share is max-min fairness over what each worker asks for (its demand): workers asking for less than
  * an equal split get what they ask, the rest split what is left, and what nobody asked for is spread over the
@@ -44,6 +46,11 @@ export interface ShareRequest {
    * in-flight count when that is higher (requests still draining after a lowered grant).
    */
   ceiling: number;
+  /**
+   * Likewise for the rate: the fastest the worker may send until this answer applies — its pacer's rate now, or a
+   * higher one while requests booked on an earlier pacer still go out at it. 0 or absent: none.
+   */
+  rpsCeiling?: number;
 }
 
 export interface ShareDecision {
@@ -53,8 +60,10 @@ export interface ShareDecision {
   usable: number;
   /** The worker's fair share: when above `usable`, the others still hold the difference and give it back soon. */
   target: number;
-  /** The rate the worker may send at (0 with no rate declared, or nothing free yet). */
+  /** The rate the worker may pace new requests at (0 with no rate declared, or nothing free yet). */
   rps: number;
+  /** What the lease records: covers `rps` and requests already booked at a higher rate. */
+  recordedRps: number;
   targetRps: number;
   /** The fleet's limits now: the strictest declaration among the live leases. */
   limit: number;
@@ -122,6 +131,7 @@ export function decideShare(
   const free = Math.max(0, limit - heldByOthers);
 
   let rps = 0;
+  let recordedRps = 0;
   let targetRps = 0;
   if (maxRps > 0) {
     const rateDemands = live.map((lease) => (lease.demandConcurrency > 0 ? Math.min(maxRps, lease.demandRps) : 0));
@@ -129,12 +139,13 @@ export function decideShare(
     const freeRps = Math.max(0, maxRps - sum(others, (l) => (l.workerId === request.workerId ? 0 : l.rps)));
     rps = Math.min(targetRps, freeRps);
     if (rps < targetRps * MIN_USEFUL_RPS_FRACTION) rps = 0;
+    recordedRps = Math.max(rps, Math.min(request.rpsCeiling ?? 0, own ? own.rps : freeRps));
   }
   // A declared rate with no share of it yet sends nothing, so it holds no new permits either.
   const usable = maxRps > 0 && rps === 0 ? 0 : Math.min(target, free);
   // In flight beyond the new grant stays covered until it drains: from the old grant, or from what is free.
   const hold = Math.min(Math.max(0, Math.floor(request.ceiling)), own ? own.concurrency : free);
-  return { concurrency: Math.max(usable, hold), usable, target, rps, targetRps, limit, maxRps };
+  return { concurrency: Math.max(usable, hold), usable, target, rps, recordedRps, targetRps, limit, maxRps };
 }
 
 function leaseOf(request: ShareRequest): FleetLease {

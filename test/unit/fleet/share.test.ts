@@ -110,6 +110,14 @@ describe('decideShare', () => {
     expect(decideShare([leaseFrom(a, 4, 25)], leaseFrom(b, 0), b)).toMatchObject({ rps: 25, usable: 4 });
   });
 
+  it('keeps covering a lowered rate while requests booked at the old one are still to go out', () => {
+    const a = request('a', { declaredRps: 50, demandRps: 50 });
+    const aLease = leaseFrom(a, 8, 50);
+    const b = leaseFrom(request('b', { declaredRps: 50, demandRps: 50 }), 0, 0);
+    expect(decideShare([b], aLease, { ...a, rpsCeiling: 50 })).toMatchObject({ rps: 25, recordedRps: 50 });
+    expect(decideShare([b], aLease, { ...a, rpsCeiling: 25 })).toMatchObject({ rps: 25, recordedRps: 25 });
+  });
+
   it('gives a quiet worker the rate it uses and the busy one the rest', () => {
     const quiet = leaseFrom(request('a', { declaredRps: 100, demandRps: 10 }), 4, 10);
     const busy = request('b', { declaredRps: 100, demandRps: 100 });

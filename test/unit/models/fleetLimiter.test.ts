@@ -71,7 +71,7 @@ describe('EndpointLimiter under a fleet share', () => {
   it('paces at its share of the rate; a changed share starts with an empty bucket, not a fresh burst', () => {
     const { fleet } = handFleet();
     const limiter = new EndpointLimiters({}, fleet).forEndpoint({ ...endpoint, maxRps: 100 }, 64);
-    const now = 1_000_000;
+    const now = Date.now();
     // The whole rate: the declared pacer is kept as it is, burst included.
     limiter.setFleetShare({ concurrency: 8, rps: 100 }, now);
     expect(limiter.pacer!.ratePerSecond).toBe(100);
@@ -87,7 +87,7 @@ describe('EndpointLimiter under a fleet share', () => {
   it('starts a changed share after the bookings the old pacer already made', () => {
     const { fleet } = handFleet();
     const limiter = new EndpointLimiters({}, fleet).forEndpoint({ ...endpoint, maxRps: 10 }, 64);
-    const now = 1_000_000;
+    const now = Date.now();
     limiter.setFleetShare({ concurrency: 8, rps: 10 }, now);
     // The burst of 10, then two callers booked 100 and 200 ms ahead.
     for (let i = 0; i < 10; i++) limiter.pacer!.reserve(now);
@@ -96,6 +96,21 @@ describe('EndpointLimiter under a fleet share', () => {
     limiter.setFleetShare({ concurrency: 8, rps: 5 }, now);
     // Past the old pacer's next free slot (300 ms), one new interval (200 ms).
     expect(limiter.pacer!.reserve(now)).toBe(500);
+    // Until the old bookings have gone out, this process may still send at the old rate: its lease must cover it.
+    expect(limiter.rateInUse(now)).toBe(10);
+    expect(limiter.rateInUse(now + 300)).toBe(5);
+  });
+
+  it('parks its pacer while the fleet grants it no rate, and counts what it had booked', () => {
+    const { fleet } = handFleet();
+    const limiter = new EndpointLimiters({}, fleet).forEndpoint({ ...endpoint, maxRps: 10 }, 64);
+    const now = Date.now();
+    limiter.setFleetShare({ concurrency: 8, rps: 10 }, now);
+    for (let i = 0; i < 11; i++) limiter.pacer!.reserve(now);
+    limiter.setFleetShare({ concurrency: 0, rps: 0 }, now);
+    expect(limiter.semaphore.limit).toBe(0);
+    expect(limiter.rateInUse(now)).toBe(10);
+    expect(limiter.rateInUse(now + 200)).toBe(0);
   });
 
   it('keeps the per-process behaviour without a fleet', async () => {
