@@ -3,8 +3,6 @@
  * checkpoints, the run finishes with the values of an uninterrupted run, and the model
  * server saw at most the rows plus one shard's worth of repeated calls.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
 import {
   principal,
@@ -16,8 +14,8 @@ import {
 } from '../../../testkit/stack';
 import { waitForRun } from '../../../testkit/evalWorld';
 import { datasetJsonl } from '../../../testkit/corpus/writeDatasets';
+import { killWorkerProcess, startWorkerProcess } from '../../../testkit/workerProcess';
 
-const ROOT = join(__dirname, '..', '..', '..');
 const ROWS_PER_SHARD = 100;
 
 let stack: TestStack;
@@ -25,24 +23,6 @@ let server: ModelServer;
 let editor: ApiClient;
 let workerEnv: NodeJS.ProcessEnv;
 let team: string;
-
-function startWorkerProcess(): ChildProcess {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['workers/main.ts'], {
-    cwd: ROOT,
-    env: workerEnv,
-    detached: true,
-    stdio: 'ignore',
-  });
-  return child;
-}
-
-function killHard(child: ChildProcess) {
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
-}
 
 beforeAll(async () => {
   const prefix = unique('dur').toLowerCase();
@@ -108,7 +88,7 @@ it('finishes a run after its worker is SIGKILLed, with identical values and no m
   const start = (modelVersion: string) =>
     editor.post('/v1/eval-runs', { modelVersion, datasetId, metricSuiteId: suite.body.metricSuiteId });
 
-  let worker = startWorkerProcess();
+  let worker = startWorkerProcess(workerEnv);
   try {
     const { runId } = (await start(versions[0])).body;
     await waitForRun(
@@ -117,12 +97,12 @@ it('finishes a run after its worker is SIGKILLed, with identical values and no m
       90_000,
       (b) => b.progress.done >= 200 || (b.status !== 'running' && b.status !== 'queued'),
     );
-    killHard(worker);
+    killWorkerProcess(worker);
     const atKill = (await editor.get(`/v1/eval-runs/${runId}`)).body;
     expect(atKill.status).toBe('running');
     expect(atKill.progress.done).toBeLessThan(600);
 
-    worker = startWorkerProcess();
+    worker = startWorkerProcess(workerEnv);
     const interrupted = await waitForRun(editor, runId, 120_000);
     expect(interrupted.status).toBe('succeeded');
     expect(interrupted.progress.done).toBe(600);
@@ -137,6 +117,6 @@ it('finishes a run after its worker is SIGKILLed, with identical values and no m
       expect(interrupted.results[name].n).toBe(600);
     }
   } finally {
-    killHard(worker);
+    killWorkerProcess(worker);
   }
 }, 300_000);
