@@ -143,6 +143,24 @@ process_state() {
   fi
 }
 
+# Workers are `worker` (the first), `worker-2`, `worker-3`...; each serves /metrics on the
+# base port plus its index minus one, so workers on one machine do not collide (0: off).
+worker_name() { (($1 == 1)) && echo worker || echo "worker-$1"; }
+worker_index() { [[ $1 == worker-* ]] && echo "${1#worker-}" || echo 1; }
+worker_metrics_port() {
+  local base=${EVALGATE_WORKER_METRICS_PORT:-9464}
+  ((base == 0)) && echo 0 || echo $((base + $1 - 1))
+}
+# Indexes of the workers with a pid file (running, orphaned or dead), ascending.
+worker_indexes() {
+  local file name
+  for file in "$PIDS_DIR"/worker.pid "$PIDS_DIR"/worker-*.pid; do
+    [[ -f $file ]] || continue
+    name=${file##*/}
+    worker_index "${name%.pid}"
+  done | sort -n
+}
+
 # start_detached NAME CMD... — environment comes from the caller's exports.
 start_detached() {
   local name=$1 logf

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # The local stack, without Docker: the machine's PostgreSQL, the Temporal dev
 # server and MinIO (built from their Go modules by build.sh), then the API and
-# the worker. Everything binds to 127.0.0.1 unless the EVALGATE_* addresses say
+# the workers. Everything binds to 127.0.0.1 unless the EVALGATE_* addresses say
 # otherwise; state, logs and pid files live in ${EVALGATE_STATE_DIR:-.stack}.
 #
-#   npm run stack -- up [--services-only]       start what is not running (idempotent)
+#   npm run stack -- up [--services-only] [--workers N]   start what is not running (idempotent)
 #   npm run stack -- down [component...]        stop what this stack started (all by default)
-#   npm run stack -- restart [--services-only]  down, then up
+#   npm run stack -- restart [--services-only] [--workers N]  down, then up
 #   npm run stack -- status                     each component: state, pid, URL
 #   npm run stack -- env                        `export VAR=...` lines; eval them
 #   npm run stack -- logs [component]           the last lines of the logs
 #
 # A port already served by a healthy service (another clone's stack, say) is
 # reused and left alone by `down`; a port held by anything else is an error.
+# Workers: `worker`, `worker-2` ... `worker-N`, each its own process group, log and
+# /metrics port (EVALGATE_WORKER_METRICS_PORT + index - 1). `--workers N` scales to N
+# (stopping any beyond); without it, up keeps the workers that run (at least one).
+# `down worker` stops every worker; `down worker-2` that one.
 # Ports: EVALGATE_TEMPORAL_ADDRESS, TEMPORAL_UI_PORT (gRPC port + 1000),
 # EVALGATE_S3_PORT, MINIO_CONSOLE_PORT (S3 port + 1), EVALGATE_API_PORT.
 # Waits: EVALGATE_STACK_START_TIMEOUT (60s), EVALGATE_STACK_REUSE_WAIT (20s).
@@ -42,7 +46,7 @@ marker() {
   case $1 in
     temporal) echo "$EVALGATE_STATE_DIR/temporal/temporal.db" ;;
     minio) echo "$EVALGATE_STATE_DIR/minio/data" ;;
-    api | worker) echo "$EVALGATE_ROOT/$(entry_of "$1")" ;;
+    api | worker | worker-*) echo "$EVALGATE_ROOT/$(entry_of "$1")" ;;
   esac
 }
 
@@ -50,7 +54,7 @@ marker() {
 entry_of() {
   case $1 in
     api) echo api/main.ts ;;
-    worker) echo workers/main.ts ;;
+    worker | worker-*) echo workers/main.ts ;;
   esac
 }
 
@@ -94,7 +98,12 @@ urls_of() {
       echo "S3 $s3_scheme://$s3_host:$EVALGATE_S3_PORT, console http://$s3_host:$MINIO_CONSOLE_PORT"
       ;;
     api) api_url ;;
-    worker) echo "task queues ${EVALGATE_TASK_QUEUE_PREFIX:-evalgate}-*" ;;
+    worker | worker-*)
+      local port metrics=''
+      port=$(worker_metrics_port "$(worker_index "$1")")
+      if ((port)); then metrics=", metrics :$port/metrics"; fi
+      echo "task queues ${EVALGATE_TASK_QUEUE_PREFIX:-evalgate}-*$metrics"
+      ;;
   esac
 }
 
@@ -125,8 +134,16 @@ minio_healthy() {
 
 api_healthy() { curl -fsS -m 3 -o /dev/null "$(api_url)/readyz" 2>/dev/null; }
 
-# The worker serves no port: it is healthy while its process lives.
-worker_healthy() { running_pid worker "$(marker worker)" >/dev/null; }
+# A worker is healthy while its process lives (its /metrics port may be off, or taken).
+worker_healthy() { running_pid "${1:-worker}" "$(marker worker)" >/dev/null; }
+
+# Health of any component: workers by name, the rest by their own check.
+healthy() {
+  case $1 in
+    worker | worker-*) worker_healthy "$1" ;;
+    *) "${1}_healthy" ;;
+  esac
+}
 
 # --- PostgreSQL (the machine's service: started if down, never stopped) -------
 
@@ -200,7 +217,10 @@ start_minio() {
 # Heap limits as a deployment sets them (README, Benchmarks): V8 collects before RSS runs away.
 start_api() { NODE_OPTIONS="--max-old-space-size=${EVALGATE_API_HEAP_MB:-256}" start_detached api "$TSX" "$EVALGATE_ROOT/api/main.ts"; }
 start_worker() {
-  NODE_OPTIONS="--max-old-space-size=${EVALGATE_WORKER_HEAP_MB:-512}" start_detached worker "$TSX" "$EVALGATE_ROOT/workers/main.ts"
+  local name=${1:-worker}
+  EVALGATE_WORKER_METRICS_PORT=$(worker_metrics_port "$(worker_index "$name")") \
+    NODE_OPTIONS="--max-old-space-size=${EVALGATE_WORKER_HEAP_MB:-512}" \
+    start_detached "$name" "$TSX" "$EVALGATE_ROOT/workers/main.ts"
 }
 
 # Starts NAME unless it already runs (ours) or a healthy service holds its port.
@@ -223,7 +243,10 @@ launch() {
     fi
   fi
   log "$name: starting (log $(log_file "$name"))"
-  "start_$name"
+  case $name in
+    worker-*) start_worker "$name" ;;
+    *) "start_$name" ;;
+  esac
   LAUNCHED[$name]=1
 }
 
@@ -231,7 +254,7 @@ launch() {
 await() {
   local name=$1 deadline=$((SECONDS + START_TIMEOUT))
   [[ -n ${LAUNCHED[$name]:-} ]] || return 0 # running before, or reused: checked already
-  while ! "${name}_healthy"; do
+  while ! healthy "$name"; do
     if ! running_pid "$name" "$(marker "$name")" >/dev/null; then
       show_log_tail "$name"
       die "$name exited during start-up (log $(log_file "$name"))"
@@ -263,15 +286,17 @@ session_owns_port() {
   return 1
 }
 
-# The worker has no health endpoint: it must survive its first seconds, when
-# it connects to Temporal and bundles the workflows.
-await_worker() {
-  local until=$((SECONDS + WORKER_SETTLE))
+# Workers have no health endpoint: each must survive its first seconds, when it
+# connects to Temporal and bundles the workflows (all settle together).
+await_workers() {
+  local until=$((SECONDS + WORKER_SETTLE)) name
   while ((SECONDS < until)); do
-    if ! worker_healthy; then
-      show_log_tail worker
-      die "worker exited during start-up (log $(log_file worker))"
-    fi
+    for name in "$@"; do
+      if ! worker_healthy "$name"; then
+        show_log_tail "$name"
+        die "$name exited during start-up (log $(log_file "$name"))"
+      fi
+    done
     sleep 0.5
   done
 }
@@ -320,51 +345,87 @@ STACK_ENDPOINT_ALLOW=127.0.0.1:8700
 endpoint_allow() { echo "${EVALGATE_ENDPOINT_ALLOW:+$EVALGATE_ENDPOINT_ALLOW,}$STACK_ENDPOINT_ALLOW"; }
 
 start_apps() {
+  local workers=$1
   bash "$INFRA_DIR/ensure-deps.sh"
   EVALGATE_ENDPOINT_ALLOW=$(endpoint_allow)
   export EVALGATE_ENDPOINT_ALLOW
   EVALGATE_BOOTSTRAP_TOKEN=$(bootstrap_token)
   export EVALGATE_BOOTSTRAP_TOKEN
   run_migrations
-  local name entry
+  local name entry index
   for name in "${APPS[@]}"; do
     entry=$(entry_of "$name")
     if [[ ! -f $EVALGATE_ROOT/$entry ]]; then
       log "$name: skipped ($entry does not exist yet)"
       continue
     fi
-    launch "$name"
-    if [[ $name == worker ]]; then await_worker; else await "$name"; fi
+    if [[ $name != worker ]]; then
+      launch "$name"
+      await "$name"
+      continue
+    fi
+    local started=()
+    for ((index = 1; index <= workers; index++)); do
+      name=$(worker_name "$index")
+      launch "$name"
+      if [[ -n ${LAUNCHED[$name]:-} ]]; then started+=("$name"); fi
+    done
+    ((${#started[@]} == 0)) || await_workers "${started[@]}"
+    # Scaled down: workers beyond the count stop.
+    for index in $(worker_indexes); do
+      if ((index > workers)); then stop_detached "$(worker_name "$index")" "$(marker worker)"; fi
+    done
   done
 }
 
 cmd_up() {
-  local services_only=0
-  case ${1:-} in
-    '') ;;
-    --services-only) services_only=1 ;;
-    *) die "usage: stack.sh up [--services-only]" ;;
-  esac
+  local services_only=0 workers='' index
+  while (($#)); do
+    case $1 in
+      --services-only) services_only=1 ;;
+      --workers)
+        [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--workers takes a count of at least 1"
+        workers=$2
+        shift
+        ;;
+      *) die "usage: stack.sh up [--services-only] [--workers N]" ;;
+    esac
+    shift
+  done
+  if [[ -z $workers ]]; then
+    # As many as run now (at least one): up never stops a worker it was not asked to.
+    workers=1
+    for index in $(worker_indexes); do
+      if ((index > workers)); then workers=$index; fi
+    done
+  fi
   local started=$SECONDS name
   ensure_postgres
   build_all || die "could not obtain the temporal and minio binaries"
   link_binaries
   for name in "${SERVICES[@]}"; do launch "$name"; done
   for name in "${SERVICES[@]}"; do await "$name"; done
-  ((services_only)) || start_apps
+  ((services_only)) || start_apps "$workers"
   log "up in $((SECONDS - started))s"
   cmd_status
 }
 
 cmd_down() {
-  local names=("$@") name any=0
+  local names=("$@") name any=0 index
   ((${#names[@]})) || names=("${STOP_ORDER[@]}")
   for name in "${names[@]}"; do
-    [[ -n $(marker "$name") ]] || die "unknown component $name (worker, api, minio, temporal)"
-    if running_pid "$name" "$(marker "$name")" >/dev/null; then
-      any=1
-      stop_detached "$name" "$(marker "$name")"
+    [[ -n $(marker "$name") ]] || die "unknown component $name (worker, worker-N, api, minio, temporal)"
+    local each=("$name")
+    if [[ $name == worker ]]; then
+      each=()
+      for index in $(worker_indexes); do each=("$(worker_name "$index")" "${each[@]}"); done
     fi
+    for name in "${each[@]}"; do
+      if running_pid "$name" "$(marker "$name")" >/dev/null; then
+        any=1
+        stop_detached "$name" "$(marker "$name")"
+      fi
+    done
   done
   ((any)) || log "nothing started by this stack is running"
   (($#)) || log "postgres: left running (the machine's service, shared with other clones)"
@@ -373,11 +434,15 @@ cmd_down() {
 cmd_status() {
   local name pid state recorded
   printf '%-9s %-36s %-8s %s\n' COMPONENT STATE PID URL
-  for name in postgres "${SERVICES[@]}" "${APPS[@]}"; do
+  local extra=() index
+  for index in $(worker_indexes); do
+    if ((index > 1)); then extra+=("$(worker_name "$index")"); fi
+  done
+  for name in postgres "${SERVICES[@]}" "${APPS[@]}" "${extra[@]}"; do
     recorded=none
     [[ $name != postgres ]] && recorded=$(process_state "$name" "$(marker "$name")")
     if [[ $name != postgres ]] && pid=$(running_pid "$name" "$(marker "$name")"); then
-      "${name}_healthy" && state=healthy || state=unhealthy
+      healthy "$name" && state=healthy || state=unhealthy
       # The launcher died but the server it started lives on in its process group (down stops it).
       if [[ $recorded == orphaned ]]; then
         state+=" (launcher gone)"
@@ -388,9 +453,9 @@ cmd_status() {
       state="dead (exited; see logs)"
     else
       pid=-
-      if [[ $name == worker ]]; then
+      if [[ $name == worker || $name == worker-* ]]; then
         state=stopped
-      elif "${name}_healthy"; then
+      elif healthy "$name"; then
         [[ $name == postgres ]] && state='healthy (system)' || state='healthy (external)'
       elif [[ $name == temporal ]] && ! temporal_cli >/dev/null; then
         state='unknown (no CLI yet)'
@@ -422,8 +487,13 @@ cmd_env() {
 }
 
 cmd_logs() {
-  local names=("$@") name
-  ((${#names[@]})) || names=(temporal minio migrate api worker)
+  local names=("$@") name index
+  if ((${#names[@]} == 0)); then
+    names=(temporal minio migrate api worker)
+    for index in $(worker_indexes); do
+      if ((index > 1)); then names+=("$(worker_name "$index")"); fi
+    done
+  fi
   for name in "${names[@]}"; do
     [[ -f $(log_file "$name") ]] || continue
     echo "==== $(log_file "$name")"
@@ -458,5 +528,8 @@ case $command in
   status) cmd_status ;;
   env) cmd_env ;;
   logs) cmd_logs "$@" ;;
-  *) die "usage: stack.sh up [--services-only] | down [component...] | restart [--services-only] | status | env | logs [component]" ;;
+  *)
+    die "usage: stack.sh up [--services-only] [--workers N] | down [component...] |" \
+      "restart [--services-only] [--workers N] | status | env | logs [component]"
+    ;;
 esac

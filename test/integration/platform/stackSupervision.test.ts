@@ -17,7 +17,12 @@ const MARKER = join(ROOT, 'workers/main.ts');
 let stateDir: string;
 
 function env(): NodeJS.ProcessEnv {
-  return { ...process.env, EVALGATE_STATE_DIR: stateDir, EVALGATE_STACK_REUSE_WAIT: '1' };
+  return {
+    ...process.env,
+    EVALGATE_STATE_DIR: stateDir,
+    EVALGATE_STACK_REUSE_WAIT: '1',
+    EVALGATE_WORKER_METRICS_PORT: '9464',
+  };
 }
 /** Runs bash with infra/lib.sh sourced (start_detached, running_pid, ...). */
 function lib(script: string): string {
@@ -26,7 +31,8 @@ function lib(script: string): string {
 function stack(...args: string[]): string {
   return execFileSync('bash', ['infra/stack.sh', ...args], { cwd: ROOT, env: env(), encoding: 'utf8' });
 }
-const workerLine = (status: string) => status.split('\n').find((line) => line.startsWith('worker')) ?? '';
+const workerLine = (status: string, name = 'worker') =>
+  status.split('\n').find((line) => line.startsWith(`${name} `)) ?? '';
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -44,9 +50,9 @@ async function until(check: () => boolean, ms = 10_000) {
 }
 
 /** Starts a stand-in worker as stack.sh does; gives the recorded pid (the launcher's) and the server's. */
-async function startStandIn(): Promise<{ launcher: number; server: number }> {
-  lib(`start_detached worker bash -c 'node -e "setInterval(() => {}, 1000)" "$0" & wait' ${JSON.stringify(MARKER)}`);
-  const launcher = Number(lib('cat "$(pid_file worker)"').trim());
+async function startStandIn(name = 'worker'): Promise<{ launcher: number; server: number }> {
+  lib(`start_detached ${name} bash -c 'node -e "setInterval(() => {}, 1000)" "$0" & wait' ${JSON.stringify(MARKER)}`);
+  const launcher = Number(lib(`cat "$(pid_file ${name})"`).trim());
   let server = 0;
   await until(() => {
     const members = lib(`pgrep -s ${launcher} || true`).split('\n').filter(Boolean).map(Number);
@@ -94,4 +100,28 @@ it('tells a dead process from a live one', async () => {
   await until(() => !alive(server) && !alive(launcher));
   expect(workerLine(stack('status'))).toMatch(/^worker +dead \(exited; see logs\) +- /);
   expect(workerLine(stack('status'))).toMatch(/^worker +stopped +- /);
+}, 60_000);
+
+it('supervises several workers: each its own group and /metrics port, all stopped by `down worker`', async () => {
+  const first = await startStandIn('worker');
+  const second = await startStandIn('worker-2');
+  const third = await startStandIn('worker-3');
+  const status = stack('status');
+  expect(workerLine(status, 'worker')).toMatch(new RegExp(`^worker +healthy +${first.launcher} .*metrics :9464/`));
+  expect(workerLine(status, 'worker-2')).toMatch(new RegExp(`^worker-2 +healthy +${second.launcher} .*metrics :9465/`));
+  expect(lib('worker_indexes').trim().split('\n')).toEqual(['1', '2', '3']);
+
+  // One worker stopped by name; the others run on.
+  stack('down', 'worker-3');
+  await until(() => !alive(third.server));
+  expect(alive(second.server)).toBe(true);
+  expect(workerLine(stack('status'), 'worker-3')).toBe('');
+
+  // A crashed launcher of worker-2: its server still counts, and `down worker` stops every worker's group.
+  process.kill(second.launcher, 'SIGKILL');
+  await until(() => !alive(second.launcher));
+  expect(workerLine(stack('status'), 'worker-2')).toMatch(/^worker-2 +healthy \(launcher gone\) /);
+  stack('down', 'worker');
+  await until(() => !alive(first.server) && !alive(second.server));
+  expect(workerLine(stack('status'), 'worker')).toMatch(/^worker +stopped +- /);
 }, 60_000);
