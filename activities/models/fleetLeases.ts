@@ -206,6 +206,8 @@ export class FleetLeases implements FleetShares {
         decision.concurrency > decision.usable ||
         decision.recordedRps > decision.rps ||
         (decision.maxRps > 0 && decision.rps < decision.targetRps * 0.99);
+      // An answer that took longer than the lease is stale: PostgreSQL may have handed the share on meanwhile.
+      if (Date.now() >= tracked.validUntil) return;
       if (tracked.lapsed) this.options.logger?.info({ endpoint: tracked.label }, 'fleet share of an endpoint renewed');
       tracked.lapsed = false;
       this.apply(tracked, { concurrency: decision.usable, rps: decision.rps }, Date.now());
