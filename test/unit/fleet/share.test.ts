@@ -128,7 +128,8 @@ describe('decideShare', () => {
 /**
  * Workers claiming in random order, each admitting and finishing requests between sending a claim and applying
  * its answer (the round trip), some dying. After every step: the recorded grants of the live leases sum to at
- * most the limit, and no worker has more in flight than its lease covers.
+ * most the limit, and no worker has more in flight than its lease covers; likewise for the declared rate, where a
+ * lowered rate leaves requests booked at the old one going out for a while.
  */
 describe('decideShare in a fleet', () => {
   interface SimWorker {
@@ -139,8 +140,15 @@ describe('decideShare in a fleet', () => {
     inFlight: number;
     demand: number;
     /** A claim sent and not yet applied: the answer, decided at commit. */
-    pending?: { usable: number };
+    pending?: { usable: number; rps: number };
+    localRps: number;
+    /** Requests booked at an older, higher rate go out until step `until`. */
+    booked: { rate: number; until: number };
   }
+
+  const RATE = 50;
+  const rateInUse = (w: SimWorker, step: number) =>
+    w.alive ? Math.max(w.localRps, step < w.booked.until ? w.booked.rate : 0) : 0;
 
   function simulate(seed: number, limit: number, workers: number, steps: number) {
     const random = mulberry32(seed);
@@ -150,25 +158,35 @@ describe('decideShare in a fleet', () => {
       localLimit: 0,
       inFlight: 0,
       demand: 1 + Math.floor(random() * limit * 2),
+      localRps: 0,
+      booked: { rate: 0, until: 0 },
     }));
     const leases = () => fleet.filter((w) => w.lease).map((w) => w.lease!);
     // Steps with the whole limit granted, and with it shared by two workers or more: the invariant was tested where it bites.
-    const seen = { full: 0, shared: 0 };
+    const seen = { full: 0, shared: 0, fullRate: 0 };
     for (let step = 0; step < steps; step++) {
       const w = fleet[Math.floor(random() * fleet.length)];
       const action = random();
       if (!w.alive) {
         // A dead worker's lease expires a while later; it then comes back as a new process.
-        if (action < 0.05) Object.assign(w, { lease: undefined, alive: true, localLimit: 0, inFlight: 0 });
+        if (action < 0.05) Object.assign(w, { lease: undefined, alive: true, localLimit: 0, inFlight: 0, localRps: 0 });
       } else if (action < 0.3) {
         if (w.pending) {
           w.localLimit = w.pending.usable;
+          if (w.pending.rps < w.localRps) {
+            const still = step < w.booked.until ? w.booked.rate : 0;
+            w.booked = { rate: Math.max(still, w.localRps), until: step + 1 + Math.floor(random() * 40) };
+          }
+          w.localRps = w.pending.rps;
           w.pending = undefined;
         } else {
           const req = request(w.id, {
             declaredConcurrency: limit,
             demandConcurrency: w.demand,
             ceiling: Math.max(w.inFlight, w.localLimit),
+            declaredRps: RATE,
+            demandRps: w.demand > 0 ? RATE : 0,
+            rpsCeiling: rateInUse(w, step),
           });
           const decision = decideShare(
             leases().filter((l) => l.workerId !== w.id),
@@ -176,8 +194,8 @@ describe('decideShare in a fleet', () => {
             req,
             step,
           );
-          w.lease = leaseFrom(req, decision.concurrency);
-          w.pending = { usable: decision.usable };
+          w.lease = leaseFrom(req, decision.concurrency, decision.recordedRps);
+          w.pending = { usable: decision.usable, rps: decision.rps };
         }
       } else if (action < 0.65) {
         if (w.inFlight < Math.min(w.localLimit, w.demand)) w.inFlight++;
@@ -187,19 +205,26 @@ describe('decideShare in a fleet', () => {
         w.alive = false;
         w.inFlight = 0;
         w.pending = undefined;
+        w.booked = { rate: 0, until: 0 };
       } else {
         w.demand = Math.floor(random() * limit * 2);
       }
       let recorded = 0;
+      let recordedRps = 0;
       let holders = 0;
       for (const each of fleet) {
         const granted = each.lease?.concurrency ?? 0;
         recorded += granted;
+        recordedRps += each.lease?.rps ?? 0;
         if (granted > 0) holders++;
         if (each.inFlight > granted)
           throw new Error(`step ${step}: ${each.id} has ${each.inFlight} in flight over ${granted}`);
+        if (rateInUse(each, step) > (each.lease?.rps ?? 0) + 1e-9)
+          throw new Error(`step ${step}: ${each.id} sends at ${rateInUse(each, step)} over ${each.lease?.rps}`);
       }
       if (recorded > limit) throw new Error(`step ${step}: grants sum to ${recorded} over ${limit}`);
+      if (recordedRps > RATE + 1e-9) throw new Error(`step ${step}: rates sum to ${recordedRps} over ${RATE}`);
+      if (recordedRps > RATE - 1e-6) seen.fullRate++;
       if (recorded === limit) seen.full++;
       if (holders >= 2) seen.shared++;
     }
@@ -215,6 +240,7 @@ describe('decideShare in a fleet', () => {
     const seen = simulate(seed, limit, workers, 20_000);
     expect(seen.full).toBeGreaterThan(1000);
     expect(seen.shared).toBeGreaterThan(1000);
+    expect(seen.fullRate).toBeGreaterThan(1000);
   });
 
   it('converges to even shares that use the whole limit when every worker wants more than it', () => {
