@@ -166,7 +166,7 @@ export class EndpointLimiter {
   private pacerParked = false;
   /** The pacer has paced under a fleet's rate share (before that, it has booked nothing). */
   private fleetPaced = false;
-  /** Requests sent so far (the fleet estimates the rate this process wants from it). */
+  /** Requests sent so far (the fleet counts a worker that sent since its last renewal as wanting a share). */
   sentCount = 0;
   /** Called when a caller must wait while the fleet grants this process nothing (it asks at once). */
   onStarved: (() => void) | undefined;
