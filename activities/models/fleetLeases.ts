@@ -117,11 +117,6 @@ export class FleetLeases implements FleetShares {
     if (held) await releaseShares(this.options.pool, this.workerId).catch(() => undefined);
   }
 
-  /** This worker's shares by endpoint label (tests, logs). */
-  shares(): Map<string, FleetShare> {
-    return new Map([...this.tracked.values()].map((tracked) => [tracked.label, { ...tracked.share }]));
-  }
-
   /** A caller waits and this worker has no share: ask now, unless a claim is out or one was answered just now. */
   private starved(tracked: Tracked): void {
     if (tracked.claiming) tracked.starved = true;
