@@ -20,6 +20,7 @@ import { configFrom } from '../../../common/config';
 import { runEnded, startDrillWorld, type DrillWorld } from '../../../testkit/drillWorld';
 import { registerSpamDataset, registerSuite } from '../../../testkit/evalWorld';
 import { drillMinio, drillTemporal, type DrillService } from '../../../testkit/processes';
+import { scrapeMetrics, seriesValue } from '../../../testkit/scrape';
 import { unique } from '../../../testkit/stack';
 
 const ROWS = 900;
@@ -50,6 +51,7 @@ async function runUnderWay(version: string): Promise<string> {
   const runId = await startRun(version);
   const before = await world.pollRun(runId, (b) => b.progress.done >= ROWS / 6 || runEnded(b));
   expect(before.status).toBe('running');
+  expect(before.progress.done).toBeLessThan(ROWS);
   return runId;
 }
 
@@ -143,11 +145,14 @@ it('finishes a run whose database connections are all terminated mid-run, with e
 it('finishes a run whose Temporal server is killed and restarted 3 s later, with exact counts', async () => {
   const runId = await runUnderWay('temporal-restart');
   temporal.kill();
-  await new Promise((r) => setTimeout(r, 3_000));
+  // While it is down /metrics still answers, and says Temporal's task-queue stats are missing.
+  const [outage] = await Promise.all([scrapeMetrics(world.stack), new Promise((r) => setTimeout(r, 3_000))]);
+  expect(seriesValue(outage, 'evalgate_task_queue_stats_up')).toBe(0);
   // The run's record lives in PostgreSQL: the API still answers for it while Temporal is gone.
+  // Its shards may all have finished meanwhile (they run in the worker); the run cannot end without Temporal.
   const during = await world.pollRun(runId, () => true);
   expect(during.status).toBe('running');
-  expect(during.progress.done).toBeLessThan(ROWS);
   await temporal.start();
   expectSameAsBaseline(await world.pollRun(runId));
+  expect(seriesValue(await scrapeMetrics(world.stack), 'evalgate_task_queue_stats_up')).toBe(1);
 }, 240_000);
