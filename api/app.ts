@@ -35,6 +35,7 @@ import { LineageService } from './features/lineage/service';
 import { registerLineageMetrics } from './features/lineage/staleMetrics';
 import { registerOperationsMetrics } from './features/operations/metrics';
 import { metricsScrape } from './features/operations/scrape';
+import { registerTaskQueueMetrics } from './features/operations/taskQueueMetrics';
 import { modelsRouter } from './features/models/router';
 import { ModelService } from './features/models/service';
 import { EgressPolicy } from '../domain/models/egress';
@@ -79,8 +80,11 @@ export function createApp(deps: AppDeps): App {
   const registry = createMetricsRegistry();
   registerCostMetrics(registry, deps.pool);
   registerLineageMetrics(registry, deps.pool);
-  registerOperationsMetrics(registry, deps.pool);
+  registerOperationsMetrics(registry, deps.pool, {
+    teamDailyCallQuota: Number(deps.config.EVALGATE_TEAM_DAILY_CALL_QUOTA),
+  });
   registerExperimentMetrics(registry, deps.pool);
+  registerTaskQueueMetrics(registry, deps.temporal, deps.config);
   const gates = gateMetrics(registry, deps.pool);
   const checks = new CheckService(deps.pool, deps.temporal, deps.config);
   const promotions = new PromotionService(deps.pool, deps.temporal, deps.config);

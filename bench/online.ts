@@ -11,7 +11,7 @@
 import { readArms } from '../domain/experiments/dal';
 import type { ExperimentPlan } from '../domain/experiments/decide';
 import { startEvalWorld } from '../testkit/evalWorld';
-import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from '../testkit/gates';
+import { passedCheck } from '../testkit/gates';
 import { unique } from '../testkit/stack';
 import { simulateExperiment } from '../testkit/traffic';
 
@@ -28,16 +28,10 @@ function percentile(samples: number[], p: number) {
 async function serving() {
   const world = await startEvalWorld({ EVALGATE_LOG_LEVEL: 'error' });
   try {
-    const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 10, 'hard-ham': 10, spam: 10 }));
-    const suite = await releaseSuite(world);
-    const model = await spamModel(world);
-    const gateId = await createGate(world.editor, {
-      ownerTeam: world.team,
-      metricSuiteId: suite.metricSuiteId,
-      datasetIds: [dataset.datasetId],
-      rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.2 }],
+    const { model, check } = await passedCheck(world, {
+      rows: { 'easy-ham': 10, 'hard-ham': 10, spam: 10 },
+      threshold: 0.2,
     });
-    const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
     const created = await world.editor.post('/v1/experiments', {
       name: unique('bench'),
       ownerTeam: world.team,

@@ -22,6 +22,12 @@ export interface EvalWorld {
   close(): Promise<void>;
 }
 
+/** What the registration helpers below need: a team and an editor of it (an EvalWorld has both). */
+export interface TeamEditor {
+  editor: ApiClient;
+  team: string;
+}
+
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 export async function startEvalWorld(
@@ -84,7 +90,7 @@ export async function startEvalWorld(
  * takes the first N rows of each slice, so small datasets still hold every slice.
  */
 export async function registerSpamDataset(
-  world: EvalWorld,
+  world: TeamEditor,
   options: RowOptions & { labelPolicy?: string; query?: string; mix?: Partial<Record<SpamTag, number>> } = {},
 ) {
   const created = await world.editor.post('/v1/datasets', {
@@ -113,7 +119,7 @@ export const SPAM_METRICS = [
 ];
 
 export async function registerSuite(
-  world: EvalWorld,
+  world: TeamEditor,
   purpose: 'exploratory' | 'release_blocking' = 'exploratory',
   metrics: unknown[] = SPAM_METRICS,
   extra: Record<string, unknown> = {},

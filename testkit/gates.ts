@@ -99,3 +99,63 @@ export async function waitForCheck(
 
 export const reasonFor = (check: any, rule: string) => check.reasons.find((r: any) => r.rule === rule);
 export const codes = (check: any) => check.reasons.map((r: any) => r.code);
+
+export interface SpamGateOptions {
+  /** Rows per slice of the gate's dataset (default 20 of each). */
+  rows?: Partial<Record<SpamTag, number>>;
+  /** The suite's metrics (default GATE_METRICS). */
+  metrics?: unknown[];
+  rules: unknown[];
+  name?: string;
+}
+
+/** A gate of the world's team on a fresh held-out dataset, release suite and spam model (production nb-v1). */
+export async function spamGate(world: EvalWorld, options: SpamGateOptions) {
+  const dataset = await uploadDataset(world, sliceRows(options.rows ?? { 'easy-ham': 20, 'hard-ham': 20, spam: 20 }));
+  const suite = await releaseSuite(world, options.metrics);
+  const model = await spamModel(world);
+  const gateName = options.name ?? unique('gate');
+  const gateId = await createGate(world.editor, {
+    name: gateName,
+    ownerTeam: world.team,
+    metricSuiteId: suite.metricSuiteId,
+    datasetIds: [dataset.datasetId],
+    rules: options.rules,
+  });
+  return { dataset, suite, model, gateId, gateName };
+}
+
+/**
+ * What an online experiment starts from: logreg-v1 passing a max-regression gate (accuracy,
+ * `threshold` default 0.1) against the production nb-v1 of a fresh spam model. Throws when the
+ * check does not pass.
+ */
+export async function passedCheck(
+  world: EvalWorld,
+  options: { rows?: Partial<Record<SpamTag, number>>; threshold?: number } = {},
+) {
+  const gate = await spamGate(world, {
+    rows: options.rows,
+    rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: options.threshold ?? 0.1 }],
+  });
+  const candidate = gate.model.v('logreg-v1');
+  const check = await runCheck(world.editor, gate.gateId, candidate);
+  if (check.status !== 'pass') throw new Error(`the candidate's check did not pass: ${JSON.stringify(check)}`);
+  return { ...gate, check, candidate };
+}
+
+/** Polls an experiment until `done` holds. */
+export async function waitForExperiment(
+  client: ApiClient,
+  experimentId: string,
+  done: (experiment: any) => boolean,
+  timeoutMs = 60_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const experiment = (await client.get(`/v1/experiments/${experimentId}`)).body;
+    if (done(experiment)) return experiment;
+    if (Date.now() > deadline) throw new Error(`experiment still ${experiment.status}: ${JSON.stringify(experiment)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -58,15 +58,18 @@ export function createLifecycleActivities(deps: LifecycleDeps) {
       const judge = ctx.taskType === 'generation' ? await loadRunJudge(deps.pool, runId) : null;
       const judgeTotals = judge ? await loadRunJudgeTotals(deps.pool, runId) : null;
       if (judge && judgeTotals) assertJudgeReliable(judge, judgeTotals);
+      // Metric computation time (fetching and merging the shard states, finalising every metric) goes on the run.
+      const computeStart = performance.now();
       const results = await finalizeRunStates(
         ctx,
         ctx.shards.map((s) => runKeys.shardState(runId, s.index)),
         (key) => deps.storage.getJson(key),
       );
+      const metricsMs = performance.now() - computeStart;
       await withTransaction(deps.pool, async (client) => {
         await runsDal.insertMetricResults(client, runId, results, false);
         if (judge && judgeTotals) await writeRunJudgeStats(client, runId, judge, judgeTotals, false);
-        await runsDal.markRunSucceeded(client, runId);
+        await runsDal.markRunSucceeded(client, runId, metricsMs);
       });
       return { metrics: results.length };
     },

@@ -33,3 +33,19 @@ export function httpMetrics(registry: Registry) {
     next();
   };
 }
+
+/**
+ * One load shared by the gauges of one scrape: the first collect() starts it, the others within
+ * `maxAgeMs` reuse it (prom-client collects every gauge of a render at once). A failed load is not kept.
+ */
+export function sharedPerScrape<T>(load: () => Promise<T>, maxAgeMs = 1000): () => Promise<T> {
+  let pending: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!pending || Date.now() - pending.at > maxAgeMs) {
+      const value = load();
+      pending = { at: Date.now(), value };
+      value.catch(() => (pending = undefined));
+    }
+    return pending.value;
+  };
+}

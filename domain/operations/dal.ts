@@ -59,18 +59,80 @@ export async function oldestPendingCheckSeconds(q: Queryable): Promise<number> {
   return rows[0]?.age ?? 0;
 }
 
-/** Budgeted runs in flight and the share of their budget reserved so far (the larger of calls and cost). */
-export async function budgetsInFlight(
-  q: Queryable,
-): Promise<{ runId: string; metricSuiteId: string; usedRatio: number }[]> {
-  const { rows } = await q.query<{ run_id: string; metric_suite_id: string; used: number }>(
+export interface BudgetInFlight {
+  runId: string;
+  metricSuiteId: string;
+  /** The larger of the shares of calls and cost reserved so far. */
+  usedRatio: number;
+  /** What is left of each limit the suite sets (null when it sets none). */
+  callsLeft: number | null;
+  usdLeft: number | null;
+}
+
+/** Budgeted runs in flight: the share of their budget reserved so far and what is left of it. */
+export async function budgetsInFlight(q: Queryable): Promise<BudgetInFlight[]> {
+  const { rows } = await q.query<{
+    run_id: string;
+    metric_suite_id: string;
+    used: number;
+    calls_left: number | null;
+    usd_left: number | null;
+  }>(
     `SELECT b.run_id, sv.metric_suite_id,
             GREATEST(COALESCE(b.reserved_calls::float8 / b.max_calls, 0),
-                     COALESCE(b.reserved_cost_usd::float8 / b.max_cost_usd, 0)) AS used
+                     COALESCE(b.reserved_cost_usd::float8 / b.max_cost_usd, 0)) AS used,
+            (b.max_calls - b.reserved_calls)::float8 AS calls_left,
+            (b.max_cost_usd - b.reserved_cost_usd)::float8 AS usd_left
        FROM run_budgets b
        JOIN eval_runs r USING (run_id)
        JOIN metric_suite_versions sv USING (metric_suite_version_id)
       WHERE r.status IN ('queued', 'running')`,
   );
-  return rows.map((r) => ({ runId: r.run_id, metricSuiteId: r.metric_suite_id, usedRatio: r.used }));
+  return rows.map((r) => ({
+    runId: r.run_id,
+    metricSuiteId: r.metric_suite_id,
+    usedRatio: r.used,
+    callsLeft: r.calls_left,
+    usdLeft: r.usd_left,
+  }));
+}
+
+export interface RunStats {
+  mode: string;
+  /** Model and judge spend of one run, USD: over the runs that finished in the last hour, whatever their ending. */
+  cost: { p50: number; p95: number; max: number; total: number };
+  /** Time to compute a run's metrics (merge shard states, finalise), seconds: runs that succeeded in the last hour. */
+  metrics: { p50: number; p95: number; max: number } | null;
+}
+
+/** Cost per run and metric computation time of the runs that finished in the last hour, by mode. */
+export async function runStatsLastHour(q: Queryable): Promise<RunStats[]> {
+  const { rows } = await q.query<{
+    mode: string;
+    cost_p50: number;
+    cost_p95: number;
+    cost_max: number;
+    cost_total: number;
+    metrics_p50: number | null;
+    metrics_p95: number | null;
+    metrics_max: number | null;
+  }>(
+    // Ordered-set aggregates skip NULLs: runs without a metrics time (failed, or finished before it was recorded).
+    `SELECT mode,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY cost)::float8 AS cost_p50,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY cost)::float8 AS cost_p95,
+            max(cost)::float8 AS cost_max,
+            sum(cost)::float8 AS cost_total,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY metrics_s)::float8 AS metrics_p50,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY metrics_s)::float8 AS metrics_p95,
+            max(metrics_s)::float8 AS metrics_max
+       FROM (SELECT mode, cost_model_usd + cost_judge_usd AS cost, metrics_ms / 1000.0 AS metrics_s
+               FROM eval_runs WHERE finished_at > now() - interval '1 hour') f
+      GROUP BY mode`,
+  );
+  return rows.map((r) => ({
+    mode: r.mode,
+    cost: { p50: r.cost_p50, p95: r.cost_p95, max: r.cost_max, total: r.cost_total },
+    metrics: r.metrics_max === null ? null : { p50: r.metrics_p50 ?? 0, p95: r.metrics_p95 ?? 0, max: r.metrics_max },
+  }));
 }

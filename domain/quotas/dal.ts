@@ -34,3 +34,11 @@ export async function giveBackTeamCalls(q: Queryable, team: string, day: string,
     [team, day, calls],
   );
 }
+
+/** Calls each team has reserved today (UTC), for the teams that reserved any. */
+export async function teamCallsReservedToday(q: Queryable): Promise<{ team: string; calls: number }[]> {
+  const { rows } = await q.query<{ team: string; calls: string }>(
+    `SELECT team, reserved_calls AS calls FROM team_call_quotas WHERE day = (now() AT TIME ZONE 'utc')::date`,
+  );
+  return rows.map((r) => ({ team: r.team, calls: Number(r.calls) }));
+}

@@ -35,6 +35,7 @@ export interface RunRecord {
   errors: string;
   queue_ms: string | null;
   run_ms: string | null;
+  metrics_ms: string | null;
   judge_flags: Record<string, unknown>;
   created_by: string;
   created_at: Date;
@@ -328,13 +329,14 @@ export async function markRunRunning(q: Queryable, runId: string, totalRows: num
 }
 
 /** Marks a queued or running run succeeded with its totals. */
-export async function markRunSucceeded(q: Queryable, runId: string): Promise<void> {
+/** Marks a run succeeded with its totals and how long its metrics took to compute (ms). */
+export async function markRunSucceeded(q: Queryable, runId: string, metricsMs: number): Promise<void> {
   await q.query(
-    `UPDATE eval_runs r SET status = 'succeeded', finished_at = now(),
+    `UPDATE eval_runs r SET status = 'succeeded', finished_at = now(), metrics_ms = $2,
             run_ms = (extract(epoch FROM now() - r.started_at) * 1000)::bigint,
             ${TOTALS_SET} FROM ${SHARD_TOTALS}
       WHERE r.run_id = $1 AND r.status IN ('queued', 'running')`,
-    [runId],
+    [runId, Math.round(metricsMs)],
   );
 }
 

@@ -8,7 +8,7 @@
 import type { Browser } from 'playwright-core';
 import { launchBrowser, screenshot, signedInPage } from '../../testkit/browser';
 import { startEvalWorld, type EvalWorld } from '../../testkit/evalWorld';
-import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from '../../testkit/gates';
+import { passedCheck } from '../../testkit/gates';
 import { principal, unique } from '../../testkit/stack';
 import { driveTraffic } from '../../testkit/traffic';
 
@@ -26,17 +26,7 @@ afterAll(async () => {
 });
 
 it('shows a rolled-back experiment: decision, exposures, SRM and the failed guardrail with its interval', async () => {
-  const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 20, 'hard-ham': 20, spam: 20 }));
-  const suite = await releaseSuite(world);
-  const model = await spamModel(world);
-  const gateId = await createGate(world.editor, {
-    ownerTeam: world.team,
-    metricSuiteId: suite.metricSuiteId,
-    datasetIds: [dataset.datasetId],
-    rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.1 }],
-  });
-  const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
-  expect(check.status).toBe('pass');
+  const { model, check } = await passedCheck(world);
   const name = unique('console-exp');
   const created = await world.editor.post('/v1/experiments', {
     name,

@@ -7,7 +7,7 @@
 import { apiClient } from '../../testkit/apiClient';
 import { runExperimentStory } from '../../examples/demo/experimentStory';
 import { startEvalWorld, type EvalWorld } from '../../testkit/evalWorld';
-import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from '../../testkit/gates';
+import { passedCheck } from '../../testkit/gates';
 
 let world: EvalWorld;
 
@@ -17,16 +17,7 @@ beforeAll(async () => {
 afterAll(() => world.close());
 
 it('promotes the passed candidate after live traffic, through the CLI', async () => {
-  const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 20, 'hard-ham': 20, spam: 20 }));
-  const suite = await releaseSuite(world);
-  const model = await spamModel(world);
-  const gateId = await createGate(world.editor, {
-    ownerTeam: world.team,
-    metricSuiteId: suite.metricSuiteId,
-    datasetIds: [dataset.datasetId],
-    rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.1 }],
-  });
-  const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
+  const { model, check } = await passedCheck(world);
   let printed = '';
   const story = await runExperimentStory({
     baseUrl: world.stack.baseUrl,

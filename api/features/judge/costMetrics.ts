@@ -10,19 +10,12 @@
  */
 import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
-import { suiteCosts, type SuiteCostRow } from '../../../domain/judge/dal';
-
-interface Snapshot {
-  suites: SuiteCostRow[];
-}
+import { suiteCosts } from '../../../domain/judge/dal';
+import { sharedPerScrape } from '../../http/metrics';
 
 export function registerCostMetrics(registry: Registry, pool: Pool): void {
   // One query per scrape, shared by the two gauges.
-  let pending: { at: number; snapshot: Promise<Snapshot> } | undefined;
-  const snapshot = (): Promise<Snapshot> => {
-    if (!pending || Date.now() - pending.at > 1000) pending = { at: Date.now(), snapshot: load(pool) };
-    return pending.snapshot;
-  };
+  const snapshot = sharedPerScrape(async () => ({ suites: await suiteCosts(pool) }));
 
   new Gauge({
     name: 'evalgate_suite_cost_usd',
@@ -52,8 +45,4 @@ export function registerCostMetrics(registry: Registry, pool: Pool): void {
       }
     },
   });
-}
-
-async function load(pool: Pool): Promise<Snapshot> {
-  return { suites: await suiteCosts(pool) };
 }

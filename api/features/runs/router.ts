@@ -83,6 +83,7 @@ export function runView(
       finishedAt: run.finished_at?.toISOString() ?? null,
       queueMs: num(run.queue_ms),
       runMs: num(run.run_ms),
+      metricsMs: num(run.metrics_ms),
     },
     ...(run.error_class ? { error: { class: run.error_class, message: run.error_message ?? '' } } : {}),
     ...(run.invalid_reason ? { invalidReason: run.invalid_reason } : {}),

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../testkit/cli';
 import { startEvalWorld, type EvalWorld } from '../../../testkit/evalWorld';
-import { createGate, releaseSuite, sliceRows, spamModel, uploadDataset } from '../../../testkit/gates';
+import { createGate, sliceRows, spamGate, type spamModel } from '../../../testkit/gates';
 import { client, unique } from '../../../testkit/stack';
 
 let world: EvalWorld;
@@ -35,17 +35,10 @@ beforeAll(async () => {
     teams: [{ team: world.team, roles: ['editor', 'approver'] }],
   });
   key = made.body.apiKey;
-  dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 20, 'hard-ham': 20, spam: 20 }));
-  suite = await releaseSuite(world);
-  model = await spamModel(world);
-  gateName = unique('cmd-gate');
-  await createGate(world.editor, {
-    name: gateName,
-    ownerTeam: world.team,
-    metricSuiteId: suite.metricSuiteId,
-    datasetIds: [dataset.datasetId],
+  ({ dataset, suite, model, gateName } = await spamGate(world, {
+    name: unique('cmd-gate'),
     rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.3 }],
-  });
+  }));
   dir = mkdtempSync(join(tmpdir(), 'evalgate-cmds-'));
 }, 180_000);
 afterAll(() => world.close());

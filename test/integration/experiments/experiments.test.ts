@@ -6,7 +6,15 @@
  * check), and an incident that revokes the check rolls its experiment back.
  */
 import { aliasHistory } from '../../../domain/models/dal';
-import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from '../../../testkit/gates';
+import {
+  createGate,
+  releaseSuite,
+  runCheck,
+  sliceRows,
+  spamModel,
+  uploadDataset,
+  waitForExperiment,
+} from '../../../testkit/gates';
 import { startEvalWorld, type EvalWorld } from '../../../testkit/evalWorld';
 import { principal, unique, type ApiClient } from '../../../testkit/stack';
 import { driveTraffic } from '../../../testkit/traffic';
@@ -35,15 +43,8 @@ async function start(extra: Record<string, unknown> = {}, checkId = passedCheckI
   return res.body.experimentId as string;
 }
 
-async function waitFor(experimentId: string, done: (e: any) => boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const e = (await world.editor.get(`/v1/experiments/${experimentId}`)).body;
-    if (done(e)) return e;
-    if (Date.now() > deadline) throw new Error(`experiment still ${e.status}: ${JSON.stringify(e)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = (experimentId: string, done: (e: any) => boolean, timeoutMs?: number) =>
+  waitForExperiment(world.editor, experimentId, done, timeoutMs);
 
 beforeAll(async () => {
   world = await startEvalWorld();

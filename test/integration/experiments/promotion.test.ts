@@ -6,7 +6,7 @@
  * override); an experiment already rolled back takes no request (409).
  */
 import { aliasHistory } from '../../../domain/models/dal';
-import { createGate, releaseSuite, runCheck, sliceRows, spamModel, uploadDataset } from '../../../testkit/gates';
+import { passedCheck, waitForExperiment, type spamModel } from '../../../testkit/gates';
 import { startEvalWorld, type EvalWorld } from '../../../testkit/evalWorld';
 import { principal, unique, type ApiClient } from '../../../testkit/stack';
 
@@ -31,30 +31,14 @@ async function start() {
   return res.body.experimentId as string;
 }
 
-async function waitFor(experimentId: string, done: (e: any) => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const e = (await world.editor.get(`/v1/experiments/${experimentId}`)).body;
-    if (done(e)) return e;
-    if (Date.now() > deadline) throw new Error(`experiment still ${e.status}: ${JSON.stringify(e)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = (experimentId: string, done: (e: any) => boolean) =>
+  waitForExperiment(world.editor, experimentId, done, 30_000);
 
 beforeAll(async () => {
   world = await startEvalWorld();
-  const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 20, 'hard-ham': 20, spam: 20 }));
-  const suite = await releaseSuite(world);
-  model = await spamModel(world);
-  const gateId = await createGate(world.editor, {
-    ownerTeam: world.team,
-    metricSuiteId: suite.metricSuiteId,
-    datasetIds: [dataset.datasetId],
-    rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.1 }],
-  });
-  const check = await runCheck(world.editor, gateId, model.v('logreg-v1'));
-  expect(check.status).toBe('pass');
-  checkId = check.checkId;
+  const passed = await passedCheck(world);
+  model = passed.model;
+  checkId = passed.check.checkId;
   approvers = await Promise.all(
     ['approver-a', 'approver-b'].map((n) => principal(world.stack, n, [{ team: world.team, roles: ['approver'] }])),
   );

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { runCli } from '../../../testkit/cli';
 import { startEvalWorld, type EvalWorld } from '../../../testkit/evalWorld';
 import { client, unique } from '../../../testkit/stack';
-import { createGate, releaseSuite, sliceRows, spamModel, uploadDataset } from '../../../testkit/gates';
+import { spamGate, spamModel } from '../../../testkit/gates';
 
 let world: EvalWorld;
 let model: Awaited<ReturnType<typeof spamModel>>;
@@ -46,20 +46,14 @@ beforeAll(async () => {
     });
     keys[who] = res.body.apiKey;
   }
-  dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 30, 'hard-ham': 40, spam: 30 }));
-  suite = await releaseSuite(world);
-  model = await spamModel(world);
-  gateName = unique('cli-gate');
-  await createGate(world.editor, {
-    name: gateName,
-    ownerTeam: world.team,
-    metricSuiteId: suite.metricSuiteId,
-    datasetIds: [dataset.datasetId],
+  ({ dataset, suite, model, gateName } = await spamGate(world, {
+    name: unique('cli-gate'),
+    rows: { 'easy-ham': 30, 'hard-ham': 40, spam: 30 },
     rules: [
       { metric: 'accuracy', kind: 'max_regression', threshold: 0.3 },
       { metric: 'accuracy', slice: 'hard-ham', kind: 'max_regression', threshold: 0.05 },
     ],
-  });
+  }));
 }, 180_000);
 afterAll(() => world.close());
 afterEach(() => world.server.resetKnobs());

@@ -9,6 +9,7 @@ import {
   releaseSuite,
   runCheck,
   sliceRows,
+  spamGate,
   spamModel,
   uploadDataset,
   waitForCheck,
@@ -22,13 +23,9 @@ beforeAll(async () => {
 afterAll(() => world.close());
 
 it('decides error on a timeout, and a later check reuses the run the timed-out one started', async () => {
-  const dataset = await uploadDataset(world, sliceRows({ 'easy-ham': 10, 'hard-ham': 10, spam: 10 }));
-  const suite = await releaseSuite(world, [{ name: 'accuracy', metric: 'accuracy' }]);
-  const model = await spamModel(world);
-  const gateId = await createGate(world.editor, {
-    ownerTeam: world.team,
-    metricSuiteId: suite.metricSuiteId,
-    datasetIds: [dataset.datasetId],
+  const { model, gateId } = await spamGate(world, {
+    rows: { 'easy-ham': 10, 'hard-ham': 10, spam: 10 },
+    metrics: [{ name: 'accuracy', metric: 'accuracy' }],
     rules: [{ metric: 'accuracy', kind: 'max_regression', threshold: 0.05 }],
   });
   // Calls far slower than the 3 s timeout, so "decided at the timeout" is far from "waited for the calls".

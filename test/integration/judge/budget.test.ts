@@ -4,9 +4,8 @@
  * more calls than the suite allows, and the run stops as budget_exceeded with its
  * partial results kept and marked.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { testStackAllowText } from '../../../testkit/stack';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { signalGroup, startWorkerProcess } from '../../../testkit/processes';
 import { evalRunWorkflowId } from '../../../common/names';
 import { startEvalWorld, waitForRun, type EvalWorld } from '../../../testkit/evalWorld';
 import {
@@ -21,51 +20,32 @@ import {
   serverSideCost,
 } from './judgeWorld';
 
-const ROOT = join(__dirname, '..', '..', '..');
 let world: EvalWorld;
 let dataset: { datasetId: string; rowCount: number };
 let judgeModel: string;
 const processes: ChildProcess[] = [];
 
-function startWorkerProcess(): ChildProcess {
-  const env = {
-    ...process.env,
-    // The worker process needs the stack's allow entries for the model server, as the in-process API has them.
-    EVALGATE_ENDPOINT_ALLOW: testStackAllowText(process.env.EVALGATE_ENDPOINT_ALLOW),
-    EVALGATE_TASK_QUEUE_PREFIX: world.stack.config.EVALGATE_TASK_QUEUE_PREFIX,
-    EVALGATE_PART_ROWS: '10',
-    EVALGATE_LOG_LEVEL: 'warn',
-    EVALGATE_DATABASE_URL: world.stack.config.EVALGATE_DATABASE_URL,
-    EVALGATE_S3_BUCKET: world.stack.config.EVALGATE_S3_BUCKET,
-    EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '4',
-    EVALGATE_RETRY_BASE_MS: '20',
-  };
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['workers/main.ts'], {
-    cwd: ROOT,
-    env,
-    detached: true,
-    stdio: 'ignore',
-  });
-  processes.push(child);
-  return child;
+function startWorker(): void {
+  processes.push(
+    startWorkerProcess(world.stack, {
+      EVALGATE_PART_ROWS: '10',
+      EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '4',
+      EVALGATE_RETRY_BASE_MS: '20',
+    }),
+  );
 }
 
 beforeAll(async () => {
   world = await startEvalWorld({ EVALGATE_ROWS_PER_SHARD: '30', EVALGATE_SHARD_PARALLELISM: '8' });
   // Only the two worker processes serve this test's task queues.
   await world.stopWorkers();
-  startWorkerProcess();
-  startWorkerProcess();
+  startWorker();
+  startWorker();
   dataset = await registerGenerationDataset(world, { limit: 300 });
   judgeModel = await registerJudgeModel(world);
 }, 120_000);
 afterAll(async () => {
-  for (const child of processes)
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
+  for (const child of processes) signalGroup(child, 'SIGTERM');
   await world.close();
 });
 beforeEach(() => {
