@@ -6,9 +6,13 @@
  * group: tsx's launcher and the Node process it starts go together.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import { bundleWorkflows } from '../workers/evalWorkers';
 import { testStackAllowText, type TestStack } from './stack';
 
 const ROOT = join(__dirname, '..');
@@ -79,6 +83,38 @@ export function startWorkerProcess(stack: TestStack, env: Record<string, string>
     detached: true,
     stdio: 'ignore',
   });
+}
+
+/**
+ * Writes the workflow bundle to a temporary file and gives its path: worker processes given it
+ * (EVALGATE_WORKFLOW_BUNDLE_PATH) start in seconds instead of bundling the workflows each.
+ */
+export async function writeWorkflowBundle(): Promise<string> {
+  const { code } = await bundleWorkflows();
+  const path = join(mkdtempSync(join(tmpdir(), 'evalgate-bundle-')), 'workflow-bundle.js');
+  writeFileSync(path, code);
+  return path;
+}
+
+/** Waits until `count` distinct workers poll the task queue for activities (Temporal's own view of them). */
+export async function waitForActivityPollers(
+  temporal: Client,
+  taskQueue: string,
+  count: number,
+  timeoutMs = 90_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { pollers } = await temporal.workflowService.describeTaskQueue({
+      namespace: temporal.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    const live = new Set((pollers ?? []).map((poller) => poller.identity));
+    if (live.size >= count) return;
+    if (Date.now() > deadline) throw new Error(`${live.size} of ${count} workers poll ${taskQueue}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 /** A service process a drill owns: started, SIGKILLed (its whole group) and started again on the same port and data. */

@@ -12,20 +12,13 @@ import { fleetEndpointKey } from '../../../domain/fleet/share';
 import { datasetJsonl } from '../../../testkit/corpus/writeDatasets';
 import { waitForRun } from '../../../testkit/evalWorld';
 import { createModelServer, type ModelServer } from '../../../testkit/modelServer/server';
+import { principal, startTestStack, unique, type ApiClient, type TestStack } from '../../../testkit/stack';
 import {
-  principal,
-  startTestStack,
-  testStackAllowText,
-  unique,
-  type ApiClient,
-  type TestStack,
-} from '../../../testkit/stack';
-import {
-  killWorkerProcess,
+  signalGroup,
   startWorkerProcess,
   waitForActivityPollers,
   writeWorkflowBundle,
-} from '../../../testkit/workerProcess';
+} from '../../../testkit/processes';
 
 const LIMIT = 8;
 const MAX_RPS = 40;
@@ -37,7 +30,7 @@ let server: ModelServer;
 let paced: ModelServer;
 let slow: ModelServer;
 let editor: ApiClient;
-let workerEnv: NodeJS.ProcessEnv;
+let workerEnv: Record<string, string>;
 let taskQueue: string;
 let team: string;
 let datasetId: string;
@@ -48,7 +41,7 @@ const workers: ChildProcess[] = [];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function startWorkers(count: number) {
-  for (let i = 0; i < count; i++) workers.push(startWorkerProcess(workerEnv));
+  for (let i = 0; i < count; i++) workers.push(startWorkerProcess(stack, workerEnv));
   const live = workers.filter((w) => w.exitCode === null && w.signalCode === null).length;
   await waitForActivityPollers(stack.temporal, taskQueue, live);
 }
@@ -118,17 +111,10 @@ beforeAll(async () => {
     EVALGATE_SHARD_PARALLELISM: '6',
   });
   workerEnv = {
-    ...process.env,
-    EVALGATE_ENDPOINT_ALLOW: testStackAllowText(process.env.EVALGATE_ENDPOINT_ALLOW),
-    EVALGATE_TASK_QUEUE_PREFIX: prefix,
-    EVALGATE_DATABASE_URL: stack.config.EVALGATE_DATABASE_URL,
-    EVALGATE_S3_BUCKET: stack.config.EVALGATE_S3_BUCKET,
-    EVALGATE_LOG_LEVEL: 'warn',
     EVALGATE_PART_ROWS: '50',
     // Two shards at a time per worker, each with 8 lanes: every worker alone would send 16 at once.
     EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: '2',
     EVALGATE_FLEET_LEASE_MS: String(LEASE_MS),
-    EVALGATE_WORKER_METRICS_PORT: '0',
     EVALGATE_WORKFLOW_BUNDLE_PATH: await writeWorkflowBundle(),
   };
   server = await createModelServer({ knobs: { latencyMs: 25 } });
@@ -158,7 +144,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  workers.forEach(killWorkerProcess);
+  workers.forEach((worker) => signalGroup(worker));
   await server?.close();
   await paced?.close();
   await slow?.close();
@@ -230,7 +216,7 @@ it("returns a SIGKILLed worker's share to the survivor once its lease expires", 
   }
   const [survivor, ...victims] = workers.splice(0);
   workers.push(survivor);
-  victims.forEach(killWorkerProcess);
+  victims.forEach((victim) => signalGroup(victim));
   const killedAt = Date.now();
   let leases = await liveLeases(stack.pool, key);
   while (!(leases.length === 1 && leases[0].concurrency === LIMIT)) {
