@@ -108,6 +108,13 @@ export class RatePacer {
     this.tolerance = (burst - 1) * this.interval;
   }
 
+  /** The same schedule at another rate: slots already booked stay booked. */
+  retuned(ratePerSecond: number, burst?: number): RatePacer {
+    const pacer = new RatePacer(ratePerSecond, burst);
+    pacer.theoreticalArrival = this.theoreticalArrival;
+    return pacer;
+  }
+
   reserve(now: number): number {
     const arrival = Math.max(this.theoreticalArrival, now);
     const sendAt = Math.max(now, arrival - this.tolerance);
@@ -127,6 +134,8 @@ export class EndpointLimiter {
   /** Adaptive concurrency, Retry-After pauses and the circuit breaker (see domain/models/endpointControl.ts). */
   readonly control: EndpointControl;
   pacer: RatePacer | undefined;
+  /** The controller's adaptive rate (at most the declared one), when a refused round started pacing. */
+  private adaptive: RatePacer | undefined;
   lastUsed = Date.now();
   /** Last time each distinct limit / rate was declared (few distinct values). */
   private limits = new Map<number, number>();
@@ -195,16 +204,17 @@ export class EndpointLimiter {
     const now = (this.lastUsed = Date.now());
     if (this.control.circuitRefuses(now)) return 'open';
     const permit = this.semaphore.acquire(signal);
-    if (permit === true && !this.pacer && this.control.admit(now).go) return true;
+    if (permit === true && !this.pacer && this.control.rate === undefined && this.control.admit(now).go) return true;
     return this.admitSlowly(permit, signal);
   }
 
   private async admitSlowly(permit: Promise<boolean> | true, signal: AbortSignal | undefined): Promise<AdmitResult> {
     if (permit !== true && !(await permit)) return false;
-    let paced = !this.pacer;
+    let paced = false;
     for (;;) {
       const now = Date.now();
       const gate = this.control.admit(now);
+      const pacer = this.currentPacer();
       let wait = 0;
       if (!gate.go) {
         if ('open' in gate) {
@@ -212,9 +222,11 @@ export class EndpointLimiter {
           return 'open';
         }
         wait = gate.waitMs;
-      } else if (!paced && this.pacer) {
+        // A slot booked before the pause is stale once it ends: book again, so the paused do not leave at once.
+        paced = false;
+      } else if (!paced && pacer) {
         paced = true;
-        wait = this.pacer.reserve(now);
+        wait = pacer.reserve(now);
         // A pause may begin while this caller waits for its slot (another caller's 429): check again.
         if (wait === 0) return true;
       } else {
@@ -225,6 +237,18 @@ export class EndpointLimiter {
         return false;
       }
     }
+  }
+
+  /** The declared rate, or the adaptive one while the controller paces (smooth: sliding-window quotas punish bursts). */
+  private currentPacer(): RatePacer | undefined {
+    const adaptive = this.control.rate;
+    if (adaptive === undefined) return this.pacer;
+    const rate = Math.min(adaptive, this.pacer?.ratePerSecond ?? Infinity);
+    if (this.adaptive?.ratePerSecond !== rate) {
+      const burst = Math.max(1, Math.floor(rate / 100));
+      this.adaptive = this.adaptive ? this.adaptive.retuned(rate, burst) : new RatePacer(rate, burst);
+    }
+    return this.adaptive;
   }
 
   /** The admitted request leaves now; the stamp goes back with its reply. */
@@ -259,6 +283,7 @@ export class EndpointLimiter {
       pauses: control.pauses,
     };
     if (this.pacer) stats.maxRps = this.pacer.ratePerSecond;
+    if (control.rate !== undefined) stats.pacedRps = Math.min(control.rate, this.pacer?.ratePerSecond ?? Infinity);
     return stats;
   }
 }

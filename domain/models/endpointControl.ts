@@ -19,11 +19,16 @@
  * the load must not drive the limit down a round at a time (each request that got one still waits
  * its Retry-After, holding no permit). See docs/decisions/endpoint-control.md.
  *
+ * A round mostly refused with a Retry-After also starts pacing (rateControl.ts: an adaptive rate
+ * just under what the endpoint accepted); while paced, 429s steer the rate, not the concurrency.
+ *
  * Circuit breaker: `breakerFailures` failures in a row (connection errors, timeouts, 5xx), the
  * first at least `breakerAfterMs` before the last, open the circuit: admissions are refused at
  * once until `probeMs` has passed, then one probe goes through; its success closes the circuit,
  * its failure reopens it for twice as long (up to `maxProbeMs`).
  */
+
+import { RateControl, type RateControlOptions } from './rateControl';
 
 /** What a reply says about the endpoint. */
 export type ReplyKind =
@@ -58,6 +63,8 @@ export interface EndpointControlOptions {
   breakerAfterMs?: number;
   probeMs?: number;
   maxProbeMs?: number;
+  /** The adaptive rate, engaged by a refused round (rateControl.ts). */
+  rate?: RateControlOptions;
 }
 
 export type Admission = { go: true } | { go: false; waitMs: number } | { go: false; open: true };
@@ -69,6 +76,20 @@ export interface ControlState {
   circuit: 'closed' | 'open' | 'half-open';
   decreases: number;
   pauses: number;
+  /** Requests per second the endpoint is paced at (undefined: not paced), and times that rate fell. */
+  rate: number | undefined;
+  rateDecreases: number;
+}
+
+interface Round {
+  start: number;
+  sent: number;
+  fresh: number;
+  replies: number;
+  /** 429/503 replies, of them 429s (while paced they steer the rate, not the concurrency), and those with a Retry-After. */
+  congested: number;
+  rateLimited: number;
+  refused: number;
 }
 
 /** Replies a round needs before it is judged (fewer when fewer were in flight). */
@@ -83,7 +104,7 @@ export class EndpointControl {
   /** Replies to requests sent before this time do not count (they were judged, or paused for). */
   private lastDecision: number;
   /** The round in judgement: `sent` requests left since it began, `fresh` of them have replied. */
-  private round: { start: number; sent: number; fresh: number; replies: number; congested: number; refused: number };
+  private round: Round;
   private roundLatency = { sum: 0, n: 0 };
   private roundRetryAfter = 0;
   private baselineMs: number | undefined;
@@ -94,6 +115,7 @@ export class EndpointControl {
   private probeWait: number;
   private probing = false;
   private counters = { decreases: 0, pauses: 0 };
+  private readonly rateControl: RateControl;
 
   constructor(options: EndpointControlOptions, now: number) {
     this.options = {
@@ -107,17 +129,24 @@ export class EndpointControl {
       breakerAfterMs: 2_000,
       probeMs: 2_000,
       maxProbeMs: 60_000,
+      rate: {},
       ...options,
     };
+    this.rateControl = new RateControl(this.options.rate, now);
     this.window = this.options.maxLimit;
     this.probeWait = this.options.probeMs;
     this.lastDecision = now;
-    this.round = { start: now, sent: 0, fresh: 0, replies: 0, congested: 0, refused: 0 };
+    this.round = this.newRound(now);
   }
 
   /** Whole requests that may be in flight now. */
   get limit(): number {
     return Math.max(this.options.minLimit, Math.min(this.options.maxLimit, Math.floor(this.window)));
+  }
+
+  /** Requests per second to pace at; undefined: not paced. */
+  get rate(): number | undefined {
+    return this.rateControl.rate;
   }
 
   get pausedUntil(): number {
@@ -162,6 +191,7 @@ export class EndpointControl {
   sent(now: number): number {
     this.inFlightCount++;
     this.round.sent++;
+    this.rateControl.sent(now);
     return now;
   }
 
@@ -169,6 +199,20 @@ export class EndpointControl {
   reply(sentAt: number, now: number, kind: ReplyKind, latencyMs: number, retryAfterMs?: number): void {
     this.inFlightCount = Math.max(0, this.inFlightCount - 1);
     this.breaker(now, kind);
+    const pauseMs = this.rateControl.reply(
+      sentAt,
+      now,
+      kind === 'ok' || kind === 'rate_limited' ? kind : 'other',
+      retryAfterMs,
+    );
+    if (pauseMs > 0) {
+      // Paced, and most of a round refused even at the lowered rate: the provider means it.
+      this.pausedUntilMs = Math.max(this.pausedUntilMs, now + pauseMs);
+      this.counters.pauses++;
+      this.lastDecision = now;
+      this.startRound(now);
+      return;
+    }
     // Replies to requests sent before the last decision neither lower the limit again nor raise it.
     if (kind === 'cancelled' || kind === 'failed' || kind === 'answered' || sentAt < this.lastDecision) return;
     if (kind === 'ok')
@@ -185,6 +229,7 @@ export class EndpointControl {
       this.roundLatency.n++;
     } else {
       round.congested++;
+      if (kind === 'rate_limited') round.rateLimited++;
       if (retryAfterMs !== undefined) {
         round.refused++;
         this.roundRetryAfter = Math.max(this.roundRetryAfter, retryAfterMs);
@@ -196,7 +241,9 @@ export class EndpointControl {
   }
 
   private judgeRound(now: number): void {
-    const { replies, congested, refused } = this.round;
+    const { replies, refused } = this.round;
+    const paced = this.rateControl.rate !== undefined;
+    const congested = this.round.congested - (paced ? this.round.rateLimited : 0);
     const meanLatency = this.roundLatency.n ? this.roundLatency.sum / this.roundLatency.n : undefined;
     let latencyGrew = false;
     if (meanLatency !== undefined) {
@@ -208,12 +255,29 @@ export class EndpointControl {
     }
     const o = this.options;
     if (refused > 0 && refused / replies >= o.refusedFraction) {
+      const roundTripMs = this.baselineMs ?? meanLatency ?? 0;
+      // A refused round big enough to say something (not the last few requests of a run) starts or lowers the
+      // pacing. Paced, the rate falls, without a pause (each refused request still waits its own Retry-After):
+      // a sliding window overshot refuses most for a moment. The rate's own rounds pause when that lasts.
+      const telling = replies >= ROUND_MIN_REPLIES;
+      if (paced && telling) {
+        this.rateControl.refused(now, roundTripMs);
+        this.lastDecision = now;
+        this.startRound(now);
+        return;
+      }
       this.pausedUntilMs = Math.max(this.pausedUntilMs, now + this.roundRetryAfter);
-      // What the endpoint accepted in the round is what it can take: slow start only that far, then additive.
-      this.slowStartUntil = Math.max(o.minLimit, Math.min(this.window * o.decrease, replies - congested));
+      if (telling) this.rateControl.refused(now, roundTripMs, this.pausedUntilMs);
+      // What the endpoint accepted in the round is what it can take: slow start only that far, then additive;
+      // or as far as the paced rate needs (twice its rate × latency), when that is more.
+      const needed = (this.rateControl.rate ?? 0) * (roundTripMs / 1000) * 2;
+      this.slowStartUntil = Math.max(
+        o.minLimit,
+        Math.min(this.window * o.decrease, Math.max(replies - this.round.congested, needed)),
+      );
       this.window = o.minLimit;
       this.decided(now, true);
-    } else if (congested / replies > o.congestionTolerance || latencyGrew) {
+    } else if (congested / replies > o.congestionTolerance || (latencyGrew && !paced)) {
       this.window = Math.max(o.minLimit, this.window * o.decrease);
       this.slowStartUntil = 0;
       this.decided(now, false);
@@ -230,9 +294,13 @@ export class EndpointControl {
   }
 
   private startRound(now: number): void {
-    this.round = { start: now, sent: 0, fresh: 0, replies: 0, congested: 0, refused: 0 };
+    this.round = this.newRound(now);
     this.roundLatency = { sum: 0, n: 0 };
     this.roundRetryAfter = 0;
+  }
+
+  private newRound(now: number): Round {
+    return { start: now, sent: 0, fresh: 0, replies: 0, congested: 0, rateLimited: 0, refused: 0 };
   }
 
   private breaker(now: number, kind: ReplyKind): void {
@@ -280,6 +348,8 @@ export class EndpointControl {
       pausedUntil: this.pausedUntilMs,
       circuit: this.circuitState,
       ...this.counters,
+      rate: this.rateControl.rate,
+      rateDecreases: this.rateControl.decreases,
     };
   }
 }

@@ -131,6 +131,8 @@ export interface EndpointStats {
   decreases: number;
   pauses: number;
   maxRps?: number;
+  /** Requests per second the adaptive controller paces at, after the endpoint refused a round (at most maxRps). */
+  pacedRps?: number;
   /** Requests holding a permit (sending, or waiting for the rate limit / a Retry-After pause). */
   inFlight: number;
   /** Calls waiting for a permit. */

@@ -1,0 +1,245 @@
+/**
+ * Adaptive request rate of one model endpoint, beside its adaptive concurrency
+ * (endpointControl.ts): for providers that limit requests per second (a sliding or fixed window,
+ * a token bucket), where the number in flight is a poor handle — at 20 ms a request, one more in
+ * flight is 50 more requests a second. Pure and deterministic: every input carries its time.
+ *
+ * Replies are judged in rounds of at least `roundMs` and `roundMinReplies` replies to requests sent
+ * since the round began (replies to requests sent before a decision never count again). A round
+ * whose 429 share exceeds its background — the median share of the last rounds, so a provider that
+ * 429s a few percent of requests whatever the load does not drive the rate down — by `tolerance`
+ * and by three standard deviations is congested.
+ *
+ * Off (no pacing) until the endpoint is found rate-limited: a round trip mostly refused with a
+ * Retry-After (EndpointControl calls `refused`; not within the first round trips after a silence,
+ * which measured no rate), or a congested round once the background is known. Then:
+ *  - the rate starts at `decrease`× what the endpoint accepted over the last `windowMs` (successes
+ *    by reply time — the provider's own measure, whatever the round trip), and a congested round
+ *    lowers it to `decrease`× what was accepted (over the round, or the window when more);
+ *  - otherwise it grows while the pacer is what binds (the caller sent nearly all it allowed):
+ *    back to the rate last accepted along a cubic that flattens as it nears it (CUBIC, RFC 9438),
+ *    then linearly past it by `probe` of it per second. A sliding window remembers a second of
+ *    overshoot, so the probe is slow, and the rate spends its time just under a hard limit;
+ *  - a paced round mostly refused with a Retry-After (the lowered rate did not help) pauses the
+ *    endpoint for it (`reply` says how long);
+ *  - after `releaseMs` in which the pacer never bound and nothing was refused, pacing stops.
+ */
+
+export interface RateControlOptions {
+  /** Span over which the accepted rate is measured when pacing begins (a per-second quota's window). */
+  windowMs?: number;
+  /** A round lasts at least this long... */
+  roundMs?: number;
+  /** ...and until this many replies to requests sent during it came back. */
+  roundMinReplies?: number;
+  /** The rate after a congested round, as a fraction of what that round accepted. */
+  decrease?: number;
+  /** 429 share over the background that makes a round congested (at least; three standard deviations). */
+  tolerance?: number;
+  /** Cubic coefficient of the growth back to the rate last accepted, relative to it, per second³... */
+  growth?: number;
+  /** ...and past it, linear, relative to it, per second. */
+  probe?: number;
+  minRate?: number;
+  releaseMs?: number;
+  /** Share of a paced round refused with a Retry-After that pauses the endpoint for it. */
+  stopShare?: number;
+}
+
+export type RateReplyKind = 'ok' | 'rate_limited' | 'other';
+
+/** Rounds whose 429 share forms the background. */
+const BACKGROUND_ROUNDS = 8;
+/** Sends over this fraction of what the rate allowed: the pacer was binding. */
+const BINDING = 0.9;
+/** Meter buckets per window. */
+const BUCKETS = 20;
+
+/** Successes per bucket of time, over the last window. */
+class Meter {
+  private readonly counts = new Float64Array(BUCKETS);
+  private readonly slots = new Float64Array(BUCKETS).fill(-1);
+
+  constructor(private readonly bucketMs: number) {}
+
+  add(now: number): void {
+    const slot = Math.floor(now / this.bucketMs);
+    const i = slot % BUCKETS;
+    if (this.slots[i] !== slot) {
+      this.slots[i] = slot;
+      this.counts[i] = 0;
+    }
+    this.counts[i]++;
+  }
+
+  /** Successes in the last window, the current bucket included. */
+  sum(now: number): number {
+    const current = Math.floor(now / this.bucketMs);
+    let total = 0;
+    for (let i = 0; i < BUCKETS; i++) if (this.slots[i] > current - BUCKETS) total += this.counts[i];
+    return total;
+  }
+}
+
+interface Round {
+  start: number;
+  /** First send of the round (a round that began paused counts from here). */
+  firstSent: number | undefined;
+  sent: number;
+  ok: number;
+  fresh: number;
+  refused: number;
+  /** The longest Retry-After among them. */
+  retryAfterMs: number;
+}
+
+export class RateControl {
+  private readonly o: Required<RateControlOptions>;
+  private readonly meter: Meter;
+  private rateValue: number | undefined;
+  /** The rate last accepted when it fell (CUBIC's W_max), and the pacer's binding time since. */
+  private found = 0;
+  private grownMs = 0;
+  private idleMs = 0;
+  private round: Round;
+  private shares: number[] = [];
+  private decreaseCount = 0;
+  /** Sending since (after a window's silence), and last sent. */
+  private activeSince = -Infinity;
+  private lastSent = -Infinity;
+
+  constructor(options: RateControlOptions, now: number) {
+    this.o = {
+      windowMs: 1_000,
+      roundMs: 200,
+      roundMinReplies: 20,
+      decrease: 0.9,
+      tolerance: 0.02,
+      growth: 0.1,
+      probe: 0.1,
+      minRate: 1,
+      releaseMs: 30_000,
+      stopShare: 0.5,
+      ...options,
+    };
+    this.meter = new Meter(this.o.windowMs / BUCKETS);
+    this.round = this.newRound(now);
+  }
+
+  /** Requests per second to pace at; undefined: not paced. */
+  get rate(): number | undefined {
+    return this.rateValue;
+  }
+
+  get decreases(): number {
+    return this.decreaseCount;
+  }
+
+  sent(now: number): void {
+    if (now - this.lastSent > this.o.windowMs) this.activeSince = now;
+    this.lastSent = now;
+    const round = this.round;
+    round.sent++;
+    if (round.firstSent === undefined) round.firstSent = now;
+  }
+
+  /**
+   * The reply to a request sent at `sentAt`. Gives how long the endpoint should pause now (ms; 0: not at
+   * all): while paced, when most of a round is refused with a Retry-After even at the rate it fell to.
+   */
+  reply(sentAt: number, now: number, kind: RateReplyKind, retryAfterMs?: number): number {
+    if (kind === 'other') return 0;
+    if (kind === 'ok') this.meter.add(now);
+    const round = this.round;
+    if (sentAt < round.start) return 0;
+    round.fresh++;
+    if (kind === 'ok') round.ok++;
+    else {
+      round.refused++;
+      if (retryAfterMs !== undefined) round.retryAfterMs = Math.max(round.retryAfterMs, retryAfterMs);
+    }
+    if (now - round.start >= this.o.roundMs && round.fresh >= this.o.roundMinReplies) return this.judge(now);
+    return 0;
+  }
+
+  /**
+   * The endpoint refused most of a round trip: pace just under what it accepted over the last window. Not
+   * when it refused within its first few round trips (`roundTripMs` each): that measured no rate (a cap on
+   * requests in flight, or a quota others spent; the concurrency's slow start probes either). Whether it paces.
+   */
+  refused(now: number, roundTripMs: number, resumeAt: number = now): boolean {
+    if (this.rateValue === undefined && now - this.activeSince < 3 * roundTripMs) return false;
+    // Once per round: the rounds of requests sent before the rate fell are not news.
+    if (this.rateValue !== undefined && now - this.round.start < this.o.roundMs) return true;
+    const accepted = this.meter.sum(now) / (this.o.windowMs / 1000);
+    this.decreaseTo(now, Math.min(this.rateValue ?? Infinity, accepted));
+    // Judged on what is sent once the endpoint's pause ends, not on what slipped out as it began.
+    this.round = this.newRound(Math.max(now, resumeAt));
+    return true;
+  }
+
+  private judge(now: number): number {
+    const round = this.round;
+    const rate = this.rateValue;
+    const from = round.firstSent ?? round.start;
+    const seconds = Math.max(1, now - from) / 1000;
+    const share = round.refused / round.fresh;
+    const background = median(this.shares);
+    // Over what the background explains by the tolerance, and by three standard deviations and one more.
+    const expected = background * round.fresh;
+    const margin = Math.max(this.o.tolerance * round.fresh, 3 * Math.sqrt(expected * (1 - background)) + 1);
+    this.shares.push(share);
+    if (this.shares.length > BACKGROUND_ROUNDS) this.shares.shift();
+    const congested = round.refused > expected + margin;
+    // Unpaced, rounds learn the background; once it is known, a congested one starts pacing.
+    if (rate === undefined) {
+      if (congested && this.shares.length > BACKGROUND_ROUNDS / 2)
+        this.decreaseTo(now, this.meter.sum(now) / (this.o.windowMs / 1000));
+      else this.round = this.newRound(now);
+      return 0;
+    }
+    if (congested) {
+      // What the endpoint accepted: over the round, or over the window when that says more (a sliding window
+      // full of an earlier burst accepts in its pattern, not at its rate).
+      const window = this.meter.sum(now) / (this.o.windowMs / 1000);
+      this.decreaseTo(now, Math.min(rate, Math.max(round.ok / seconds, window)));
+      // Most refused with a Retry-After, at a rate that already fell: everyone waits it out, and the next round
+      // is judged on what is sent after.
+      if (share < this.o.stopShare || round.retryAfterMs === 0) return 0;
+      this.round = this.newRound(now + round.retryAfterMs);
+      return round.retryAfterMs;
+    }
+    if (round.sent >= BINDING * rate * seconds) {
+      this.grownMs += now - from;
+      this.idleMs = 0;
+      // Back to the rate last accepted (concave, flattening as it nears it), then a linear probe past it.
+      const k = Math.cbrt((1 - this.o.decrease) / this.o.growth);
+      const t = this.grownMs / 1000 - k;
+      this.rateValue = this.found * (t < 0 ? 1 + this.o.growth * t ** 3 : 1 + this.o.probe * t);
+    } else if (round.refused === 0 && (this.idleMs += now - round.start) >= this.o.releaseMs) {
+      this.rateValue = undefined;
+    }
+    this.round = this.newRound(now);
+    return 0;
+  }
+
+  private decreaseTo(now: number, accepted: number): void {
+    this.found = Math.max(this.o.minRate, accepted);
+    this.rateValue = Math.max(this.o.minRate, this.found * this.o.decrease);
+    this.grownMs = 0;
+    this.idleMs = 0;
+    this.decreaseCount++;
+    this.round = this.newRound(now);
+  }
+
+  private newRound(now: number): Round {
+    return { start: now, firstSent: undefined, sent: 0, ok: 0, fresh: 0, refused: 0, retryAfterMs: 0 };
+  }
+}
+
+function median(values: number[]): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
