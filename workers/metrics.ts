@@ -9,6 +9,7 @@
  *   evalgate_endpoint_paused{endpoint}                    1 while a Retry-After pause holds admissions
  *   evalgate_endpoint_circuit_open{endpoint}              1 while the endpoint is taken for down (calls fail at once)
  *   evalgate_endpoint_decreases_total{endpoint}           times the limit was lowered (429/503 or latency)
+ *   evalgate_endpoint_paced_rps{endpoint}                 the adaptive rate it is paced at after refusals (0: not paced)
  * Endpoint labels carry no credentials or query strings (endpointLabel).
  */
 import { createServer, type Server } from 'node:http';
@@ -62,6 +63,11 @@ export function workerRegistry(workers: Worker[], limiters: EndpointLimiters): R
     e.circuit === 'closed' ? 0 : 1,
   );
   perEndpoint('evalgate_endpoint_decreases_total', 'Times the concurrency limit was lowered', (e) => e.decreases);
+  perEndpoint(
+    'evalgate_endpoint_paced_rps',
+    'Adaptive request rate after refusals (0: not paced)',
+    (e) => e.pacedRps ?? 0,
+  );
   return registry;
 }
 

@@ -245,7 +245,7 @@ export class EndpointLimiter {
     if (adaptive === undefined) return this.pacer;
     const rate = Math.min(adaptive, this.pacer?.ratePerSecond ?? Infinity);
     if (this.adaptive?.ratePerSecond !== rate) {
-      const burst = Math.max(1, Math.floor(rate / 100));
+      const burst = Math.max(1, Math.floor(rate / 20));
       this.adaptive = this.adaptive ? this.adaptive.retuned(rate, burst) : new RatePacer(rate, burst);
     }
     return this.adaptive;

@@ -12,7 +12,7 @@
  *
  * Off (no pacing) until the endpoint is found rate-limited: a round trip mostly refused with a
  * Retry-After (EndpointControl calls `refused`; not within the first round trips after a silence,
- * which measured no rate), or a congested round once the background is known. Then:
+ * which measured no rate), or two congested rounds in a row once the background is known. Then:
  *  - the rate starts at `decrease`× what the endpoint accepted over the last `windowMs` (successes
  *    by reply time — the provider's own measure, whatever the round trip), and a congested round
  *    lowers it to `decrease`× what was accepted (over the round, or the window when more);
@@ -26,23 +26,23 @@
  */
 
 export interface RateControlOptions {
-  /** Span over which the accepted rate is measured when pacing begins (a per-second quota's window). */
+  /** Span over which the accepted rate is measured (a per-second quota's window), and a fall's aftermath. */
   windowMs?: number;
   /** A round lasts at least this long... */
   roundMs?: number;
   /** ...and until this many replies to requests sent during it came back. */
   roundMinReplies?: number;
-  /** The rate after a congested round, as a fraction of what that round accepted. */
+  /** The rate after a congested round, as a fraction of what the endpoint accepted. */
   decrease?: number;
   /** 429 share over the background that makes a round congested (at least; three standard deviations). */
   tolerance?: number;
-  /** Cubic coefficient of the growth back to the rate last accepted, relative to it, per second³... */
-  growth?: number;
-  /** ...and past it, linear, relative to it, per second. */
+  /** Time the pacer binds to grow back to the rate last accepted (a cubic, flattening as it nears it)... */
+  recoverMs?: number;
+  /** ...and past it, linear, by this fraction of it per second. */
   probe?: number;
   minRate?: number;
   releaseMs?: number;
-  /** Share of a paced round refused with a Retry-After that pauses the endpoint for it. */
+  /** Share of a round refused with a Retry-After, a window after the rate fell, that pauses the endpoint for it. */
   stopShare?: number;
 }
 
@@ -57,14 +57,15 @@ const BUCKETS = 20;
 
 /** Successes per bucket of time, over the last window. */
 class Meter {
-  private readonly counts = new Float64Array(BUCKETS);
-  private readonly slots = new Float64Array(BUCKETS).fill(-1);
+  /** A window's buckets and the one it began in (counted for the part still in the window). */
+  private readonly counts = new Float64Array(BUCKETS + 1);
+  private readonly slots = new Float64Array(BUCKETS + 1).fill(-1);
 
   constructor(private readonly bucketMs: number) {}
 
   add(now: number): void {
     const slot = Math.floor(now / this.bucketMs);
-    const i = slot % BUCKETS;
+    const i = slot % (BUCKETS + 1);
     if (this.slots[i] !== slot) {
       this.slots[i] = slot;
       this.counts[i] = 0;
@@ -72,11 +73,16 @@ class Meter {
     this.counts[i]++;
   }
 
-  /** Successes in the last window, the current bucket included. */
+  /** Successes in the last window. */
   sum(now: number): number {
     const current = Math.floor(now / this.bucketMs);
+    const elapsed = now / this.bucketMs - current;
     let total = 0;
-    for (let i = 0; i < BUCKETS; i++) if (this.slots[i] > current - BUCKETS) total += this.counts[i];
+    for (let i = 0; i <= BUCKETS; i++) {
+      const age = current - this.slots[i];
+      if (age < BUCKETS) total += this.counts[i];
+      else if (age === BUCKETS) total += this.counts[i] * (1 - elapsed);
+    }
     return total;
   }
 }
@@ -97,13 +103,17 @@ export class RateControl {
   private readonly o: Required<RateControlOptions>;
   private readonly meter: Meter;
   private rateValue: number | undefined;
-  /** The rate last accepted when it fell (CUBIC's W_max), and the pacer's binding time since. */
+  /** What the endpoint accepted when the rate last fell (CUBIC's W_max), when, and the pacer's binding time since. */
   private found = 0;
+  private decreasedAt = -Infinity;
   private grownMs = 0;
   private idleMs = 0;
   private round: Round;
+  /** 429 shares of the last rounds that could only be background (see `judge`). */
   private shares: number[] = [];
   private decreaseCount = 0;
+  /** Unpaced congested rounds in a row. */
+  private congestedRounds = 0;
   /** Sending since (after a window's silence), and last sent. */
   private activeSince = -Infinity;
   private lastSent = -Infinity;
@@ -115,7 +125,7 @@ export class RateControl {
       roundMinReplies: 20,
       decrease: 0.9,
       tolerance: 0.02,
-      growth: 0.1,
+      recoverMs: 2_000,
       probe: 0.1,
       minRate: 1,
       releaseMs: 30_000,
@@ -145,7 +155,7 @@ export class RateControl {
 
   /**
    * The reply to a request sent at `sentAt`. Gives how long the endpoint should pause now (ms; 0: not at
-   * all): while paced, when most of a round is refused with a Retry-After even at the rate it fell to.
+   * all): while paced, when most of a round is refused with a Retry-After a window after the rate fell.
    */
   reply(sentAt: number, now: number, kind: RateReplyKind, retryAfterMs?: number): number {
     if (kind === 'other') return 0;
@@ -163,21 +173,27 @@ export class RateControl {
   }
 
   /**
-   * The endpoint refused most of a round trip: pace just under what it accepted over the last window. Not
-   * when it refused within its first few round trips (`roundTripMs` each): that measured no rate (a cap on
-   * requests in flight, or a quota others spent; the concurrency's slow start probes either). Whether it paces.
+   * The endpoint refused most of a round trip: pace just under what it accepted over the last window
+   * (at most once a window: a sliding window overshot refuses most for a moment after the rate fell).
+   * Not when it refused within its first few round trips (`roundTripMs` each): that measured no rate (a
+   * cap on requests in flight, or a quota others spent; the concurrency's slow start probes either).
+   * `resumeAt`: when the endpoint's pause, if any, ends. Whether it paces.
    */
   refused(now: number, roundTripMs: number, resumeAt: number = now): boolean {
     if (this.rateValue === undefined && now - this.activeSince < 3 * roundTripMs) return false;
-    // Once per round: the rounds of requests sent before the rate fell are not news.
-    if (this.rateValue !== undefined && now - this.round.start < this.o.roundMs) return true;
-    const accepted = this.meter.sum(now) / (this.o.windowMs / 1000);
-    this.decreaseTo(now, Math.min(this.rateValue ?? Infinity, accepted));
-    // Judged on what is sent once the endpoint's pause ends, not on what slipped out as it began.
+    if (this.rateValue !== undefined && now - this.decreasedAt < this.o.windowMs) return true;
+    this.decreaseTo(now, Math.min(this.rateValue ?? Infinity, this.accepted(now)));
+    // Judged on what is sent once the pause ends, not on what slipped out as it began.
     this.round = this.newRound(Math.max(now, resumeAt));
     return true;
   }
 
+  /**
+   * The background is learnt from rounds that cannot be over a limit: unpaced ones (before any limit was
+   * found; a storm among them is followed by pacing at once), and paced ones back under the rate last
+   * accepted, a window after it fell (a sliding window overshot still refuses for that long). Never from
+   * rounds probing past it, so a share that creeps up with the rate is not learnt as background.
+   */
   private judge(now: number): number {
     const round = this.round;
     const rate = this.rateValue;
@@ -188,34 +204,39 @@ export class RateControl {
     // Over what the background explains by the tolerance, and by three standard deviations and one more.
     const expected = background * round.fresh;
     const margin = Math.max(this.o.tolerance * round.fresh, 3 * Math.sqrt(expected * (1 - background)) + 1);
-    this.shares.push(share);
-    if (this.shares.length > BACKGROUND_ROUNDS) this.shares.shift();
     const congested = round.refused > expected + margin;
-    // Unpaced, rounds learn the background; once it is known, a congested one starts pacing.
+    const settled = now - this.decreasedAt >= this.o.windowMs;
+    // What the endpoint accepted: over the round, or over the window when that says more (a sliding window
+    // full of an earlier burst accepts in its pattern, not at its rate).
+    const accepted = Math.max(round.ok / seconds, this.accepted(now));
     if (rate === undefined) {
-      if (congested && this.shares.length > BACKGROUND_ROUNDS / 2)
-        this.decreaseTo(now, this.meter.sum(now) / (this.o.windowMs / 1000));
+      this.learn(share);
+      // Once the background is known, two congested rounds in a row start pacing.
+      this.congestedRounds = congested ? this.congestedRounds + 1 : 0;
+      if (this.congestedRounds >= 2 && this.shares.length > BACKGROUND_ROUNDS / 2)
+        this.decreaseTo(now, this.accepted(now));
       else this.round = this.newRound(now);
       return 0;
     }
-    if (congested) {
-      // What the endpoint accepted: over the round, or over the window when that says more (a sliding window
-      // full of an earlier burst accepts in its pattern, not at its rate).
-      const window = this.meter.sum(now) / (this.o.windowMs / 1000);
-      this.decreaseTo(now, Math.min(rate, Math.max(round.ok / seconds, window)));
-      // Most refused with a Retry-After, at a rate that already fell: everyone waits it out, and the next round
-      // is judged on what is sent after.
-      if (share < this.o.stopShare || round.retryAfterMs === 0) return 0;
+    if (settled && share >= this.o.stopShare && round.retryAfterMs > 0) {
+      // Most refused with a Retry-After, a window after the rate fell: the provider means it, everyone waits.
+      this.decreaseTo(now, Math.min(rate, accepted));
       this.round = this.newRound(now + round.retryAfterMs);
       return round.retryAfterMs;
     }
+    if (rate > this.found && congested) {
+      this.decreaseTo(now, Math.min(rate, accepted));
+      return 0;
+    }
+    if (settled && rate <= this.found) this.learn(share);
     if (round.sent >= BINDING * rate * seconds) {
       this.grownMs += now - from;
       this.idleMs = 0;
-      // Back to the rate last accepted (concave, flattening as it nears it), then a linear probe past it.
-      const k = Math.cbrt((1 - this.o.decrease) / this.o.growth);
-      const t = this.grownMs / 1000 - k;
-      this.rateValue = this.found * (t < 0 ? 1 + this.o.growth * t ** 3 : 1 + this.o.probe * t);
+      // Back to the rate last accepted along a cubic flattening as it nears it, then a linear probe past it.
+      const t = this.grownMs / this.o.recoverMs;
+      this.rateValue =
+        this.found *
+        (t < 1 ? 1 - (1 - this.o.decrease) * (1 - t) ** 3 : 1 + (this.o.probe * (t - 1) * this.o.recoverMs) / 1000);
     } else if (round.refused === 0 && (this.idleMs += now - round.start) >= this.o.releaseMs) {
       this.rateValue = undefined;
     }
@@ -223,9 +244,19 @@ export class RateControl {
     return 0;
   }
 
+  private accepted(now: number): number {
+    return this.meter.sum(now) / (this.o.windowMs / 1000);
+  }
+
+  private learn(share: number): void {
+    this.shares.push(share);
+    if (this.shares.length > BACKGROUND_ROUNDS) this.shares.shift();
+  }
+
   private decreaseTo(now: number, accepted: number): void {
     this.found = Math.max(this.o.minRate, accepted);
     this.rateValue = Math.max(this.o.minRate, this.found * this.o.decrease);
+    this.decreasedAt = now;
     this.grownMs = 0;
     this.idleMs = 0;
     this.decreaseCount++;
