@@ -20,7 +20,9 @@
  * its Retry-After, holding no permit). See docs/decisions/endpoint-control.md.
  *
  * A round mostly refused with a Retry-After also starts pacing (rateControl.ts: an adaptive rate
- * just under what the endpoint accepted); while paced, 429s steer the rate, not the concurrency.
+ * just under what the endpoint accepted; the rate's own rounds may start it too). While paced,
+ * 429s steer the rate, not the concurrency, and neither does latency growth (the rate bounds the
+ * load; a latency inflated by a busy worker would only throttle it further).
  *
  * Circuit breaker: `breakerFailures` failures in a row (connection errors, timeouts, 5xx), the
  * first at least `breakerAfterMs` before the last, open the circuit: admissions are refused at
@@ -86,9 +88,8 @@ interface Round {
   sent: number;
   fresh: number;
   replies: number;
-  /** 429/503 replies, of them 429s (while paced they steer the rate, not the concurrency), and those with a Retry-After. */
+  /** 429/503 replies (not 429s while paced: they steer the rate), and those with a Retry-After. */
   congested: number;
-  rateLimited: number;
   refused: number;
 }
 
@@ -227,9 +228,9 @@ export class EndpointControl {
     if (kind === 'ok') {
       this.roundLatency.sum += latencyMs;
       this.roundLatency.n++;
-    } else {
+    } else if (kind !== 'rate_limited' || this.rateControl.rate === undefined) {
+      // (Paced, a 429 steers the rate, in its own rounds; to the concurrency it is only a reply.)
       round.congested++;
-      if (kind === 'rate_limited') round.rateLimited++;
       if (retryAfterMs !== undefined) {
         round.refused++;
         this.roundRetryAfter = Math.max(this.roundRetryAfter, retryAfterMs);
@@ -241,9 +242,8 @@ export class EndpointControl {
   }
 
   private judgeRound(now: number): void {
-    const { replies, refused } = this.round;
+    const { replies, congested, refused } = this.round;
     const paced = this.rateControl.rate !== undefined;
-    const congested = this.round.congested - (paced ? this.round.rateLimited : 0);
     const meanLatency = this.roundLatency.n ? this.roundLatency.sum / this.roundLatency.n : undefined;
     let latencyGrew = false;
     if (meanLatency !== undefined) {
@@ -255,27 +255,19 @@ export class EndpointControl {
     }
     const o = this.options;
     if (refused > 0 && refused / replies >= o.refusedFraction) {
-      const roundTripMs = this.baselineMs ?? meanLatency ?? 0;
-      // A refused round big enough to say something (not the last few requests of a run) starts or lowers the
-      // pacing. Paced, the rate falls, without a pause (each refused request still waits its own Retry-After):
-      // a sliding window overshot refuses most for a moment. The rate's own rounds pause when that lasts.
-      const telling = replies >= ROUND_MIN_REPLIES;
-      if (paced && telling) {
-        this.rateControl.refused(now, roundTripMs);
-        this.lastDecision = now;
-        this.startRound(now);
-        return;
-      }
       this.pausedUntilMs = Math.max(this.pausedUntilMs, now + this.roundRetryAfter);
-      if (telling) this.rateControl.refused(now, roundTripMs, this.pausedUntilMs);
-      // What the endpoint accepted in the round is what it can take: slow start only that far, then additive;
-      // or as far as the paced rate needs (twice its rate × latency), when that is more.
-      const needed = (this.rateControl.rate ?? 0) * (roundTripMs / 1000) * 2;
-      this.slowStartUntil = Math.max(
-        o.minLimit,
-        Math.min(this.window * o.decrease, Math.max(replies - this.round.congested, needed)),
-      );
-      this.window = o.minLimit;
+      // A refused round big enough to say something (not the last few requests of a run) starts or lowers the
+      // pacing.
+      const roundTripMs = this.baselineMs ?? meanLatency ?? now - this.round.start;
+      if (replies >= ROUND_MIN_REPLIES && this.rateControl.refused(now, roundTripMs, this.pausedUntilMs)) {
+        // Paced from now on: the pacer spreads the restart, the concurrency only falls as on congestion.
+        this.window = Math.max(o.minLimit, this.window * o.decrease);
+        this.slowStartUntil = 0;
+      } else {
+        // What the endpoint accepted in the round is what it can take: slow start only that far, then additive.
+        this.slowStartUntil = Math.max(o.minLimit, Math.min(this.window * o.decrease, replies - congested));
+        this.window = o.minLimit;
+      }
       this.decided(now, true);
     } else if (congested / replies > o.congestionTolerance || (latencyGrew && !paced)) {
       this.window = Math.max(o.minLimit, this.window * o.decrease);
@@ -300,7 +292,7 @@ export class EndpointControl {
   }
 
   private newRound(now: number): Round {
-    return { start: now, sent: 0, fresh: 0, replies: 0, congested: 0, rateLimited: 0, refused: 0 };
+    return { start: now, sent: 0, fresh: 0, replies: 0, congested: 0, refused: 0 };
   }
 
   private breaker(now: number, kind: ReplyKind): void {

@@ -12,7 +12,7 @@
  *
  * Off (no pacing) until the endpoint is found rate-limited: a round trip mostly refused with a
  * Retry-After (EndpointControl calls `refused`; not within the first round trips after a silence,
- * which measured no rate), or two congested rounds in a row once the background is known. Then:
+ * which measured no rate), or a congested round once the background is known. Then:
  *  - the rate starts at `decrease`× what the endpoint accepted over the last `windowMs` (successes
  *    by reply time — the provider's own measure, whatever the round trip), and a congested round
  *    lowers it to `decrease`× what was accepted (over the round, or the window when more);
@@ -201,19 +201,22 @@ export class RateControl {
     const seconds = Math.max(1, now - from) / 1000;
     const share = round.refused / round.fresh;
     const background = median(this.shares);
-    // Over what the background explains by the tolerance, and by three standard deviations and one more.
+    // Over what the background explains by the tolerance, and by `z` standard deviations and one more.
     const expected = background * round.fresh;
-    const margin = Math.max(this.o.tolerance * round.fresh, 3 * Math.sqrt(expected * (1 - background)) + 1);
-    const congested = round.refused > expected + margin;
+    // (The background is itself an estimate: the spread is taken at the tolerance at least.)
+    const sd = Math.sqrt(round.fresh * Math.max(background, this.o.tolerance) * (1 - background));
+    const over = (z: number) => round.refused > expected + Math.max(this.o.tolerance * round.fresh, z * sd + 1);
+    const congested = over(3);
     const settled = now - this.decreasedAt >= this.o.windowMs;
     // What the endpoint accepted: over the round, or over the window when that says more (a sliding window
     // full of an earlier burst accepts in its pattern, not at its rate).
     const accepted = Math.max(round.ok / seconds, this.accepted(now));
     if (rate === undefined) {
       this.learn(share);
-      // Once the background is known, two congested rounds in a row start pacing.
+      // Once the background is known, a round congested by five standard deviations (one in a million
+      // for a scattering), or two in a row by three, start pacing.
       this.congestedRounds = congested ? this.congestedRounds + 1 : 0;
-      if (this.congestedRounds >= 2 && this.shares.length > BACKGROUND_ROUNDS / 2)
+      if (over(5) && this.shares.length > BACKGROUND_ROUNDS / 2)
         this.decreaseTo(now, this.accepted(now));
       else this.round = this.newRound(now);
       return 0;
