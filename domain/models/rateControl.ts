@@ -42,7 +42,7 @@ export interface RateControlOptions {
   probe?: number;
   minRate?: number;
   releaseMs?: number;
-  /** Share of a round refused with a Retry-After, a window after the rate fell, that pauses the endpoint for it. */
+  /** Share of a round refused with a Retry-After, not probing, a window after the rate fell, that pauses the endpoint. */
   stopShare?: number;
 }
 
@@ -216,13 +216,13 @@ export class RateControl {
       // Once the background is known, a round congested by five standard deviations (one in a million
       // for a scattering), or two in a row by three, start pacing.
       this.congestedRounds = congested ? this.congestedRounds + 1 : 0;
-      if (over(5) && this.shares.length > BACKGROUND_ROUNDS / 2)
-        this.decreaseTo(now, this.accepted(now));
+      if (over(5) && this.shares.length > BACKGROUND_ROUNDS / 2) this.decreaseTo(now, this.accepted(now));
       else this.round = this.newRound(now);
       return 0;
     }
-    if (settled && share >= this.o.stopShare && round.retryAfterMs > 0) {
-      // Most refused with a Retry-After, a window after the rate fell: the provider means it, everyone waits.
+    if (settled && rate <= this.found && share >= this.o.stopShare && round.retryAfterMs > 0) {
+      // Most refused with a Retry-After, back under the rate last accepted a window after it fell: the provider
+      // means it, everyone waits. (Probing past it, a sliding window overshot refuses most for a moment.)
       this.decreaseTo(now, Math.min(rate, accepted));
       this.round = this.newRound(now + round.retryAfterMs);
       return round.retryAfterMs;
