@@ -255,11 +255,14 @@ export class EndpointControl {
     }
     const o = this.options;
     if (refused > 0 && refused / replies >= o.refusedFraction) {
-      this.pausedUntilMs = Math.max(this.pausedUntilMs, now + this.roundRetryAfter);
       // A refused round big enough to say something (not the last few requests of a run) starts or lowers the
-      // pacing.
+      // pacing, which may shorten the pause (rateControl.ts).
       const roundTripMs = this.baselineMs ?? meanLatency ?? now - this.round.start;
-      if (replies >= ROUND_MIN_REPLIES && this.rateControl.refused(now, roundTripMs, this.pausedUntilMs)) {
+      const pacedPause =
+        replies >= ROUND_MIN_REPLIES ? this.rateControl.refused(now, roundTripMs, this.roundRetryAfter) : undefined;
+      const pauseMs = pacedPause ?? this.roundRetryAfter;
+      this.pausedUntilMs = Math.max(this.pausedUntilMs, now + pauseMs);
+      if (pacedPause !== undefined) {
         // Paced from now on: the pacer spreads the restart, the concurrency only falls as on congestion.
         this.window = Math.max(o.minLimit, this.window * o.decrease);
         this.slowStartUntil = 0;
@@ -268,7 +271,7 @@ export class EndpointControl {
         this.slowStartUntil = Math.max(o.minLimit, Math.min(this.window * o.decrease, replies - congested));
         this.window = o.minLimit;
       }
-      this.decided(now, true);
+      this.decided(now, pauseMs > 0);
     } else if (congested / replies > o.congestionTolerance || (latencyGrew && !paced)) {
       this.window = Math.max(o.minLimit, this.window * o.decrease);
       this.slowStartUntil = 0;

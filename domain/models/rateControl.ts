@@ -73,6 +73,15 @@ class Meter {
     this.counts[i]++;
   }
 
+  /** When the oldest success in the last window leaves it (`now` if there is none). */
+  emptyFrom(now: number): number {
+    const current = Math.floor(now / this.bucketMs);
+    let oldest = Infinity;
+    for (let i = 0; i <= BUCKETS; i++)
+      if (this.counts[i] > 0 && current - this.slots[i] <= BUCKETS) oldest = Math.min(oldest, this.slots[i]);
+    return oldest === Infinity ? now : (oldest + 1 + BUCKETS) * this.bucketMs;
+  }
+
   /** Successes in the last window. */
   sum(now: number): number {
     const current = Math.floor(now / this.bucketMs);
@@ -173,19 +182,26 @@ export class RateControl {
   }
 
   /**
-   * The endpoint refused most of a round trip: pace just under what it accepted over the last window
-   * (at most once a window: a sliding window overshot refuses most for a moment after the rate fell).
-   * Not when it refused within its first few round trips (`roundTripMs` each): that measured no rate (a
-   * cap on requests in flight, or a quota others spent; the concurrency's slow start probes either).
-   * `resumeAt`: when the endpoint's pause, if any, ends. Whether it paces.
+   * The endpoint refused most of a round trip, with a Retry-After of `retryAfterMs` (0: none): pace just
+   * under what it accepted over the last window (lowered at most once a window). Gives how long the
+   * endpoint should pause: a Retry-After about a window long is the window saying it is full, and it
+   * has room again once its oldest success leaves it (the refused requests still wait theirs, and the
+   * pacer spreads what follows); a longer one is heeded in full. Undefined, not pacing, when it refused
+   * within its first few round trips (`roundTripMs` each): that measured no rate (a cap on requests in
+   * flight, or a quota others spent; the concurrency's slow start probes either).
    */
-  refused(now: number, roundTripMs: number, resumeAt: number = now): boolean {
-    if (this.rateValue === undefined && now - this.activeSince < 3 * roundTripMs) return false;
-    if (this.rateValue !== undefined && now - this.decreasedAt < this.o.windowMs) return true;
-    this.decreaseTo(now, Math.min(this.rateValue ?? Infinity, this.accepted(now)));
-    // Judged on what is sent once the pause ends, not on what slipped out as it began.
-    this.round = this.newRound(Math.max(now, resumeAt));
-    return true;
+  refused(now: number, roundTripMs: number, retryAfterMs = 0): number | undefined {
+    if (this.rateValue === undefined && now - this.activeSince < 3 * roundTripMs) return undefined;
+    const pauseMs =
+      retryAfterMs > 2 * this.o.windowMs
+        ? retryAfterMs
+        : Math.max(0, Math.min(retryAfterMs, this.meter.emptyFrom(now) - now));
+    if (this.rateValue === undefined || now - this.decreasedAt >= this.o.windowMs) {
+      this.decreaseTo(now, Math.min(this.rateValue ?? Infinity, this.accepted(now)));
+      // Judged on what is sent once the pause ends, not on what slipped out as it began.
+      this.round = this.newRound(now + pauseMs);
+    }
+    return pauseMs;
   }
 
   /**

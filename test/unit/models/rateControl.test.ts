@@ -56,15 +56,29 @@ describe('RateControl', () => {
   it('starts just under what the endpoint accepted over the last second when a round trip is refused', () => {
     const h = harness();
     h.traffic(2000, 500, ok); // 960 accepted in the last half second (40 still in flight)
-    expect(h.control.refused(h.now, 20)).toBe(true);
+    expect(h.control.refused(h.now, 20)).toBe(0);
     expect(h.control.rate).toBeCloseTo(0.9 * 960, 6);
   });
 
   it('does not start on a refusal within the first round trips after a silence (no rate was measured)', () => {
     const h = harness();
     h.traffic(2000, 40, ok);
-    expect(h.control.refused(h.now, 20)).toBe(false);
+    expect(h.control.refused(h.now, 20, 1000)).toBeUndefined();
     expect(h.control.rate).toBeUndefined();
+  });
+
+  it('shortens a window-long Retry-After to when the window has room again, and heeds a longer one in full', () => {
+    const h = harness();
+    const first = h.now;
+    h.traffic(3000, 350, ok); // a burst from `first` on fills a 1,000/s window in a third of a second
+    // Its oldest success leaves the window a second after it (to the meter's 50 ms).
+    const pause = h.control.refused(h.now, 20, 1000)!;
+    expect(h.now + pause).toBeGreaterThanOrEqual(first + 1000);
+    expect(h.now + pause).toBeLessThanOrEqual(first + 1070);
+    expect(pause).toBeLessThan(1000);
+    const later = harness();
+    later.traffic(3000, 350, ok);
+    expect(later.control.refused(later.now, 20, 30_000)).toBe(30_000);
   });
 
   it('lowers the rate at most once a window on refused round trips (a sliding window overshot refuses for a while)', () => {
