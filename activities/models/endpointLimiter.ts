@@ -123,6 +123,15 @@ export class RatePacer {
   }
 }
 
+/**
+ * The pacer of an adaptive rate: smooth (bursts of 50 ms at most, enough to catch up a stalled event loop:
+ * sliding-window quotas punish bursts), and carrying over the slots `previous` booked.
+ */
+export function adaptivePacer(ratePerSecond: number, previous?: RatePacer): RatePacer {
+  const burst = Math.max(1, Math.floor(ratePerSecond / 20));
+  return previous ? previous.retuned(ratePerSecond, burst) : new RatePacer(ratePerSecond, burst);
+}
+
 const DECLARATION_TTL_MS = 5 * 60_000;
 const RECOMPUTE_EVERY_MS = 1_000;
 
@@ -239,15 +248,12 @@ export class EndpointLimiter {
     }
   }
 
-  /** The declared rate, or the adaptive one while the controller paces (smooth: sliding-window quotas punish bursts). */
+  /** The declared rate, or the adaptive one (at most the declared) while the controller paces. */
   private currentPacer(): RatePacer | undefined {
     const adaptive = this.control.rate;
     if (adaptive === undefined) return this.pacer;
     const rate = Math.min(adaptive, this.pacer?.ratePerSecond ?? Infinity);
-    if (this.adaptive?.ratePerSecond !== rate) {
-      const burst = Math.max(1, Math.floor(rate / 20));
-      this.adaptive = this.adaptive ? this.adaptive.retuned(rate, burst) : new RatePacer(rate, burst);
-    }
+    if (this.adaptive?.ratePerSecond !== rate) this.adaptive = adaptivePacer(rate, this.adaptive);
     return this.adaptive;
   }
 

@@ -6,7 +6,7 @@
  * discrete-event simulation: seconds of traffic in milliseconds of test, the same every run.
  */
 import { EndpointControl, type EndpointControlOptions } from '../../../domain/models/endpointControl';
-import { RatePacer } from '../../../activities/models/endpointLimiter';
+import { adaptivePacer, type RatePacer } from '../../../activities/models/endpointLimiter';
 import { mulberry32 } from '../../../testkit/modelServer/models/text';
 
 /** The provider's answer to a request arriving at `now`: 200, or 429 (with Retry-After: 1). */
@@ -99,10 +99,7 @@ export function simulate(options: {
         }
         const rate = control.rate;
         if (!paced && rate !== undefined) {
-          if (pacer?.ratePerSecond !== rate) {
-            const burst = Math.max(1, Math.floor(rate / 20));
-            pacer = pacer ? pacer.retuned(rate, burst) : new RatePacer(rate, burst);
-          }
+          if (pacer?.ratePerSecond !== rate) pacer = adaptivePacer(rate, pacer);
           paced = true;
           const wait = pacer.reserve(now);
           if (wait > 0) return schedule(now + wait, gate);
