@@ -6,22 +6,25 @@
  *
  * Replies are judged in rounds of at least `roundMs` and `roundMinReplies` replies to requests sent
  * since the round began (replies to requests sent before a decision never count again). A round
- * whose 429 share exceeds its background — the median share of the last rounds, so a provider that
- * 429s a few percent of requests whatever the load does not drive the rate down — by `tolerance`
- * and by three standard deviations is congested.
+ * whose 429 share exceeds its background — the median share of recent rounds that cannot have been
+ * over a limit (see `judge`), so a provider that 429s a few percent of requests whatever the load
+ * does not drive the rate down — by `tolerance` and by three standard deviations is congested.
  *
  * Off (no pacing) until the endpoint is found rate-limited: a round trip mostly refused with a
  * Retry-After (EndpointControl calls `refused`; not within the first round trips after a silence,
- * which measured no rate), or a congested round once the background is known. Then:
+ * which measured no rate), or a round congested by five standard deviations once the background
+ * is known. Then:
  *  - the rate starts at `decrease`× what the endpoint accepted over the last `windowMs` (successes
- *    by reply time — the provider's own measure, whatever the round trip), and a congested round
- *    lowers it to `decrease`× what was accepted (over the round, or the window when more);
- *  - otherwise it grows while the pacer is what binds (the caller sent nearly all it allowed):
- *    back to the rate last accepted along a cubic that flattens as it nears it (CUBIC, RFC 9438),
- *    then linearly past it by `probe` of it per second. A sliding window remembers a second of
- *    overshoot, so the probe is slow, and the rate spends its time just under a hard limit;
- *  - a paced round mostly refused with a Retry-After (the lowered rate did not help) pauses the
- *    endpoint for it (`reply` says how long);
+ *    by reply time — the provider's own measure, whatever the round trip), and a window-long
+ *    Retry-After pauses the endpoint only until that window has room again;
+ *  - it grows while the pacer is what binds (the caller sent nearly all it allowed): back to the
+ *    rate last accepted in `recoverMs`, along a cubic that flattens as it nears it (CUBIC's shape,
+ *    RFC 9438), then linearly past it by `probe` of it per second. A congested round while probing
+ *    past it lowers it to `decrease`× what was accepted (over the round, or the window when more).
+ *    A sliding window remembers a second of overshoot, so the probe is slow, and the rate spends
+ *    its time just under a hard limit;
+ *  - a round mostly refused with a Retry-After a window after the rate fell, not probing (the lower
+ *    rate did not help: the provider means it), pauses the endpoint for it (`reply` says how long);
  *  - after `releaseMs` in which the pacer never bound and nothing was refused, pacing stops.
  */
 
