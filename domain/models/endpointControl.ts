@@ -19,10 +19,12 @@
  * the load must not drive the limit down a round at a time (each request that got one still waits
  * its Retry-After, holding no permit). See docs/decisions/endpoint-control.md.
  *
- * A round mostly refused with a Retry-After also starts pacing (rateControl.ts: an adaptive rate
- * just under what the endpoint accepted; the rate's own rounds may start it too). While paced,
- * 429s steer the rate, not the concurrency, and neither does latency growth (the rate bounds the
- * load; a latency inflated by a busy worker would only throttle it further).
+ * A mostly refused round of 16 replies or more also starts pacing (rateControl.ts: an adaptive
+ * rate just under what the endpoint accepted; the rate's own rounds may start it too). Then the
+ * limit falls as on congestion instead of restarting from `minLimit` (the pacer spreads the
+ * restart), and a window-long Retry-After pauses only until the provider's window has room.
+ * While paced, 429s steer the rate, not the concurrency, and neither does latency growth (the
+ * rate bounds the load; a latency inflated by a busy worker would only throttle it further).
  *
  * Circuit breaker: `breakerFailures` failures in a row (connection errors, timeouts, 5xx), the
  * first at least `breakerAfterMs` before the last, open the circuit: admissions are refused at
