@@ -11,6 +11,7 @@
  *   evalgate_endpoint_decreases_total{endpoint}           times the limit was lowered (429/503 or latency)
  *   evalgate_endpoint_fleet_share{endpoint}               this worker's share of the declared limit, shared by all workers
  *   evalgate_endpoint_fleet_rps{endpoint}                 this worker's share of the declared maxRps (when one is declared)
+ *   evalgate_endpoint_paced_rps{endpoint}                 the adaptive rate it is paced at after refusals (0: not paced)
  * Endpoint labels carry no credentials or query strings (endpointLabel).
  */
 import { createServer, type Server } from 'node:http';
@@ -76,6 +77,11 @@ export function workerRegistry(workers: Worker[], limiters: EndpointLimiters): R
     'evalgate_endpoint_fleet_rps',
     "This worker's share of the endpoint's declared maxRps",
     (e) => e.fleetRps,
+  );
+  perEndpoint(
+    'evalgate_endpoint_paced_rps',
+    'Adaptive request rate after refusals (0: not paced)',
+    (e) => e.pacedRps ?? 0,
   );
   return registry;
 }

@@ -112,6 +112,13 @@ export class RatePacer {
     this.tolerance = (burst - 1) * this.interval;
   }
 
+  /** The same schedule at another rate: slots already booked stay booked. */
+  retuned(ratePerSecond: number, burst?: number): RatePacer {
+    const pacer = new RatePacer(ratePerSecond, burst);
+    pacer.theoreticalArrival = this.theoreticalArrival;
+    return pacer;
+  }
+
   reserve(now: number): number {
     const arrival = Math.max(this.theoreticalArrival, now);
     const sendAt = Math.max(now, arrival - this.tolerance);
@@ -138,6 +145,15 @@ export interface FleetShares {
   close(): Promise<void>;
 }
 
+/**
+ * The pacer of an adaptive rate: smooth (bursts of 50 ms at most, enough to catch up a stalled event loop:
+ * sliding-window quotas punish bursts), and carrying over the slots `previous` booked.
+ */
+export function adaptivePacer(ratePerSecond: number, previous?: RatePacer): RatePacer {
+  const burst = Math.max(1, Math.floor(ratePerSecond / 20));
+  return previous ? previous.retuned(ratePerSecond, burst) : new RatePacer(ratePerSecond, burst);
+}
+
 const DECLARATION_TTL_MS = 5 * 60_000;
 const RECOMPUTE_EVERY_MS = 1_000;
 
@@ -149,6 +165,8 @@ export class EndpointLimiter {
   /** Adaptive concurrency, Retry-After pauses and the circuit breaker (see domain/models/endpointControl.ts). */
   readonly control: EndpointControl;
   pacer: RatePacer | undefined;
+  /** The controller's adaptive rate (at most the declared one), when a refused round started pacing. */
+  private adaptive: RatePacer | undefined;
   lastUsed = Date.now();
   /** Last time each distinct limit / rate was declared (few distinct values). */
   private limits = new Map<number, number>();
@@ -298,17 +316,18 @@ export class EndpointLimiter {
     const now = (this.lastUsed = Date.now());
     if (this.control.circuitRefuses(now)) return 'open';
     const permit = this.semaphore.acquire(signal);
-    if (permit === true && !this.pacer && this.control.admit(now).go) return true;
+    if (permit === true && !this.pacer && this.control.rate === undefined && this.control.admit(now).go) return true;
     if (this.fleetConcurrency === 0) this.onStarved?.();
     return this.admitSlowly(permit, signal);
   }
 
   private async admitSlowly(permit: Promise<boolean> | true, signal: AbortSignal | undefined): Promise<AdmitResult> {
     if (permit !== true && !(await permit)) return false;
-    let paced = !this.pacer;
+    let paced = false;
     for (;;) {
       const now = Date.now();
       const gate = this.control.admit(now);
+      const pacer = this.currentPacer();
       let wait = 0;
       if (!gate.go) {
         if ('open' in gate) {
@@ -316,9 +335,11 @@ export class EndpointLimiter {
           return 'open';
         }
         wait = gate.waitMs;
-      } else if (!paced && this.pacer) {
+        // A slot booked before the pause is stale once it ends: book again, so the paused do not leave at once.
+        paced = false;
+      } else if (!paced && pacer) {
         paced = true;
-        wait = this.pacer.reserve(now);
+        wait = pacer.reserve(now);
         // A pause may begin while this caller waits for its slot (another caller's 429): check again.
         if (wait === 0) return true;
       } else {
@@ -329,6 +350,15 @@ export class EndpointLimiter {
         return false;
       }
     }
+  }
+
+  /** The declared rate, or the adaptive one (at most the declared) while the controller paces. */
+  private currentPacer(): RatePacer | undefined {
+    const adaptive = this.control.rate;
+    if (adaptive === undefined) return this.pacer;
+    const rate = Math.min(adaptive, this.pacer?.ratePerSecond ?? Infinity);
+    if (this.adaptive?.ratePerSecond !== rate) this.adaptive = adaptivePacer(rate, this.adaptive);
+    return this.adaptive;
   }
 
   /** The admitted request leaves now; the stamp goes back with its reply. */
@@ -368,6 +398,7 @@ export class EndpointLimiter {
       stats.fleetShare = this.fleet.concurrency;
       if (this.declaredRps !== undefined) stats.fleetRps = this.fleet.rps;
     }
+    if (control.rate !== undefined) stats.pacedRps = Math.min(control.rate, this.pacer?.ratePerSecond ?? Infinity);
     return stats;
   }
 }

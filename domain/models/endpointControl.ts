@@ -19,11 +19,20 @@
  * the load must not drive the limit down a round at a time (each request that got one still waits
  * its Retry-After, holding no permit). See docs/decisions/endpoint-control.md.
  *
+ * A mostly refused round of 16 replies or more also starts pacing (rateControl.ts: an adaptive
+ * rate just under what the endpoint accepted; the rate's own rounds may start it too). Then the
+ * limit falls as on congestion instead of restarting from `minLimit` (the pacer spreads the
+ * restart), and a window-long Retry-After pauses only until the provider's window has room.
+ * While paced, 429s steer the rate, not the concurrency, and neither does latency growth (the
+ * rate bounds the load; a latency inflated by a busy worker would only throttle it further).
+ *
  * Circuit breaker: `breakerFailures` failures in a row (connection errors, timeouts, 5xx), the
  * first at least `breakerAfterMs` before the last, open the circuit: admissions are refused at
  * once until `probeMs` has passed, then one probe goes through; its success closes the circuit,
  * its failure reopens it for twice as long (up to `maxProbeMs`).
  */
+
+import { RateControl, type RateControlOptions } from './rateControl';
 
 /** What a reply says about the endpoint. */
 export type ReplyKind =
@@ -58,6 +67,8 @@ export interface EndpointControlOptions {
   breakerAfterMs?: number;
   probeMs?: number;
   maxProbeMs?: number;
+  /** The adaptive rate, engaged by a refused round (rateControl.ts). */
+  rate?: RateControlOptions;
 }
 
 export type Admission = { go: true } | { go: false; waitMs: number } | { go: false; open: true };
@@ -69,6 +80,19 @@ export interface ControlState {
   circuit: 'closed' | 'open' | 'half-open';
   decreases: number;
   pauses: number;
+  /** Requests per second the endpoint is paced at (undefined: not paced), and times that rate fell. */
+  rate: number | undefined;
+  rateDecreases: number;
+}
+
+interface Round {
+  start: number;
+  sent: number;
+  fresh: number;
+  replies: number;
+  /** 429/503 replies (not 429s while paced: they steer the rate), and those with a Retry-After. */
+  congested: number;
+  refused: number;
 }
 
 /** Replies a round needs before it is judged (fewer when fewer were in flight). */
@@ -83,7 +107,7 @@ export class EndpointControl {
   /** Replies to requests sent before this time do not count (they were judged, or paused for). */
   private lastDecision: number;
   /** The round in judgement: `sent` requests left since it began, `fresh` of them have replied. */
-  private round: { start: number; sent: number; fresh: number; replies: number; congested: number; refused: number };
+  private round: Round;
   private roundLatency = { sum: 0, n: 0 };
   private roundRetryAfter = 0;
   private baselineMs: number | undefined;
@@ -94,6 +118,7 @@ export class EndpointControl {
   private probeWait: number;
   private probing = false;
   private counters = { decreases: 0, pauses: 0 };
+  private readonly rateControl: RateControl;
 
   constructor(options: EndpointControlOptions, now: number) {
     this.options = {
@@ -107,17 +132,24 @@ export class EndpointControl {
       breakerAfterMs: 2_000,
       probeMs: 2_000,
       maxProbeMs: 60_000,
+      rate: {},
       ...options,
     };
+    this.rateControl = new RateControl(this.options.rate, now);
     this.window = this.options.maxLimit;
     this.probeWait = this.options.probeMs;
     this.lastDecision = now;
-    this.round = { start: now, sent: 0, fresh: 0, replies: 0, congested: 0, refused: 0 };
+    this.round = this.newRound(now);
   }
 
   /** Whole requests that may be in flight now. */
   get limit(): number {
     return Math.max(this.options.minLimit, Math.min(this.options.maxLimit, Math.floor(this.window)));
+  }
+
+  /** Requests per second to pace at; undefined: not paced. */
+  get rate(): number | undefined {
+    return this.rateControl.rate;
   }
 
   get pausedUntil(): number {
@@ -162,6 +194,7 @@ export class EndpointControl {
   sent(now: number): number {
     this.inFlightCount++;
     this.round.sent++;
+    this.rateControl.sent(now);
     return now;
   }
 
@@ -169,6 +202,20 @@ export class EndpointControl {
   reply(sentAt: number, now: number, kind: ReplyKind, latencyMs: number, retryAfterMs?: number): void {
     this.inFlightCount = Math.max(0, this.inFlightCount - 1);
     this.breaker(now, kind);
+    const pauseMs = this.rateControl.reply(
+      sentAt,
+      now,
+      kind === 'ok' || kind === 'rate_limited' ? kind : 'other',
+      retryAfterMs,
+    );
+    if (pauseMs > 0) {
+      // Paced, and most of a round refused even at the lowered rate: the provider means it.
+      this.pausedUntilMs = Math.max(this.pausedUntilMs, now + pauseMs);
+      this.counters.pauses++;
+      this.lastDecision = now;
+      this.startRound(now);
+      return;
+    }
     // Replies to requests sent before the last decision neither lower the limit again nor raise it.
     if (kind === 'cancelled' || kind === 'failed' || kind === 'answered' || sentAt < this.lastDecision) return;
     if (kind === 'ok')
@@ -183,7 +230,8 @@ export class EndpointControl {
     if (kind === 'ok') {
       this.roundLatency.sum += latencyMs;
       this.roundLatency.n++;
-    } else {
+    } else if (kind !== 'rate_limited' || this.rateControl.rate === undefined) {
+      // (Paced, a 429 steers the rate, in its own rounds; to the concurrency it is only a reply.)
       round.congested++;
       if (retryAfterMs !== undefined) {
         round.refused++;
@@ -197,6 +245,7 @@ export class EndpointControl {
 
   private judgeRound(now: number): void {
     const { replies, congested, refused } = this.round;
+    const paced = this.rateControl.rate !== undefined;
     const meanLatency = this.roundLatency.n ? this.roundLatency.sum / this.roundLatency.n : undefined;
     let latencyGrew = false;
     if (meanLatency !== undefined) {
@@ -208,12 +257,24 @@ export class EndpointControl {
     }
     const o = this.options;
     if (refused > 0 && refused / replies >= o.refusedFraction) {
-      this.pausedUntilMs = Math.max(this.pausedUntilMs, now + this.roundRetryAfter);
-      // What the endpoint accepted in the round is what it can take: slow start only that far, then additive.
-      this.slowStartUntil = Math.max(o.minLimit, Math.min(this.window * o.decrease, replies - congested));
-      this.window = o.minLimit;
-      this.decided(now, true);
-    } else if (congested / replies > o.congestionTolerance || latencyGrew) {
+      // A refused round big enough to say something (not the last few requests of a run) starts or lowers the
+      // pacing, which may shorten the pause (rateControl.ts).
+      const roundTripMs = this.baselineMs ?? meanLatency ?? now - this.round.start;
+      const pacedPause =
+        replies >= ROUND_MIN_REPLIES ? this.rateControl.refused(now, roundTripMs, this.roundRetryAfter) : undefined;
+      const pauseMs = pacedPause ?? this.roundRetryAfter;
+      this.pausedUntilMs = Math.max(this.pausedUntilMs, now + pauseMs);
+      if (pacedPause !== undefined) {
+        // Paced from now on: the pacer spreads the restart, the concurrency only falls as on congestion.
+        this.window = Math.max(o.minLimit, this.window * o.decrease);
+        this.slowStartUntil = 0;
+      } else {
+        // What the endpoint accepted in the round is what it can take: slow start only that far, then additive.
+        this.slowStartUntil = Math.max(o.minLimit, Math.min(this.window * o.decrease, replies - congested));
+        this.window = o.minLimit;
+      }
+      this.decided(now, pauseMs > 0);
+    } else if (congested / replies > o.congestionTolerance || (latencyGrew && !paced)) {
       this.window = Math.max(o.minLimit, this.window * o.decrease);
       this.slowStartUntil = 0;
       this.decided(now, false);
@@ -230,9 +291,13 @@ export class EndpointControl {
   }
 
   private startRound(now: number): void {
-    this.round = { start: now, sent: 0, fresh: 0, replies: 0, congested: 0, refused: 0 };
+    this.round = this.newRound(now);
     this.roundLatency = { sum: 0, n: 0 };
     this.roundRetryAfter = 0;
+  }
+
+  private newRound(now: number): Round {
+    return { start: now, sent: 0, fresh: 0, replies: 0, congested: 0, refused: 0 };
   }
 
   private breaker(now: number, kind: ReplyKind): void {
@@ -280,6 +345,8 @@ export class EndpointControl {
       pausedUntil: this.pausedUntilMs,
       circuit: this.circuitState,
       ...this.counters,
+      rate: this.rateControl.rate,
+      rateDecreases: this.rateControl.decreases,
     };
   }
 }

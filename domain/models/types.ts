@@ -134,6 +134,8 @@ export interface EndpointStats {
   /** This worker's share of the fleet's concurrency limit, and of its rate (when one is declared), while a fleet shares them. */
   fleetShare?: number;
   fleetRps?: number;
+  /** Requests per second the adaptive controller paces at, after the endpoint refused a round (at most maxRps). */
+  pacedRps?: number;
   /** Requests holding a permit (sending, or waiting for the rate limit / a Retry-After pause). */
   inFlight: number;
   /** Calls waiting for a permit. */

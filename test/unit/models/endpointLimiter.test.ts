@@ -116,6 +116,37 @@ describe('EndpointLimiters', () => {
     expect(limiter.stats()).toMatchObject({ maxRps: 20, inFlight: 0, queued: 0 });
   });
 
+  it('paces admissions smoothly at the adaptive rate once a round trip is mostly refused, under the declared maxRps', async () => {
+    const limiter = new EndpointLimiters().forEndpoint({ ...endpoint, url: 'http://adaptive', maxRps: 1000 }, 64);
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const batch = async (n: number, kind: 'ok' | 'rate_limited') => {
+      const sent: number[] = [];
+      for (let i = 0; i < n; i++) {
+        expect(await limiter.admit()).toBe(true);
+        sent.push(limiter.sent());
+      }
+      await sleep(30);
+      for (const at of sent) {
+        limiter.replied(at, kind, kind === 'rate_limited' ? 100 : undefined);
+        limiter.release();
+      }
+    };
+    await batch(20, 'ok');
+    expect(limiter.stats().pacedRps).toBeUndefined();
+    await sleep(100);
+    await batch(32, 'rate_limited');
+    // 20 accepted in the last second: paced at 0.9 × 20/s, after a pause of the Retry-After (100 ms).
+    expect(limiter.stats()).toMatchObject({ paused: true, pacedRps: 18, maxRps: 1000 });
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) {
+      expect(await limiter.admit()).toBe(true);
+      limiter.release();
+    }
+    // The pause, then one request every 1/18 s: no burst after the pause.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90 + 8 * (1000 / 18));
+    expect(limiter.stats().pacedRps).toBe(18);
+  });
+
   it('holds admissions while the endpoint is paused, and a paused wait can be aborted', async () => {
     const limiter = new EndpointLimiters().forEndpoint(endpoint, 4);
     limiter.pause(150);
