@@ -16,6 +16,7 @@ import type { ReplyKind } from '../../domain/models/endpointControl';
 import { egressRoutes } from './egressLookup';
 import type { EgressPolicy } from '../../domain/models/egress';
 import type { Resolver } from '../../common/resolver';
+import type { RunMode } from '../../common/names';
 import {
   parseChatCompletion,
   parseChatPrediction,
@@ -136,6 +137,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     buildBody: () => string,
     signal: AbortSignal | undefined,
     onBackoff?: () => void,
+    mode?: RunMode,
   ): Promise<SendResult> {
     const route = routes?.(url);
     if (route?.refused) return { error: { class: 'endpoint_not_allowed', message: route.refused }, attempts: 0 };
@@ -148,7 +150,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     });
     let body: string | undefined;
     for (let attempts = 0; ;) {
-      const admission = limiter.admit(signal);
+      const admission = limiter.admit(signal, mode);
       const admitted = admission === true || admission === false || admission === 'open' ? admission : await admission;
       if (admitted === false) return cancelled(attempts);
       if (admitted === 'open') {
@@ -230,6 +232,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     params: Record<string, unknown>,
     signal: AbortSignal | undefined,
     onBackoff?: () => void,
+    mode?: RunMode,
   ): Promise<Omit<ChatResult, 'latencyMs'>> {
     const sent = await send(
       endpoint,
@@ -237,6 +240,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       () => chatBody(endpoint, messages(), params),
       signal,
       onBackoff,
+      mode,
     );
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const content = parseChatCompletion(sent.body);
@@ -254,6 +258,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       () => input.rowJson ?? JSON.stringify(input.row),
       input.signal,
       input.onBackoff,
+      input.mode,
     );
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const prediction = parsePredictResponse(input.taskType, sent.body);
@@ -277,7 +282,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       };
     const template = input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATES[input.taskType];
     const messages = (): ChatMessage[] => [{ role: 'user', content: renderTemplate(template, row) }];
-    const reply = await chatCall(input.endpoint, messages, input.params, input.signal, input.onBackoff);
+    const reply = await chatCall(input.endpoint, messages, input.params, input.signal, input.onBackoff, input.mode);
     if (reply.content === undefined) return reply;
     const prediction = parseChatPrediction(input.taskType, reply.content);
     const result: Omit<ModelCallResult, 'latencyMs'> = prediction.ok
@@ -320,7 +325,10 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           started,
         );
       }
-      return finish(await chatCall(input.endpoint, () => input.messages, input.params, input.signal), started);
+      return finish(
+        await chatCall(input.endpoint, () => input.messages, input.params, input.signal, undefined, input.mode),
+        started,
+      );
     },
 
     stats() {

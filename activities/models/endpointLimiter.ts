@@ -14,6 +14,7 @@ import { onAbort } from './cancellation';
 import { abortableSleep } from './sleep';
 import { EndpointControl, type EndpointControlOptions, type ReplyKind } from '../../domain/models/endpointControl';
 import type { EndpointSpec, EndpointStats } from '../../domain/models/types';
+import type { RunMode } from '../../common/names';
 
 interface Waiter {
   grant: () => void;
@@ -21,11 +22,53 @@ interface Waiter {
   cancelled: boolean;
 }
 
-/** Permits handed over in arrival order: a release goes to the oldest waiter, never to a newcomer. */
+/**
+ * Whose calls a freed permit goes to first: a release run's (and a gate's, an incident's) before
+ * an exploratory run's. A caller that says nothing is served as release work — only work marked
+ * exploratory yields. See docs/decisions/release-first.md.
+ */
+export type LanePriority = RunMode;
+
+/** Waiters of one priority, oldest first (an array with a moving head: no shifting per grant). */
+class WaitQueue {
+  private items: Waiter[] = [];
+  private head = 0;
+
+  push(waiter: Waiter): void {
+    this.items.push(waiter);
+  }
+
+  /** The oldest waiter that has not given up, removed; undefined when there is none. */
+  take(): Waiter | undefined {
+    while (this.head < this.items.length) {
+      const waiter = this.items[this.head++];
+      if (!waiter.cancelled) {
+        this.compact();
+        return waiter;
+      }
+    }
+    this.items = [];
+    this.head = 0;
+    return undefined;
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/**
+ * Permits handed over by priority, then in arrival order: a freed permit goes to the oldest
+ * release waiter, else to the oldest exploratory one — never to a newcomer while anyone waits.
+ * No permit is held back for release work that has not arrived: an endpoint only exploratory
+ * runs use gets all its lanes, and a release call waits at most for the next permit to come back.
+ */
 export class FairSemaphore {
   private active = 0;
-  private queue: Waiter[] = [];
-  private head = 0;
+  private readonly queues: Record<LanePriority, WaitQueue> = { release: new WaitQueue(), exploratory: new WaitQueue() };
   private live = 0;
 
   constructor(private limitValue: number) {}
@@ -47,7 +90,7 @@ export class FairSemaphore {
   }
 
   /** Resolves true with a permit, or false (without one) when the signal aborts first. */
-  acquire(signal?: AbortSignal): Promise<boolean> | true {
+  acquire(signal?: AbortSignal, priority: LanePriority = 'release'): Promise<boolean> | true {
     if (signal?.aborted) return Promise.resolve(false);
     if (this.live === 0 && this.active < this.limitValue) {
       this.active++;
@@ -66,7 +109,7 @@ export class FairSemaphore {
         this.live--;
         resolve(false);
       });
-      this.queue.push(waiter);
+      this.queues[priority].push(waiter);
       this.live++;
     });
   }
@@ -77,16 +120,12 @@ export class FairSemaphore {
   }
 
   private drain(): void {
-    while (this.active < this.limitValue && this.head < this.queue.length) {
-      const waiter = this.queue[this.head++];
-      if (waiter.cancelled) continue;
+    while (this.active < this.limitValue && this.live > 0) {
+      const waiter = this.queues.release.take() ?? this.queues.exploratory.take();
+      if (!waiter) return;
       this.live--;
       this.active++;
       waiter.grant();
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
     }
   }
 }
@@ -190,11 +229,12 @@ export class EndpointLimiter {
    * false without one when the signal aborts, 'open' without one when the circuit is open
    * (the endpoint is down: fail the call at once). Synchronous `true` on the fast path
    * (free permit, no pause, no pacing, circuit closed), so the common case costs no promise.
+   * `priority`: waiting release calls get permits before exploratory ones (FairSemaphore).
    */
-  admit(signal?: AbortSignal): Promise<AdmitResult> | AdmitResult {
+  admit(signal?: AbortSignal, priority?: LanePriority): Promise<AdmitResult> | AdmitResult {
     const now = (this.lastUsed = Date.now());
     if (this.control.circuitRefuses(now)) return 'open';
-    const permit = this.semaphore.acquire(signal);
+    const permit = this.semaphore.acquire(signal, priority);
     if (permit === true && !this.pacer && this.control.admit(now).go) return true;
     return this.admitSlowly(permit, signal);
   }
