@@ -129,7 +129,8 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
    * POSTs with retries under the endpoint's limits; the permit is held per attempt, not
    * across backoff sleeps. The body is built on first admission, not on arrival: a shard
    * queues its whole batch at once, and thousands of serialised ~2 KB bodies waiting
-   * for a permit would double the batch's memory for nothing.
+   * for a permit would double the batch's memory for nothing. `mode`: a release run's calls
+   * are admitted before exploratory ones waiting for the same endpoint (endpointLimiter.ts).
    */
   async function send(
     endpoint: EndpointSpec,
@@ -137,7 +138,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     buildBody: () => string,
     signal: AbortSignal | undefined,
     onBackoff?: () => void,
-    mode?: RunMode,
+    mode: RunMode = 'release',
   ): Promise<SendResult> {
     const route = routes?.(url);
     if (route?.refused) return { error: { class: 'endpoint_not_allowed', message: route.refused }, attempts: 0 };
@@ -189,7 +190,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           outcome ? replyKind(outcome) : 'cancelled',
           outcome?.ok ? undefined : outcome?.retryAfterMs,
         );
-        limiter.release();
+        limiter.release(mode);
       }
       if (outcome.ok) return { body: outcome.body, attempts };
       const error: CallError = { class: outcome.class, message: outcome.message };

@@ -33,43 +33,53 @@ export type LanePriority = RunMode;
 class WaitQueue {
   private items: Waiter[] = [];
   private head = 0;
+  /** Waiters that have not given up. */
+  size = 0;
 
   push(waiter: Waiter): void {
     this.items.push(waiter);
+    this.size++;
+  }
+
+  /** A waiter of this queue gave up (it stays in the array, skipped when its turn comes). */
+  cancel(waiter: Waiter): void {
+    waiter.cancelled = true;
+    this.size--;
   }
 
   /** The oldest waiter that has not given up, removed; undefined when there is none. */
   take(): Waiter | undefined {
     while (this.head < this.items.length) {
       const waiter = this.items[this.head++];
-      if (!waiter.cancelled) {
-        this.compact();
-        return waiter;
+      if (waiter.cancelled) continue;
+      this.size--;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
       }
+      return waiter;
     }
     this.items = [];
     this.head = 0;
     return undefined;
-  }
-
-  private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
   }
 }
 
 /**
  * Permits handed over by priority, then in arrival order: a freed permit goes to the oldest
  * release waiter, else to the oldest exploratory one — never to a newcomer while anyone waits.
- * No permit is held back for release work that has not arrived: an endpoint only exploratory
- * runs use gets all its lanes, and a release call waits at most for the next permit to come back.
+ *
+ * A permit a release call gives back while only exploratory calls wait is kept for one turn of
+ * the event loop: the release run's lane takes its next example in that same turn, and without
+ * the hand-over the permit would go to an exploratory call first, every time — a release part
+ * has as many lanes as the endpoint has permits, so none of them would be waiting at that moment.
+ * No permit is held back for release work that has not arrived (docs/decisions/release-first.md).
  */
 export class FairSemaphore {
   private active = 0;
   private readonly queues: Record<LanePriority, WaitQueue> = { release: new WaitQueue(), exploratory: new WaitQueue() };
-  private live = 0;
+  /** Permits given back by release calls this turn, counted in `active` until a release call takes them or the turn ends. */
+  private kept = 0;
 
   constructor(private limitValue: number) {}
 
@@ -77,10 +87,10 @@ export class FairSemaphore {
     return this.limitValue;
   }
   get inFlight(): number {
-    return this.active;
+    return this.active - this.kept;
   }
   get queued(): number {
-    return this.live;
+    return this.queues.release.size + this.queues.exploratory.size;
   }
 
   /** Lowering takes effect as permits come back; raising admits waiters at once. */
@@ -92,10 +102,15 @@ export class FairSemaphore {
   /** Resolves true with a permit, or false (without one) when the signal aborts first. */
   acquire(signal?: AbortSignal, priority: LanePriority = 'release'): Promise<boolean> | true {
     if (signal?.aborted) return Promise.resolve(false);
-    if (this.live === 0 && this.active < this.limitValue) {
+    if (this.kept > 0 && priority === 'release') {
+      this.kept--;
+      return true;
+    }
+    if (this.queued === 0 && this.active < this.limitValue) {
       this.active++;
       return true;
     }
+    const queue = this.queues[priority];
     return new Promise<boolean>((resolve) => {
       const waiter: Waiter = {
         cancelled: false,
@@ -105,25 +120,33 @@ export class FairSemaphore {
         },
       };
       const unsubscribe = onAbort(signal, () => {
-        waiter.cancelled = true;
-        this.live--;
+        queue.cancel(waiter);
         resolve(false);
       });
-      this.queues[priority].push(waiter);
-      this.live++;
+      queue.push(waiter);
     });
   }
 
-  release(): void {
+  /** Gives a permit back; `from`: the priority of the call that held it (a release call's is kept for its next one). */
+  release(from?: LanePriority): void {
+    if (from === 'release' && this.queues.release.size === 0 && this.queues.exploratory.size > 0) {
+      if (this.kept++ === 0) setImmediate(this.endTurn);
+      return;
+    }
     this.active--;
     this.drain();
   }
 
+  private readonly endTurn = (): void => {
+    this.active -= this.kept;
+    this.kept = 0;
+    this.drain();
+  };
+
   private drain(): void {
-    while (this.active < this.limitValue && this.live > 0) {
+    while (this.active < this.limitValue) {
       const waiter = this.queues.release.take() ?? this.queues.exploratory.take();
       if (!waiter) return;
-      this.live--;
       this.active++;
       waiter.grant();
     }
@@ -280,9 +303,10 @@ export class EndpointLimiter {
     if (limit !== this.semaphore.limit) this.semaphore.setLimit(limit);
   }
 
-  release(): void {
+  /** Gives the permit back; `from`: the priority it was admitted with (see FairSemaphore.release). */
+  release(from?: LanePriority): void {
     this.lastUsed = Date.now();
-    this.semaphore.release();
+    this.semaphore.release(from);
   }
 
   stats(): EndpointStats {

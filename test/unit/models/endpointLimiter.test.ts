@@ -98,6 +98,31 @@ describe('FairSemaphore', () => {
     expect(order).toEqual(['default', 'x']);
   });
 
+  it("keeps a permit a release call gives back for that run's next call in the same turn", async () => {
+    const semaphore = new FairSemaphore(1);
+    expect(semaphore.acquire(undefined, 'release')).toBe(true);
+    let exploratoryGranted = false;
+    const exploratory = Promise.resolve(semaphore.acquire(undefined, 'exploratory')).then(
+      () => (exploratoryGranted = true),
+    );
+    // The release lane's next call comes back in the same turn: it gets the permit at once.
+    semaphore.release('release');
+    expect(semaphore.inFlight).toBe(0);
+    expect(semaphore.acquire(undefined, 'release')).toBe(true);
+    await tick();
+    expect(exploratoryGranted).toBe(false);
+    // No release call comes back this time: the exploratory waiter gets the permit after the turn.
+    semaphore.release('release');
+    expect(exploratoryGranted).toBe(false);
+    await exploratory;
+    expect(exploratoryGranted).toBe(true);
+    expect(semaphore.inFlight).toBe(1);
+    // An exploratory call's permit goes straight to the next waiter: nothing is kept for it.
+    const next = semaphore.acquire(undefined, 'exploratory');
+    semaphore.release('exploratory');
+    await expect(next).resolves.toBe(true);
+  });
+
   it('admits release waiters first through an endpoint limiter too', async () => {
     const limiters = new EndpointLimiters();
     const limiter = limiters.forEndpoint(
