@@ -19,6 +19,21 @@ export interface ModelServerStats {
   since: string;
 }
 
+/** One model call as it arrived: when (ms since the epoch, fractional), for which model, and the json-predict row id. */
+export interface Arrival {
+  at: number;
+  model: string;
+  id?: string;
+}
+
+/** The arrival log (knob `recordArrivals`), oldest first; calls beyond its cap are counted, not kept. */
+export interface ArrivalLog {
+  arrivals: Arrival[];
+  dropped: number;
+}
+
+const MAX_ARRIVALS = 500_000;
+
 function bump(counter: Record<string, number>, key: string, by = 1): void {
   counter[key] = (counter[key] ?? 0) + by;
 }
@@ -30,6 +45,7 @@ export class StatsRecorder {
   private inFlightMs = 0;
   private lastChange = performance.now();
   private resetAt = this.lastChange;
+  private log: ArrivalLog = { arrivals: [], dropped: 0 };
 
   /** Brings the in-flight integral up to now; called before every change of the count. */
   private integrate(): void {
@@ -55,6 +71,21 @@ export class StatsRecorder {
     const concurrency = this.state.concurrency;
     concurrency.inFlight++;
     if (concurrency.inFlight > concurrency.maxInFlight) concurrency.maxInFlight = concurrency.inFlight;
+  }
+
+  /** Logs a call (only while the knob `recordArrivals` is on). */
+  arrival(at: number, model: string, id: unknown): void {
+    if (this.log.arrivals.length >= MAX_ARRIVALS) {
+      this.log.dropped++;
+      return;
+    }
+    this.log.arrivals.push(
+      typeof id === 'string' || typeof id === 'number' ? { at, model, id: String(id) } : { at, model },
+    );
+  }
+
+  arrivals(): ArrivalLog {
+    return { arrivals: [...this.log.arrivals], dropped: this.log.dropped };
   }
 
   model(name: string): void {
@@ -89,6 +120,7 @@ export class StatsRecorder {
   reset(): void {
     const inFlight = this.state.concurrency.inFlight;
     this.state = StatsRecorder.empty();
+    this.log = { arrivals: [], dropped: 0 };
     this.cpuAtReset = process.cpuUsage();
     this.state.concurrency = { inFlight, maxInFlight: inFlight, meanInFlight: 0 };
     this.inFlightMs = 0;
