@@ -23,7 +23,7 @@ import { evalRunWorkflowId } from '../common/names';
 import { classificationInput, examplesOf } from '../testkit/corpus/spamCorpus';
 import type { Arrival, ArrivalLog } from '../testkit/modelServer/stats';
 import type { Api } from '../testkit/apiClient';
-import { build, cpuBetween, cpuSnapshot } from './lib/processes';
+import { build, cpuBetween, cpuSnapshot, freePort } from './lib/processes';
 import { startBenchStack, type BenchStack } from './lib/stack';
 
 const args = new Map<string, string>();
@@ -115,6 +115,34 @@ function firstCalls(arrivals: Arrival[]): Map<string, number> {
   return first;
 }
 
+/**
+ * Samples the worker's event-loop delay (p99 over each half second, from its /metrics) until stopped:
+ * what every callback of the worker — a release run's too — waits before it runs.
+ */
+function sampleLoopDelay(port: number) {
+  const samples: number[] = [];
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
+      const match = /^evalgate_worker_nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+      if (match) samples.push(Number(match[1]) * 1000);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await done;
+    return samples.length
+      ? `worker event-loop delay p99 ${percentile(samples, 50).toFixed(0)} ms (median of half-second samples), ` +
+          `${Math.max(...samples).toFixed(0)} ms at worst`
+      : 'no event-loop samples';
+  };
+}
+
 /** Nearest-rank percentile (with 15 samples, p95 is the largest). */
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -173,10 +201,11 @@ async function main() {
   build();
   const connection = await Connection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
+  const metricsPort = await freePort();
   const stack = await startBenchStack({
     modelKnobs: { latencyMs: LATENCY_MS, recordArrivals: true },
     apiEnv: {},
-    workerEnv: {},
+    workerEnv: { EVALGATE_WORKER_METRICS_PORT: String(metricsPort) },
     apiNodeFlags: ['--max-old-space-size=160'],
     workerNodeFlags: ['--max-old-space-size=512'],
   });
@@ -218,6 +247,7 @@ async function main() {
     if (ONLY.includes('alone')) {
       const datasets = await Promise.all(Array.from({ length: ALONE_RUNS }, nextRelease));
       await admin('/admin/stats/reset', {});
+      const loop = sampleLoopDelay(metricsPort);
       const runs: ReleaseRun[] = [];
       for (const d of datasets)
         runs.push(
@@ -234,7 +264,7 @@ async function main() {
         queue: runs.map((r) => (first.get(r.prefix)! - r.createdAt) / 1000),
         total: runs.map((r) => r.seconds),
         failed: runs.filter((r) => r.status !== 'succeeded').length,
-        note: '',
+        note: await loop(),
       });
     }
 
@@ -247,6 +277,7 @@ async function main() {
       const releaseVersion = scenario === 'other' ? releaseOther : releaseSame;
       await admin('/admin/stats/reset', {});
       const cpuBefore = cpuSnapshot(stack.procs);
+      const loop = sampleLoopDelay(metricsPort);
       const burstStarted = performance.now();
       // The burst: every exploratory run created (10 requests at a time), then left to run.
       const exploratoryRuns: string[] = [];
@@ -285,6 +316,7 @@ async function main() {
         }),
       );
       const burstEnded = await burstDone;
+      const loopDelay = await loop();
       const cpu = cpuBetween(cpuBefore, cpuSnapshot(stack.procs));
       const log = (await admin('/admin/arrivals')) as ArrivalLog;
       const first = firstCalls(log.arrivals);
@@ -302,7 +334,7 @@ async function main() {
           `${BURST} exploratory runs created in ${((created - burstStarted) / 1000).toFixed(1)} s, done in ` +
           `${burstSeconds.toFixed(1)} s (${Math.round(exploratoryCalls.length / burstSeconds)} calls/s); ` +
           `${inside.length} of ${runs.length} release runs began inside it` +
-          `${log.dropped ? ` (${log.dropped} calls not logged)` : ''}; CPU s: ` +
+          `${log.dropped ? ` (${log.dropped} calls not logged)` : ''}; ${loopDelay}; CPU s: ` +
           cpu
             .filter(([, s]) => s >= 0.5)
             .map(([name, s]) => `${name} ${s.toFixed(0)}`)

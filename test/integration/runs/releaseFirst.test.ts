@@ -87,6 +87,10 @@ describe('release first at a shared endpoint', () => {
       expect(releaseRun.status).toBe('succeeded');
       expect(releaseRun.cost.modelCalls).toBe(RELEASE_ROWS);
 
+      const exploratoryRun = await waitForRun(world.editor, exploratory.body.runId, 90_000);
+      expect(exploratoryRun.status).toBe('succeeded');
+      expect(exploratoryRun.cost.modelCalls).toBe(EXPLORATORY_ROWS);
+      expect(calls('x-')).toHaveLength(EXPLORATORY_ROWS);
       const order = world.server
         .arrivals()
         .arrivals.filter((a) => a.id)
@@ -102,10 +106,6 @@ describe('release first at a shared endpoint', () => {
       // calls among the release run's 40); release first lets through at most the odd one between turns.
       expect(exploratoryBetween).toBeLessThanOrEqual(4);
 
-      const exploratoryRun = await waitForRun(world.editor, exploratory.body.runId, 90_000);
-      expect(exploratoryRun.status).toBe('succeeded');
-      expect(exploratoryRun.cost.modelCalls).toBe(EXPLORATORY_ROWS);
-      expect(calls('x-')).toHaveLength(EXPLORATORY_ROWS);
       expect(world.server.stats().concurrency.maxInFlight).toBeLessThanOrEqual(LANES);
     } finally {
       world.server.resetKnobs();
