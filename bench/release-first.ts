@@ -10,12 +10,14 @@
  * During each burst, release runs start spaced out (--release-runs, every --spacing-ms), each on a
  * dataset of its own, so every one makes its 1,000 calls (nothing from the prediction cache). The
  * exploratory runs share one dataset and differ by model version (again: no cache hits). Everything
- * runs as a deployment runs it: the reference model server (20 ms latency), the API and one worker
- * with the stack's default settings, each in its own process. Target: release queue time p95 < 1 s
- * during the burst.
+ * runs as a deployment runs it: the API and one worker with the stack's default settings, the
+ * reference model server (20 ms latency) for the burst and a second one for the release runs' other
+ * endpoint, each in its own process. Target: release queue time p95 < 1 s during the burst.
+ * `--calls-during-release N` sets EVALGATE_EXPLORATORY_CALLS_DURING_RELEASE (say 100000 to see the
+ * burst without the yield).
  *
  * npm run stack -- up --services-only && npx tsx bench/release-first.ts [--burst 100] [--rows 1000]
- *   [--release-runs 15] [--spacing-ms 2000] [--only alone,other,same]
+ *   [--release-runs 15] [--spacing-ms 2000] [--only alone,other,same] [--calls-during-release N]
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../common/config';
@@ -23,7 +25,7 @@ import { evalRunWorkflowId } from '../common/names';
 import { classificationInput, examplesOf } from '../testkit/corpus/spamCorpus';
 import type { Arrival, ArrivalLog } from '../testkit/modelServer/stats';
 import type { Api } from '../testkit/apiClient';
-import { build, cpuBetween, cpuSnapshot, freePort } from './lib/processes';
+import { build, cpuBetween, cpuSnapshot, freePort, startNode, waitHttp } from './lib/processes';
 import { startBenchStack, type BenchStack } from './lib/stack';
 
 const args = new Map<string, string>();
@@ -82,6 +84,9 @@ interface ReleaseRun {
   prefix: string;
   runId: string;
   createdAt: number;
+  /** planRun began (the run's started_at) and the run ended, ms since the epoch. */
+  startedAt: number;
+  finishedAt: number;
   /** POST → the workflow's end, seconds. */
   seconds: number;
   status: string;
@@ -101,18 +106,43 @@ async function releaseRun(
     .catch(() => undefined);
   const seconds = (performance.now() - started) / 1000;
   const run = await api.get(`/v1/eval-runs/${runId}`);
-  return { prefix, runId, createdAt: Date.parse(run.timing.createdAt), seconds, status: run.status };
+  return {
+    prefix,
+    runId,
+    createdAt: Date.parse(run.timing.createdAt),
+    startedAt: Date.parse(run.timing.startedAt),
+    finishedAt: Date.parse(run.timing.finishedAt),
+    seconds,
+    status: run.status,
+  };
 }
 
-/** The first call of each id prefix (`r3-17` → `r3`), ms since the epoch. */
-function firstCalls(arrivals: Arrival[]): Map<string, number> {
-  const first = new Map<string, number>();
+/** The first and last call of each id prefix (`r3-17` → `r3`), ms since the epoch. */
+function callSpans(arrivals: Arrival[]): Map<string, { first: number; last: number }> {
+  const spans = new Map<string, { first: number; last: number }>();
   for (const { id, at } of arrivals) {
     if (!id) continue;
     const prefix = id.slice(0, id.indexOf('-'));
-    if (!(first.get(prefix)! <= at)) first.set(prefix, at);
+    const span = spans.get(prefix);
+    if (!span) spans.set(prefix, { first: at, last: at });
+    else {
+      span.first = Math.min(span.first, at);
+      span.last = Math.max(span.last, at);
+    }
   }
-  return first;
+  return spans;
+}
+
+/** Where a scenario's release runs spent their time (medians, seconds). */
+const PHASES = ['created → planRun', 'planRun → 1st call', '1st → last call', 'last call → ended'] as const;
+
+function phasesOf(runs: ReleaseRun[], spans: Map<string, { first: number; last: number }>): number[][] {
+  return runs.map((r) => {
+    const span = spans.get(r.prefix)!;
+    return [r.startedAt - r.createdAt, span.first - r.startedAt, span.last - span.first, r.finishedAt - span.last].map(
+      (ms) => ms / 1000,
+    );
+  });
 }
 
 /**
@@ -152,6 +182,8 @@ function percentile(values: number[], p: number): number {
 interface ScenarioResult {
   label: string;
   queue: number[];
+  /** Per run, seconds in each of PHASES. */
+  phases: number[][];
   total: number[];
   failed: number;
   note: string;
@@ -182,6 +214,24 @@ function printResults(results: ScenarioResult[]) {
       widths,
     );
   }
+  process.stdout.write('\n');
+  row(['where the time went (p50)', ...PHASES], [30, 20, 20, 20, 20]);
+  for (const r of results)
+    row(
+      [
+        r.label,
+        ...PHASES.map((_, i) =>
+          seconds(
+            percentile(
+              r.phases.map((p) => p[i]),
+              50,
+            ),
+          ),
+        ),
+      ],
+      [30, 20, 20, 20, 20],
+    );
+  process.stdout.write('\n');
   for (const r of results) if (r.note) process.stdout.write(`  ${r.label}: ${r.note}\n`);
   const bursts = results.filter((r) => r.label.startsWith('burst'));
   const alone = results.find((r) => r.label === 'alone');
@@ -202,21 +252,46 @@ async function main() {
   const connection = await Connection.connect({ address: config.EVALGATE_TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.EVALGATE_TEMPORAL_NAMESPACE });
   const metricsPort = await freePort();
+  // The release runs' own endpoint in the "alone" and "other endpoint" scenarios: a second reference model
+  // server in its own process, as another provider would be (one server process would make the burst's
+  // calls and the release run's wait for each other in the server).
+  const releaseServerPort = await freePort();
+  process.env.EVALGATE_ENDPOINT_ALLOW = [process.env.EVALGATE_ENDPOINT_ALLOW, `127.0.0.1:${releaseServerPort}`]
+    .filter(Boolean)
+    .join(',');
+  const releaseServer = startNode(
+    'release-model-server',
+    'testkit/modelServer/main.ts',
+    { MODEL_SERVER_KNOBS: JSON.stringify({ latencyMs: LATENCY_MS, recordArrivals: true }) },
+    [String(releaseServerPort)],
+  );
+  const releaseServerUrl = `http://127.0.0.1:${releaseServerPort}`;
   const stack = await startBenchStack({
     modelKnobs: { latencyMs: LATENCY_MS, recordArrivals: true },
     apiEnv: {},
-    workerEnv: { EVALGATE_WORKER_METRICS_PORT: String(metricsPort) },
+    workerEnv: {
+      EVALGATE_WORKER_METRICS_PORT: String(metricsPort),
+      ...(args.has('calls-during-release')
+        ? { EVALGATE_EXPLORATORY_CALLS_DURING_RELEASE: args.get('calls-during-release')! }
+        : {}),
+    },
     apiNodeFlags: ['--max-old-space-size=160'],
     workerNodeFlags: ['--max-old-space-size=512'],
   });
   const { editor, team, modelUrl } = stack;
-  const admin = (path: string, body?: object) =>
-    fetch(`${modelUrl}${path}`, {
-      method: body ? 'POST' : 'GET',
-      headers: { 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    }).then((r) => r.json());
+  const procs = [...stack.procs, releaseServer];
+  const servers = [modelUrl, releaseServerUrl];
+  const resetServers = () =>
+    Promise.all(servers.map((url) => fetch(`${url}/admin/stats/reset`, { method: 'POST' }).then((r) => r.text())));
+  /** Both servers' arrival logs. */
+  const arrivals = async (): Promise<ArrivalLog> => {
+    const logs = await Promise.all(
+      servers.map((url) => fetch(`${url}/admin/arrivals`).then((r) => r.json() as Promise<ArrivalLog>)),
+    );
+    return { arrivals: logs.flatMap((l) => l.arrivals), dropped: logs.reduce((n, l) => n + l.dropped, 0) };
+  };
   try {
+    await waitHttp(`${releaseServerUrl}/healthz`);
     const suite = async (purpose: string) => {
       const { metricSuiteId } = await editor.post('/v1/metric-suites', { name: purpose, purpose, ownerTeam: team });
       await editor.post(`/v1/metric-suites/${metricSuiteId}/versions`, {
@@ -227,7 +302,7 @@ async function main() {
     const exploratorySuite = await suite('exploratory');
     const releaseSuite = await suite('release_blocking');
     const sharedUrl = `${modelUrl}/predict/nb-v1`;
-    const otherUrl = `${modelUrl}/predict/logreg-v1`;
+    const otherUrl = `${releaseServerUrl}/predict/nb-v1`;
     const exploratoryVersions = await modelVersions(editor, `explore-${team}`, team, sharedUrl, BURST);
     const [releaseOther] = await modelVersions(editor, `release-other-${team}`, team, otherUrl, 1);
     const [releaseSame] = await modelVersions(editor, `release-same-${team}`, team, sharedUrl, 1);
@@ -246,7 +321,7 @@ async function main() {
 
     if (ONLY.includes('alone')) {
       const datasets = await Promise.all(Array.from({ length: ALONE_RUNS }, nextRelease));
-      await admin('/admin/stats/reset', {});
+      await resetServers();
       const loop = sampleLoopDelay(metricsPort);
       const runs: ReleaseRun[] = [];
       for (const d of datasets)
@@ -258,10 +333,11 @@ async function main() {
             d.prefix,
           ),
         );
-      const first = firstCalls(((await admin('/admin/arrivals')) as ArrivalLog).arrivals);
+      const spans = callSpans((await arrivals()).arrivals);
       results.push({
         label: 'alone',
-        queue: runs.map((r) => (first.get(r.prefix)! - r.createdAt) / 1000),
+        queue: runs.map((r) => (spans.get(r.prefix)!.first - r.createdAt) / 1000),
+        phases: phasesOf(runs, spans),
         total: runs.map((r) => r.seconds),
         failed: runs.filter((r) => r.status !== 'succeeded').length,
         note: await loop(),
@@ -275,8 +351,8 @@ async function main() {
       const exploratoryDataset = await dataset(stack, `explore-${xPrefix}`, xPrefix);
       const datasets = await Promise.all(Array.from({ length: RELEASE_RUNS }, nextRelease));
       const releaseVersion = scenario === 'other' ? releaseOther : releaseSame;
-      await admin('/admin/stats/reset', {});
-      const cpuBefore = cpuSnapshot(stack.procs);
+      await resetServers();
+      const cpuBefore = cpuSnapshot(procs);
       const loop = sampleLoopDelay(metricsPort);
       const burstStarted = performance.now();
       // The burst: every exploratory run created (10 requests at a time), then left to run.
@@ -317,9 +393,9 @@ async function main() {
       );
       const burstEnded = await burstDone;
       const loopDelay = await loop();
-      const cpu = cpuBetween(cpuBefore, cpuSnapshot(stack.procs));
-      const log = (await admin('/admin/arrivals')) as ArrivalLog;
-      const first = firstCalls(log.arrivals);
+      const cpu = cpuBetween(cpuBefore, cpuSnapshot(procs));
+      const log = await arrivals();
+      const spans = callSpans(log.arrivals);
       const exploratoryCalls = log.arrivals.filter((a) => a.id?.startsWith(`${xPrefix}-`));
       const lastExploratory = Math.max(...exploratoryCalls.map((a) => a.at));
       // A release run counts as during the burst when exploratory calls were still being made after it began.
@@ -327,7 +403,8 @@ async function main() {
       const burstSeconds = (burstEnded - burstStarted) / 1000;
       results.push({
         label: `burst, ${scenario} endpoint`,
-        queue: inside.map((r) => (first.get(r.prefix)! - r.createdAt) / 1000),
+        queue: inside.map((r) => (spans.get(r.prefix)!.first - r.createdAt) / 1000),
+        phases: phasesOf(inside, spans),
         total: inside.map((r) => r.seconds),
         failed: inside.filter((r) => r.status !== 'succeeded').length,
         note:
@@ -343,7 +420,7 @@ async function main() {
     }
     printResults(results);
   } finally {
-    await stack.stop();
+    await Promise.all([stack.stop(), releaseServer.stop()]);
     await connection.close();
   }
 }

@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { EndpointLimiters, processEndpointLimiters } from './endpointLimiter';
+import type { ReleaseFirst } from './releaseFirst';
 import { postJson, type AttemptOutcome, type HttpAgents } from './httpAttempt';
 import type { ReplyKind } from '../../domain/models/endpointControl';
 import { egressRoutes } from './egressLookup';
@@ -71,6 +72,8 @@ export interface ModelClientOptions {
   egress?: EgressPolicy;
   /** Name resolution for `egress`; default the system's. Tests inject one. */
   resolver?: Resolver;
+  /** Holds exploratory calls to a few lanes while release work runs in the process (releaseFirst.ts); default: never. */
+  releaseFirst?: ReleaseFirst;
 }
 
 export interface ModelClient {
@@ -150,9 +153,16 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       attempts,
     });
     let body: string | undefined;
+    // Exploratory attempts also take one of the process's exploratory lanes, which are few while release work runs.
+    const yielding = mode === 'exploratory' ? options.releaseFirst : undefined;
     for (let attempts = 0; ;) {
+      if (yielding) {
+        const lane = yielding.admitExploratory(signal);
+        if (lane !== true && !(await lane)) return cancelled(attempts);
+      }
       const admission = limiter.admit(signal, mode);
       const admitted = admission === true || admission === false || admission === 'open' ? admission : await admission;
+      if (admitted !== true) yielding?.exploratoryDone();
       if (admitted === false) return cancelled(attempts);
       if (admitted === 'open') {
         const message = `${limiter.label} is down: its circuit is open after repeated failures (probing to recover)`;
@@ -164,6 +174,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           body = buildBody();
         } catch (err) {
           limiter.release();
+          yielding?.exploratoryDone();
           return {
             error: { class: 'client_error', message: `the request is not JSON: ${(err as Error).message}` },
             attempts,
@@ -191,6 +202,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           outcome?.ok ? undefined : outcome?.retryAfterMs,
         );
         limiter.release(mode);
+        yielding?.exploratoryDone();
       }
       if (outcome.ok) return { body: outcome.body, attempts };
       const error: CallError = { class: outcome.class, message: outcome.message };
