@@ -133,6 +133,24 @@ function callSpans(arrivals: Arrival[]): Map<string, { first: number; last: numb
   return spans;
 }
 
+/** Exploratory calls per second while release runs made their calls, and while none did: the yield at work. */
+function exploratoryRates(exploratory: Arrival[], releaseSpans: { first: number; last: number }[]): string {
+  const merged: { first: number; last: number }[] = [];
+  for (const span of [...releaseSpans].sort((a, b) => a.first - b.first)) {
+    const last = merged[merged.length - 1];
+    if (last && span.first <= last.last) last.last = Math.max(last.last, span.last);
+    else merged.push({ ...span });
+  }
+  const inside = exploratory.filter((a) => merged.some((m) => a.at >= m.first && a.at <= m.last)).length;
+  const insideSeconds = merged.reduce((sum, m) => sum + (m.last - m.first), 0) / 1000;
+  const times = exploratory.map((a) => a.at);
+  const allSeconds = (Math.max(...times) - Math.min(...times)) / 1000;
+  return (
+    `exploratory calls/s while release runs made calls ${Math.round(inside / insideSeconds)}, ` +
+    `otherwise ${Math.round((exploratory.length - inside) / (allSeconds - insideSeconds))}`
+  );
+}
+
 /** Where a scenario's release runs spent their time (medians, seconds). */
 const PHASES = ['created → planRun', 'planRun → 1st call', '1st → last call', 'last call → ended'] as const;
 
@@ -411,7 +429,11 @@ async function main() {
           `${BURST} exploratory runs created in ${((created - burstStarted) / 1000).toFixed(1)} s, done in ` +
           `${burstSeconds.toFixed(1)} s (${Math.round(exploratoryCalls.length / burstSeconds)} calls/s); ` +
           `${inside.length} of ${runs.length} release runs began inside it` +
-          `${log.dropped ? ` (${log.dropped} calls not logged)` : ''}; ${loopDelay}; CPU s: ` +
+          `${log.dropped ? ` (${log.dropped} calls not logged)` : ''}; ` +
+          `${exploratoryRates(
+            exploratoryCalls,
+            inside.map((r) => spans.get(r.prefix)!),
+          )}; ${loopDelay}; CPU s: ` +
           cpu
             .filter(([, s]) => s >= 0.5)
             .map(([name, s]) => `${name} ${s.toFixed(0)}`)
