@@ -191,6 +191,28 @@ function sampleLoopDelay(port: number) {
   };
 }
 
+/** Each endpoint's adaptive limit now and the times it was lowered so far (the worker's /metrics), by port and model. */
+async function endpointLimits(port: number): Promise<string> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  const value = (name: string, endpoint: string) =>
+    new RegExp(`^${name}\\{endpoint="${endpoint.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"\\} (\\S+)$`, 'm').exec(
+      text,
+    )?.[1];
+  const endpoints = [...text.matchAll(/^evalgate_endpoint_limit\{endpoint="([^"]+)"\}/gm)].map((m) => m[1]);
+  return endpoints
+    .map((e) => {
+      const where = /:(\d+)\/predict\/(\S+)$/.exec(e);
+      return (
+        `${where ? `:${where[1]} ${where[2]}` : e} limit ${value('evalgate_endpoint_limit', e)} ` +
+        `(lowered ${value('evalgate_endpoint_decreases_total', e)}×)`
+      );
+    })
+    .join(', ');
+}
+
 /** Nearest-rank percentile (with 15 samples, p95 is the largest). */
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -358,7 +380,7 @@ async function main() {
         phases: phasesOf(runs, spans),
         total: runs.map((r) => r.seconds),
         failed: runs.filter((r) => r.status !== 'succeeded').length,
-        note: await loop(),
+        note: `${await loop()}; endpoints: ${await endpointLimits(metricsPort)}`,
       });
     }
 
@@ -410,7 +432,7 @@ async function main() {
         }),
       );
       const burstEnded = await burstDone;
-      const loopDelay = await loop();
+      const loopDelay = `${await loop()}; endpoints: ${await endpointLimits(metricsPort)}`;
       const cpu = cpuBetween(cpuBefore, cpuSnapshot(procs));
       const log = await arrivals();
       const spans = callSpans(log.arrivals);
