@@ -79,6 +79,10 @@ const envSchema = z.object({
     .default('evalgate'),
   EVALGATE_RELEASE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(8),
   EVALGATE_EXPLORATORY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  /** Exploratory model calls a worker keeps in flight (all endpoints) while it runs release work; 0 holds them all. */
+  EVALGATE_EXPLORATORY_CALLS_DURING_RELEASE: z.coerce.number().int().min(0).default(2),
+  /** Release work counts as running this long after a worker's last release activity ended (ms). */
+  EVALGATE_RELEASE_LINGER_MS: z.coerce.number().int().min(0).default(2000),
   EVALGATE_SHARD_BLOCK_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   EVALGATE_SHARD_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   EVALGATE_WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),

@@ -1,6 +1,7 @@
 import {
   bundleWorkflowCode,
   DefaultLogger,
+  type ActivityInterceptorsFactory,
   NativeConnection,
   Runtime,
   Worker,
@@ -12,6 +13,7 @@ import { createActivities } from '../activities';
 import { createModelClient } from '../activities/models/client';
 import { EndpointLimiters } from '../activities/models/endpointLimiter';
 import { FleetLeases } from '../activities/models/fleetLeases';
+import { ReleaseFirst } from '../activities/models/releaseFirst';
 import { headersForEndpoints } from './endpointHeaders';
 import type { Config } from '../common/config';
 import { systemResolver, type Resolver } from '../common/resolver';
@@ -35,6 +37,32 @@ export interface EvalWorkerDeps {
    * with limits per process (workers/main.ts gives the fleet's, shared with every worker through PostgreSQL).
    */
   limiters?: EndpointLimiters;
+  /** Exploratory calls yield while release work runs; default: from config. */
+  releaseFirst?: ReleaseFirst;
+}
+
+/** Exploratory calls held to a few lanes while release work runs in the process (see releaseFirst.ts). */
+export function releaseFirstFromConfig(config: Config): ReleaseFirst {
+  return new ReleaseFirst({
+    exploratoryCalls: config.EVALGATE_EXPLORATORY_CALLS_DURING_RELEASE,
+    lingerMs: config.EVALGATE_RELEASE_LINGER_MS,
+  });
+}
+
+/** Every activity the release worker runs counts as release work while it runs. */
+function releaseWork(releaseFirst: ReleaseFirst): ActivityInterceptorsFactory {
+  return () => ({
+    inbound: {
+      async execute(input, next) {
+        releaseFirst.releaseWorkBegan();
+        try {
+          return await next(input);
+        } finally {
+          releaseFirst.releaseWorkEnded();
+        }
+      },
+    },
+  });
 }
 
 /**
@@ -90,11 +118,14 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 /**
  * One worker per task queue: release-blocking and exploratory runs each get their own
  * activity slots, so a burst of exploratory runs cannot delay a release gate. The model
- * client (and so each endpoint's concurrency limit) is shared by both.
+ * client (and so each endpoint's concurrency limit) is shared by both: a waiting release call
+ * gets an endpoint's next free lane, and while release work runs, exploratory calls yield
+ * the process to it (docs/decisions/release-first.md).
  */
 export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]> {
   const { config } = deps;
   const resolver = deps.resolver ?? systemResolver;
+  const releaseFirst = deps.releaseFirst ?? releaseFirstFromConfig(config);
   const models = createModelClient({
     timeoutMs: config.EVALGATE_MODEL_TIMEOUT_MS,
     maxAttempts: config.EVALGATE_MODEL_MAX_ATTEMPTS,
@@ -105,6 +136,7 @@ export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]>
     egress: EgressPolicy.fromConfig(config, resolver),
     resolver,
     limiters: deps.limiters ?? endpointLimitersFromConfig(config),
+    releaseFirst,
   });
   const activities = createActivities({
     pool: deps.pool,
@@ -135,6 +167,7 @@ export async function createEvalWorkers(deps: EvalWorkerDeps): Promise<Worker[]>
         workflowBundle: bundle,
         activities,
         maxConcurrentActivityTaskExecutions: slots[mode],
+        ...(mode === 'release' ? { interceptors: { activity: [releaseWork(releaseFirst)] } } : {}),
       }),
     ),
   );

@@ -71,7 +71,8 @@ export function createCanaryActivity(deps: CanaryDeps) {
     const rows = (await readCanaryRows(deps.storage, deps.pool, version.datasetVersionId)).filter(usableCanaryRow);
 
     const lease = await openRunLease(deps.pool, runId, deps.budgetBlockCalls);
-    const judgeOne = createJudgeRunner({ judge, chat: deps.models, lease });
+    // Only release runs judge a canary (planRun): its calls go first at the judge's endpoint.
+    const judgeOne = createJudgeRunner({ judge, chat: deps.models, lease, mode: 'release' });
     const tally: CanaryTally = {
       n: 0,
       errors: 0,

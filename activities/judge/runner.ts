@@ -11,6 +11,7 @@ import { costOf, CostEstimator, type TokenUsage } from '../../domain/budgets/est
 import type { ChatInput, ChatResult } from '../../domain/models/types';
 import type { CachedJudgement, NewJudgement } from '../../domain/judge/dal';
 import type { JudgeConfig } from '../../domain/judge/config';
+import type { RunMode } from '../../common/names';
 import { normaliseScore, parseJudgeOutput } from '../../domain/judge/parse';
 import {
   judgeCacheKey,
@@ -39,6 +40,8 @@ export interface JudgeRunnerDeps {
   /** Judge-cache reads; omitted for the drift canary, which must ask the judge live. */
   lookup?: (key: string) => Promise<CachedJudgement | undefined>;
   lease: BudgetLease | null;
+  /** The mode of the run being judged: its judge calls wait behind release work only when exploratory (default release). */
+  mode?: RunMode;
 }
 
 type RepeatOutcome = { kind: 'score'; score: number } | { kind: 'error'; message: string } | { kind: 'skipped' };
@@ -120,6 +123,7 @@ export function createJudgeRunner(deps: JudgeRunnerDeps) {
           ],
           params,
           signal: input.signal,
+          mode: deps.mode,
         });
         const callCost = reply.error && !reply.usage ? 0 : costOf(judge.pricing, reply.usage);
         if (permit) deps.lease!.settle(permit, callCost);

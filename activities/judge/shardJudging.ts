@@ -4,6 +4,7 @@
  * a shard reports (rebuilt from stored records on resume, like the model totals).
  */
 import type { Pool } from 'pg';
+import type { RunMode } from '../../common/names';
 import type { Storage } from '../../common/storage';
 import type { BudgetLease } from '../../domain/budgets/lease';
 import type { ExampleRecord } from '../../domain/runs/records';
@@ -79,6 +80,7 @@ export async function prepareShardJudging(
   runId: string,
   taskType: string,
   lease: BudgetLease | null,
+  mode?: RunMode,
 ): Promise<ShardJudging | null> {
   if (taskType !== 'generation') return null;
   const config = await loadRunJudge(deps.pool, runId);
@@ -86,7 +88,7 @@ export async function prepareShardJudging(
   const lookup = createBatchLoader((keys) => lookupJudgements(deps.pool, keys));
   return {
     config,
-    judgeOne: createJudgeRunner({ judge: config, chat: deps.models, lookup, lease }),
+    judgeOne: createJudgeRunner({ judge: config, chat: deps.models, lookup, lease, mode }),
     async persistPart(runIdOfPart, shard, part, retention, transcripts, entries) {
       // Calls finish in any order; transcripts are stored in example, repeat, attempt order.
       transcripts.sort((a, b) =>

@@ -11,11 +11,13 @@
  */
 import type { Logger } from 'pino';
 import { EndpointLimiters, processEndpointLimiters } from './endpointLimiter';
+import type { ReleaseFirst } from './releaseFirst';
 import { postJson, type AttemptOutcome, type HttpAgents } from './httpAttempt';
 import type { ReplyKind } from '../../domain/models/endpointControl';
 import { egressRoutes } from './egressLookup';
 import type { EgressPolicy } from '../../domain/models/egress';
 import type { Resolver } from '../../common/resolver';
+import type { RunMode } from '../../common/names';
 import {
   parseChatCompletion,
   parseChatPrediction,
@@ -70,6 +72,8 @@ export interface ModelClientOptions {
   egress?: EgressPolicy;
   /** Name resolution for `egress`; default the system's. Tests inject one. */
   resolver?: Resolver;
+  /** Holds exploratory calls to a few lanes while release work runs in the process (releaseFirst.ts); default: never. */
+  releaseFirst?: ReleaseFirst;
 }
 
 export interface ModelClient {
@@ -128,7 +132,8 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
    * POSTs with retries under the endpoint's limits; the permit is held per attempt, not
    * across backoff sleeps. The body is built on first admission, not on arrival: a shard
    * queues its whole batch at once, and thousands of serialised ~2 KB bodies waiting
-   * for a permit would double the batch's memory for nothing.
+   * for a permit would double the batch's memory for nothing. `mode`: a release run's calls
+   * are admitted before exploratory ones waiting for the same endpoint (endpointLimiter.ts).
    */
   async function send(
     endpoint: EndpointSpec,
@@ -136,6 +141,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     buildBody: () => string,
     signal: AbortSignal | undefined,
     onBackoff?: () => void,
+    mode: RunMode = 'release',
   ): Promise<SendResult> {
     const route = routes?.(url);
     if (route?.refused) return { error: { class: 'endpoint_not_allowed', message: route.refused }, attempts: 0 };
@@ -147,9 +153,16 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       attempts,
     });
     let body: string | undefined;
+    // Exploratory attempts also take one of the process's exploratory lanes, which are few while release work runs.
+    const yielding = mode === 'exploratory' ? options.releaseFirst : undefined;
     for (let attempts = 0; ;) {
-      const admission = limiter.admit(signal);
+      if (yielding) {
+        const lane = yielding.admitExploratory(signal);
+        if (lane !== true && !(await lane)) return cancelled(attempts);
+      }
+      const admission = limiter.admit(signal, mode);
       const admitted = admission === true || admission === false || admission === 'open' ? admission : await admission;
+      if (admitted !== true) yielding?.exploratoryDone();
       if (admitted === false) return cancelled(attempts);
       if (admitted === 'open') {
         const message = `${limiter.label} is down: its circuit is open after repeated failures (probing to recover)`;
@@ -161,6 +174,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           body = buildBody();
         } catch (err) {
           limiter.release();
+          yielding?.exploratoryDone();
           return {
             error: { class: 'client_error', message: `the request is not JSON: ${(err as Error).message}` },
             attempts,
@@ -187,7 +201,8 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           outcome ? replyKind(outcome) : 'cancelled',
           outcome?.ok ? undefined : outcome?.retryAfterMs,
         );
-        limiter.release();
+        limiter.release(mode);
+        yielding?.exploratoryDone();
       }
       if (outcome.ok) return { body: outcome.body, attempts };
       const error: CallError = { class: outcome.class, message: outcome.message };
@@ -230,6 +245,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     params: Record<string, unknown>,
     signal: AbortSignal | undefined,
     onBackoff?: () => void,
+    mode?: RunMode,
   ): Promise<Omit<ChatResult, 'latencyMs'>> {
     const sent = await send(
       endpoint,
@@ -237,6 +253,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       () => chatBody(endpoint, messages(), params),
       signal,
       onBackoff,
+      mode,
     );
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const content = parseChatCompletion(sent.body);
@@ -254,6 +271,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       () => input.rowJson ?? JSON.stringify(input.row),
       input.signal,
       input.onBackoff,
+      input.mode,
     );
     if (sent.error) return { error: sent.error, attempts: sent.attempts };
     const prediction = parsePredictResponse(input.taskType, sent.body);
@@ -277,7 +295,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       };
     const template = input.promptTemplate ?? DEFAULT_PROMPT_TEMPLATES[input.taskType];
     const messages = (): ChatMessage[] => [{ role: 'user', content: renderTemplate(template, row) }];
-    const reply = await chatCall(input.endpoint, messages, input.params, input.signal, input.onBackoff);
+    const reply = await chatCall(input.endpoint, messages, input.params, input.signal, input.onBackoff, input.mode);
     if (reply.content === undefined) return reply;
     const prediction = parseChatPrediction(input.taskType, reply.content);
     const result: Omit<ModelCallResult, 'latencyMs'> = prediction.ok
@@ -320,7 +338,10 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           started,
         );
       }
-      return finish(await chatCall(input.endpoint, () => input.messages, input.params, input.signal), started);
+      return finish(
+        await chatCall(input.endpoint, () => input.messages, input.params, input.signal, undefined, input.mode),
+        started,
+      );
     },
 
     stats() {

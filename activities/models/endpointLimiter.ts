@@ -18,6 +18,7 @@ import { onAbort } from './cancellation';
 import { abortableSleep } from './sleep';
 import { EndpointControl, type EndpointControlOptions, type ReplyKind } from '../../domain/models/endpointControl';
 import type { EndpointSpec, EndpointStats } from '../../domain/models/types';
+import type { RunMode } from '../../common/names';
 
 interface Waiter {
   grant: () => void;
@@ -25,12 +26,64 @@ interface Waiter {
   cancelled: boolean;
 }
 
-/** Permits handed over in arrival order: a release goes to the oldest waiter, never to a newcomer. */
+/**
+ * Whose calls a freed permit goes to first: a release run's (and a gate's, an incident's) before
+ * an exploratory run's. A caller that says nothing is served as release work — only work marked
+ * exploratory yields. See docs/decisions/release-first.md.
+ */
+export type LanePriority = RunMode;
+
+/** Waiters of one priority, oldest first (an array with a moving head: no shifting per grant). */
+class WaitQueue {
+  private items: Waiter[] = [];
+  private head = 0;
+  /** Waiters that have not given up. */
+  size = 0;
+
+  push(waiter: Waiter): void {
+    this.items.push(waiter);
+    this.size++;
+  }
+
+  /** A waiter of this queue gave up (it stays in the array, skipped when its turn comes). */
+  cancel(waiter: Waiter): void {
+    waiter.cancelled = true;
+    this.size--;
+  }
+
+  /** The oldest waiter that has not given up, removed; undefined when there is none. */
+  take(): Waiter | undefined {
+    while (this.head < this.items.length) {
+      const waiter = this.items[this.head++];
+      if (waiter.cancelled) continue;
+      this.size--;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      return waiter;
+    }
+    this.items = [];
+    this.head = 0;
+    return undefined;
+  }
+}
+
+/**
+ * Permits handed over by priority, then in arrival order: a freed permit goes to the oldest
+ * release waiter, else to the oldest exploratory one — never to a newcomer while anyone waits.
+ *
+ * A permit a release call gives back while only exploratory calls wait is kept for one turn of
+ * the event loop: the release run's lane takes its next example in that same turn, and without
+ * the hand-over the permit would go to an exploratory call first, every time — a release part
+ * has as many lanes as the endpoint has permits, so none of them would be waiting at that moment.
+ * No permit is held back for release work that has not arrived (docs/decisions/release-first.md).
+ */
 export class FairSemaphore {
   private active = 0;
-  private queue: Waiter[] = [];
-  private head = 0;
-  private live = 0;
+  private readonly queues: Record<LanePriority, WaitQueue> = { release: new WaitQueue(), exploratory: new WaitQueue() };
+  /** Permits given back by release calls this turn, counted in `active` until a release call takes them or the turn ends. */
+  private kept = 0;
 
   constructor(private limitValue: number) {}
 
@@ -38,10 +91,10 @@ export class FairSemaphore {
     return this.limitValue;
   }
   get inFlight(): number {
-    return this.active;
+    return this.active - this.kept;
   }
   get queued(): number {
-    return this.live;
+    return this.queues.release.size + this.queues.exploratory.size;
   }
 
   /** Lowering takes effect as permits come back; raising admits waiters at once. */
@@ -51,12 +104,17 @@ export class FairSemaphore {
   }
 
   /** Resolves true with a permit, or false (without one) when the signal aborts first. */
-  acquire(signal?: AbortSignal): Promise<boolean> | true {
+  acquire(signal?: AbortSignal, priority: LanePriority = 'release'): Promise<boolean> | true {
     if (signal?.aborted) return Promise.resolve(false);
-    if (this.live === 0 && this.active < this.limitValue) {
+    if (this.kept > 0 && priority === 'release') {
+      this.kept--;
+      return true;
+    }
+    if (this.queued === 0 && this.active < this.limitValue) {
       this.active++;
       return true;
     }
+    const queue = this.queues[priority];
     return new Promise<boolean>((resolve) => {
       const waiter: Waiter = {
         cancelled: false,
@@ -66,31 +124,35 @@ export class FairSemaphore {
         },
       };
       const unsubscribe = onAbort(signal, () => {
-        waiter.cancelled = true;
-        this.live--;
+        queue.cancel(waiter);
         resolve(false);
       });
-      this.queue.push(waiter);
-      this.live++;
+      queue.push(waiter);
     });
   }
 
-  release(): void {
+  /** Gives a permit back; `from`: the priority of the call that held it (a release call's is kept for its next one). */
+  release(from?: LanePriority): void {
+    if (from === 'release' && this.queues.release.size === 0 && this.queues.exploratory.size > 0) {
+      if (this.kept++ === 0) setImmediate(this.endTurn);
+      return;
+    }
     this.active--;
     this.drain();
   }
 
+  private readonly endTurn = (): void => {
+    this.active -= this.kept;
+    this.kept = 0;
+    this.drain();
+  };
+
   private drain(): void {
-    while (this.active < this.limitValue && this.head < this.queue.length) {
-      const waiter = this.queue[this.head++];
-      if (waiter.cancelled) continue;
-      this.live--;
+    while (this.active < this.limitValue) {
+      const waiter = this.queues.release.take() ?? this.queues.exploratory.take();
+      if (!waiter) return;
       this.active++;
       waiter.grant();
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
     }
   }
 }
@@ -311,11 +373,12 @@ export class EndpointLimiter {
    * false without one when the signal aborts, 'open' without one when the circuit is open
    * (the endpoint is down: fail the call at once). Synchronous `true` on the fast path
    * (free permit, no pause, no pacing, circuit closed), so the common case costs no promise.
+   * `priority`: waiting release calls get permits before exploratory ones (FairSemaphore).
    */
-  admit(signal?: AbortSignal): Promise<AdmitResult> | AdmitResult {
+  admit(signal?: AbortSignal, priority?: LanePriority): Promise<AdmitResult> | AdmitResult {
     const now = (this.lastUsed = Date.now());
     if (this.control.circuitRefuses(now)) return 'open';
-    const permit = this.semaphore.acquire(signal);
+    const permit = this.semaphore.acquire(signal, priority);
     if (permit === true && !this.pacer && this.control.rate === undefined && this.control.admit(now).go) return true;
     if (this.fleetConcurrency === 0) this.onStarved?.();
     return this.admitSlowly(permit, signal);
@@ -375,9 +438,10 @@ export class EndpointLimiter {
     if (limit !== this.semaphore.limit) this.semaphore.setLimit(limit);
   }
 
-  release(): void {
+  /** Gives the permit back; `from`: the priority it was admitted with (see FairSemaphore.release). */
+  release(from?: LanePriority): void {
     this.lastUsed = Date.now();
-    this.semaphore.release();
+    this.semaphore.release(from);
   }
 
   stats(): EndpointStats {

@@ -219,6 +219,7 @@ export async function processPart(
       params: ctx.params,
       signal,
       onBackoff,
+      mode: ctx.mode,
     };
     const result = await deps.models.predict(
       modelInput ? { ...call, row: modelInput, rowJson: body } : { ...call, rowJson: body! },

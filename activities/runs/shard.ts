@@ -131,7 +131,7 @@ export function createRunShard(deps: ShardDeps) {
     const summary = emptySummary(input.shardIndex);
     const rows = await readShardRows(deps.storage, shard.objectKey);
     const lease = await openRunLease(deps.pool, input.runId, deps.budgetBlockCalls, deps.teamDailyCallQuota);
-    const judging = await prepareShardJudging(deps, input.runId, ctx.taskType, lease);
+    const judging = await prepareShardJudging(deps, input.runId, ctx.taskType, lease, ctx.mode);
 
     const checkpoint = activity.info.heartbeatDetails as Checkpoint | undefined;
     let part = 0;

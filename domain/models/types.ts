@@ -3,6 +3,7 @@
  * the judge send to a model endpoint, and what comes back. A per-example failure is
  * data (`ModelCallResult.error`), never an exception through the shard.
  */
+import type { RunMode } from '../../common/names';
 import type { TaskType } from '../../common/rows';
 
 export type { TaskType };
@@ -99,6 +100,8 @@ interface PredictCall {
    * and its caller may give its lane to the next example (the call goes on and resolves as usual).
    */
   onBackoff?: () => void;
+  /** The mode of the run the call is for: waiting release calls get an endpoint's free lanes first (default release). */
+  mode?: RunMode;
 }
 
 /**
@@ -114,6 +117,8 @@ export interface ChatInput {
   messages: ChatMessage[];
   params: Record<string, unknown>;
   signal?: AbortSignal;
+  /** As PredictInput's: a release run's judge calls go before an exploratory run's (default release). */
+  mode?: RunMode;
 }
 
 export interface EndpointStats {

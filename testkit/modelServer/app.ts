@@ -98,6 +98,7 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
     (route: ModelRoute): RequestHandler =>
     (_req, res, next) => {
       stats.arrived(route);
+      if (faults.knobs.recordArrivals) res.locals.arrivedAt = performance.timeOrigin + performance.now();
       res.once('close', () => {
         if (res.writableFinished) stats.finished(String(res.statusCode));
         else stats.finished(res.locals.reset ? 'reset' : 'aborted');
@@ -166,6 +167,8 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
   app.post('/predict/:model', arrive('predict'), readJsonBody, async (req, res) => {
     const name = String(req.params.model);
     stats.model(name);
+    if (res.locals.arrivedAt !== undefined)
+      stats.arrival(res.locals.arrivedAt as number, name, (req.body as { id?: unknown } | undefined)?.id);
     if (await outage(req, res, name)) return;
     const body = predictBodySchema.safeParse(req.body);
     if (!body.success) return sendError(res, 400, 'invalid_request_error', firstIssue(body.error), 'invalid_body');
@@ -229,6 +232,7 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
     const rawModel: unknown = (req.body as { model?: unknown } | undefined)?.model;
     const name = body.success ? body.data.model : typeof rawModel === 'string' ? rawModel : '(invalid)';
     stats.model(name);
+    if (res.locals.arrivedAt !== undefined) stats.arrival(res.locals.arrivedAt as number, name, undefined);
     if (await outage(req, res, name)) return;
     if (!body.success) return sendError(res, 400, 'invalid_request_error', firstIssue(body.error), 'invalid_body');
     const model = lookup(res, name);
@@ -287,6 +291,9 @@ export function buildModelApp({ catalog, faults, stats, logger }: ModelAppDeps):
   });
   app.get('/admin/stats', (_req, res) => {
     res.json(stats.snapshot());
+  });
+  app.get('/admin/arrivals', (_req, res) => {
+    res.json(stats.arrivals());
   });
   app.post('/admin/stats/reset', (_req, res) => {
     stats.reset();

@@ -39,6 +39,8 @@ export const knobsSchema = z
     judgeEchoes: z.boolean(),
     /** Model names that faults (latency, errors, 429, malformed, down) apply to; null = all. */
     faultModels: z.array(z.string()).nullable(),
+    /** Keep a log of model calls in arrival order (`GET /admin/arrivals`): what a test of call order reads. */
+    recordArrivals: z.boolean(),
     /** Seeds the fault PRNG and the judge-noise hash. Setting it restarts the fault sequence. */
     seed: z.number().int(),
   })
@@ -64,6 +66,7 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   judgeGullible: false,
   judgeEchoes: false,
   faultModels: null,
+  recordArrivals: false,
   seed: 42,
 });
 

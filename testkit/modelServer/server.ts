@@ -9,7 +9,7 @@ import pino, { type Logger } from 'pino';
 import { buildModelApp } from './app';
 import { FaultInjector, type Knobs, type KnobsPatch } from './knobs';
 import { sharedModelCatalog, type ModelCatalog } from './models/catalog';
-import { StatsRecorder, type ModelServerStats } from './stats';
+import { StatsRecorder, type ArrivalLog, type ModelServerStats } from './stats';
 
 export interface ModelServerOptions {
   /** Interface to bind; default 127.0.0.1. */
@@ -34,6 +34,8 @@ export interface ModelServer {
   /** Served model names, classification first. */
   models: string[];
   stats(): ModelServerStats;
+  /** Model calls in arrival order while the knob `recordArrivals` is on; cleared with the counters. */
+  arrivals(): ArrivalLog;
   resetStats(): void;
   knobs(): Readonly<Knobs>;
   /** Merges the patch into the current knobs (validated; throws on a bad value) and returns the result. */
@@ -72,6 +74,7 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
     predictUrl: (model) => `${url}/predict/${encodeURIComponent(model)}`,
     models: [...catalog.models.keys()],
     stats: () => stats.snapshot(),
+    arrivals: () => stats.arrivals(),
     resetStats: () => stats.reset(),
     knobs: () => faults.knobs,
     setKnobs: (patch) => faults.update(patch),

@@ -21,6 +21,21 @@ export interface ModelServerStats {
   since: string;
 }
 
+/** One model call as it arrived: when (ms since the epoch, fractional), for which model, and the json-predict row id. */
+export interface Arrival {
+  at: number;
+  model: string;
+  id?: string;
+}
+
+/** The arrival log (knob `recordArrivals`), oldest first; calls beyond its cap are counted, not kept. */
+export interface ArrivalLog {
+  arrivals: Arrival[];
+  dropped: number;
+}
+
+const MAX_ARRIVALS = 500_000;
+
 function bump(counter: Record<string, number>, key: string, by = 1): void {
   counter[key] = (counter[key] ?? 0) + by;
 }
@@ -32,9 +47,10 @@ export class StatsRecorder {
   private inFlightMs = 0;
   private lastChange = performance.now();
   private resetAt = this.lastChange;
-  /** Arrival times of the last second, oldest at `head`. */
-  private arrivals: number[] = [];
-  private head = 0;
+  /** Arrival times of the last second, oldest at `recentHead`. */
+  private recent: number[] = [];
+  private recentHead = 0;
+  private log: ArrivalLog = { arrivals: [], dropped: 0 };
 
   /** Brings the in-flight integral up to now; called before every change of the count. */
   private integrate(): void {
@@ -64,14 +80,29 @@ export class StatsRecorder {
   }
 
   private countArrival(now: number): void {
-    this.arrivals.push(now);
-    while (this.arrivals[this.head] <= now - 1000) this.head++;
-    const inWindow = this.arrivals.length - this.head;
+    this.recent.push(now);
+    while (this.recent[this.recentHead] <= now - 1000) this.recentHead++;
+    const inWindow = this.recent.length - this.recentHead;
     if (inWindow > this.state.requests.maxPerSecond) this.state.requests.maxPerSecond = inWindow;
-    if (this.head > 4096 && this.head * 2 > this.arrivals.length) {
-      this.arrivals = this.arrivals.slice(this.head);
-      this.head = 0;
+    if (this.recentHead > 4096 && this.recentHead * 2 > this.recent.length) {
+      this.recent = this.recent.slice(this.recentHead);
+      this.recentHead = 0;
     }
+  }
+
+  /** Logs a call (only while the knob `recordArrivals` is on). */
+  arrival(at: number, model: string, id: unknown): void {
+    if (this.log.arrivals.length >= MAX_ARRIVALS) {
+      this.log.dropped++;
+      return;
+    }
+    this.log.arrivals.push(
+      typeof id === 'string' || typeof id === 'number' ? { at, model, id: String(id) } : { at, model },
+    );
+  }
+
+  arrivals(): ArrivalLog {
+    return { arrivals: [...this.log.arrivals], dropped: this.log.dropped };
   }
 
   model(name: string): void {
@@ -106,11 +137,12 @@ export class StatsRecorder {
   reset(): void {
     const inFlight = this.state.concurrency.inFlight;
     this.state = StatsRecorder.empty();
+    this.log = { arrivals: [], dropped: 0 };
     this.cpuAtReset = process.cpuUsage();
     this.state.concurrency = { inFlight, maxInFlight: inFlight, meanInFlight: 0 };
     this.inFlightMs = 0;
-    this.arrivals = [];
-    this.head = 0;
+    this.recent = [];
+    this.recentHead = 0;
     this.resetAt = this.lastChange = performance.now();
   }
 }

@@ -225,3 +225,28 @@ describe('request counter', () => {
     expect(server.stats().requests.total).toBe(0);
   });
 });
+
+describe('arrival log', () => {
+  it('logs model calls in arrival order with their row ids only while recordArrivals is on, and clears with the counters', async () => {
+    await postJson(server.predictUrl('nb-v1'), { id: 'before', input: 'hello' });
+    server.setKnobs({ recordArrivals: true });
+    const started = Date.now();
+    await postJson(server.predictUrl('nb-v1'), { id: 'a-1', input: 'hello' });
+    await postJson(server.predictUrl('keywords-v1'), { id: 7, input: 'hello' });
+    await chat('lead-v1', 'Write a subject line for this email:\nHello all.');
+
+    const log = (await (await fetch(`${server.url}/admin/arrivals`)).json()) as ReturnType<ModelServer['arrivals']>;
+    expect(log.dropped).toBe(0);
+    expect(log.arrivals.map(({ model, id }) => ({ model, id }))).toEqual([
+      { model: 'nb-v1', id: 'a-1' },
+      { model: 'keywords-v1', id: '7' },
+      { model: 'lead-v1', id: undefined },
+    ]);
+    const times = log.arrivals.map((a) => a.at);
+    expect(times[0]).toBeGreaterThanOrEqual(started - 1);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+
+    server.resetStats();
+    expect(server.arrivals().arrivals).toEqual([]);
+  });
+});

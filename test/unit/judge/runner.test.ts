@@ -53,6 +53,13 @@ describe('the judge runner', () => {
     expect(result.newEntries).toHaveLength(1);
   });
 
+  it("asks with the judged run's mode, so a release run's judge calls get the endpoint's lanes first", async () => {
+    const endpoint = scripted([{ content: '{"score": 4}' }]);
+    await createJudgeRunner({ judge, chat: endpoint, lease: null, mode: 'exploratory' })(example);
+    await createJudgeRunner({ judge, chat: endpoint, lease: null, mode: 'release' })(example);
+    expect(endpoint.calls.map((c) => c.mode)).toEqual(['exploratory', 'release']);
+  });
+
   it('retries an unparseable reply once', async () => {
     const endpoint = scripted([{ content: 'I think it is decent.' }, { content: '{"score": 2}' }]);
     const result = await createJudgeRunner({ judge, chat: endpoint, lease: null })(example);

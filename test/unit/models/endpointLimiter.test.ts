@@ -53,6 +53,98 @@ describe('FairSemaphore', () => {
     semaphore.setLimit(4);
     expect(semaphore.acquire()).toBe(true);
   });
+  it('grants waiting release calls before waiting exploratory ones, each in arrival order', async () => {
+    const semaphore = new FairSemaphore(1);
+    expect(semaphore.acquire(undefined, 'exploratory')).toBe(true);
+    const order: string[] = [];
+    const wait = (name: string, priority: 'release' | 'exploratory') =>
+      Promise.resolve(semaphore.acquire(undefined, priority)).then(() => order.push(name));
+    const waiting = [
+      wait('x1', 'exploratory'),
+      wait('x2', 'exploratory'),
+      wait('r1', 'release'),
+      wait('x3', 'exploratory'),
+      wait('r2', 'release'),
+    ];
+    expect(semaphore.queued).toBe(5);
+    semaphore.release();
+    await tick();
+    // A release call arriving while exploratory ones wait still goes before them, behind r2.
+    waiting.push(wait('r3', 'release'));
+    for (let i = 0; i < 5; i++) {
+      semaphore.release();
+      await tick();
+    }
+    await Promise.all(waiting);
+    expect(order).toEqual(['r1', 'r2', 'r3', 'x1', 'x2', 'x3']);
+    expect(semaphore.queued).toBe(0);
+    expect(semaphore.inFlight).toBe(1);
+  });
+
+  it('serves a caller that names no priority as release work, and skips a release waiter that gave up', async () => {
+    const semaphore = new FairSemaphore(1);
+    void semaphore.acquire();
+    const order: string[] = [];
+    const explore = Promise.resolve(semaphore.acquire(undefined, 'exploratory')).then(() => order.push('x'));
+    const controller = new AbortController();
+    const abandoned = semaphore.acquire(controller.signal, 'release');
+    const unnamed = Promise.resolve(semaphore.acquire()).then(() => order.push('default'));
+    controller.abort();
+    await expect(abandoned).resolves.toBe(false);
+    semaphore.release();
+    await tick();
+    semaphore.release();
+    await Promise.all([explore, unnamed]);
+    expect(order).toEqual(['default', 'x']);
+  });
+
+  it("keeps a permit a release call gives back for that run's next call in the same turn", async () => {
+    const semaphore = new FairSemaphore(1);
+    expect(semaphore.acquire(undefined, 'release')).toBe(true);
+    let exploratoryGranted = false;
+    const exploratory = Promise.resolve(semaphore.acquire(undefined, 'exploratory')).then(
+      () => (exploratoryGranted = true),
+    );
+    // The release lane's next call comes back in the same turn: it gets the permit at once.
+    semaphore.release('release');
+    expect(semaphore.inFlight).toBe(0);
+    expect(semaphore.acquire(undefined, 'release')).toBe(true);
+    await tick();
+    expect(exploratoryGranted).toBe(false);
+    // No release call comes back this time: the exploratory waiter gets the permit after the turn.
+    semaphore.release('release');
+    expect(exploratoryGranted).toBe(false);
+    await exploratory;
+    expect(exploratoryGranted).toBe(true);
+    expect(semaphore.inFlight).toBe(1);
+    // An exploratory call's permit goes straight to the next waiter: nothing is kept for it.
+    const next = semaphore.acquire(undefined, 'exploratory');
+    semaphore.release('exploratory');
+    await expect(next).resolves.toBe(true);
+  });
+
+  it('admits release waiters first through an endpoint limiter too', async () => {
+    const limiters = new EndpointLimiters();
+    const limiter = limiters.forEndpoint(
+      { protocol: 'json-predict', url: 'http://model.test/p', maxConcurrency: 2 },
+      8,
+    );
+    expect(limiter.admit(undefined, 'exploratory')).toBe(true);
+    expect(limiter.admit(undefined, 'exploratory')).toBe(true);
+    const order: string[] = [];
+    const queued = [
+      ...['x1', 'x2', 'x3'].map((n) =>
+        Promise.resolve(limiter.admit(undefined, 'exploratory')).then(() => order.push(n)),
+      ),
+      ...['r1', 'r2'].map((n) => Promise.resolve(limiter.admit(undefined, 'release')).then(() => order.push(n))),
+    ];
+    for (let i = 0; i < 5; i++) {
+      limiter.release();
+      await tick();
+    }
+    await Promise.all(queued);
+    expect(order).toEqual(['r1', 'r2', 'x1', 'x2', 'x3']);
+  });
 });
 
 describe('RatePacer', () => {
