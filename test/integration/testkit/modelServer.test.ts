@@ -217,7 +217,11 @@ describe('request counter', () => {
       byModel: { 'nb-v1': 2, 'lead-v1': 1, nope: 1, 'judge-v1': 1 },
       byStatus: { '200': 3, '404': 1, '500': 1 },
       byRoute: { predict: 3, chat: 2 },
+      // The busiest second: 1 to 5 of the 5 calls, however the machine spread them.
+      maxPerSecond: expect.any(Number),
     });
+    expect(stats.requests.maxPerSecond).toBeGreaterThanOrEqual(1);
+    expect(stats.requests.maxPerSecond).toBeLessThanOrEqual(5);
     expect(stats.tokens.prompt).toBeGreaterThan(0);
     expect(stats.concurrency.inFlight).toBe(0);
 
