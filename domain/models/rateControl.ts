@@ -124,8 +124,6 @@ export class RateControl {
   /** 429 shares of the last rounds that could only be background (see `judge`). */
   private shares: number[] = [];
   private decreaseCount = 0;
-  /** Unpaced congested rounds in a row. */
-  private congestedRounds = 0;
   /** Sending since (after a window's silence), and last sent. */
   private activeSince = -Infinity;
   private lastSent = -Infinity;
@@ -232,9 +230,8 @@ export class RateControl {
     const accepted = Math.max(round.ok / seconds, this.accepted(now));
     if (rate === undefined) {
       this.learn(share);
-      // Once the background is known, a round congested by five standard deviations (one in a million
-      // for a scattering), or two in a row by three, start pacing.
-      this.congestedRounds = congested ? this.congestedRounds + 1 : 0;
+      // Once the background is known, a round congested by five standard deviations (one in millions for a
+      // scattering) starts pacing.
       if (over(5) && this.shares.length > BACKGROUND_ROUNDS / 2) this.decreaseTo(now, this.accepted(now));
       else this.round = this.newRound(now);
       return 0;
