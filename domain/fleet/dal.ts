@@ -52,7 +52,13 @@ export async function claimShare(pool: Pool, claim: ClaimShare): Promise<ShareDe
       claim.label,
     ]);
     await tx.query('SELECT 1 FROM endpoint_fleet WHERE endpoint_key = $1 FOR UPDATE', [claim.endpointKey]);
-    await tx.query('DELETE FROM endpoint_leases WHERE endpoint_key = $1 AND expires_at <= now()', [claim.endpointKey]);
+    // This endpoint's expired leases, and any left a minute past expiry by workers that died (on endpoints
+    // nobody claims any more): an expired lease counts for nothing, so deleting one is always safe.
+    await tx.query(
+      `DELETE FROM endpoint_leases
+        WHERE (endpoint_key = $1 AND expires_at <= now()) OR expires_at <= now() - interval '1 minute'`,
+      [claim.endpointKey],
+    );
     const { rows } = await tx.query<LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM endpoint_leases WHERE endpoint_key = $1`, [
       claim.endpointKey,
     ]);
