@@ -48,24 +48,28 @@ class WaitQueue {
   /** A waiter of this queue gave up (it stays in the array, skipped when its turn comes). */
   cancel(waiter: Waiter): void {
     waiter.cancelled = true;
-    this.size--;
+    if (--this.size === 0) this.clear();
   }
 
   /** The oldest waiter that has not given up, removed; undefined when there is none. */
   take(): Waiter | undefined {
+    if (this.size === 0) return undefined;
     while (this.head < this.items.length) {
       const waiter = this.items[this.head++];
       if (waiter.cancelled) continue;
-      this.size--;
-      if (this.head > 1024 && this.head * 2 > this.items.length) {
+      if (--this.size === 0) this.clear();
+      else if (this.head > 1024 && this.head * 2 > this.items.length) {
         this.items = this.items.slice(this.head);
         this.head = 0;
       }
       return waiter;
     }
+    return undefined;
+  }
+
+  private clear(): void {
     this.items = [];
     this.head = 0;
-    return undefined;
   }
 }
 
